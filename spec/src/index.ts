@@ -1,0 +1,64 @@
+// @qotp/spec: the machine-readable QOTP wire specification and small accessors over it.
+// Code elsewhere in the project takes layouts and constants from here instead of
+// repeating numbers, so a change to the JSON is a change to every consumer.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BitField, Clause, HeaderByte, MessageLayout, MessageName, QotpSpec } from './types.js';
+
+export type * from './types.js';
+
+/** Absolute paths of the spec document and its schema (the same from src/ and dist/). */
+export const specPath = fileURLToPath(new URL('../qotp.spec.json', import.meta.url));
+export const specSchemaPath = fileURLToPath(new URL('../qotp.spec.schema.json', import.meta.url));
+
+/** The parsed spec. Its shape is enforced by the schema in this package's tests. */
+export const spec: QotpSpec = JSON.parse(readFileSync(specPath, 'utf8')) as QotpSpec;
+
+export class SpecLookupError extends Error {
+  override readonly name = 'SpecLookupError';
+}
+
+/** Value of a named constant; throws when the spec has no such constant. */
+export function constant(name: string): number {
+  const entry = spec.constants[name];
+  if (entry === undefined) throw new SpecLookupError(`spec has no constant named '${name}'`);
+  return entry.value;
+}
+
+export function message(name: MessageName): MessageLayout {
+  return spec.messages[name];
+}
+
+/** Byte offset of a fixed-position field of a message layout. */
+export function fieldOffset(name: MessageName, field: string): number {
+  const found = message(name).fields.find((f) => f.name === field);
+  if (found === undefined) throw new SpecLookupError(`message ${name} has no field '${field}'`);
+  if (typeof found.offset !== 'number') {
+    throw new SpecLookupError(`field ${name}.${field} has no fixed offset (${found.offset})`);
+  }
+  return found.offset;
+}
+
+/** Size in bytes of a message's cleartext header: everything before the masked SN (the AAD). */
+export function headerSize(name: MessageName): number {
+  const layout = message(name);
+  if (layout.aadSize === undefined) throw new SpecLookupError(`message ${name} is not encrypted`);
+  return layout.aadSize;
+}
+
+/** The numeric type code of a message. */
+export function messageType(name: MessageName): number {
+  return message(name).type;
+}
+
+export function bitField(header: HeaderByte, name: string): BitField {
+  const found = header.bits.find((b) => b.name === name);
+  if (found === undefined) throw new SpecLookupError(`header has no bit field '${name}'`);
+  return found;
+}
+
+export function clause(id: string): Clause {
+  const found = spec.clauses.find((c) => c.id === id);
+  if (found === undefined) throw new SpecLookupError(`spec has no clause '${id}'`);
+  return found;
+}

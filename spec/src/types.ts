@@ -1,0 +1,142 @@
+// TypeScript view of qotp.spec.json. The JSON Schema (qotp.spec.schema.json) is the
+// authority on the document's shape; these types mirror it so that code reading the
+// spec is checked by the compiler.
+
+export type MessageName = 'InitSnd' | 'InitRcv' | 'InitCryptoSnd' | 'InitCryptoRcv' | 'Data';
+export type Role = 'initiator' | 'responder' | 'both';
+export type Encoding =
+  | 'header-byte'
+  | 'uint16le'
+  | 'uint24le'
+  | 'uint32le'
+  | 'uint48le'
+  | 'uint64le'
+  | 'x25519-public-key'
+  | 'bytes'
+  | 'zero-bytes'
+  | 'rcv-window-code';
+export type Protection = 'plain' | 'aad' | 'sn-masked' | 'sealed' | 'tag';
+export type Level = 'MUST' | 'SHOULD' | 'MAY';
+export type TestedBy = 'vectors' | 'conformance' | 'simulation';
+
+export interface SourceVersion {
+  module: string;
+  version: string;
+  note: string;
+}
+
+export interface Constant {
+  value: number;
+  unit: 'bytes' | 'bits' | 'count' | 'percent' | 'nanoseconds' | 'version' | 'code';
+  goName?: string;
+  description: string;
+}
+
+export interface BitField {
+  name: string;
+  shift: number;
+  width: number;
+  description: string;
+}
+
+export interface HeaderByte {
+  size: 1;
+  bits: BitField[];
+  description: string;
+}
+
+export interface Field {
+  name: string;
+  /** Byte offset, 'after-previous' after a variable-size field, or 'end' for a trailer. */
+  offset: number | 'after-previous' | 'end';
+  size: number | 'variable';
+  encoding: Encoding;
+  protection?: Protection;
+  description: string;
+}
+
+export interface MessageLayout {
+  type: number;
+  sentBy: Role;
+  description: string;
+  encrypted: boolean;
+  secret?: { ecdh: [string, string]; forwardSecret: boolean; description: string };
+  directionBit?: 0 | 1 | 'by-role';
+  aadSize?: number;
+  paddedTo?: 'mtu';
+  fields: Field[];
+  plaintext?: Field[];
+  minSize: { accepted: number | string; withMinimalPayload: number | string; description: string };
+}
+
+export interface Clause {
+  id: string;
+  area: string;
+  level: Level;
+  title: string;
+  text: string;
+  source: { readme?: string; go?: string[] };
+  testedBy: TestedBy[];
+}
+
+export interface Erratum {
+  id: string;
+  title: string;
+  readme: string;
+  actual: string;
+  evidence: { go: string[]; vectors?: string[]; observed?: string };
+  clauses: string[];
+}
+
+export interface QotpSpec {
+  specFormat: 1;
+  protocol: 'QOTP';
+  protocolVersion: string;
+  provenance: { readme: SourceVersion; code: SourceVersion };
+  byteOrder: 'little-endian';
+  constants: Record<string, Constant>;
+  cryptoHeader: HeaderByte;
+  messageTypes: { name: MessageName; code: number; sentBy: Role; description: string }[];
+  messages: Record<MessageName, MessageLayout>;
+  nonce: {
+    size: number;
+    fields: Field[];
+    directionBit: { byte: number; mask: number; initiator: 0 | 1; responder: 0 | 1; description: string };
+    description: string;
+  };
+  snMasking: {
+    cipher: 'XChaCha20';
+    key: string;
+    nonceFrom: string;
+    nonceSize: number;
+    counter: number;
+    maskedBytes: number;
+    description: string;
+  };
+  epochs: { snBits: number; epochBits: number; decryptOrder: string[]; description: string };
+  payload: {
+    header: HeaderByte;
+    types: { code: number; name: string; isClose: boolean; hasAck: boolean }[];
+    ackSection: Field[];
+    streamSection: Field[];
+    offsetWidths: { narrowBytes: number; wideBytes: number; narrowMax: number; rule: string };
+    kinds: { name: string; onTheWire: string; decoderRule: string }[];
+    description: string;
+  };
+  receiveWindow: {
+    codeSize: number;
+    substepsPerPowerOfTwo: number;
+    smallestStepExponent: number;
+    encode: string[];
+    decode: string[];
+    maxDecoded: number;
+    description: string;
+  };
+  retransmission: {
+    rtoRules: string[];
+    transmissions: { number: number; waitFactor: number | null }[];
+    description: string;
+  };
+  clauses: Clause[];
+  errata: Erratum[];
+}
