@@ -1,0 +1,24 @@
+// @qotp/reference: a readable QOTP implementation. Layers, each usable alone:
+//   wire/      little-endian integers, the receive window code, the payload codec
+//   crypto/    X25519, ChaCha20-Poly1305, SN masking, the five message types, receiving
+//   recovery/  RTT estimation, RTO and backoff
+export { QotpError, type QotpErrorCode } from './errors.js';
+export { readUint, readUint64, writeUint, writeUint64, type NumberWidth } from './wire/uint.js';
+export { decodeRcvWindow, encodeRcvWindow } from './wire/rcv-window.js';
+export {
+  ACK_WITH_STREAM_MIN,
+  decodePayload,
+  encodePayload,
+  payloadOverhead,
+  type Ack,
+  type Payload,
+  type StreamSection,
+} from './wire/payload.js';
+export { publicKeyOf, sharedSecret } from './crypto/x25519.js';
+export { open, seal } from './crypto/aead.js';
+export { buildNonce } from './crypto/nonce.js';
+export { xorSnMask } from './crypto/sn-mask.js';
+export { epochsToTry, openPacket, sealPacket, type Opened, type OpenParams, type SealParams } from './crypto/chained.js';
+export * from './crypto/messages.js';
+export { messageTypeOf, receivePacket, type KnownConnection, type Received, type ReceiverContext } from './crypto/receive.js';
+export { backoffNanos, initialRtt, rtoNanos, updateRtt, type RttState } from './recovery/rtt.js';

@@ -1,0 +1,46 @@
+// RTT estimation and the RTO (spec: retransmission.rtoRules; clauses retransmission.*).
+// Integer nanoseconds throughout, as the Go original computes them. Values stay far
+// below 2^53 because samples above MaxRttSample (30 s) are ignored.
+import { constant } from '@qotp/spec';
+import { QotpError } from '../errors.js';
+
+export interface RttState {
+  srtt: number;
+  rttvar: number;
+}
+
+export const initialRtt: RttState = { srtt: 0, rttvar: 0 };
+
+/** Folds one RTT sample (ns) into the estimate; samples of 0 or above MaxRttSample are ignored. */
+export function updateRtt(state: RttState, sampleNanos: number): RttState {
+  if (sampleNanos <= 0 || sampleNanos > constant('MaxRttSample')) return state;
+  if (state.srtt === 0) return { srtt: sampleNanos, rttvar: Math.floor(sampleNanos / 2) };
+  const delta = Math.abs(sampleNanos - state.srtt);
+  return {
+    rttvar: Math.floor((state.rttvar * 3) / 4) + Math.floor(delta / 4),
+    srtt: Math.floor((state.srtt * 7) / 8) + Math.floor(sampleNanos / 8),
+  };
+}
+
+/** SRTT + 4*RTTVAR, the default before any sample, otherwise clamped to [MinRto, MaxRto]. */
+export function rtoNanos(state: RttState): number {
+  const rto = state.srtt + 4 * state.rttvar;
+  if (rto === 0) return constant('DefaultRto');
+  return Math.min(Math.max(rto, constant('MinRto')), constant('MaxRto'));
+}
+
+/**
+ * How long after its last transmission a segment already sent `transmissions` times
+ * waits before it is sent again; null when it has been sent MaxTransmissions times
+ * and the connection gives up instead (clause retransmission.give-up).
+ */
+export function backoffNanos(rto: number, transmissions: number): number | null {
+  if (!Number.isInteger(transmissions) || transmissions < 1) {
+    throw new QotpError('invalid-argument', `transmission count must be a positive integer, got ${transmissions}`);
+  }
+  if (transmissions > constant('MaxRetry')) return null;
+  let wait = rto;
+  // Repeated integer multiply-and-divide, as the original does, so odd RTOs round alike.
+  for (let i = 1; i < transmissions; i++) wait = Math.floor((wait * constant('RtoBackoffPercent')) / 100);
+  return wait;
+}

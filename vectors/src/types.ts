@@ -1,0 +1,106 @@
+// TypeScript shapes of the vector files; the JSON Schemas in ../schemas are the authority.
+
+export type VectorResult = 'valid' | 'invalid';
+
+export interface VectorTest {
+  id: string;
+  comment: string;
+  flags: string[];
+  clauses: string[];
+  result: VectorResult;
+  /** A QotpErrorCode; present exactly on invalid tests. */
+  error?: string;
+}
+
+export interface VectorSource {
+  generator: string;
+  protocolVersion: string;
+  checkedAgainst: string;
+}
+
+export interface VectorFile<G> {
+  $schema: string;
+  algorithm: string;
+  source: VectorSource;
+  numberOfTests: number;
+  header: string[];
+  notes: Record<string, string>;
+  testGroups: G[];
+}
+
+export interface UintTest extends VectorTest {
+  value: string;
+  encoded: string;
+}
+export type UintFile = VectorFile<{ bits: 16 | 24 | 32 | 48 | 64; tests: UintTest[] }>;
+
+export interface WindowTest extends VectorTest {
+  code: number;
+  bytes: string;
+}
+export type WindowFile = VectorFile<{ direction: 'decode' | 'encode'; tests: WindowTest[] }>;
+
+export interface PayloadJson {
+  isClose: boolean;
+  ack: { streamId: number; offset: number; length: number; window: number } | null;
+  stream: { streamId: number; offset: number; data: string } | null;
+}
+export interface PayloadTest extends VectorTest {
+  encoded: string;
+  payload?: PayloadJson;
+}
+export type PayloadFile = VectorFile<{ kind: string; tests: PayloadTest[] }>;
+
+export type MessageName = 'InitSnd' | 'InitRcv' | 'InitCryptoSnd' | 'InitCryptoRcv' | 'Data';
+
+export interface KeySet {
+  initiatorIdentityPrivateKey: string;
+  initiatorIdentityPublicKey: string;
+  initiatorEphemeralPrivateKey: string;
+  initiatorEphemeralPublicKey: string;
+  responderIdentityPrivateKey: string;
+  responderIdentityPublicKey: string;
+  responderEphemeralPrivateKey: string;
+  responderEphemeralPublicKey: string;
+  connId: string;
+  ephemeralSecret: string;
+  identitySecret: string;
+}
+
+export interface ReceiverJson {
+  role: 'initiator' | 'responder';
+  mtu: number;
+  epoch: number;
+  knowsConnection: boolean;
+}
+
+export interface PacketTest extends VectorTest {
+  message: MessageName;
+  sn: number;
+  epoch: number;
+  sealedByInitiator: boolean;
+  mtu: number;
+  payload: string;
+  mutation?: string;
+  packet: string;
+  receiver: ReceiverJson;
+  decoded?: { payload: string; sn?: number; epoch?: number; fillerLength?: number };
+}
+export type PacketFile = VectorFile<{ keySet: KeySet; tests: PacketTest[] }>;
+
+export interface RtoTest extends VectorTest {
+  samples?: { rtt: number; srtt: number; rttvar: number; rto: number }[];
+  rto?: number;
+  schedule?: { transmission: number; wait: number | null; sentAt: number }[];
+}
+export type RtoFile = VectorFile<{ kind: 'rtt-samples' | 'backoff'; tests: RtoTest[] }>;
+
+export interface VectorFiles {
+  'uint-codec': UintFile;
+  'rcv-window': WindowFile;
+  payloads: PayloadFile;
+  'crypto-messages': PacketFile;
+  'invalid-packets': PacketFile;
+  rto: RtoFile;
+}
+export type VectorFileName = keyof VectorFiles;
