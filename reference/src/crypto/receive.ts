@@ -69,7 +69,9 @@ function knownConnection(packet: Uint8Array, type: MessageName, ctx: ReceiverCon
   return ctx.connection;
 }
 
-export function receivePacket(packet: Uint8Array, ctx: ReceiverContext): Received {
+export function receivePacket(datagram: Uint8Array, ctx: ReceiverContext): Received {
+  // The receive buffer holds one MTU: anything beyond is lost before decoding (clause crypto.receive.mtu-cut).
+  const packet = datagram.length > ctx.mtu ? datagram.subarray(0, ctx.mtu) : datagram;
   const type = messageTypeOf(packet);
   switch (type) {
     case 'InitSnd': {
