@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Go vector checker against the Go original and runs it on vectors/data.
+# Builds the Go vector checker against the Go original and runs it on vectors/data
+# (or on the directory given as the first argument).
 # Ends with the line "go-vectors: N checked, F failed" and fails when F > 0.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -12,4 +13,4 @@ export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/qo-proto/qotp"
 mkdir -p bin
 # -checklinkname=0: the checker binds to qotp's unexported functions (see linkname.go).
 go build -ldflags=-checklinkname=0 -o bin/vectorcheck ./cmd/vectorcheck
-exec bin/vectorcheck "$here/../../vectors/data"
+exec bin/vectorcheck "${1:-$here/../../vectors/data}"

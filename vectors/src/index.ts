@@ -62,11 +62,14 @@ export function schemaProblems(name: VectorFileName, data: unknown): string[] {
   return (validate.errors ?? []).map(describe);
 }
 
-/** Reads, schema-checks and returns one vector file; throws VectorFileError if it does not conform. */
-export function loadVectors<N extends VectorFileName>(name: N): VectorFiles[N] {
-  const data = readJson(dataPath(name));
+/**
+ * Reads, schema-checks and returns one vector file; throws VectorFileError if it does
+ * not conform. `path` reads another copy of that kind of file (a modified or newer one).
+ */
+export function loadVectors<N extends VectorFileName>(name: N, path = dataPath(name)): VectorFiles[N] {
+  const data = readJson(path);
   const problems = schemaProblems(name, data);
-  if (problems.length > 0) throw new VectorFileError(dataPath(name), problems);
+  if (problems.length > 0) throw new VectorFileError(path, problems);
   return data as VectorFiles[N];
 }
 
@@ -75,4 +78,4 @@ export function* allTests<G extends { tests: T[] }, T>(file: VectorFile<G>): Gen
   for (const group of file.testGroups) for (const test of group.tests) yield { group, test };
 }
 export { fromHex, toHex, HexError } from './hex.js';
-export { receiverContext } from './packets.js';
+export { buildPacket, receiverContext } from './packets.js';
