@@ -74,7 +74,7 @@ export function loadVectors<N extends VectorFileName>(name: N, path = dataPath(n
 }
 
 /** Every test of a file with its group, in file order. */
-export function* allTests<G extends { tests: T[] }, T>(file: VectorFile<G>): Generator<{ group: G; test: T }> {
+export function* allTests<G extends { tests: unknown[] }>(file: VectorFile<G>): Generator<{ group: G; test: G['tests'][number] }> {
   for (const group of file.testGroups) for (const test of group.tests) yield { group, test };
 }
 export { fromHex, toHex, HexError } from './hex.js';

@@ -10,7 +10,7 @@ import { allTests, dataPath, loadVectors, schemaProblems, vectorFileNames, Vecto
 import type { VectorTest } from '../src/types.js';
 
 const everyTest = (): { file: string; test: VectorTest }[] =>
-  vectorFileNames.flatMap((file) => [...allTests<{ tests: VectorTest[] }, VectorTest>(loadVectors(file))].map(({ test }) => ({ file, test })));
+  vectorFileNames.flatMap((file) => [...allTests<{ tests: VectorTest[] }>(loadVectors(file))].map(({ test }) => ({ file, test })));
 
 describe.each(vectorFileNames)('%s.json', (name) => {
   it('conforms to its schema', () => {
@@ -23,7 +23,7 @@ describe.each(vectorFileNames)('%s.json', (name) => {
 
   it('counts its tests correctly', () => {
     const file = loadVectors(name);
-    expect(file.numberOfTests).toBe([...allTests<{ tests: VectorTest[] }, VectorTest>(file)].length);
+    expect(file.numberOfTests).toBe([...allTests<{ tests: VectorTest[] }>(file)].length);
   });
 });
 
