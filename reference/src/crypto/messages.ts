@@ -62,15 +62,23 @@ export function decodeInitSnd(packet: Uint8Array, mtu: number): DecodedInitSnd {
   return { connId: connIdOf(ephemeralPublicKey), ephemeralPublicKey, identityPublicKey: key(packet, 'InitSnd', 'pubKeyIdSnd') };
 }
 
-// ---------------------------------------------------------------- InitRcv (1)
+// ---------------------------------------------------------------- replies: InitRcv (1), InitCryptoRcv (3)
+// Both replies carry the connection id and the responder's ephemeral key in clear
+// (InitRcv adds the responder's identity key) and are sealed by the responder with
+// the ephemeral-ephemeral secret that all Data packets use afterwards.
 
-export interface EncodeInitRcv {
+type Reply = 'InitRcv' | 'InitCryptoRcv';
+
+export interface EncodeInitCryptoRcv {
   connId: bigint;
   responderEphemeralPrivateKey: Uint8Array;
-  responderIdentityPublicKey: Uint8Array;
   initiatorEphemeralPublicKey: Uint8Array;
   sn: number;
   payload: Uint8Array;
+}
+
+export interface EncodeInitRcv extends EncodeInitCryptoRcv {
+  responderIdentityPublicKey: Uint8Array;
 }
 
 export interface Encoded {
@@ -79,14 +87,20 @@ export interface Encoded {
   secret: Uint8Array;
 }
 
-export function encodeInitRcv(m: EncodeInitRcv): Encoded {
-  const header = newHeader('InitRcv');
-  writeUint64(header, fieldOffset('InitRcv', 'connId'), m.connId);
-  header.set(publicKeyOf(m.responderEphemeralPrivateKey), fieldOffset('InitRcv', 'pubKeyEpRcv'));
-  header.set(m.responderIdentityPublicKey, fieldOffset('InitRcv', 'pubKeyIdRcv'));
+function encodeReply(name: Reply, m: EncodeInitCryptoRcv, header = newHeader(name)): Encoded {
+  writeUint64(header, fieldOffset(name, 'connId'), m.connId);
+  header.set(publicKeyOf(m.responderEphemeralPrivateKey), fieldOffset(name, 'pubKeyEpRcv'));
   const secret = sharedSecret(m.responderEphemeralPrivateKey, m.initiatorEphemeralPublicKey);
   return { packet: sealPacket(header, m.payload, { secret, sn: m.sn, epoch: 0, sealedByInitiator: false }), secret };
 }
+
+export function encodeInitRcv(m: EncodeInitRcv): Encoded {
+  const header = newHeader('InitRcv');
+  header.set(m.responderIdentityPublicKey, fieldOffset('InitRcv', 'pubKeyIdRcv'));
+  return encodeReply('InitRcv', m, header);
+}
+
+export const encodeInitCryptoRcv = (m: EncodeInitCryptoRcv): Encoded => encodeReply('InitCryptoRcv', m);
 
 export interface DecodedReply extends Opened {
   connId: bigint;
@@ -99,20 +113,21 @@ export interface DecodedInitRcv extends DecodedReply {
   identityPublicKey: Uint8Array;
 }
 
-/** Decoded by the initiator with the ephemeral private key of its InitSnd. */
-export function decodeInitRcv(packet: Uint8Array, initiatorEphemeralPrivateKey: Uint8Array): DecodedInitRcv {
-  requireLength(packet, headerSize('InitRcv') + FOOTER, 'InitRcv');
-  const ephemeralPublicKey = key(packet, 'InitRcv', 'pubKeyEpRcv');
+/** Decoded by the initiator with the ephemeral private key of its first message. */
+function decodeReply(name: Reply, packet: Uint8Array, initiatorEphemeralPrivateKey: Uint8Array): DecodedReply {
+  requireLength(packet, headerSize(name) + FOOTER, name);
+  const ephemeralPublicKey = key(packet, name, 'pubKeyEpRcv');
   const secret = sharedSecret(initiatorEphemeralPrivateKey, ephemeralPublicKey);
-  const opened = openPacket(packet, headerSize('InitRcv'), { secret, epoch: 0, sealedByInitiator: false });
-  return {
-    ...opened,
-    connId: readUint64(packet, fieldOffset('InitRcv', 'connId')),
-    secret,
-    ephemeralPublicKey,
-    identityPublicKey: key(packet, 'InitRcv', 'pubKeyIdRcv'),
-  };
+  const opened = openPacket(packet, headerSize(name), { secret, epoch: 0, sealedByInitiator: false });
+  return { ...opened, connId: readUint64(packet, fieldOffset(name, 'connId')), secret, ephemeralPublicKey };
 }
+
+export function decodeInitRcv(packet: Uint8Array, initiatorEphemeralPrivateKey: Uint8Array): DecodedInitRcv {
+  return { ...decodeReply('InitRcv', packet, initiatorEphemeralPrivateKey), identityPublicKey: key(packet, 'InitRcv', 'pubKeyIdRcv') };
+}
+
+export const decodeInitCryptoRcv = (packet: Uint8Array, initiatorEphemeralPrivateKey: Uint8Array): DecodedReply =>
+  decodeReply('InitCryptoRcv', packet, initiatorEphemeralPrivateKey);
 
 // ---------------------------------------------------------------- InitCryptoSnd (2)
 
@@ -178,32 +193,6 @@ export function decodeInitCryptoSnd(packet: Uint8Array, responderIdentityPrivate
     identityPublicKey: key(packet, 'InitCryptoSnd', 'pubKeyIdSnd'),
     fillerLength,
   };
-}
-
-// ---------------------------------------------------------------- InitCryptoRcv (3)
-
-export interface EncodeInitCryptoRcv {
-  connId: bigint;
-  responderEphemeralPrivateKey: Uint8Array;
-  initiatorEphemeralPublicKey: Uint8Array;
-  sn: number;
-  payload: Uint8Array;
-}
-
-export function encodeInitCryptoRcv(m: EncodeInitCryptoRcv): Encoded {
-  const header = newHeader('InitCryptoRcv');
-  writeUint64(header, fieldOffset('InitCryptoRcv', 'connId'), m.connId);
-  header.set(publicKeyOf(m.responderEphemeralPrivateKey), fieldOffset('InitCryptoRcv', 'pubKeyEpRcv'));
-  const secret = sharedSecret(m.responderEphemeralPrivateKey, m.initiatorEphemeralPublicKey);
-  return { packet: sealPacket(header, m.payload, { secret, sn: m.sn, epoch: 0, sealedByInitiator: false }), secret };
-}
-
-export function decodeInitCryptoRcv(packet: Uint8Array, initiatorEphemeralPrivateKey: Uint8Array): DecodedReply {
-  requireLength(packet, headerSize('InitCryptoRcv') + FOOTER, 'InitCryptoRcv');
-  const ephemeralPublicKey = key(packet, 'InitCryptoRcv', 'pubKeyEpRcv');
-  const secret = sharedSecret(initiatorEphemeralPrivateKey, ephemeralPublicKey);
-  const opened = openPacket(packet, headerSize('InitCryptoRcv'), { secret, epoch: 0, sealedByInitiator: false });
-  return { ...opened, connId: readUint64(packet, fieldOffset('InitCryptoRcv', 'connId')), secret, ephemeralPublicKey };
 }
 
 // ---------------------------------------------------------------- Data (4)

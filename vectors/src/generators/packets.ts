@@ -7,7 +7,6 @@ import {
   encodePayload,
   publicKeyOf,
   QotpError,
-  readUint64,
   receivePacket,
   sealPacket,
   sharedSecret,
@@ -28,12 +27,8 @@ const privateKey = (label: string): Uint8Array => new Uint8Array(createHash('sha
 
 interface Keys {
   json: KeySet;
-  initiatorIdentity: Uint8Array;
   initiatorEphemeral: Uint8Array;
   responderIdentity: Uint8Array;
-  responderEphemeral: Uint8Array;
-  connId: bigint;
-  ephemeralSecret: Uint8Array;
 }
 
 function keySet(name: string): Keys {
@@ -42,7 +37,6 @@ function keySet(name: string): Keys {
   const ri = privateKey(`qotp-vectors/${name}/responder-identity`);
   const re = privateKey(`qotp-vectors/${name}/responder-ephemeral`);
   const iePub = publicKeyOf(ie);
-  const ephemeralSecret = sharedSecret(re, iePub);
   return {
     json: {
       initiatorIdentityPrivateKey: toHex(ii),
@@ -54,15 +48,11 @@ function keySet(name: string): Keys {
       responderEphemeralPrivateKey: toHex(re),
       responderEphemeralPublicKey: toHex(publicKeyOf(re)),
       connId: toHex(iePub.subarray(0, 8)),
-      ephemeralSecret: toHex(ephemeralSecret),
+      ephemeralSecret: toHex(sharedSecret(re, iePub)),
       identitySecret: toHex(sharedSecret(ie, publicKeyOf(ri))),
     },
-    initiatorIdentity: ii,
     initiatorEphemeral: ie,
     responderIdentity: ri,
-    responderEphemeral: re,
-    connId: readUint64(iePub, 0),
-    ephemeralSecret,
   };
 }
 
