@@ -1,7 +1,8 @@
 // @qotp/reference: a readable QOTP implementation. Layers, each usable alone:
 //   wire/      little-endian integers, the receive window code, the payload codec
 //   crypto/    X25519, ChaCha20-Poly1305, SN masking, the five message types, receiving
-//   recovery/  RTT estimation, RTO and backoff
+//   recovery/  RTT estimation, RTO and backoff, BBR pacing
+//   engine/    the sans-I/O endpoint: connections, streams, ACKs, retransmission, close
 export { QotpError, type QotpErrorCode } from './errors.js';
 export { readUint, readUint64, writeUint, writeUint64, type NumberWidth } from './wire/uint.js';
 export { decodeRcvWindow, encodeRcvWindow } from './wire/rcv-window.js';
@@ -22,3 +23,10 @@ export { epochsToTry, openPacket, sealPacket, type Opened, type OpenParams, type
 export * from './crypto/messages.js';
 export { messageTypeOf, receivePacket, type KnownConnection, type Received, type ReceiverContext } from './crypto/receive.js';
 export { backoffNanos, initialRtt, rtoNanos, updateRtt, type RttState } from './recovery/rtt.js';
+export { initialBbr, onAck, onDuplicateAck, onRetransmit, pacingInterval, type BbrState } from './recovery/bbr.js';
+export { Endpoint, type EndpointOptions } from './engine/endpoint.js';
+export { Connection, type Role } from './engine/connection.js';
+export { Stream } from './engine/stream.js';
+export { StreamSender, type Segment } from './engine/stream-sender.js';
+export { StreamReceiver } from './engine/stream-receiver.js';
+export type { Address, CloseReason, EngineEvent, Outgoing } from './engine/events.js';

@@ -1,0 +1,372 @@
+// One QOTP connection, sans-I/O: payloads and the time go in, datagrams and events
+// come out. The handshake state decides the message type of every packet (as the Go
+// original does): the initiator sends InitSnd or InitCryptoSnd until a reply arrives,
+// the responder replies with InitRcv or InitCryptoRcv until the first Data arrives.
+import { constant, type MessageName } from '@qotp/spec';
+import { QotpError } from '../errors.js';
+import { encodeData, encodeInitCryptoRcv, encodeInitCryptoSnd, encodeInitRcv, encodeInitSnd } from '../crypto/messages.js';
+import { publicKeyOf } from '../crypto/x25519.js';
+import { initialBbr, onAck, onDuplicateAck, onRetransmit, pacingInterval, type BbrState } from '../recovery/bbr.js';
+import { backoffNanos, initialRtt, rtoNanos, updateRtt, type RttState } from '../recovery/rtt.js';
+import { decodePayload, encodePayload, payloadOverhead, type Ack, type Payload } from '../wire/payload.js';
+import type { Address, CloseReason, EngineEvent } from './events.js';
+import { Stream } from './stream.js';
+import type { Segment } from './stream-sender.js';
+
+export type Role = 'initiator' | 'responder';
+
+/** What a connection needs from its endpoint. */
+export interface ConnectionContext {
+  identityPrivateKey: Uint8Array;
+  identityPublicKey: Uint8Array;
+  mtu: number;
+  emit(event: EngineEvent): void;
+}
+
+interface PendingAck {
+  streamId: number;
+  offset: number;
+  length: number;
+}
+
+const RECEIVE_CAPACITY = constant('ReceiveBufferCapacity');
+const NARROW_MAX = constant('NarrowOffsetMax');
+
+/** Cleartext bytes and footer of each message type around the payload. */
+function cryptoOverhead(type: MessageName): number {
+  switch (type) {
+    case 'InitSnd':
+      return Infinity; // carries no payload
+    case 'InitRcv':
+      return constant('MinInitRcvSizeHdr') + constant('FooterDataSize');
+    case 'InitCryptoSnd':
+      return constant('MinInitCryptoSndSizeHdr') + constant('FooterDataSize') + constant('MsgInitFillLenSize');
+    case 'InitCryptoRcv':
+      return constant('MinInitCryptoRcvSizeHdr') + constant('FooterDataSize');
+    case 'Data':
+      return constant('MinDataSizeHdr') + constant('FooterDataSize');
+  }
+}
+
+export class Connection {
+  readonly streams = new Map<number, Stream>();
+  private readonly acks: PendingAck[] = [];
+  private sn = 0;
+  private sendEpoch = 0;
+  private receiveEpoch = 0;
+  /** Initiator: a reply arrived. Responder: the first Data arrived. */
+  handshakeDone = false;
+  private initSent = false;
+  secret: Uint8Array | null = null;
+  peerEphemeralPublicKey: Uint8Array | null = null;
+  private rtt: RttState = initialRtt;
+  private bbr: BbrState = initialBbr;
+  private nextWriteAt = 0;
+  private bytesInFlight = 0;
+  private peerWindow = RECEIVE_CAPACITY;
+  private lastReceivedAt = 0;
+  closeReason: CloseReason | null = null;
+  private nextStream = 0; // round-robin position
+
+  constructor(
+    readonly id: bigint,
+    readonly role: Role,
+    /** 0-RTT: the initiator knew the responder's identity key. */
+    readonly withCrypto: boolean,
+    readonly remote: Address,
+    /** The ephemeral private key this side uses in the handshake. */
+    readonly ephemeralPrivateKey: Uint8Array,
+    public peerIdentityPublicKey: Uint8Array | null,
+    private readonly ctx: ConnectionContext,
+  ) {}
+
+  stream(id: number): Stream {
+    let s = this.streams.get(id);
+    if (s === undefined) {
+      s = new Stream(id);
+      this.streams.set(id, s);
+    }
+    return s;
+  }
+
+  /** Current retransmission timeout, ns. */
+  get rto(): number {
+    return rtoNanos(this.rtt);
+  }
+
+  get smoothedRtt(): number {
+    return this.rtt.srtt;
+  }
+
+  messageType(): MessageName {
+    if (this.handshakeDone) return 'Data';
+    if (this.role === 'initiator') return this.withCrypto ? 'InitCryptoSnd' : 'InitSnd';
+    return this.withCrypto ? 'InitCryptoRcv' : 'InitRcv';
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  /** A decrypted packet arrived; `payload` is null for an InitSnd, which carries none. */
+  onPacket(type: MessageName, payload: Uint8Array | null, epoch: number, now: number): void {
+    this.lastReceivedAt = now;
+    if (epoch > this.receiveEpoch) this.receiveEpoch = epoch;
+    if (!this.handshakeDone && (this.role === 'initiator' ? type === 'InitRcv' || type === 'InitCryptoRcv' : type === 'Data')) {
+      this.handshakeDone = true;
+      this.ctx.emit({ type: 'handshake-complete', connId: this.id });
+    }
+    // InitSnd has no payload; its receipt is acknowledged like an empty segment at stream 0, offset 0.
+    const p: Payload = payload === null ? { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(0) } } : decodePayload(payload);
+    if (p.ack !== null) this.onAck(p.ack, now);
+    if (p.stream === null) return; // ACK-only: nothing to acknowledge back
+
+    const s = this.stream(p.stream.streamId);
+    const { offset, data } = p.stream;
+    if (data.length > 0 && this.bufferedBytes() + data.length > RECEIVE_CAPACITY) return; // dropped unacknowledged: the peer resends
+    if (data.length > 0 && s.receiver.insert(offset, data) > 0) {
+      this.ctx.emit({ type: 'stream-readable', connId: this.id, streamId: s.id });
+    }
+    this.acks.push({ streamId: s.id, offset, length: data.length }); // duplicates too: the earlier ACK may be lost
+    if (p.isClose) {
+      s.receiver.close(offset + data.length);
+      s.sender.close(); // answer with our own CLOSE after what we queued
+      this.checkStream(s, now);
+    }
+  }
+
+  private onAck(ack: Ack, now: number): void {
+    this.peerWindow = ack.window;
+    const s = this.streams.get(ack.streamId);
+    const segment = s?.sender.acknowledge(ack.offset, ack.length);
+    if (s === undefined || segment === undefined) {
+      this.bbr = onDuplicateAck(this.bbr);
+      return;
+    }
+    this.bytesInFlight -= segment.data.length;
+    // Empty segments (PING, empty CLOSE, InitSnd) give no RTT sample, as in the original.
+    if (ack.length > 0 && now > segment.sentAt) {
+      const sample = now - segment.sentAt;
+      const before = this.rtt;
+      this.rtt = updateRtt(this.rtt, sample);
+      if (this.rtt !== before) this.bbr = onAck(this.bbr, sample, this.rtt.srtt, ack.length, now);
+    }
+    this.checkStream(s, now);
+  }
+
+  private bufferedBytes(): number {
+    let total = 0;
+    for (const s of this.streams.values()) total += s.receiver.bufferedBytes;
+    return total;
+  }
+
+  /** Reads what a stream has in order and reports its end. */
+  read(streamId: number, now: number): Uint8Array {
+    const s = this.streams.get(streamId);
+    if (s === undefined) return new Uint8Array(0);
+    const data = s.receiver.read();
+    this.checkStream(s, now);
+    return data;
+  }
+
+  private checkStream(s: Stream, now: number): void {
+    if (s.receiver.finished && !s.finishedReported) {
+      s.finishedReported = true;
+      this.ctx.emit({ type: 'stream-finished', connId: this.id, streamId: s.id });
+    }
+    if (s.bothDone && s.closedAt === null) {
+      s.closedAt = now;
+      this.ctx.emit({ type: 'stream-closed', connId: this.id, streamId: s.id });
+    }
+  }
+
+  // ------------------------------------------------------------------ sending
+
+  /** The next datagram to send now, or null (nothing to send, or pacing says wait). */
+  nextDatagram(now: number): Uint8Array | null {
+    if (this.closeReason !== null) return null;
+    const type = this.messageType();
+    const ack = this.acks[0] ?? null;
+    // Pacing holds data back, not ACKs: a held ACK would stall the peer's sending and
+    // make it retransmit (the README: ACK-only packets "can send early if needed").
+    if (now < this.nextWriteAt) return ack ? this.sendAckOnly(type, now, false) : null;
+
+    if (this.bytesInFlight + this.ctx.mtu > this.peerWindow) return ack ? this.sendAckOnly(type, now) : null;
+
+    const retransmit = this.dueRetransmission(now);
+    if (retransmit !== null) return retransmit;
+    if (this.closeReason !== null) return null;
+
+    // During the handshake a side sends one first message, then only ACKs and retransmissions.
+    if (this.handshakeDone || !this.initSent) {
+      for (const s of this.roundRobin()) {
+        if (!s.sender.hasNewData) continue;
+        const segment = s.sender.take(this.maxData(type, ack, s.sender.sentOffset), now);
+        if (segment === null) continue;
+        this.bytesInFlight += segment.data.length;
+        return this.sendSegment(s, segment, type, now, false);
+      }
+      if (!this.initSent && this.role === 'initiator' && this.streams.size > 0) return this.sendHandshakeStart(type, now);
+    }
+    return ack ? this.sendAckOnly(type, now) : null;
+  }
+
+  /** All streams, starting one further each call, so that no stream starves the others. */
+  private roundRobin(): Stream[] {
+    const all = [...this.streams.values()];
+    const start = this.nextStream++ % Math.max(all.length, 1);
+    return [...all.slice(start), ...all.slice(0, start)];
+  }
+
+  private maxData(type: MessageName, ack: PendingAck | null, offset: number): number {
+    if (type === 'InitSnd') return 0;
+    const wide = offset > NARROW_MAX || (ack !== null && ack.offset > NARROW_MAX);
+    return this.ctx.mtu - cryptoOverhead(type) - payloadOverhead(ack !== null, wide, true);
+  }
+
+  /** The oldest segment of some stream whose RTO ran out, sent again; closes the connection past the limit. */
+  private dueRetransmission(now: number): Uint8Array | null {
+    const type = this.messageType();
+    for (const s of this.roundRobin()) {
+      const segment = s.sender.oldest();
+      if (segment === undefined) continue;
+      const wait = backoffNanos(this.rto, segment.transmissions);
+      if (wait === null) {
+        this.close('retransmission-limit');
+        return null;
+      }
+      if (now - segment.sentAt <= wait) continue;
+      if (segment.isPing) {
+        s.sender.forget(segment); // PINGs are not retransmitted
+        continue;
+      }
+      segment.sentAt = now;
+      segment.transmissions++;
+      this.bbr = onRetransmit(this.bbr);
+      return this.sendSegment(s, segment, type, now, true);
+    }
+    return null;
+  }
+
+  private sendSegment(s: Stream, segment: Segment, type: MessageName, now: number, isRetransmission: boolean): Uint8Array {
+    if (type === 'InitSnd') return this.sendHandshakeStart(type, now);
+    // Attach the oldest pending ACK when it fits (a resent segment may have been cut without one).
+    const pending = this.acks[0] ?? null;
+    const ack = pending !== null && segment.data.length <= this.maxData(type, pending, segment.offset) ? pending : null;
+    if (ack !== null) this.acks.shift();
+    const datagram = this.seal(type, {
+      isClose: segment.isClose,
+      ack: ack && { ...ack, window: this.window() },
+      stream: { streamId: s.id, offset: segment.offset, data: segment.data },
+    });
+    // The original paces a resend by its data length and a first send by the datagram length.
+    this.pace(now, isRetransmission ? segment.data.length : datagram.length);
+    return datagram;
+  }
+
+  private sendAckOnly(type: MessageName, now: number, paced = true): Uint8Array {
+    const ack = this.acks.shift() as PendingAck;
+    const datagram = this.seal(type, { isClose: false, ack: { ...ack, window: this.window() }, stream: null });
+    if (paced) this.pace(now, datagram.length);
+    return datagram;
+  }
+
+  /** InitSnd, or an InitCryptoSnd without data (a PING on stream 0 fills it up to the MTU). */
+  private sendHandshakeStart(type: MessageName, now: number): Uint8Array {
+    const datagram = this.seal(type, { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(0) } });
+    this.pace(now, datagram.length);
+    return datagram;
+  }
+
+  private window(): number {
+    return Math.max(RECEIVE_CAPACITY - this.bufferedBytes(), 0);
+  }
+
+  private pace(now: number, bytes: number): void {
+    this.nextWriteAt = now + pacingInterval(this.bbr, this.rtt.srtt, bytes);
+  }
+
+  private seal(type: MessageName, payload: Payload): Uint8Array {
+    const sn = this.sn;
+    const datagram = this.encode(type, encodePayload(payload), sn);
+    this.initSent = true;
+    // Every encoded packet takes a sequence number, InitSnd included (erratum E11).
+    this.sn++;
+    if (this.sn > constant('SnMax')) {
+      this.sn = 0;
+      this.sendEpoch++;
+      if (this.sendEpoch > constant('EpochMax')) this.close('sequence-exhausted');
+    }
+    return datagram;
+  }
+
+  private encode(type: MessageName, payload: Uint8Array, sn: number): Uint8Array {
+    const peerEphemeral = this.peerEphemeralPublicKey;
+    switch (type) {
+      case 'InitSnd':
+        return encodeInitSnd({ ephemeralPublicKey: publicKeyOf(this.ephemeralPrivateKey), identityPublicKey: this.ctx.identityPublicKey }, this.ctx.mtu);
+      case 'InitCryptoSnd':
+        if (this.peerIdentityPublicKey === null) throw new QotpError('invalid-argument', '0-RTT needs the peer identity key');
+        return encodeInitCryptoSnd({
+          initiatorEphemeralPrivateKey: this.ephemeralPrivateKey,
+          initiatorIdentityPublicKey: this.ctx.identityPublicKey,
+          responderIdentityPublicKey: this.peerIdentityPublicKey,
+          sn,
+          mtu: this.ctx.mtu,
+          payload,
+        }).packet;
+      case 'InitRcv':
+      case 'InitCryptoRcv': {
+        if (peerEphemeral === null) throw new QotpError('invalid-argument', 'reply before the peer ephemeral key is known');
+        const reply = { connId: this.id, responderEphemeralPrivateKey: this.ephemeralPrivateKey, initiatorEphemeralPublicKey: peerEphemeral, sn, payload };
+        return type === 'InitRcv' ? encodeInitRcv({ ...reply, responderIdentityPublicKey: this.ctx.identityPublicKey }).packet : encodeInitCryptoRcv(reply).packet;
+      }
+      case 'Data':
+        if (this.secret === null) throw new QotpError('invalid-argument', 'Data before the shared secret is known');
+        return encodeData({ connId: this.id, secret: this.secret, sn, epoch: this.sendEpoch, sealedByInitiator: this.role === 'initiator', payload });
+    }
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  get receiveEpochNow(): number {
+    return this.receiveEpoch;
+  }
+
+  /** Idle timeout and the end of stream grace periods. */
+  checkTimers(now: number): void {
+    if (this.closeReason !== null) return;
+    if (this.lastReceivedAt > 0 && now > this.lastReceivedAt + constant('IdleTimeout')) {
+      this.close('idle-timeout');
+      return;
+    }
+    for (const s of this.streams.values()) {
+      if (s.closedAt !== null && now > s.closedAt + constant('CloseGrace')) this.streams.delete(s.id);
+    }
+  }
+
+  /** When this connection next needs attention, ns; null when only a packet can wake it. */
+  nextDeadline(now: number): number | null {
+    if (this.closeReason !== null) return null;
+    const times: number[] = [];
+    if (this.acks.length > 0) times.push(now);
+    const wantsToSend =
+      (!this.initSent && this.role === 'initiator' && this.streams.size > 0) ||
+      ((this.handshakeDone || !this.initSent) && [...this.streams.values()].some((s) => s.sender.hasNewData));
+    if (wantsToSend) times.push(Math.max(this.nextWriteAt, now));
+    for (const s of this.streams.values()) {
+      const segment = s.sender.oldest();
+      if (segment !== undefined) {
+        const wait = backoffNanos(this.rto, segment.transmissions);
+        times.push(Math.max(wait === null ? now : segment.sentAt + wait + 1, this.nextWriteAt));
+      }
+      if (s.closedAt !== null) times.push(s.closedAt + constant('CloseGrace') + 1);
+    }
+    if (this.lastReceivedAt > 0) times.push(this.lastReceivedAt + constant('IdleTimeout') + 1);
+    return times.length === 0 ? null : Math.min(...times);
+  }
+
+  close(reason: CloseReason): void {
+    if (this.closeReason !== null) return;
+    this.closeReason = reason;
+    this.ctx.emit({ type: 'connection-closed', connId: this.id, reason });
+  }
+}

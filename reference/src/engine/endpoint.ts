@@ -1,0 +1,181 @@
+// A QOTP endpoint, sans-I/O: one identity key, one (virtual) socket, many connections
+// keyed by connection id. Datagrams and the current time go in through receive();
+// poll() gives the datagrams to send, nextDeadline() when to call poll() again, and
+// takeEvents() what happened. No sockets, clocks or randomness inside: the caller
+// injects `randomBytes` and passes `now` (nanoseconds on any monotonic scale).
+import { constant, fieldOffset } from '@qotp/spec';
+import { QotpError } from '../errors.js';
+import { connIdOf, decodeData, decodeInitCryptoRcv, decodeInitCryptoSnd, decodeInitRcv, decodeInitSnd } from '../crypto/messages.js';
+import { messageTypeOf } from '../crypto/receive.js';
+import { publicKeyOf, sharedSecret } from '../crypto/x25519.js';
+import { readUint64 } from '../wire/uint.js';
+import { Connection, type ConnectionContext } from './connection.js';
+import type { Address, EngineEvent, Outgoing } from './events.js';
+
+export interface EndpointOptions {
+  identityPrivateKey: Uint8Array;
+  /** Largest datagram sent or read (DefaultMtu, 1400). */
+  mtu?: number;
+  /** Source of ephemeral keys. */
+  randomBytes: (length: number) => Uint8Array;
+  /** Receives one line per secret, in the Go original's key log format (clause keylog.format). */
+  keyLog?: (line: string) => void;
+}
+
+/** Most datagrams one poll() returns, so that a busy endpoint still lets its caller read. */
+const POLL_BUDGET = 256;
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+export class Endpoint {
+  readonly connections = new Map<bigint, Connection>();
+  readonly publicKey: Uint8Array;
+  readonly mtu: number;
+  private readonly events: EngineEvent[] = [];
+  private readonly ctx: ConnectionContext;
+
+  constructor(private readonly options: EndpointOptions) {
+    this.publicKey = publicKeyOf(options.identityPrivateKey);
+    this.mtu = options.mtu ?? constant('DefaultMtu');
+    this.ctx = {
+      identityPrivateKey: options.identityPrivateKey,
+      identityPublicKey: this.publicKey,
+      mtu: this.mtu,
+      emit: (event) => this.events.push(event),
+    };
+  }
+
+  /** Opens a connection; with `peerPublicKey` the first packet carries data (0-RTT). */
+  connect(remote: Address, peerPublicKey?: Uint8Array): Connection {
+    for (;;) {
+      const ephemeral = this.options.randomBytes(32);
+      const id = connIdOf(publicKeyOf(ephemeral));
+      if (this.connections.has(id)) continue; // 2^-64: draw again
+      const conn = new Connection(id, 'initiator', peerPublicKey !== undefined, remote, ephemeral, peerPublicKey ?? null, this.ctx);
+      this.connections.set(id, conn);
+      return conn;
+    }
+  }
+
+  takeEvents(): EngineEvent[] {
+    return this.events.splice(0);
+  }
+
+  /** Handles one datagram. A datagram that fails any check is dropped with a 'dropped' event. */
+  receive(datagram: Uint8Array, from: Address, now: number): void {
+    try {
+      this.dispatch(datagram.length > this.mtu ? datagram.subarray(0, this.mtu) : datagram, from, now);
+    } catch (e) {
+      if (!(e instanceof QotpError)) throw e;
+      this.events.push({ type: 'dropped', remote: from, reason: e.message });
+    }
+  }
+
+  private dispatch(packet: Uint8Array, from: Address, now: number): void {
+    const type = messageTypeOf(packet);
+    switch (type) {
+      case 'InitSnd': {
+        const m = decodeInitSnd(packet, this.mtu);
+        const conn = this.accept(m.connId, from, false, m.identityPublicKey, m.ephemeralPublicKey);
+        conn.onPacket(type, null, 0, now);
+        return;
+      }
+      case 'InitCryptoSnd': {
+        const m = decodeInitCryptoSnd(packet, this.options.identityPrivateKey, this.mtu);
+        const conn = this.accept(m.connId, from, true, m.identityPublicKey, m.ephemeralPublicKey);
+        conn.onPacket(type, m.payload, 0, now);
+        return;
+      }
+      case 'InitRcv': {
+        const conn = this.known(packet);
+        const m = decodeInitRcv(packet, conn.ephemeralPrivateKey);
+        this.established(conn, m.secret, m.ephemeralPublicKey, m.identityPublicKey);
+        conn.onPacket(type, m.payload, m.epoch, now);
+        return;
+      }
+      case 'InitCryptoRcv': {
+        const conn = this.known(packet);
+        const m = decodeInitCryptoRcv(packet, conn.ephemeralPrivateKey);
+        this.established(conn, m.secret, m.ephemeralPublicKey, conn.peerIdentityPublicKey);
+        conn.onPacket(type, m.payload, m.epoch, now);
+        return;
+      }
+      case 'Data': {
+        const conn = this.known(packet);
+        if (conn.secret === null) throw new QotpError('unknown-connection', `connection 0x${conn.id.toString(16)} has no secret yet`);
+        const m = decodeData(packet, conn.secret, conn.receiveEpochNow, conn.role === 'responder');
+        conn.onPacket(type, m.payload, m.epoch, now);
+        return;
+      }
+    }
+  }
+
+  /** The initiator learns the responder's keys from the first reply (later replies repeat them). */
+  private established(conn: Connection, secret: Uint8Array, peerEphemeral: Uint8Array, peerIdentity: Uint8Array | null): void {
+    if (conn.secret !== null) return;
+    conn.secret = secret;
+    conn.peerEphemeralPublicKey = peerEphemeral;
+    conn.peerIdentityPublicKey = peerIdentity;
+    this.logKeys(conn);
+  }
+
+  private known(packet: Uint8Array): Connection {
+    const id = readUint64(packet, fieldOffset('Data', 'connId'));
+    const conn = this.connections.get(id);
+    if (conn === undefined || conn.closeReason !== null) throw new QotpError('unknown-connection', `no connection with id 0x${id.toString(16)}`);
+    return conn;
+  }
+
+  /** The responder's connection for a handshake start: new, or the existing one for a repeated start. */
+  private accept(id: bigint, from: Address, withCrypto: boolean, peerIdentity: Uint8Array, peerEphemeral: Uint8Array): Connection {
+    const existing = this.connections.get(id);
+    if (existing !== undefined && existing.closeReason === null) return existing;
+    const ephemeral = this.options.randomBytes(32);
+    const secret = sharedSecret(ephemeral, peerEphemeral); // refuses low-order keys before any state exists
+    const conn = new Connection(id, 'responder', withCrypto, from, ephemeral, peerIdentity, this.ctx);
+    conn.secret = secret;
+    conn.peerEphemeralPublicKey = peerEphemeral;
+    this.connections.set(id, conn);
+    this.events.push({ type: 'connection', connId: id, remote: from });
+    this.logKeys(conn);
+    return conn;
+  }
+
+  private logKeys(conn: Connection): void {
+    const log = this.options.keyLog;
+    if (log === undefined || conn.secret === null) return;
+    log(`QOTP_SHARED_SECRET ${conn.id.toString(16)} ${hex(conn.secret)}`);
+    if (conn.withCrypto && conn.peerIdentityPublicKey !== null && conn.role === 'initiator') {
+      log(`QOTP_SHARED_SECRET_ID ${conn.id.toString(16)} ${hex(sharedSecret(conn.ephemeralPrivateKey, conn.peerIdentityPublicKey))}`);
+    }
+  }
+
+  /** Datagrams due now, from all connections in turn. */
+  poll(now: number): Outgoing[] {
+    const out: Outgoing[] = [];
+    for (const conn of this.connections.values()) conn.checkTimers(now);
+    let progress = true;
+    while (progress && out.length < POLL_BUDGET) {
+      progress = false;
+      for (const conn of this.connections.values()) {
+        const data = conn.nextDatagram(now);
+        if (data !== null) {
+          out.push({ to: conn.remote, data });
+          progress = true;
+        }
+      }
+    }
+    for (const [id, conn] of this.connections) if (conn.closeReason !== null) this.connections.delete(id);
+    return out;
+  }
+
+  /** When poll() should run next, ns; null when only an incoming datagram can make work. */
+  nextDeadline(now: number): number | null {
+    let next: number | null = null;
+    for (const conn of this.connections.values()) {
+      const t = conn.nextDeadline(now);
+      if (t !== null && (next === null || t < next)) next = t;
+    }
+    return next;
+  }
+}

@@ -1,0 +1,113 @@
+// The sending half of one stream: bytes queued by the application, segments in flight
+// until acknowledged (keyed by offset and length, oldest first), and the close offset.
+import { QotpError } from '../errors.js';
+
+export interface Segment {
+  offset: number;
+  data: Uint8Array;
+  /** Time of the latest transmission, ns. */
+  sentAt: number;
+  transmissions: number;
+  isPing: boolean;
+  isClose: boolean;
+}
+
+const key = (offset: number, length: number): string => `${offset}:${length}`;
+
+export class StreamSender {
+  private readonly queue: Uint8Array[] = [];
+  private queueHead = 0; // bytes of queue[0] already taken
+  queuedBytes = 0;
+  /** Offset of the next byte never sent before. */
+  sentOffset = 0;
+  /** Where this direction ends; set by close(). */
+  closeAt: number | null = null;
+  private closeSent = false;
+  private pingRequested = false;
+  /** Unacknowledged segments, in order of first transmission. */
+  readonly inFlight = new Map<string, Segment>();
+
+  write(data: Uint8Array): void {
+    if (this.closeAt !== null) throw new QotpError('invalid-argument', 'stream is closed for writing');
+    if (data.length === 0) return;
+    this.queue.push(data.slice());
+    this.queuedBytes += data.length;
+  }
+
+  ping(): void {
+    this.pingRequested = true;
+  }
+
+  /** Ends this direction after everything written so far. */
+  close(): void {
+    this.closeAt ??= this.sentOffset + this.queuedBytes;
+  }
+
+  get hasNewData(): boolean {
+    return this.pingRequested || this.queuedBytes > 0 || (this.closeAt !== null && !this.closeSent);
+  }
+
+  /** The next new segment with at most `maxData` bytes, recorded as in flight; null when there is none. */
+  take(maxData: number, now: number): Segment | null {
+    if (this.pingRequested) {
+      this.pingRequested = false;
+      return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing: true, isClose: false });
+    }
+    if (this.queuedBytes === 0) {
+      if (this.closeAt === null || this.closeSent || this.sentOffset < this.closeAt) return null;
+      this.closeSent = true; // an empty CLOSE: nothing was left to carry the flag
+      return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing: false, isClose: true });
+    }
+    const data = this.dequeue(Math.min(maxData, this.queuedBytes));
+    const offset = this.sentOffset;
+    this.sentOffset += data.length;
+    const isClose = this.closeAt !== null && this.sentOffset >= this.closeAt;
+    if (isClose) this.closeSent = true;
+    return this.track({ offset, data, sentAt: now, transmissions: 1, isPing: false, isClose });
+  }
+
+  /** The oldest unacknowledged segment. */
+  oldest(): Segment | undefined {
+    return this.inFlight.values().next().value;
+  }
+
+  /** Removes the segment an ACK names; undefined when no such segment is in flight (a duplicate ACK). */
+  acknowledge(offset: number, length: number): Segment | undefined {
+    const k = key(offset, length);
+    const segment = this.inFlight.get(k);
+    this.inFlight.delete(k);
+    return segment;
+  }
+
+  forget(segment: Segment): void {
+    this.inFlight.delete(key(segment.offset, segment.data.length));
+  }
+
+  /** Everything up to the close offset was sent and acknowledged. */
+  get finished(): boolean {
+    return this.closeAt !== null && this.closeSent && this.inFlight.size === 0;
+  }
+
+  private track(segment: Segment): Segment {
+    this.inFlight.set(key(segment.offset, segment.data.length), segment);
+    return segment;
+  }
+
+  private dequeue(length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const chunk = this.queue[0] as Uint8Array;
+      const n = Math.min(chunk.length - this.queueHead, length - filled);
+      out.set(chunk.subarray(this.queueHead, this.queueHead + n), filled);
+      filled += n;
+      this.queueHead += n;
+      if (this.queueHead === chunk.length) {
+        this.queue.shift();
+        this.queueHead = 0;
+      }
+    }
+    this.queuedBytes -= length;
+    return out;
+  }
+}

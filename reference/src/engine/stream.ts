@@ -1,0 +1,17 @@
+// One stream of a connection: a sender and a receiver half.
+import { StreamReceiver } from './stream-receiver.js';
+import { StreamSender } from './stream-sender.js';
+
+export class Stream {
+  readonly sender = new StreamSender();
+  readonly receiver = new StreamReceiver();
+  /** When both directions finished, ns; the stream lingers CloseGrace for late packets. */
+  closedAt: number | null = null;
+  finishedReported = false;
+
+  constructor(readonly id: number) {}
+
+  get bothDone(): boolean {
+    return this.sender.finished && this.receiver.finished;
+  }
+}
