@@ -1,0 +1,240 @@
+// The Node adapter: one UDP socket (node:dgram) driving one engine Endpoint. It feeds
+// datagrams and the clock in, sends what the engine gives out, keeps one timer for the
+// engine's next deadline, and turns engine events into Node streams and events.
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import { Endpoint, type EndpointOptions } from '../engine/endpoint.js';
+import type { Connection } from '../engine/connection.js';
+import type { EngineEvent } from '../engine/events.js';
+import { formatHostPort, parseHostPort } from './address.js';
+import { identityPrivateKey, type IdentityOption } from './identity.js';
+
+export interface ListenOptions {
+  /** "host:port" to bind; "127.0.0.1:0" by default. */
+  listen?: string;
+  identity?: IdentityOption;
+  mtu?: number;
+  /** Receives key log lines (QOTP_SHARED_SECRET ...), e.g. to append to a file for Wireshark. */
+  keyLog?: (line: string) => void;
+}
+
+/** Most bytes a stream queues in the engine before write() waits. */
+const WRITE_HIGH_WATER = 4 * 1024 * 1024;
+
+const start = process.hrtime.bigint();
+const nowNanos = (): number => Number(process.hrtime.bigint() - start);
+
+export class QotpStream extends Duplex {
+  constructor(
+    private readonly socket: QotpSocket,
+    readonly connection: QotpConnection,
+    readonly id: number,
+  ) {
+    super({ allowHalfOpen: true });
+  }
+
+  private get engineStream() {
+    return this.connection.engine.stream(this.id);
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    try {
+      this.engineStream.sender.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } catch (e) {
+      callback(e as Error);
+      return;
+    }
+    this.socket.pump();
+    this.whenDrained(callback);
+  }
+
+  /** Calls back once the engine's queue for this stream is below the high-water mark. */
+  private whenDrained(callback: () => void): void {
+    if (this.engineStream.sender.queuedBytes < WRITE_HIGH_WATER || this.destroyed) callback();
+    else this.socket.once('pumped', () => this.whenDrained(callback));
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.engineStream.sender.close();
+    this.socket.pump();
+    callback();
+  }
+
+  override _read(): void {
+    // Data is pushed when the engine reports it readable.
+  }
+
+  /** Sends a PING on this stream. */
+  ping(): void {
+    this.engineStream.sender.ping();
+    this.socket.pump();
+  }
+}
+
+export class QotpConnection extends EventEmitter {
+  private readonly streams = new Map<number, QotpStream>();
+
+  constructor(
+    private readonly socket: QotpSocket,
+    readonly engine: Connection,
+  ) {
+    super();
+  }
+
+  get id(): bigint {
+    return this.engine.id;
+  }
+
+  /** The stream with this id, opened on first use. */
+  stream(id: number): QotpStream {
+    return this.open(id, false);
+  }
+
+  /** A stream the peer opened is announced with a 'stream' event. */
+  private open(id: number, byPeer: boolean): QotpStream {
+    let s = this.streams.get(id);
+    if (s === undefined) {
+      s = new QotpStream(this.socket, this, id);
+      this.streams.set(id, s);
+      this.engine.stream(id);
+      if (byPeer) this.emit('stream', s);
+      else this.socket.pump();
+    }
+    return s;
+  }
+
+  /** Handles an engine event for this connection. */
+  handle(event: EngineEvent, now: number): void {
+    switch (event.type) {
+      case 'stream-readable': {
+        const s = this.open(event.streamId, true);
+        const data = this.engine.read(event.streamId, now);
+        if (data.length > 0) s.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+        return;
+      }
+      case 'stream-finished':
+        this.open(event.streamId, true).push(null);
+        return;
+      case 'stream-closed':
+        this.open(event.streamId, true).emit('closed');
+        return;
+      case 'handshake-complete':
+        this.emit('handshake');
+        return;
+      case 'connection-closed': {
+        const error = event.reason === 'closed' ? null : new Error(`QOTP connection closed: ${event.reason}`);
+        for (const s of this.streams.values()) if (!s.destroyed) s.destroy(error ?? undefined);
+        this.emit('close', event.reason);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+export class QotpSocket extends EventEmitter {
+  readonly engine: Endpoint;
+  private readonly connections = new Map<bigint, QotpConnection>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly udp: Socket,
+    options: EndpointOptions,
+  ) {
+    super();
+    this.engine = new Endpoint(options);
+    udp.on('message', (data, rinfo) => {
+      this.engine.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), formatHostPort(rinfo.address, rinfo.port), nowNanos());
+      this.pump();
+    });
+  }
+
+  static async listen(options: ListenOptions = {}): Promise<QotpSocket> {
+    const { host, port } = parseHostPort(options.listen ?? '127.0.0.1:0');
+    const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, host, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    const endpointOptions: EndpointOptions = {
+      identityPrivateKey: identityPrivateKey(options.identity ?? { random: true }),
+      randomBytes: (n) => new Uint8Array(randomBytes(n)),
+      ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+      ...(options.keyLog !== undefined ? { keyLog: options.keyLog } : {}),
+    };
+    return new QotpSocket(udp, endpointOptions);
+  }
+
+  /** The bound address as "host:port". */
+  get address(): string {
+    const a = this.udp.address();
+    return formatHostPort(a.address, a.port);
+  }
+
+  get publicKeyHex(): string {
+    return Buffer.from(this.engine.publicKey).toString('hex');
+  }
+
+  /** Opens a connection; with the peer's public key (hex or bytes) it starts 0-RTT. */
+  dial(to: string, peerPublicKey?: Uint8Array): QotpConnection {
+    parseHostPort(to); // fail early on a malformed address
+    const conn = new QotpConnection(this, this.engine.connect(to, peerPublicKey));
+    this.connections.set(conn.id, conn);
+    return conn;
+  }
+
+  /** Runs the engine: sends what is due, dispatches events, re-arms the timer. */
+  pump(): void {
+    if (this.closed) return;
+    const now = nowNanos();
+    for (const d of this.engine.poll(now)) {
+      const { host, port } = parseHostPort(d.to);
+      this.udp.send(d.data, port, host);
+    }
+    for (const event of this.engine.takeEvents()) this.dispatch(event, now);
+    this.emit('pumped');
+    this.arm(now);
+  }
+
+  private dispatch(event: EngineEvent, now: number): void {
+    if (event.type === 'dropped') {
+      this.emit('dropped', event.remote, event.reason);
+      return;
+    }
+    if (event.type === 'connection') {
+      const engineConn = this.engine.connections.get(event.connId);
+      if (engineConn === undefined) return;
+      const conn = new QotpConnection(this, engineConn);
+      this.connections.set(conn.id, conn);
+      this.emit('connection', conn);
+      return;
+    }
+    const conn = this.connections.get(event.connId);
+    conn?.handle(event, now);
+    if (event.type === 'connection-closed') this.connections.delete(event.connId);
+  }
+
+  private arm(now: number): void {
+    clearTimeout(this.timer);
+    const deadline = this.engine.nextDeadline(now);
+    if (deadline === null) return;
+    // setTimeout has millisecond resolution; a deadline inside this millisecond runs at once.
+    this.timer = setTimeout(() => this.pump(), Math.max(0, Math.floor((deadline - now) / 1e6)));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    for (const conn of this.engine.connections.values()) conn.close('closed');
+    for (const event of this.engine.takeEvents()) this.dispatch(event, nowNanos());
+    await new Promise<void>((resolve) => this.udp.close(() => resolve()));
+  }
+}
