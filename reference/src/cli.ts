@@ -22,8 +22,9 @@ serve prints "qotp listening <address> <public key hex>" and serves until killed
   echo: writes every stream's data back on the same stream and closes it when the peer does;
   sink: reads and discards, and prints "qotp stream <id> received <n> bytes sha256 <hex>" when the peer closes.
 connect sends the file (stdin by default) on each of --streams streams (1):
-  echo: reads the echo back, closes, and prints "qotp stream <id> echoed <n> bytes sha256 <hex> ok|MISMATCH";
-  sink: closes after sending and prints "qotp stream <id> sent <n> bytes sha256 <hex>" once the close is acknowledged.
+  echo: reads the echo back, closes every stream once all echoes are back, and when the peer
+        acknowledged or answered the CLOSE prints "qotp stream <id> echoed <n> bytes sha256 <hex> ok|MISMATCH";
+  sink: closes after sending and prints "qotp stream <id> sent <n> bytes sha256 <hex>" once the CLOSE arrived.
   --pubkey starts 0-RTT with the server's identity key. Exit status 0 when every stream succeeded.`;
 
 function fail(message: string): never {
@@ -95,37 +96,54 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
 }
 
-function runStream(stream: QotpStream, input: Buffer, mode: 'echo' | 'sink'): Promise<boolean> {
+/**
+ * Sends `input` on the stream and resolves true on success.
+ * echo: the stream is closed once every stream's echo is complete (`allEchoed`), and it
+ * succeeds when the echo is intact and the peer either acknowledged our CLOSE or closed
+ * its side in answer; sink: when the peer acknowledged our CLOSE or answered it.
+ * Either confirmation is enough because the Go original v0.2.18 loses one or the other:
+ * it drops pending ACKs when it cleans up a closed stream, and closing one stream while
+ * others are busy can corrupt its stream bookkeeping (see the interop README).
+ */
+function runStream(stream: QotpStream, input: Buffer, mode: 'echo' | 'sink', allEchoed: Promise<void>, echoed: () => void): Promise<boolean> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
-    stream.on('error', (e) => {
-      process.stdout.write(`qotp stream ${stream.id} failed: ${e.message}\n`);
-      resolve(false);
-    });
-    if (mode === 'sink') {
-      stream.on('closed', () => {
+    let settled = false;
+    const settle = () => {
+      if (settled || !stream.writableEnded) return;
+      settled = true;
+      if (mode === 'sink') {
         process.stdout.write(`qotp stream ${stream.id} sent ${input.length} bytes sha256 ${sha256(input)}\n`);
         resolve(true);
-      });
-      stream.resume();
-      stream.end(input);
-      return;
-    }
-    stream.on('data', (chunk: Buffer) => {
-      chunks.push(chunk);
-      received += chunk.length;
-      // QOTP closes both directions together: close only once the whole echo is back.
-      if (received >= input.length && !stream.writableEnded) stream.end();
-    });
-    stream.on('closed', () => {
+        return;
+      }
       const echo = Buffer.concat(chunks);
       const ok = echo.equals(input);
       process.stdout.write(`qotp stream ${stream.id} echoed ${echo.length} bytes sha256 ${sha256(echo)} ${ok ? 'ok' : 'MISMATCH'}\n`);
       resolve(ok);
+    };
+    stream.on('error', (e) => {
+      if (settled) return;
+      settled = true;
+      process.stdout.write(`qotp stream ${stream.id} failed: ${e.message}\n`);
+      resolve(false);
     });
+    stream.on('end', settle);
+    stream.on('closeAcknowledged', settle);
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      received += chunk.length;
+      if (received === input.length) echoed();
+    });
+    if (mode === 'sink') {
+      stream.end(input);
+      return;
+    }
     stream.write(input);
-    if (input.length === 0) stream.end();
+    if (input.length === 0) echoed();
+    // QOTP answers a CLOSE with its own: close only once the echo is back.
+    void allEchoed.then(() => stream.end());
   });
 }
 
@@ -165,7 +183,13 @@ async function connect(args: string[]): Promise<void> {
     process.stdout.write(`qotp timeout after ${timeout} s\n`);
     process.exit(1);
   }, timeout * 1000);
-  const results = await Promise.all(Array.from({ length: streams }, (_, id) => runStream(conn.stream(id), input, mode)));
+  let pending = streams;
+  let allEchoed!: () => void;
+  const echoedAll = new Promise<void>((resolve) => (allEchoed = resolve));
+  const echoed = () => {
+    if (--pending === 0) allEchoed();
+  };
+  const results = await Promise.all(Array.from({ length: streams }, (_, id) => runStream(conn.stream(id), input, mode, echoedAll, echoed)));
   clearTimeout(timer);
   await socket.close();
   process.exit(results.every(Boolean) ? 0 : 1);

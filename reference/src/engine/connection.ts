@@ -142,6 +142,8 @@ export class Connection {
       return;
     }
     this.bytesInFlight -= segment.data.length;
+    // Our CLOSE arrived. Earlier segments may still be unacknowledged: ACKs are per segment.
+    if (segment.isClose) this.ctx.emit({ type: 'stream-close-acknowledged', connId: this.id, streamId: s.id });
     // Empty segments (PING, empty CLOSE, InitSnd) give no RTT sample, as in the original.
     if (ack.length > 0 && now > segment.sentAt) {
       const sample = now - segment.sentAt;

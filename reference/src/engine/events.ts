@@ -14,7 +14,8 @@ export type EngineEvent =
   | { type: 'handshake-complete'; connId: bigint }
   | { type: 'stream-readable'; connId: bigint; streamId: number }
   | { type: 'stream-finished'; connId: bigint; streamId: number } // the peer closed its direction and all of it was read
-  | { type: 'stream-closed'; connId: bigint; streamId: number } // both directions are done
+  | { type: 'stream-close-acknowledged'; connId: bigint; streamId: number } // the peer acknowledged our CLOSE
+  | { type: 'stream-closed'; connId: bigint; streamId: number } // both directions are done and all our data acknowledged
   | { type: 'connection-closed'; connId: bigint; reason: CloseReason }
   | { type: 'dropped'; remote: Address; reason: string }; // a datagram that failed a check (QotpError code and message)
 

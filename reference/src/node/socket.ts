@@ -117,6 +117,9 @@ export class QotpConnection extends EventEmitter {
       case 'stream-finished':
         this.open(event.streamId, true).push(null);
         return;
+      case 'stream-close-acknowledged':
+        this.open(event.streamId, true).emit('closeAcknowledged');
+        return;
       case 'stream-closed':
         this.open(event.streamId, true).emit('closed');
         return;

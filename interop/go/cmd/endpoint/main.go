@@ -1,0 +1,321 @@
+// endpoint runs the Go original of QOTP as a test endpoint, with the same command line
+// as the reference CLI (reference/src/cli.ts), so that tests and the conformance runner
+// launch both alike:
+//
+//	endpoint serve   [--listen HOST:PORT] [--mode echo|sink] [--seed-hex HEX | --seed STRING] [--keylog FILE] [--mtu N]
+//	endpoint connect --to HOST:PORT [--pubkey HEX] [--file FILE] [--streams N] [--mode echo|sink]
+//	                 [--seed-hex HEX | --seed STRING] [--keylog FILE] [--mtu N] [--timeout SECONDS]
+//
+// It drives qotp's Listen and Flush itself instead of Listener.Loop: Loop returns on the
+// first datagram that fails to decode, which would end the server on any bad packet.
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/qo-proto/qotp"
+)
+
+type options struct {
+	listen, mode, seedHex, seed, keylog, to, pubkey, file string
+	mtu, streams, timeout                                 int
+	verbose                                               bool
+}
+
+func parse(command string, args []string) options {
+	var o options
+	fs := flag.NewFlagSet(command, flag.ExitOnError)
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:0", "address to bind")
+	fs.StringVar(&o.mode, "mode", "echo", "echo or sink")
+	fs.StringVar(&o.seedHex, "seed-hex", "", "identity private key as 64 hex digits")
+	fs.StringVar(&o.seed, "seed", "", "identity from the SHA-256 of a string")
+	fs.StringVar(&o.keylog, "keylog", "", "append QOTP_SHARED_SECRET lines to this file")
+	fs.IntVar(&o.mtu, "mtu", 0, "MTU (qotp's default 1400 when 0)")
+	fs.StringVar(&o.to, "to", "", "server address (connect)")
+	fs.StringVar(&o.pubkey, "pubkey", "", "server identity public key in hex: 0-RTT (connect)")
+	fs.StringVar(&o.file, "file", "", "input file, stdin when empty (connect)")
+	fs.IntVar(&o.streams, "streams", 1, "number of streams (connect)")
+	fs.IntVar(&o.timeout, "timeout", 60, "seconds before giving up (connect)")
+	fs.BoolVar(&o.verbose, "v", false, "keep qotp's own log output")
+	fs.Parse(args)
+	if o.mode != "echo" && o.mode != "sink" {
+		fail("--mode must be echo or sink, got %q", o.mode)
+	}
+	if o.seed != "" && o.seedHex != "" {
+		fail("give --seed-hex or --seed, not both")
+	}
+	if !o.verbose {
+		slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	return o
+}
+
+// out is the real standard output. qotp v0.2.18 prints debug lines (with the 0-RTT
+// secret) to os.Stdout from its InitCryptoSnd code, so os.Stdout is pointed at
+// /dev/null and the endpoint's own lines go here.
+var out = os.Stdout
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "endpoint: "+format+"\n", args...)
+	os.Exit(2)
+}
+
+// listen binds the UDP socket itself (qotp does not expose the address it bound) and
+// hands it to qotp.
+func listen(o options, addr string) (*qotp.Listener, string) {
+	udpAddr, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		fail("listen address %q: %v", addr, err)
+	}
+	udp, err := net.ListenUDP("udp", udpAddr)
+	if err != nil {
+		fail("listen: %v", err)
+	}
+	opts := []qotp.ListenFunc{qotp.WithNetworkConn(qotp.NewUDPNetworkConn(udp))}
+	if o.seedHex != "" {
+		opts = append(opts, qotp.WithSeedStrHex(o.seedHex))
+	}
+	if o.seed != "" {
+		opts = append(opts, qotp.WithSeedStr(o.seed))
+	}
+	if o.mtu > 0 {
+		opts = append(opts, qotp.WithMtu(o.mtu))
+	}
+	if o.keylog != "" {
+		f, err := os.OpenFile(o.keylog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err != nil {
+			fail("key log: %v", err)
+		}
+		opts = append(opts, qotp.WithKeyLogWriter(f))
+	}
+	l, err := qotp.Listen(opts...)
+	if err != nil {
+		fail("listen: %v", err)
+	}
+	return l, udp.LocalAddr().String()
+}
+
+func now() uint64 { return uint64(time.Now().UnixNano()) }
+
+// readAll takes every in-order segment the stream holds; eof reports the peer's close.
+func readAll(s *qotp.Stream) (data []byte, eof bool) {
+	for {
+		chunk, err := s.Read()
+		data = append(data, chunk...)
+		if err != nil {
+			return data, errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		}
+		if len(chunk) == 0 {
+			return data, false
+		}
+	}
+}
+
+// drive runs one Listen/Flush round. Decode errors are counted, not fatal.
+func drive(l *qotp.Listener, wait uint64, rejected *int) (*qotp.Stream, uint64, bool) {
+	s, err := l.Listen(wait, now())
+	if err != nil {
+		if errors.Is(err, net.ErrClosed) {
+			return nil, 0, false
+		}
+		*rejected++
+	}
+	return s, l.Flush(now()), true
+}
+
+type serverStream struct {
+	pending   []byte // echo not yet accepted by Write
+	eof       bool
+	closed    bool
+	hash      []byte
+	received  int
+	collected []byte
+}
+
+func serve(o options) {
+	l, addr := listen(o, o.listen)
+	fmt.Fprintf(out, "qotp listening %s %x\n", addr, l.PubKey().Bytes())
+	states := map[*qotp.Stream]*serverStream{}
+	rejected := 0
+	wait := qotp.MinDeadLine
+	for {
+		s, next, ok := drive(l, wait, &rejected)
+		if !ok {
+			return
+		}
+		wait = next
+		if s != nil {
+			st := states[s]
+			if st == nil {
+				st = &serverStream{}
+				states[s] = st
+			}
+			data, eof := readAll(s)
+			st.eof = st.eof || eof
+			st.received += len(data)
+			if o.mode == "echo" {
+				st.pending = append(st.pending, data...)
+			} else {
+				st.collected = append(st.collected, data...)
+			}
+		}
+		for s, st := range states {
+			if len(st.pending) > 0 {
+				n, err := s.Write(st.pending)
+				st.pending = st.pending[n:]
+				if err != nil {
+					st.pending = nil // the stream is closed for writing
+				}
+			}
+			if st.eof && len(st.pending) == 0 && !st.closed {
+				st.closed = true
+				if o.mode == "sink" {
+					sum := sha256.Sum256(st.collected)
+					fmt.Fprintf(out, "qotp stream %d received %d bytes sha256 %x\n", s.StreamID(), st.received, sum)
+				}
+				s.Close()
+			}
+		}
+	}
+}
+
+type clientStream struct {
+	s         *qotp.Stream
+	out       []byte
+	received  []byte
+	closing   bool
+	closedAt  time.Time // when Close was called
+	confirmed bool      // qotp reports the stream closed
+}
+
+// closeLinger is how long a client waits for qotp to confirm a close. qotp v0.2.18
+// credits an ACK-only packet to stream 0, so a close on another stream may never be
+// confirmed; the echo has proved delivery by then, and the report says which it was.
+const closeLinger = 2 * time.Second
+
+func connect(o options) {
+	if o.to == "" {
+		fail("connect needs --to HOST:PORT")
+	}
+	var input []byte
+	var err error
+	if o.file == "" {
+		input, err = io.ReadAll(os.Stdin)
+	} else {
+		input, err = os.ReadFile(o.file)
+	}
+	if err != nil {
+		fail("input: %v", err)
+	}
+	bind := "127.0.0.1:0"
+	if len(o.to) > 0 && o.to[0] == '[' {
+		bind = "[::1]:0"
+	}
+	l, _ := listen(o, bind)
+	var conn *qotp.Conn
+	if o.pubkey != "" {
+		conn, err = l.DialWithCryptoString(o.to, o.pubkey)
+	} else {
+		conn, err = l.DialString(o.to)
+	}
+	if err != nil {
+		fail("dial: %v", err)
+	}
+	streams := make([]*clientStream, o.streams)
+	for i := range streams {
+		streams[i] = &clientStream{s: conn.Stream(uint32(i)), out: input}
+	}
+	deadline := time.Now().Add(time.Duration(o.timeout) * time.Second)
+	rejected := 0
+	wait := uint64(0)
+	for time.Now().Before(deadline) {
+		allEchoed, allDone := true, true
+		for _, cs := range streams {
+			if len(cs.out) > 0 {
+				n, _ := cs.s.Write(cs.out)
+				cs.out = cs.out[n:]
+			}
+			allEchoed = allEchoed && len(cs.received) >= len(input)
+		}
+		for _, cs := range streams {
+			// sink: close after sending; echo: close every stream once all echoes are back
+			// (closing one while others are busy upsets qotp v0.2.18's stream bookkeeping).
+			ready := len(cs.out) == 0 && (o.mode == "sink" || allEchoed)
+			if ready && !cs.closing {
+				cs.closing, cs.closedAt = true, time.Now()
+				cs.s.Close()
+			}
+			cs.confirmed = cs.confirmed || (cs.closing && cs.s.IsClosed())
+			allDone = allDone && cs.closing && (cs.confirmed || time.Since(cs.closedAt) > closeLinger)
+		}
+		if allDone {
+			break
+		}
+		s, next, ok := drive(l, wait, &rejected)
+		if !ok {
+			break
+		}
+		wait = min(next, uint64(qotp.MinDeadLine))
+		for _, cs := range streams {
+			if cs.s == s || s == nil {
+				data, _ := readAll(cs.s)
+				cs.received = append(cs.received, data...)
+			}
+		}
+	}
+	ok := true
+	for _, cs := range streams {
+		closeState := "close-unconfirmed"
+		if cs.confirmed {
+			closeState = "closed"
+		}
+		switch {
+		case !cs.closing:
+			ok = false
+			fmt.Fprintf(out, "qotp stream %d failed: timeout after %d s (%d of %d bytes back)\n", cs.s.StreamID(), o.timeout, len(cs.received), len(input))
+		case o.mode == "sink":
+			ok = ok && cs.confirmed
+			fmt.Fprintf(out, "qotp stream %d sent %d bytes sha256 %x %s\n", cs.s.StreamID(), len(input), sha256.Sum256(input), closeState)
+		default:
+			verdict := "ok"
+			if !bytes.Equal(cs.received, input) {
+				verdict, ok = "MISMATCH", false
+			}
+			fmt.Fprintf(out, "qotp stream %d echoed %d bytes sha256 %x %s %s\n", cs.s.StreamID(), len(cs.received), sha256.Sum256(cs.received), verdict, closeState)
+		}
+	}
+	if rejected > 0 {
+		fmt.Fprintf(os.Stderr, "endpoint: %d datagrams failed to decode\n", rejected)
+	}
+	l.Close()
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+func main() {
+	if devNull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0); err == nil {
+		os.Stdout = devNull
+	}
+	if len(os.Args) < 2 {
+		fail("usage: endpoint serve|connect [flags] (see the package comment)")
+	}
+	o := parse(os.Args[1], os.Args[2:])
+	switch os.Args[1] {
+	case "serve":
+		serve(o)
+	case "connect":
+		connect(o)
+	default:
+		fail("unknown command %q", os.Args[1])
+	}
+}
