@@ -18,33 +18,43 @@ function summary(label: string, runs: ReturnType<typeof runEcho>[], bytesPerRun:
   console.log(`simulation: ${label}: ${runs.length} seeds, ${completed} completed, ${(runs.length * bytesPerRun) / 1000} kB echoed per direction, ${datagrams} datagrams`);
 }
 
+/**
+ * A run either completes with every echo intact and every stream closed on both sides, or
+ * a side gives up by the retransmission limit (and its peer later by the idle timeout).
+ * At 20% loss a try of a segment fails when the data or its ACK is lost, 1 - 0.8^2 = 36%,
+ * so 0.36^6, about 0.2%, of segments hit the 6-transmission limit: giving up is then the
+ * conforming outcome, and what arrived must still be an intact prefix.
+ */
+function expectConforming(runs: ReturnType<typeof runEcho>[]): void {
+  for (const [i, r] of runs.entries()) {
+    const seed = { seed: i + 1 };
+    expect({ ...seed, prefixIntact: r.prefixIntact.every(Boolean) }).toEqual({ ...seed, prefixIntact: true });
+    if (r.completed) expect({ ...seed, intact: r.echoedIntact.every(Boolean), closes: r.closeReasons }).toEqual({ ...seed, intact: true, closes: { a: [], b: [] } });
+    else expect({ ...seed, gaveUp: [...r.closeReasons.a, ...r.closeReasons.b].includes('retransmission-limit') }).toEqual({ ...seed, gaveUp: true });
+  }
+}
+
 describe('echo over a lossy, reordering, duplicating network', () => {
   it.each([
     ['1-RTT', false],
     ['0-RTT', true],
-  ])('%s, 20 percent loss, 10 percent duplication, 5-15 ms delay: 100 seeds deliver intact and close on both sides', { timeout: 120_000 }, (label, zeroRtt) => {
+  ])('%s, 20 percent loss, 10 percent duplication, 5-15 ms delay, 100 seeds: intact and closed, or given up by the limit', { timeout: 120_000 }, (label, zeroRtt) => {
     const runs = SEEDS.map((seed) => runEcho({ seed, payloads: [payload(seed, 0, 4000)], conditions: lossy(0.2), zeroRtt }));
     summary(`${label}, 20% loss, 4 kB`, runs, 4000);
-    for (const [i, r] of runs.entries()) {
-      expect({ seed: i + 1, completed: r.completed, intact: r.echoedIntact, closes: r.closeReasons }).toEqual({ seed: i + 1, completed: true, intact: [true], closes: { a: [], b: [] } });
-    }
+    expectConforming(runs);
+    expect(runs.filter((r) => r.completed).length).toBeGreaterThanOrEqual(95);
   });
 
-  it('three streams of 30 kB each at 5 percent loss: 100 seeds deliver intact and close', { timeout: 120_000 }, () => {
+  it('three streams of 30 kB each at 5 percent loss: all 100 seeds deliver intact and close', { timeout: 120_000 }, () => {
     const runs = SEEDS.map((seed) => runEcho({ seed, payloads: [0, 1, 2].map((s) => payload(seed, s, 30_000)), conditions: lossy(0.05) }));
     summary('3 streams, 5% loss, 90 kB', runs, 90_000);
-    for (const r of runs) expect([r.completed, ...r.echoedIntact]).toEqual([true, true, true, true]);
+    for (const r of runs) expect([r.completed, ...r.echoedIntact, r.closeReasons]).toEqual([true, true, true, true, { a: [], b: [] }]);
   });
 
-  it('three streams of 30 kB at 20 percent loss: every run completes intact or gives up by the retransmission limit, never corrupts or hangs', { timeout: 120_000 }, () => {
+  it('three streams of 30 kB at 20 percent loss, 100 seeds: intact and closed, or given up by the limit', { timeout: 120_000 }, () => {
     const runs = SEEDS.map((seed) => runEcho({ seed, payloads: [0, 1, 2].map((s) => payload(seed, s, 30_000)), conditions: lossy(0.2) }));
-    summary('3 streams, 20% loss, 90 kB (give-ups allowed)', runs, 90_000);
-    for (const r of runs) {
-      if (r.completed) expect(r.echoedIntact).toEqual([true, true, true]);
-      else expect([...r.closeReasons.a, ...r.closeReasons.b]).toContain('retransmission-limit');
-    }
-    // Each try of a segment fails when the data or its ACK is lost: 1 - 0.8^2 = 0.36 per try, so
-    // about 0.2% of segments hit the 6-transmission limit; a good share of runs must still finish.
+    summary('3 streams, 20% loss, 90 kB (give-ups expected)', runs, 90_000);
+    expectConforming(runs);
     expect(runs.filter((r) => r.completed).length).toBeGreaterThan(20);
   });
 });

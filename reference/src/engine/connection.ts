@@ -266,7 +266,11 @@ export class Connection {
 
   private sendAckOnly(type: MessageName, now: number, paced = true): Uint8Array {
     const ack = this.acks.shift() as PendingAck;
-    const datagram = this.seal(type, { isClose: false, ack: { ...ack, window: this.window() }, stream: null });
+    // A responder still in the handshake may send nothing new until the initiator's first
+    // Data packet, and an initiator that has nothing to send never sends one: a PING
+    // (acknowledged, never resent) asks for it, so a reply written later is not stuck.
+    const ping = type === 'InitRcv' || type === 'InitCryptoRcv' ? { streamId: ack.streamId, offset: this.stream(ack.streamId).sender.sentOffset, data: new Uint8Array(0) } : null;
+    const datagram = this.seal(type, { isClose: false, ack: { ...ack, window: this.window() }, stream: ping });
     if (paced) this.pace(now, datagram.length);
     return datagram;
   }

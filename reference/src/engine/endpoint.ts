@@ -61,6 +61,11 @@ export class Endpoint {
     return this.events.splice(0);
   }
 
+  /** Whether events are waiting to be taken. */
+  takeEventsPending(): boolean {
+    return this.events.length > 0;
+  }
+
   /** Handles one datagram. A datagram that fails any check is dropped with a 'dropped' event. */
   receive(datagram: Uint8Array, from: Address, now: number): void {
     try {

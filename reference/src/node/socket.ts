@@ -20,6 +20,9 @@ export interface ListenOptions {
   keyLog?: (line: string) => void;
 }
 
+/** Requested UDP socket buffer size; the kernel caps it at net.core.rmem_max / wmem_max. */
+const SOCKET_BUFFER = 4 * 1024 * 1024;
+
 /** Most bytes a stream queues in the engine before write() waits. */
 const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 
@@ -143,6 +146,8 @@ export class QotpSocket extends EventEmitter {
   private readonly connections = new Map<bigint, QotpConnection>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private pumping = false;
+  private pumpAgain = false;
 
   private constructor(
     private readonly udp: Socket,
@@ -166,6 +171,10 @@ export class QotpSocket extends EventEmitter {
         resolve();
       });
     });
+    // A bulk transfer delivers bursts faster than one event-loop turn drains them; the
+    // default 208 KiB receive buffer overflows and drops datagrams (RcvbufErrors).
+    udp.setRecvBufferSize(SOCKET_BUFFER);
+    udp.setSendBufferSize(SOCKET_BUFFER);
     const endpointOptions: EndpointOptions = {
       identityPrivateKey: identityPrivateKey(options.identity ?? { random: true }),
       randomBytes: (n) => new Uint8Array(randomBytes(n)),
@@ -193,17 +202,36 @@ export class QotpSocket extends EventEmitter {
     return conn;
   }
 
-  /** Runs the engine: sends what is due, dispatches events, re-arms the timer. */
+  /**
+   * Runs the engine: hands its events to the application first (so that a reply written
+   * in an event handler goes out in the same packet, as the Go original's Loop does),
+   * then sends what is due and re-arms the timer. Writes from handlers re-enter here;
+   * they are folded into the running pass.
+   */
   pump(): void {
     if (this.closed) return;
-    const now = nowNanos();
-    for (const d of this.engine.poll(now)) {
-      const { host, port } = parseHostPort(d.to);
-      this.udp.send(d.data, port, host);
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
     }
-    for (const event of this.engine.takeEvents()) this.dispatch(event, now);
-    this.emit('pumped');
-    this.arm(now);
+    this.pumping = true;
+    try {
+      let now = nowNanos();
+      do {
+        this.pumpAgain = false;
+        now = nowNanos();
+        for (const event of this.engine.takeEvents()) this.dispatch(event, now);
+        for (const d of this.engine.poll(now)) {
+          const { host, port } = parseHostPort(d.to);
+          this.udp.send(d.data, port, host);
+        }
+        if (this.engine.takeEventsPending()) this.pumpAgain = true;
+      } while (this.pumpAgain && !this.closed);
+      this.emit('pumped');
+      this.arm(now);
+    } finally {
+      this.pumping = false;
+    }
   }
 
   private dispatch(event: EngineEvent, now: number): void {

@@ -7,8 +7,10 @@ import { SimNet, type NetConditions } from './simnet.js';
 
 export interface EchoResult {
   completed: boolean;
-  /** Bytes echoed back intact, per stream. */
+  /** The whole payload came back, byte for byte, per stream. */
   echoedIntact: boolean[];
+  /** What came back is a prefix of the payload (nothing corrupted, reordered or invented), per stream. */
+  prefixIntact: boolean[];
   closeReasons: { a: string[]; b: string[] };
   simulatedNanos: number;
   stats: SimNet['stats'];
@@ -76,6 +78,10 @@ export function runEcho(o: EchoOptions): EchoResult {
   return {
     completed,
     echoedIntact: o.payloads.map((p, i) => Buffer.compare(Buffer.from(concat(received[i] ?? [])), Buffer.from(p)) === 0),
+    prefixIntact: o.payloads.map((p, i) => {
+      const got = Buffer.from(concat(received[i] ?? []));
+      return got.length <= p.length && got.equals(Buffer.from(p.subarray(0, got.length)));
+    }),
     closeReasons,
     simulatedNanos: net.now,
     stats: net.stats,

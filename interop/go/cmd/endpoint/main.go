@@ -80,6 +80,9 @@ func listen(o options, addr string) (*qotp.Listener, string) {
 	if err != nil {
 		fail("listen: %v", err)
 	}
+	// Room for bursts: the default receive buffer drops datagrams under bulk load.
+	_ = udp.SetReadBuffer(4 << 20)
+	_ = udp.SetWriteBuffer(4 << 20)
 	opts := []qotp.ListenFunc{qotp.WithNetworkConn(qotp.NewUDPNetworkConn(udp))}
 	if o.seedHex != "" {
 		opts = append(opts, qotp.WithSeedStrHex(o.seedHex))

@@ -1,0 +1,134 @@
+// TS <-> Go interop over real UDP on loopback: every combination of client, handshake and
+// load, each against a fresh server, through a recording relay. Each case checks the
+// echo (size and SHA-256 per stream), that both sides sent a CLOSE on every stream, and
+// decodes every datagram both sides sent with the reference and the key logs.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodePayload } from '@qotp/reference';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeCaptured, parseKeyLog, type DecodeReport } from './support/decode-capture.js';
+import { buildGoEndpoint, runClient, startServer, type Implementation } from './support/processes.js';
+import { startProxy } from './support/proxy.js';
+
+interface Load {
+  name: string;
+  size: number;
+  streams: number;
+}
+
+const LOADS: Load[] = [
+  { name: '1 B', size: 1, streams: 1 },
+  { name: '100 kB', size: 100_000, streams: 1 },
+  { name: '10 MB', size: 10_000_000, streams: 1 },
+  { name: '3 streams x 100 kB', size: 100_000, streams: 3 },
+];
+// 17 MB crosses 16 MiB, where stream offsets switch to 48 bits; both buffers are 16 MiB,
+// which the echo drains as it goes.
+const PAST_16_MIB: Load = { name: '17 MB (48-bit offsets)', size: 17_000_000, streams: 1 };
+
+const PAIRS: [Implementation, Implementation][] = [
+  ['ts', 'go'],
+  ['go', 'ts'],
+];
+
+const cases = [
+  ...PAIRS.flatMap(([client, server]) =>
+    [false, true].flatMap((zeroRtt) => LOADS.map((load) => ({ client, server, zeroRtt, load }))),
+  ),
+  ...PAIRS.map(([client, server]) => ({ client, server, zeroRtt: false, load: PAST_16_MIB })),
+];
+
+const dir = mkdtempSync(join(tmpdir(), 'qotp-interop-'));
+const inputs = new Map<number, string>();
+
+function inputFile(size: number): string {
+  let path = inputs.get(size);
+  if (path === undefined) {
+    path = join(dir, `input-${size}`);
+    // Not all zeros: a deterministic byte pattern that a misplaced segment would break.
+    const data = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) data[i] = (i * 131 + (i >> 11)) & 0xff;
+    writeFileSync(path, data);
+    inputs.set(size, path);
+  }
+  return path;
+}
+
+/** Stream ids that carried a CLOSE in these datagrams, and how many used 48-bit offsets. */
+function closesAndWidth(datagrams: Uint8Array[], report: DecodeReport): { closed: Set<number>; wide: number } {
+  expect(report.failures).toEqual([]);
+  const closed = new Set<number>();
+  let wide = 0;
+  for (const p of report.payloads) {
+    const payload = decodePayload(p);
+    if (payload.isClose && payload.stream) closed.add(payload.stream.streamId);
+    if ((payload.stream?.offset ?? 0) > 0xffffff || (payload.ack?.offset ?? 0) > 0xffffff) wide++;
+  }
+  expect(report.decoded).toBe(datagrams.length);
+  return { closed, wide };
+}
+
+beforeAll(() => buildGoEndpoint(), 300_000);
+afterAll(() => {
+  for (const path of inputs.values()) if (existsSync(path)) writeFileSync(path, '');
+});
+
+describe('interop over real UDP', () => {
+  it.each(cases.map((c) => [`${c.client} client -> ${c.server} server, ${c.zeroRtt ? '0-RTT' : '1-RTT'}, ${c.load.name}`, c] as const))(
+    '%s',
+    { timeout: 240_000 },
+    async (_, { client, server, zeroRtt, load }) => {
+      const serverKeys = join(dir, `${client}-${server}-${zeroRtt}-${load.size}-${load.streams}-server.keylog`);
+      const clientKeys = serverKeys.replace('-server.', '-client.');
+      const srv = await startServer(server, ['--listen', '127.0.0.1:0', '--keylog', serverKeys]);
+      const relay = await startProxy(srv.address);
+      try {
+        const args = ['--to', relay.address, '--file', inputFile(load.size), '--streams', String(load.streams), '--keylog', clientKeys, '--timeout', '180'];
+        if (zeroRtt) args.push('--pubkey', srv.publicKey);
+        const run = await runClient(client, args, 200_000);
+        expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+
+        const hash = createHash('sha256').update(readFileSync(inputFile(load.size))).digest('hex');
+        for (let id = 0; id < load.streams; id++) {
+          // The Go client also says whether qotp confirmed the close; it must have.
+          const close = client === 'go' ? ' closed' : '';
+          expect(run.stdout).toContain(`qotp stream ${id} echoed ${load.size} bytes sha256 ${hash} ok${close}\n`);
+        }
+
+        // The client may exit as soon as its side is done: give the server a second for its CLOSEs.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+
+        // Both directions, decoded with the reference and the secrets either side logged.
+        const keys = parseKeyLog([serverKeys, clientKeys].filter(existsSync).map((p) => readFileSync(p, 'utf8')).join('\n'));
+        const fromClient = relay.captured.filter((c) => c.fromClient).map((c) => c.data);
+        const fromServer = relay.captured.filter((c) => !c.fromClient).map((c) => c.data);
+        const c = closesAndWidth(fromClient, decodeCaptured(fromClient, keys, true));
+        const s = closesAndWidth(fromServer, decodeCaptured(fromServer, keys, false));
+        const streams = [...Array(load.streams).keys()];
+        const sent = (side: string, closed: Set<number>) => ({ side, closeOnStreams: [...closed].sort() });
+        expect(sent(`${client} client`, c.closed)).toEqual(sent(`${client} client`, new Set(streams)));
+        if (server === 'go' && load.streams > 1) {
+          // Known deviation of the Go original v0.2.18 (interop/README.md, finding G3): with several
+          // streams it does not always answer every CLOSE. Reported, not hidden; the rest still holds.
+          for (const id of s.closed) expect(streams).toContain(id);
+          const missing = streams.filter((id) => !s.closed.has(id));
+          if (missing.length > 0) console.log(`interop: finding G3: the go server sent no CLOSE on stream(s) ${missing.join(', ')}`);
+        } else {
+          expect(sent(`${server} server`, s.closed)).toEqual(sent(`${server} server`, new Set(streams)));
+        }
+        if (load === PAST_16_MIB) {
+          expect(c.wide).toBeGreaterThan(0);
+          expect(s.wide).toBeGreaterThan(0);
+        }
+        console.log(
+          `interop: ${client}->${server} ${zeroRtt ? '0-RTT' : '1-RTT'} ${load.name}: ${fromClient.length} + ${fromServer.length} datagrams decoded by the reference`,
+        );
+      } finally {
+        srv.stop();
+        await relay.close();
+      }
+    },
+  );
+});
