@@ -1,0 +1,109 @@
+// The Node adapter over real UDP on loopback, TS against TS: echo in both handshakes,
+// IPv6, the key log format, and the CLI's handling of bad arguments.
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { QotpSocket, type QotpStream } from '../src/node/index.js';
+
+const sockets: QotpSocket[] = [];
+afterEach(async () => {
+  await Promise.all(sockets.splice(0).map((s) => s.close()));
+});
+
+async function echoServer(listen = '127.0.0.1:0', keyLog?: (line: string) => void): Promise<QotpSocket> {
+  const server = await QotpSocket.listen({ listen, identity: { seedString: 'node-test-server' }, ...(keyLog ? { keyLog } : {}) });
+  sockets.push(server);
+  server.on('connection', (conn) =>
+    conn.on('stream', (s: QotpStream) => {
+      s.on('data', (d: Buffer) => s.write(d));
+      s.on('end', () => s.end());
+    }),
+  );
+  return server;
+}
+
+/** Sends `data`, reads the echo back, closes; resolves with the echo once the peer answered the close. */
+function echo(stream: QotpStream, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let got = 0;
+    stream.on('error', reject);
+    stream.on('data', (d: Buffer) => {
+      chunks.push(d);
+      got += d.length;
+      if (got === data.length) stream.end();
+    });
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.write(data);
+  });
+}
+
+const pattern = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + (i >> 8)) & 255));
+
+describe('Node adapter', () => {
+  it.each([
+    ['1-RTT', false],
+    ['0-RTT', true],
+  ])('echoes 200 kB on two streams with a %s handshake', async (_, zeroRtt) => {
+    const server = await echoServer();
+    const client = await QotpSocket.listen();
+    sockets.push(client);
+    const conn = client.dial(server.address, zeroRtt ? server.engine.publicKey : undefined);
+    const data = pattern(200_000);
+    const [a, b] = await Promise.all([echo(conn.stream(0), data), echo(conn.stream(5), data)]);
+    expect(a.equals(data)).toBe(true);
+    expect(b.equals(data)).toBe(true);
+  });
+
+  it('works over IPv6 loopback', async () => {
+    const server = await echoServer('[::1]:0');
+    expect(server.address).toMatch(/^\[::1\]:\d+$/);
+    const client = await QotpSocket.listen({ listen: '[::1]:0' });
+    sockets.push(client);
+    const back = await echo(client.dial(server.address).stream(0), Buffer.from('over IPv6'));
+    expect(back.toString()).toBe('over IPv6');
+  });
+
+  it('writes key log lines in the Go original format that match on both sides', async () => {
+    const serverLines: string[] = [];
+    const clientLines: string[] = [];
+    const server = await echoServer('127.0.0.1:0', (l) => serverLines.push(l));
+    const client = await QotpSocket.listen({ keyLog: (l) => clientLines.push(l) });
+    sockets.push(client);
+    const conn = client.dial(server.address, server.engine.publicKey);
+    await echo(conn.stream(0), Buffer.from('key log'));
+    const secretLine = new RegExp(`^QOTP_SHARED_SECRET ${conn.id.toString(16)} [0-9a-f]{64}$`);
+    expect(clientLines.filter((l) => secretLine.test(l))).toHaveLength(1);
+    expect(clientLines.some((l) => l.startsWith(`QOTP_SHARED_SECRET_ID ${conn.id.toString(16)} `))).toBe(true);
+    expect(serverLines).toContain(clientLines.find((l) => secretLine.test(l)));
+  });
+
+  it('derives the identity key as WithSeedStr does (SHA-256 of the string)', async () => {
+    const server = await echoServer();
+    const expected = createHash('sha256').update('node-test-server').digest();
+    expect(Buffer.from(server.engine.publicKey).toString('hex')).toHaveLength(64);
+    const again = await QotpSocket.listen({ identity: { seed: new Uint8Array(expected) } });
+    sockets.push(again);
+    expect(again.publicKeyHex).toBe(server.publicKeyHex);
+  });
+});
+
+describe('qotp-ref CLI', () => {
+  const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
+
+  it.each([
+    [['bogus'], /unknown command 'bogus'/],
+    [['serve', '--mode', 'loud'], /--mode must be echo or sink/],
+    [['connect'], /connect needs --to HOST:PORT/],
+    [['connect', '--to', 'nowhere', '--file', cli], /not a host:port address: 'nowhere'/],
+    [['connect', '--to', '127.0.0.1:9', '--pubkey', 'abc', '--file', cli], /public key must be 64 hex digits/],
+    [['serve', '--seed', 'x', '--seed-hex', '00'], /give --seed-hex or --seed, not both/],
+  ])('refuses %j with a message and usage', (args, message) => {
+    const r = run(...args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).toContain('usage:');
+  });
+});
