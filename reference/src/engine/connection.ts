@@ -94,10 +94,6 @@ export class Connection {
     return rtoNanos(this.rtt);
   }
 
-  get smoothedRtt(): number {
-    return this.rtt.srtt;
-  }
-
   messageType(): MessageName {
     if (this.handshakeDone) return 'Data';
     if (this.role === 'initiator') return this.withCrypto ? 'InitCryptoSnd' : 'InitSnd';
@@ -333,6 +329,7 @@ export class Connection {
 
   // ------------------------------------------------------------------ timers
 
+  /** The epoch a receiver tries first (the last one that authenticated). */
   get receiveEpochNow(): number {
     return this.receiveEpoch;
   }
