@@ -89,6 +89,22 @@ describe('engine over a clean simulated network', () => {
     expect(b.connections.size).toBe(1);
   });
 
+  it('takes turns between streams that both have data', () => {
+    const { a, net } = pair(8);
+    const conn = a.connect('b');
+    conn.stream(0).sender.write(new Uint8Array(50_000));
+    conn.stream(1).sender.write(new Uint8Array(50_000));
+    net.run(() => conn.handshakeDone, () => {}, 5e9);
+    const senders: number[] = [];
+    for (let step = 1; senders.length < 8 && step < 100; step++) {
+      const before = [0, 1].map((id) => conn.stream(id).sender.sentOffset);
+      a.poll(net.now + step * 5_000_000); // nothing is delivered: only new data and pacing matter here
+      [0, 1].forEach((id) => conn.stream(id).sender.sentOffset > (before[id] as number) && senders.push(id));
+    }
+    expect(senders).toHaveLength(8);
+    expect(senders.filter((id, i) => i > 0 && id === senders[i - 1])).toEqual([]); // never the same stream twice in a row
+  });
+
   it('closes a connection that received nothing for IdleTimeout', () => {
     const { a, b, net } = pair(5);
     const conn = a.connect('b');

@@ -66,7 +66,7 @@ export class Connection {
   private peerWindow = RECEIVE_CAPACITY;
   private lastReceivedAt = 0;
   closeReason: CloseReason | null = null;
-  private nextStream = 0; // round-robin position
+  private nextStream = 0; // round-robin position: index of the stream after the last sender
 
   constructor(
     readonly id: bigint,
@@ -200,6 +200,7 @@ export class Connection {
         const segment = s.sender.take(this.maxData(type, ack, s.sender.sentOffset), now);
         if (segment === null) continue;
         this.bytesInFlight += segment.data.length;
+        this.sent(s);
         return this.sendSegment(s, segment, type, now, false);
       }
       if (!this.initSent && this.role === 'initiator' && this.streams.size > 0) return this.sendHandshakeStart(type, now);
@@ -207,11 +208,16 @@ export class Connection {
     return ack ? this.sendAckOnly(type, now) : null;
   }
 
-  /** All streams, starting one further each call, so that no stream starves the others. */
+  /** All streams, starting after the one that sent last, so that no stream starves the others. */
   private roundRobin(): Stream[] {
     const all = [...this.streams.values()];
-    const start = this.nextStream++ % Math.max(all.length, 1);
+    const start = all.length === 0 ? 0 : this.nextStream % all.length;
     return [...all.slice(start), ...all.slice(0, start)];
+  }
+
+  /** Remembers which stream sent, for roundRobin(). */
+  private sent(s: Stream): void {
+    this.nextStream = [...this.streams.keys()].indexOf(s.id) + 1;
   }
 
   private maxData(type: MessageName, ack: PendingAck | null, offset: number): number {
@@ -239,6 +245,7 @@ export class Connection {
       segment.sentAt = now;
       segment.transmissions++;
       this.bbr = onRetransmit(this.bbr);
+      this.sent(s);
       return this.sendSegment(s, segment, type, now, true);
     }
     return null;
