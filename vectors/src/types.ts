@@ -88,12 +88,25 @@ export interface PacketTest extends VectorTest {
 }
 export type PacketFile = VectorFile<{ keySet: KeySet; tests: PacketTest[] }>;
 
+export interface BbrStep {
+  event: 'ack' | 'duplicate-ack' | 'retransmit';
+  rtt?: number;
+  bytesAcked?: number;
+  now?: number;
+  bwMax: number;
+  gainPercent: number;
+  isStartup: boolean;
+  /** Pacing interval for a 1400-byte packet, ns. */
+  pacing: number;
+}
+
 export interface RtoTest extends VectorTest {
   samples?: { rtt: number; srtt: number; rttvar: number; rto: number }[];
   rto?: number;
   schedule?: { transmission: number; wait: number | null; sentAt: number }[];
+  steps?: BbrStep[];
 }
-export type RtoFile = VectorFile<{ kind: 'rtt-samples' | 'backoff'; tests: RtoTest[] }>;
+export type RtoFile = VectorFile<{ kind: 'rtt-samples' | 'backoff' | 'bbr'; tests: RtoTest[] }>;
 
 export interface VectorFiles {
   'uint-codec': UintFile;

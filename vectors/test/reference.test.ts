@@ -3,6 +3,11 @@
 import {
   backoffNanos,
   decodePayload,
+  initialBbr,
+  onAck,
+  onDuplicateAck,
+  onRetransmit,
+  pacingInterval,
   decodeRcvWindow,
   encodePayload,
   encodeRcvWindow,
@@ -111,9 +116,25 @@ describe('rto.json', () => {
         expect({ srtt: state.srtt, rttvar: state.rttvar, rto: rtoNanos(state) }).toEqual({ srtt: s.srtt, rttvar: s.rttvar, rto: s.rto });
       }
       expect(test.samples?.length).toBeGreaterThan(0);
-    } else {
+    } else if (group.kind === 'backoff') {
       for (const row of test.schedule ?? []) expect(backoffNanos(test.rto ?? 0, row.transmission)).toBe(row.wait);
       expect(test.schedule?.length).toBeGreaterThan(0);
+    } else {
+      let rtt = initialRtt;
+      let bbr = initialBbr;
+      for (const step of test.steps ?? []) {
+        if (step.event === 'ack') {
+          rtt = updateRtt(rtt, step.rtt ?? 0);
+          bbr = onAck(bbr, step.rtt ?? 0, rtt.srtt, step.bytesAcked ?? 0, step.now ?? 0);
+        } else bbr = step.event === 'duplicate-ack' ? onDuplicateAck(bbr) : onRetransmit(bbr);
+        expect({ bwMax: bbr.bwMax, gainPercent: bbr.gainPercent, isStartup: bbr.isStartup, pacing: pacingInterval(bbr, rtt.srtt, 1400) }).toEqual({
+          bwMax: step.bwMax,
+          gainPercent: step.gainPercent,
+          isStartup: step.isStartup,
+          pacing: step.pacing,
+        });
+      }
+      expect(test.steps?.length).toBeGreaterThan(0);
     }
   });
 });

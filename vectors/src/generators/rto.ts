@@ -1,8 +1,8 @@
 // Vectors for RTT estimation, the RTO and the retransmission schedule
 // (clauses retransmission.*; erratum E08).
-import { backoffNanos, initialRtt, rtoNanos, updateRtt } from '@qotp/reference';
+import { backoffNanos, initialBbr, initialRtt, onAck, onDuplicateAck, onRetransmit, pacingInterval, rtoNanos, updateRtt } from '@qotp/reference';
 import { constant } from '@qotp/spec';
-import type { RtoFile, RtoTest } from '../types.js';
+import type { BbrStep, RtoFile, RtoTest } from '../types.js';
 import { vectorFile } from './envelope.js';
 
 const MS = 1_000_000;
@@ -41,6 +41,24 @@ function schedule(id: string, comment: string, rto: number): RtoTest {
   };
 }
 
+type BbrEvent = ['ack', number, number] | ['duplicate-ack'] | ['retransmit']; // ack: rtt (ns), bytes acked
+
+/** Feeds events into a fresh RTT estimator and BBR state, 50 ms apart, recording the state after each. */
+function bbr(id: string, comment: string, events: BbrEvent[], clauses: string[]): RtoTest {
+  let rtt = initialRtt;
+  let state = initialBbr;
+  const steps = events.map((e, i): BbrStep => {
+    const now = (i + 1) * 50 * MS;
+    if (e[0] === 'ack') {
+      rtt = updateRtt(rtt, e[1]);
+      state = onAck(state, e[1], rtt.srtt, e[2], now);
+    } else state = e[0] === 'duplicate-ack' ? onDuplicateAck(state) : onRetransmit(state);
+    const at = e[0] === 'ack' ? { rtt: e[1], bytesAcked: e[2], now } : {};
+    return { event: e[0], ...at, bwMax: state.bwMax, gainPercent: state.gainPercent, isStartup: state.isStartup, pacing: pacingInterval(state, rtt.srtt, 1400) };
+  });
+  return { id: `rto.bbr.${id}`, comment, flags: [], clauses, result: 'valid', steps };
+}
+
 export function generateRto(): RtoFile {
   const rttTests = [
     samples('first-100ms', 'One 100 ms sample: SRTT 100 ms, RTTVAR 50 ms, RTO 300 ms.', [100 * MS], ['retransmission.rto-formula']),
@@ -58,6 +76,15 @@ export function generateRto(): RtoFile {
     schedule('max-rto', 'RTO 2 s: the backoff grows past MaxRto.', constant('MaxRto')),
     schedule('odd-rto', 'An odd RTO; each doubling is exact.', 333_333_333),
   ];
+  const steady = Array.from({ length: 6 }, (): BbrEvent => ['ack', 20 * MS, 1400]);
+  const bbrTests = [
+    bbr('startup', 'Growing bandwidth samples keep startup (gain 277%); three flat samples end it.', [['ack', 20 * MS, 1400], ['ack', 20 * MS, 2800], ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400]], ['flow.pacing']),
+    bbr('steady-then-inflation', 'After startup, SRTT above 125% then 150% of the minimum RTT lowers the gain to 90% then 75%.', [...steady, ['ack', 40 * MS, 1400], ['ack', 60 * MS, 1400], ['ack', 90 * MS, 1400]], ['flow.pacing']),
+    bbr('probe', 'In steady state, more than 8 minimum RTTs after the last probe the gain goes to 125% for one sample.', [...steady, ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400]], ['flow.pacing']),
+    bbr('duplicate-ack', 'A duplicate ACK keeps 98% of the bandwidth estimate and sets the gain to 90%.', [['ack', 10 * MS, 1400], ['ack', 10 * MS, 1400], ['duplicate-ack'], ['duplicate-ack']], ['flow.pacing']),
+    bbr('retransmit', 'A retransmission keeps 95% of the bandwidth estimate, sets the gain to 100% and ends startup.', [['ack', 10 * MS, 1400], ['retransmit'], ['ack', 10 * MS, 1400]], ['flow.pacing']),
+    bbr('no-estimate', 'Without a bandwidth estimate pacing is SRTT/10, or 10 ms before any sample.', [['duplicate-ack'], ['retransmit']], ['flow.pacing']),
+  ];
   return vectorFile(
     'rto',
     'QOTP RTT estimation, RTO and retransmission backoff',
@@ -65,11 +92,13 @@ export function generateRto(): RtoFile {
       'rtt-samples: feed `samples[i].rtt` (ns) in order into a fresh estimator; after each, SRTT, RTTVAR and RTO (ns) are as given.',
       'backoff: with RTO `rto`, a segment sent `transmission` times is resent after `wait` ns; `wait` null means the connection gives up.',
       '`sentAt` is when each transmission happens if no ACK ever arrives.',
+      'bbr: events fed 50 ms apart into a fresh estimator (an ack also updates SRTT first); after each, the bandwidth estimate, gain, startup flag and the pacing interval of a 1400-byte packet.',
     ],
     { IgnoredSample: 'The sequence contains a sample the estimator must ignore (0 or above MaxRttSample).' },
     [
       { kind: 'rtt-samples', tests: rttTests },
       { kind: 'backoff', tests: backoffTests },
+      { kind: 'bbr', tests: bbrTests },
     ],
   );
 }

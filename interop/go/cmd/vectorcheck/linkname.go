@@ -57,3 +57,12 @@ func updateMeasurements(c *qotp.Conn, rttMeasurementNano uint64, bytesAcked uint
 
 //go:linkname rtoNano github.com/qo-proto/qotp.(*Conn).rtoNano
 func rtoNano(c *qotp.Conn) uint64
+
+//go:linkname calcPacing github.com/qo-proto/qotp.(*Conn).calcPacing
+func calcPacing(c *qotp.Conn, packetSize uint64) uint64
+
+//go:linkname onDuplicateAck github.com/qo-proto/qotp.(*Conn).onDuplicateAck
+func onDuplicateAck(c *qotp.Conn)
+
+//go:linkname onPacketLoss github.com/qo-proto/qotp.(*Conn).onPacketLoss
+func onPacketLoss(c *qotp.Conn)

@@ -45,6 +45,27 @@ func checkRto(path string, t *tally) error {
 							return fmt.Errorf("transmission %d: backoff = %d (%v), vector says %d", row.Transmission, wait, err, *row.Wait)
 						}
 					}
+				case "bbr":
+					c := &qotp.Conn{Measurements: qotp.NewMeasurements()}
+					for i, st := range v.Steps {
+						switch st.Event {
+						case "ack":
+							updateMeasurements(c, st.Rtt, st.BytesAcked, st.Now)
+						case "duplicate-ack":
+							onDuplicateAck(c)
+						case "retransmit":
+							onPacketLoss(c)
+						default:
+							return fmt.Errorf("unknown event %q", st.Event)
+						}
+						bw, gain := measurement(c, "bwMax"), measurement(c, "pacingGainPct")
+						startup := reflect.ValueOf(c).Elem().FieldByName("isStartup").Bool()
+						pacing := calcPacing(c, 1400)
+						if bw != st.BwMax || gain != st.GainPercent || startup != st.IsStartup || pacing != st.Pacing {
+							return fmt.Errorf("after step %d (%s): bwMax %d gain %d startup %v pacing %d, vector says %d %d %v %d",
+								i, st.Event, bw, gain, startup, pacing, st.BwMax, st.GainPercent, st.IsStartup, st.Pacing)
+						}
+					}
 				default:
 					return fmt.Errorf("unknown kind %q", g.Kind)
 				}

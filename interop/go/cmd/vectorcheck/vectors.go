@@ -140,6 +140,16 @@ type rtoFile struct {
 				Transmission int     `json:"transmission"`
 				Wait         *uint64 `json:"wait"`
 			} `json:"schedule"`
+			Steps []struct {
+				Event       string `json:"event"`
+				Rtt         uint64 `json:"rtt"`
+				BytesAcked  uint64 `json:"bytesAcked"`
+				Now         uint64 `json:"now"`
+				BwMax       uint64 `json:"bwMax"`
+				GainPercent uint64 `json:"gainPercent"`
+				IsStartup   bool   `json:"isStartup"`
+				Pacing      uint64 `json:"pacing"`
+			} `json:"steps"`
 		} `json:"tests"`
 	} `json:"testGroups"`
 }
