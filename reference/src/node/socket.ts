@@ -155,6 +155,8 @@ export class QotpSocket extends EventEmitter {
   ) {
     super();
     this.engine = new Endpoint(options);
+    // A failed send (e.g. no route) must not end the process: QOTP recovers by retransmission.
+    udp.on('error', (error) => this.emit('socketError', error));
     udp.on('message', (data, rinfo) => {
       this.engine.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), formatHostPort(rinfo.address, rinfo.port), nowNanos());
       this.pump();
@@ -223,7 +225,7 @@ export class QotpSocket extends EventEmitter {
         for (const event of this.engine.takeEvents()) this.dispatch(event, now);
         for (const d of this.engine.poll(now)) {
           const { host, port } = parseHostPort(d.to);
-          this.udp.send(d.data, port, host);
+          this.udp.send(d.data, port, host, (error) => error && this.emit('socketError', error));
         }
         if (this.engine.takeEventsPending()) this.pumpAgain = true;
       } while (this.pumpAgain && !this.closed);
