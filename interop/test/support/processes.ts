@@ -26,6 +26,8 @@ export interface Server {
   address: string;
   publicKey: string;
   process: ChildProcess;
+  /** Everything the server printed so far. */
+  output(): string;
   stop(): void;
 }
 
@@ -42,7 +44,7 @@ export function startServer(impl: Implementation, args: string[]): Promise<Serve
       const m = /^qotp listening (\S+) ([0-9a-f]{64})$/m.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ address: m[1] as string, publicKey: m[2] as string, process: child, stop: () => child.kill('SIGKILL') });
+        resolve({ address: m[1] as string, publicKey: m[2] as string, process: child, output: () => out, stop: () => child.kill('SIGKILL') });
       }
     });
   });

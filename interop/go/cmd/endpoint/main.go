@@ -16,10 +16,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"reflect"
 	"time"
 
 	"github.com/qo-proto/qotp"
@@ -136,18 +138,30 @@ func drive(l *qotp.Listener, wait uint64, rejected *int) (*qotp.Stream, uint64, 
 }
 
 type serverStream struct {
-	pending   []byte // echo not yet accepted by Write
-	eof       bool
-	closed    bool
-	hash      []byte
-	received  int
-	collected []byte
+	pending  []byte // echo not yet accepted by Write
+	eof      bool
+	closed   bool
+	received int
+	digest   hash.Hash // sink: SHA-256 of what arrived
+}
+
+// streamKey names a stream across the Stream objects qotp makes for it: qotp v0.2.18 drops
+// a stream object when it considers the stream closed and makes a new one for the next
+// packet on that id, so the endpoint's state must not hang on the object.
+type streamKey struct {
+	conn uintptr
+	id   uint32
+}
+
+func keyOf(s *qotp.Stream) streamKey {
+	return streamKey{conn: reflect.ValueOf(s).Elem().FieldByName("conn").Pointer(), id: s.StreamID()}
 }
 
 func serve(o options) {
 	l, addr := listen(o, o.listen)
 	fmt.Fprintf(out, "qotp listening %s %x\n", addr, l.PubKey().Bytes())
-	states := map[*qotp.Stream]*serverStream{}
+	states := map[streamKey]*serverStream{}
+	latest := map[streamKey]*qotp.Stream{} // the object to write to
 	rejected := 0
 	wait := qotp.MinDeadLine
 	for {
@@ -157,10 +171,12 @@ func serve(o options) {
 		}
 		wait = next
 		if s != nil {
-			st := states[s]
+			k := keyOf(s)
+			latest[k] = s
+			st := states[k]
 			if st == nil {
-				st = &serverStream{}
-				states[s] = st
+				st = &serverStream{digest: sha256.New()}
+				states[k] = st
 			}
 			data, eof := readAll(s)
 			st.eof = st.eof || eof
@@ -168,10 +184,11 @@ func serve(o options) {
 			if o.mode == "echo" {
 				st.pending = append(st.pending, data...)
 			} else {
-				st.collected = append(st.collected, data...)
+				st.digest.Write(data)
 			}
 		}
-		for s, st := range states {
+		for k, st := range states {
+			s := latest[k]
 			if len(st.pending) > 0 {
 				n, err := s.Write(st.pending)
 				st.pending = st.pending[n:]
@@ -182,8 +199,7 @@ func serve(o options) {
 			if st.eof && len(st.pending) == 0 && !st.closed {
 				st.closed = true
 				if o.mode == "sink" {
-					sum := sha256.Sum256(st.collected)
-					fmt.Fprintf(out, "qotp stream %d received %d bytes sha256 %x\n", s.StreamID(), st.received, sum)
+					fmt.Fprintf(out, "qotp stream %d received %d bytes sha256 %x\n", s.StreamID(), st.received, st.digest.Sum(nil))
 				}
 				s.Close()
 			}
@@ -200,7 +216,7 @@ type clientStream struct {
 	confirmed bool      // qotp reports the stream closed
 }
 
-// closeLinger is how long a client waits for qotp to confirm a close. qotp v0.2.18
+// closeLinger is how long an echo client waits for qotp to confirm a close. qotp v0.2.18
 // credits an ACK-only packet to stream 0, so a close on another stream may never be
 // confirmed; the echo has proved delivery by then, and the report says which it was.
 const closeLinger = 2 * time.Second
@@ -258,7 +274,10 @@ func connect(o options) {
 				cs.s.Close()
 			}
 			cs.confirmed = cs.confirmed || (cs.closing && cs.s.IsClosed())
-			allDone = allDone && cs.closing && (cs.confirmed || time.Since(cs.closedAt) > closeLinger)
+			// The linger applies to echo only, where the echo has proved delivery; a sink
+			// has no such proof and waits for qotp's confirmation (or the timeout).
+			lingered := o.mode == "echo" && time.Since(cs.closedAt) > closeLinger
+			allDone = allDone && cs.closing && (cs.confirmed || lingered)
 		}
 		if allDone {
 			break
