@@ -2,7 +2,7 @@
 // come out. The handshake state decides the message type of every packet (as the Go
 // original does): the initiator sends InitSnd or InitCryptoSnd until a reply arrives,
 // the responder replies with InitRcv or InitCryptoRcv until the first Data arrives.
-import { constant, type MessageName } from '@qotp/spec';
+import { constant, headerSize, type MessageName } from '@qotp/spec';
 import { QotpError } from '../errors.js';
 import { encodeData, encodeInitCryptoRcv, encodeInitCryptoSnd, encodeInitRcv, encodeInitSnd } from '../crypto/messages.js';
 import { publicKeyOf } from '../crypto/x25519.js';
@@ -32,20 +32,10 @@ interface PendingAck {
 const RECEIVE_CAPACITY = constant('ReceiveBufferCapacity');
 const NARROW_MAX = constant('NarrowOffsetMax');
 
-/** Cleartext bytes and footer of each message type around the payload. */
+/** Bytes a message type adds around the payload: cleartext header, masked SN and tag (and InitCryptoSnd's filler length). */
 function cryptoOverhead(type: MessageName): number {
-  switch (type) {
-    case 'InitSnd':
-      return Infinity; // carries no payload
-    case 'InitRcv':
-      return constant('MinInitRcvSizeHdr') + constant('FooterDataSize');
-    case 'InitCryptoSnd':
-      return constant('MinInitCryptoSndSizeHdr') + constant('FooterDataSize') + constant('MsgInitFillLenSize');
-    case 'InitCryptoRcv':
-      return constant('MinInitCryptoRcvSizeHdr') + constant('FooterDataSize');
-    case 'Data':
-      return constant('MinDataSizeHdr') + constant('FooterDataSize');
-  }
+  if (type === 'InitSnd') return Infinity; // carries no payload
+  return headerSize(type) + constant('FooterDataSize') + (type === 'InitCryptoSnd' ? constant('MsgInitFillLenSize') : 0);
 }
 
 export class Connection {
