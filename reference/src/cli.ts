@@ -96,14 +96,18 @@ async function serve(args: string[]): Promise<void> {
   process.on('SIGINT', stop);
 }
 
+const CLOSE_LINGER_MS = 1000;
+
 /**
  * Sends `input` on the stream and resolves true on success.
  * echo: the stream is closed once every stream's echo is complete (`allEchoed`), and it
  * succeeds when the echo is intact and the peer either acknowledged our CLOSE or closed
  * its side in answer; sink: when the peer acknowledged our CLOSE or answered it.
- * Either confirmation is enough because the Go original v0.2.18 loses one or the other:
- * it drops pending ACKs when it cleans up a closed stream, and closing one stream while
- * others are busy can corrupt its stream bookkeeping (see the interop README).
+ * It waits for both (the stream is then closed in both directions and the peer's CLOSE
+ * was acknowledged before the process ends), but after the first it waits at most
+ * CLOSE_LINGER_MS for the second: the Go original v0.2.18 loses one or the other
+ * (it drops pending ACKs when it cleans up a closed stream, and closing one stream while
+ * others are busy can corrupt its stream bookkeeping; see the interop README).
  */
 function runStream(stream: QotpStream, input: Buffer, mode: 'echo' | 'sink', allEchoed: Promise<void>, echoed: () => void): Promise<boolean> {
   return new Promise((resolve) => {
@@ -129,8 +133,13 @@ function runStream(stream: QotpStream, input: Buffer, mode: 'echo' | 'sink', all
       process.stdout.write(`qotp stream ${stream.id} failed: ${e.message}\n`);
       resolve(false);
     });
-    stream.on('end', settle);
-    stream.on('closeAcknowledged', settle);
+    let confirmations = 0;
+    const confirmed = () => {
+      if (++confirmations === 2) settle();
+      else setTimeout(settle, CLOSE_LINGER_MS);
+    };
+    stream.on('end', confirmed);
+    stream.on('closeAcknowledged', confirmed);
     stream.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       received += chunk.length;

@@ -13,6 +13,7 @@ package main
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/qo-proto/qotp"
@@ -87,7 +89,13 @@ func listen(o options, addr string) (*qotp.Listener, string) {
 	_ = udp.SetWriteBuffer(4 << 20)
 	opts := []qotp.ListenFunc{qotp.WithNetworkConn(qotp.NewUDPNetworkConn(udp))}
 	if o.seedHex != "" {
-		opts = append(opts, qotp.WithSeedStrHex(o.seedHex))
+		// Not qotp.WithSeedStrHex: in v0.2.18 it copies into a nil seed pointer and
+		// panics (finding G7 in interop/README.md). WithSeed takes the same 32 bytes.
+		seed, err := hex.DecodeString(strings.TrimPrefix(o.seedHex, "0x"))
+		if err != nil || len(seed) != 32 {
+			fail("--seed-hex must be 64 hex digits (32 bytes)")
+		}
+		opts = append(opts, qotp.WithSeed([32]byte(seed)))
 	}
 	if o.seed != "" {
 		opts = append(opts, qotp.WithSeedStr(o.seed))

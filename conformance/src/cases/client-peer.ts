@@ -1,0 +1,77 @@
+// Client-role cases: the tester plays the server. It launches the implementation's
+// client against itself, answers its first packet and echoes what the client sends,
+// closing each stream once the client closed it and every byte went back.
+import type { Datagram } from '../peer/datagram.js';
+import { PeerConnection } from '../peer/peer-connection.js';
+import { parseHostPort, type TesterPeer } from '../peer/tester-peer.js';
+import type { CaseContext, ClientRun } from './case.js';
+import { ackOnly, dataPayload, streamState, WINDOW } from './helpers.js';
+
+/** How long a client process may take to start and send its first packet. */
+export const CLIENT_START_MS = 8000;
+
+export interface ClientSession {
+  peer: TesterPeer;
+  conn: PeerConnection;
+  client: ClientRun;
+  /** The client's InitSnd or InitCryptoSnd. */
+  first: Datagram;
+}
+
+/** Starts the client and waits for its first packet; the tester has not answered yet. */
+export async function acceptClient(ctx: CaseContext, options: { zeroRtt: boolean; input: Uint8Array }): Promise<ClientSession> {
+  const peer = await ctx.peer();
+  const conn = peer.add(new PeerConnection('responder'));
+  const client = await ctx.startClient({ peer, identityPublicKey: conn.identityPublicKey, zeroRtt: options.zeroRtt, input: options.input });
+  const first = await peer.waitFor(() => true, CLIENT_START_MS, 0);
+  ctx.expect('crypto.init-snd.layout', first !== null, `the client sent nothing within ${CLIENT_START_MS} ms`);
+  ctx.expect(
+    options.zeroRtt ? 'crypto.init-crypto-snd.layout' : 'crypto.init-snd.layout',
+    first.decoded !== null,
+    `the client's first datagram (${first.bytes.length} bytes) does not decode: ${first.error}`,
+  );
+  peer.target = parseHostPort(first.from);
+  return { peer, conn, client, first };
+}
+
+const CHUNK = 1000;
+
+/** Answers the first packet and echoes every stream from now on. */
+export function serveEcho(session: ClientSession): void {
+  const { peer, conn, first } = session;
+  const echoed = new Map<number, number>();
+  const closed = new Set<number>();
+
+  const echoStream = (streamId: number, closeOffset: number | null) => {
+    const have = streamState(peer, conn, streamId).bytes;
+    let done = echoed.get(streamId) ?? 0;
+    while (done < have.length) {
+      const chunk = have.subarray(done, done + CHUNK);
+      peer.send(conn.data(dataPayload(streamId, done, chunk)), `echo stream ${streamId} offset ${done}`);
+      done += chunk.length;
+    }
+    echoed.set(streamId, done);
+    if (closeOffset !== null && done >= closeOffset && !closed.has(streamId)) {
+      closed.add(streamId);
+      peer.send(conn.data(dataPayload(streamId, closeOffset, new Uint8Array(0), true)), `CLOSE stream ${streamId} at ${closeOffset}`);
+    }
+  };
+
+  // The reply: an ACK of the 0-RTT data with its echo, or an ACK-only InitRcv.
+  const s = first.decoded?.payload?.stream;
+  if (first.decoded?.type === 'InitCryptoSnd' && s) {
+    const payload = { isClose: false, ack: { streamId: s.streamId, offset: s.offset, length: s.data.length, window: WINDOW }, stream: { streamId: s.streamId, offset: 0, data: s.data } };
+    peer.send(conn.reply(payload, 'InitCryptoRcv'), 'InitCryptoRcv with ACK and the echo of the 0-RTT data');
+    echoed.set(s.streamId, s.data.length);
+  } else {
+    peer.send(conn.reply(ackOnly(0, 0, 0), 'InitRcv'), 'InitRcv (ACK-only)');
+  }
+
+  peer.onDatagram = (d) => {
+    const m = d.decoded;
+    const seg = m?.payload?.stream;
+    if (m === null || m.connId !== conn.connId || seg === null || seg === undefined) return;
+    if (m.type === 'Data') peer.send(conn.data(ackOnly(seg.streamId, seg.offset, seg.data.length)), 'ACK');
+    echoStream(seg.streamId, streamState(peer, conn, seg.streamId).closeOffset);
+  };
+}

@@ -1,0 +1,103 @@
+// Close cases (server role). A CLOSE ends its sender's direction; the receiver answers
+// with its own CLOSE at its current write position (clause close.answer), so an echo
+// server closes after what it echoed so far. Delivery up to the close offset is checked
+// with a sink server, which reports what its application read.
+import { createHash } from 'node:crypto';
+import type { CaseContext, CaseDefinition } from './case.js';
+import { autoAck, dataPayload, echo, equal, fromEndpoint, handshake, pattern, REPLY_MS, sendStream, streamState, waitUntil, type Open } from './helpers.js';
+
+const acksOf = (open: Open, streamId: number) => fromEndpoint(open.peer, open.conn).flatMap((d) => (d.decoded?.payload?.ack?.streamId === streamId ? [d.decoded.payload.ack] : []));
+
+/** Waits until the endpoint closed its side of the stream. */
+async function awaitEndpointClose(open: Open, streamId: number): Promise<ReturnType<typeof streamState>> {
+  await waitUntil(open.peer, () => streamState(open.peer, open.conn, streamId).closeOffset !== null, REPLY_MS * 2);
+  return streamState(open.peer, open.conn, streamId);
+}
+
+/** Waits for the sink's report of a stream: "qotp stream <id> received <n> bytes sha256 <hex>". */
+async function sinkReport(ctx: CaseContext, open: Open, streamId: number): Promise<{ bytes: number; sha256: string } | null> {
+  const line = new RegExp(`^qotp stream ${streamId} received (\\d+) bytes sha256 ([0-9a-f]{64})$`, 'm');
+  const found = () => line.exec(ctx.endpointOutput());
+  for (let waited = 0; found() === null && waited < REPLY_MS * 2; waited += 50) await open.peer.collect(50);
+  const m = found();
+  return m === null ? null : { bytes: Number(m[1]), sha256: m[2] as string };
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function sinkCase(id: string, title: string, send: (open: Open, data: Uint8Array) => void): CaseDefinition {
+  return {
+    id: `close.${id}`,
+    title,
+    clauses: ['close.deliver-to-offset'],
+    level: 'MUST',
+    role: 'server',
+    application: 'sink',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      const data = pattern(3000, 7);
+      send(open, data);
+      const report = await sinkReport(ctx, open, 4);
+      ctx.expect('close.deliver-to-offset', report !== null, 'the sink never reported stream 4 as ended');
+      ctx.expect(
+        'close.deliver-to-offset',
+        report.bytes === data.length && report.sha256 === sha256(data),
+        `the sink read ${report.bytes} bytes (sha256 ${report.sha256.slice(0, 16)}...), expected ${data.length} bytes (sha256 ${sha256(data).slice(0, 16)}...)`,
+      );
+    },
+  };
+}
+
+export const closeCases: CaseDefinition[] = [
+  {
+    id: 'close.responder',
+    title: "The endpoint acknowledges the tester's CLOSE and answers with its own at the end of what it wrote",
+    clauses: ['payload.close', 'close.acknowledged', 'close.answer'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      const data = pattern(4000, 5);
+      const got = await echo(open, 0, data);
+      ctx.expect('close.answer', equal(got, data), `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`);
+      open.peer.send(open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 0 at ${data.length}`);
+      const state = await awaitEndpointClose(open, 0);
+      ctx.expect('close.answer', state.closeOffset !== null, 'the endpoint never answered the CLOSE with its own');
+      ctx.expect('close.answer', state.closeOffset === data.length, `the endpoint closed at offset ${state.closeOffset}, after writing ${data.length} bytes`);
+      const acked = acksOf(open, 0).some((a) => a.offset === data.length && a.length === 0);
+      ctx.expect('close.acknowledged', acked, `the empty CLOSE at ${data.length} was not acknowledged (no ACK with offset ${data.length}, length 0)`);
+    },
+  },
+  {
+    id: 'close.with-data',
+    title: 'A CLOSE that carries data is acknowledged with its length, and the answer closes after a prefix of the echo',
+    clauses: ['close.acknowledged', 'close.answer', 'ack.segment'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      const data = pattern(3000, 8);
+      sendStream(open, 2, data, { close: true });
+      await waitUntil(open.peer, () => acksOf(open, 2).some((a) => a.offset === 2000 && a.length === 1000), REPLY_MS);
+      const seen = acksOf(open, 2).map((a) => `(${a.offset}, ${a.length})`).join(' ');
+      ctx.expect('close.acknowledged', acksOf(open, 2).some((a) => a.offset === 2000 && a.length === 1000), `the CLOSE segment (offset 2000, 1000 bytes) was not acknowledged; ACKs of stream 2: ${seen || 'none'}`);
+      const state = await awaitEndpointClose(open, 2);
+      ctx.expect('close.answer', state.closeOffset !== null, 'the endpoint never answered the CLOSE with its own');
+      ctx.expect('close.answer', state.closeOffset <= data.length && equal(state.bytes.subarray(0, state.closeOffset), data.subarray(0, state.closeOffset)), `the endpoint closed at ${state.closeOffset} but did not send the first ${state.closeOffset} bytes of the echo before`);
+      ctx.note(`the endpoint had echoed ${state.closeOffset} of ${data.length} bytes when it answered the CLOSE`);
+    },
+  },
+  sinkCase('deliver-to-offset', 'Data that arrives after an empty CLOSE, below its offset, is still delivered', (open, data) => {
+    open.peer.send(open.conn.data(dataPayload(4, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${data.length}, before any data`);
+    sendStream(open, 4, data);
+  }),
+  sinkCase('close-segment-data', 'The data carried by the CLOSE segment itself is delivered', (open, data) => {
+    sendStream(open, 4, data, { close: true });
+  }),
+];

@@ -1,0 +1,149 @@
+// Handshake cases, endpoint as responder (server role): the in-band and 0-RTT handshakes,
+// the amplification rule for short first packets, a duplicated InitSnd, the connection id.
+import { constant, fieldOffset, headerSize } from '@qotp/spec';
+import { readUint64 } from '@qotp/reference';
+import { PeerConnection } from '../peer/peer-connection.js';
+import type { CaseContext, CaseDefinition } from './case.js';
+import { autoAck, dataPayload, echo, equal, expectAlive, fromEndpoint, handshake, pattern, REPLY_MS, SILENCE_MS, streamState, text, waitUntil } from './helpers.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export const handshakeCases: CaseDefinition[] = [
+  {
+    id: 'handshake.in-band',
+    title: 'InitSnd is answered by an InitRcv with the connection id, the keys and the reply secret',
+    clauses: ['crypto.init-rcv.layout', 'crypto.init-rcv.secret', 'crypto.conn-id.initial'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      const { reply, conn } = open;
+      ctx.expect('crypto.init-rcv.layout', reply.bytes[0] === 0x20, `InitRcv header byte is 0x${reply.bytes[0]?.toString(16)}, expected 0x20`);
+      ctx.expect('crypto.conn-id.initial', readUint64(reply.bytes, fieldOffset('InitRcv', 'connId')) === conn.connId, 'InitRcv names another connection id than the first 8 bytes of the InitSnd ephemeral key');
+      ctx.expect('crypto.init-rcv.layout', reply.bytes.length >= headerSize('InitRcv') + constant('FooterDataSize') + constant('MinProtoSize'), `InitRcv of ${reply.bytes.length} bytes is shorter than its minimum`);
+      if (ctx.endpoint.publicKey !== null) {
+        const announced = reply.bytes.subarray(fieldOffset('InitRcv', 'pubKeyIdRcv'), fieldOffset('InitRcv', 'pubKeyIdRcv') + 32);
+        ctx.expect('crypto.init-rcv.layout', equal(announced, ctx.endpoint.publicKey), `InitRcv carries identity key ${hex(announced)}, the endpoint announced ${hex(ctx.endpoint.publicKey)}`);
+      }
+      autoAck(open);
+      const data = pattern(3000);
+      const got = await echo(open, 0, data);
+      ctx.expect('crypto.init-rcv.secret', equal(got, data), `Data sealed with the InitRcv secret was not echoed (${got.length} of ${data.length} bytes)`);
+    },
+  },
+  {
+    id: 'handshake.0rtt',
+    title: 'InitCryptoSnd with data is answered by an InitCryptoRcv and the data is delivered',
+    clauses: ['crypto.init-crypto-snd.secret', 'crypto.init-crypto-rcv.layout', 'crypto.init-crypto-rcv.secret'],
+    level: 'MUST',
+    role: 'server',
+    requires: ['zeroRtt'],
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const first = text('0-RTT data in the first packet');
+      const open = await handshake(ctx, { zeroRtt: first });
+      ctx.expect('crypto.init-crypto-rcv.layout', open.reply.bytes[0] === 0x60, `InitCryptoRcv header byte is 0x${open.reply.bytes[0]?.toString(16)}, expected 0x60`);
+      ctx.expect('crypto.init-crypto-rcv.layout', readUint64(open.reply.bytes, 1) === open.conn.connId, 'InitCryptoRcv names another connection id');
+      autoAck(open);
+      // A responder may hold its data until the initiator's first Data packet (only one
+      // packet during the handshake), so the tester sends one right away, as a client would.
+      const later = text('after the handshake');
+      const laterEcho = await echo(open, 1, later);
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= first.length, REPLY_MS);
+      const got = streamState(open.peer, open.conn, 0).bytes;
+      ctx.expect('crypto.init-crypto-snd.secret', equal(got, first), `the 0-RTT data was not echoed (${got.length} of ${first.length} bytes came back)`);
+      ctx.expect('crypto.init-crypto-rcv.secret', equal(laterEcho, later), 'Data sealed with the InitCryptoRcv secret was not echoed');
+    },
+  },
+  {
+    id: 'handshake.init-snd-short',
+    title: 'An InitSnd one byte shorter than the MTU is not answered (amplification)',
+    clauses: ['crypto.init-snd.min-size'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const peer = await ctx.peer();
+      const conn = peer.add(new PeerConnection('initiator'));
+      peer.send(conn.initSnd(ctx.endpoint.mtu - 1), `InitSnd of ${ctx.endpoint.mtu - 1} bytes, one short of the MTU`);
+      const answers = await peer.collect(SILENCE_MS, (d) => conn.owns(d.bytes));
+      ctx.expect('crypto.init-snd.min-size', answers.length === 0, `an InitSnd of ${ctx.endpoint.mtu - 1} bytes was answered with ${answers.length} datagram(s) of ${answers.map((d) => d.bytes.length).join(', ')} bytes`);
+      await handshake(ctx, { peer });
+    },
+  },
+  {
+    id: 'handshake.init-crypto-snd-short',
+    title: 'An InitCryptoSnd one byte shorter than the MTU is not answered (amplification)',
+    clauses: ['crypto.init-snd.min-size'],
+    level: 'MUST',
+    role: 'server',
+    requires: ['zeroRtt'],
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const peer = await ctx.peer();
+      const conn = peer.add(new PeerConnection('initiator', { peerIdentityPublicKey: ctx.endpoint.publicKey ?? new Uint8Array(32) }));
+      peer.send(conn.initCryptoSnd(dataPayload(0, 0, text('short')), ctx.endpoint.mtu - 1), `InitCryptoSnd of ${ctx.endpoint.mtu - 1} bytes`);
+      const answers = await peer.collect(SILENCE_MS, (d) => conn.owns(d.bytes));
+      ctx.expect('crypto.init-snd.min-size', answers.length === 0, `an InitCryptoSnd of ${ctx.endpoint.mtu - 1} bytes was answered with ${answers.length} datagram(s)`);
+      await handshake(ctx, { peer, zeroRtt: text('full size') });
+    },
+  },
+  {
+    id: 'handshake.init-snd-duplicate',
+    title: 'A duplicated InitSnd neither breaks nor forks the connection',
+    clauses: ['crypto.conn-id.stable', 'crypto.receive.no-crash'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      open.peer.send(open.first.bytes, 'the same InitSnd again');
+      await open.peer.collect(SILENCE_MS);
+      const replies = fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.type === 'InitRcv');
+      ctx.note(`${replies.length} InitRcv for 2 InitSnd`);
+      const foreign = open.peer.incoming(0).filter((d) => d.decoded === null);
+      ctx.expect('crypto.conn-id.stable', foreign.length === 0, `after the duplicate the endpoint sent ${foreign.length} datagram(s) the connection's secret does not open: ${foreign[0]?.error}`);
+      autoAck(open);
+      await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a duplicated InitSnd');
+    },
+  },
+  {
+    id: 'handshake.conn-id-stable',
+    title: 'Every packet of the endpoint carries the connection id of the handshake',
+    clauses: ['crypto.conn-id.stable', 'crypto.conn-id.initial'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      await echo(open, 0, pattern(20_000), { close: true });
+      await open.peer.collect(SILENCE_MS);
+      const all = open.peer.incoming(0);
+      const other = all.filter((d) => d.bytes.length < 9 || readUint64(d.bytes, 1) !== open.conn.connId);
+      ctx.expect('crypto.conn-id.stable', other.length === 0, `${other.length} of ${all.length} datagrams carry another connection id`);
+      ctx.note(`${all.length} datagrams, all with connection id ${open.conn.connId.toString(16)}`);
+    },
+  },
+  {
+    id: 'handshake.any-source',
+    title: 'Data of a connection sent from another address is accepted',
+    clauses: ['connection.any-source'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      const moved = await ctx.peer();
+      moved.add(open.conn);
+      const data = text('from a new address');
+      moved.send(open.conn.data(dataPayload(5, 0, data)), 'DATA stream 5 from a second socket');
+      const came = await moved.waitFor((d) => d.decoded?.payload?.ack?.streamId === 5 || d.decoded?.payload?.stream?.streamId === 5, REPLY_MS, 0);
+      const cameBack = came ?? (await open.peer.waitFor((d) => d.decoded?.payload?.stream?.streamId === 5, 10, 0));
+      ctx.expect('connection.any-source', cameBack !== null, 'data sent from a second address on the same connection id was neither acknowledged nor echoed to either address');
+      ctx.note(`the endpoint answered at ${cameBack.to}`);
+    },
+  },
+];

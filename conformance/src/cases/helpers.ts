@@ -1,0 +1,191 @@
+// Building blocks of the cases: opening a connection, acknowledging the endpoint's data,
+// reading back what it sent on a stream, and proving it still works after an insult.
+import type { Payload } from '@qotp/reference';
+import type { Datagram } from '../peer/datagram.js';
+import { PeerConnection } from '../peer/peer-connection.js';
+import type { TesterPeer } from '../peer/tester-peer.js';
+import type { CaseContext } from './case.js';
+
+/** How long a reply may take on a loaded 2-core machine. */
+export const REPLY_MS = 2000;
+/** How long the tester listens before it concludes that nothing came. */
+export const SILENCE_MS = 600;
+/** The receive window the tester advertises: large enough never to hold an endpoint back. */
+export const WINDOW = 1 << 24;
+/** Stream of packets that must be dropped: anything the endpoint says about it means one was accepted. */
+export const PROBE_STREAM = 77;
+
+export interface Open {
+  peer: TesterPeer;
+  conn: PeerConnection;
+  /** The tester's InitSnd or InitCryptoSnd. */
+  first: Datagram;
+  /** The endpoint's InitRcv or InitCryptoRcv. */
+  reply: Datagram;
+}
+
+export const dataPayload = (streamId: number, offset: number, data: Uint8Array, isClose = false): Payload => ({
+  isClose,
+  ack: null,
+  stream: { streamId, offset, data },
+});
+
+export const ackOnly = (streamId: number, offset: number, length: number): Payload => ({
+  isClose: false,
+  ack: { streamId, offset, length, window: WINDOW },
+  stream: null,
+});
+
+/** A payload of exactly `length` bytes (at least 8) on the probe stream. */
+export function probePayload(length: number): Payload {
+  return dataPayload(PROBE_STREAM, 0, new Uint8Array(Math.max(0, length - 8)).fill(0x70));
+}
+
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** Deterministic bytes of a given length, so that misplaced data shows. */
+export function pattern(length: number, seed = 0): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 31 + seed * 7 + (i >> 8)) & 0xff;
+  return out;
+}
+
+/** Datagrams of the endpoint on this connection that decoded. */
+export function fromEndpoint(peer: TesterPeer, conn: PeerConnection, since = 0): Datagram[] {
+  return peer.incoming(since).filter((d) => d.decoded !== null && d.decoded.connId === conn.connId);
+}
+
+/** Opens a connection from a new or given peer: InitSnd, or InitCryptoSnd carrying `zeroRtt` on stream 0. */
+export async function handshake(ctx: CaseContext, options: { peer?: TesterPeer; zeroRtt?: Uint8Array; mtu?: number } = {}): Promise<Open> {
+  const peer = options.peer ?? (await ctx.peer());
+  const conn = peer.add(new PeerConnection('initiator', ctx.endpoint.publicKey ? { peerIdentityPublicKey: ctx.endpoint.publicKey } : {}));
+  const mtu = options.mtu ?? ctx.endpoint.mtu;
+  const zeroRtt = options.zeroRtt !== undefined;
+  const first =
+    options.zeroRtt !== undefined
+      ? peer.send(conn.initCryptoSnd(dataPayload(0, 0, options.zeroRtt), mtu), 'InitCryptoSnd (0-RTT) with data on stream 0')
+      : peer.send(conn.initSnd(mtu), 'InitSnd');
+  const expected = zeroRtt ? 'InitCryptoRcv' : 'InitRcv';
+  const clause = zeroRtt ? 'crypto.init-crypto-rcv.layout' : 'crypto.init-rcv.layout';
+  const reply = await peer.waitFor((d) => conn.owns(d.bytes), REPLY_MS);
+  ctx.expect(clause, reply !== null, `no answer to the ${zeroRtt ? 'InitCryptoSnd' : 'InitSnd'} within ${REPLY_MS} ms`);
+  ctx.expect(
+    zeroRtt ? 'crypto.init-crypto-rcv.secret' : 'crypto.init-rcv.secret',
+    reply.decoded !== null,
+    `the answer to the ${zeroRtt ? 'InitCryptoSnd' : 'InitSnd'} does not decode: ${reply.error}`,
+  );
+  ctx.expect(clause, reply.decoded.type === expected, `the answer is a ${reply.decoded.type}, expected ${expected}`);
+  return { peer, conn, first, reply };
+}
+
+/**
+ * Acknowledges every segment the endpoint sends on this connection with an ACK-only
+ * packet, starting with the handshake reply's (a responder may hold its data back until
+ * the initiator's first Data packet, as the Go original does).
+ */
+export function autoAck(open: Open): void {
+  const { peer, conn } = open;
+  const acknowledge = (d: Datagram) => {
+    const s = d.decoded?.payload?.stream;
+    if (d.decoded?.connId !== conn.connId || s === undefined || s === null) return;
+    peer.send(conn.data(ackOnly(s.streamId, s.offset, s.data.length)), 'ACK');
+  };
+  const previous = peer.onDatagram;
+  peer.onDatagram = (d, from) => {
+    previous?.(d, from);
+    acknowledge(d);
+  };
+  acknowledge(open.reply);
+}
+
+export interface StreamState {
+  /** The in-order bytes received so far. */
+  bytes: Uint8Array;
+  /** Offset of the endpoint's CLOSE on this stream, when one came. */
+  closeOffset: number | null;
+  segments: number;
+}
+
+/** Reassembles what the endpoint sent on one stream, as the tester received it. */
+export function streamState(peer: TesterPeer, conn: PeerConnection, streamId: number): StreamState {
+  const parts = new Map<number, Uint8Array>();
+  let closeOffset: number | null = null;
+  let segments = 0;
+  for (const d of fromEndpoint(peer, conn)) {
+    const s = d.decoded?.payload?.stream;
+    if (s === null || s === undefined || s.streamId !== streamId) continue;
+    segments++;
+    if (d.decoded?.payload?.isClose) closeOffset = s.offset + s.data.length;
+    const known = parts.get(s.offset);
+    if (known === undefined || known.length < s.data.length) parts.set(s.offset, s.data);
+  }
+  const chunks: Uint8Array[] = [];
+  let end = 0;
+  for (const [offset, data] of [...parts].sort((a, b) => a[0] - b[0])) {
+    if (offset > end) break;
+    if (offset + data.length > end) {
+      chunks.push(data.subarray(end - offset));
+      end = offset + data.length;
+    }
+  }
+  return { bytes: Buffer.concat(chunks), closeOffset, segments };
+}
+
+/** Waits until `done()` holds, re-checked at each datagram; false when `ms` passed first. */
+export async function waitUntil(peer: TesterPeer, done: () => boolean, ms: number): Promise<boolean> {
+  if (done()) return true;
+  return (await peer.waitFor(() => done(), ms, 0)) !== null;
+}
+
+/** Sends `data` on a stream in segments of `segment` bytes (the last one a CLOSE when `close`). */
+export function sendStream(open: Open, streamId: number, data: Uint8Array, options: { segment?: number; close?: boolean; from?: number } = {}): void {
+  const segment = options.segment ?? 1000;
+  const from = options.from ?? 0;
+  if (data.length === 0 && options.close) {
+    open.peer.send(open.conn.data(dataPayload(streamId, from, data, true)), `CLOSE stream ${streamId} at ${from}`);
+    return;
+  }
+  for (let at = 0; at < data.length; at += segment) {
+    const last = at + segment >= data.length;
+    const isClose = last && options.close === true;
+    const chunk = data.subarray(at, at + segment);
+    open.peer.send(open.conn.data(dataPayload(streamId, from + at, chunk, isClose)), `${isClose ? 'CLOSE' : 'DATA'} stream ${streamId} offset ${from + at}`);
+  }
+}
+
+/** Sends `data` and waits for its echo on the same stream; returns what came back. */
+export async function echo(open: Open, streamId: number, data: Uint8Array, options: { segment?: number; close?: boolean } = {}): Promise<Uint8Array> {
+  sendStream(open, streamId, data, options);
+  await waitUntil(open.peer, () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length, REPLY_MS * 2);
+  return streamState(open.peer, open.conn, streamId).bytes;
+}
+
+export const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
+
+let aliveStream = 900;
+/** Fails with `clause` unless the connection still echoes a few bytes on a fresh stream. */
+export async function expectAlive(ctx: CaseContext, open: Open, clause: string, after: string): Promise<void> {
+  const streamId = aliveStream++;
+  const probe = text(`still there? ${streamId}`);
+  const got = await echo(open, streamId, probe);
+  ctx.expect(clause, equal(got, probe), `the connection no longer echoes after ${after} (${got.length} of ${probe.length} bytes came back on stream ${streamId})`);
+}
+
+/** Fails with `clause` unless a new connection from a new peer completes a handshake and an echo. */
+export async function expectServing(ctx: CaseContext, clause: string, after: string): Promise<void> {
+  let open: Open;
+  try {
+    open = await handshake(ctx);
+  } catch (e) {
+    ctx.expect(clause, false, `no new connection is possible after ${after}: ${(e as Error).message}`);
+  }
+  autoAck(open);
+  const probe = text('new connection');
+  const got = await echo(open, 0, probe);
+  ctx.expect(clause, equal(got, probe), `a new connection does not echo after ${after}`);
+}
+
+/** Anything the endpoint said about the probe stream: a sign that a packet meant to be dropped was accepted. */
+export function probeReactions(peer: TesterPeer, conn: PeerConnection, since: number): Datagram[] {
+  return fromEndpoint(peer, conn, since).filter((d) => d.decoded?.payload?.ack?.streamId === PROBE_STREAM || d.decoded?.payload?.stream?.streamId === PROBE_STREAM);
+}

@@ -1,0 +1,21 @@
+// Every case of the suite, in report order.
+import type { CaseDefinition } from './case.js';
+import { clientCases } from './client.js';
+import { closeCases } from './close.js';
+import { encryptionCases } from './encryption.js';
+import { handshakeCases } from './handshake.js';
+import { retransmissionCases } from './retransmission.js';
+import { robustnessCases } from './robustness.js';
+import { streamCases } from './streams.js';
+import { vectorCases } from './vectors.js';
+
+export const allCases: CaseDefinition[] = [
+  ...handshakeCases,
+  ...encryptionCases,
+  ...vectorCases,
+  ...streamCases,
+  ...closeCases,
+  ...retransmissionCases,
+  ...robustnessCases,
+  ...clientCases,
+];

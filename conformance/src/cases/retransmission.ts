@@ -1,0 +1,121 @@
+// Retransmission cases (server role): the tester withholds every ACK and times the
+// endpoint's copies of its echo. Intervals are compared with the spec's schedule
+// (DefaultRto doubled per transmission) in a window that holds on a loaded 2-core machine.
+import { constant, spec } from '@qotp/spec';
+import type { Datagram } from '../peer/datagram.js';
+import type { CaseContext, CaseDefinition } from './case.js';
+import { dataPayload, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
+
+/** The spec's DefaultRto in milliseconds (the spec counts nanoseconds). */
+const RTO_MS = constant('DefaultRto') / 1e6;
+const MAX_TRANSMISSIONS = constant('MaxTransmissions');
+/** Expected gap before transmission n+1, for n = 1..MAX-1: RTO * waitFactor(n). */
+const EXPECTED_GAPS = spec.retransmission.transmissions.flatMap((t) => (t.waitFactor === null ? [] : [RTO_MS * t.waitFactor]));
+
+/** Early by a few ms is timer noise; late by 100 ms + 10 % is a loaded machine. */
+export const gapWindow = (expectedMs: number): [number, number] => [expectedMs - 5, expectedMs + 100 + expectedMs * 0.1];
+
+interface Observation {
+  open: Open;
+  /** Arrival times (ms) of every copy of the endpoint's first data segment. */
+  copies: Datagram[];
+}
+
+/** Sends a few bytes, never acknowledges anything and collects the endpoint's copies of its echo. */
+async function withholdAcks(ctx: CaseContext, listenMs: number): Promise<Observation> {
+  const open = await handshake(ctx);
+  open.peer.send(open.conn.data(dataPayload(0, 0, text('please resend me'))), 'DATA stream 0; the tester will acknowledge nothing');
+  const isCopy = (d: Datagram) => {
+    const s = d.decoded?.payload?.stream;
+    return s !== null && s !== undefined && s.streamId === 0 && s.offset === 0 && s.data.length > 0;
+  };
+  const first = await open.peer.waitFor(isCopy, REPLY_MS, 0);
+  ctx.expect('retransmission.rto-default', first !== null, `the endpoint did not echo within ${REPLY_MS} ms`);
+  await open.peer.collect(listenMs);
+  return { open, copies: fromEndpoint(open.peer, open.conn).filter(isCopy) };
+}
+
+function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): void {
+  for (let n = 1; n <= count; n++) {
+    const expected = EXPECTED_GAPS[n - 1] as number;
+    const [low, high] = gapWindow(expected);
+    const before = copies[n - 1];
+    const after = copies[n];
+    const measured = before && after ? after.t - before.t : null;
+    const clause = n === 1 ? 'retransmission.rto-default' : 'retransmission.backoff';
+    const ok = ctx.measure({ name: `gap before transmission ${n + 1}`, clause, expectedMs: expected, measuredMs: measured, lowMs: low, highMs: high });
+    ctx.expect(
+      clause,
+      ok,
+      measured === null
+        ? `transmission ${n + 1} never came (expected ${expected} ms after transmission ${n}); ${copies.length} transmission(s) seen`
+        : `transmission ${n + 1} came ${measured.toFixed(1)} ms after transmission ${n}, expected ${expected} ms (accepted ${low}..${high.toFixed(0)} ms)`,
+    );
+  }
+}
+
+export const retransmissionCases: CaseDefinition[] = [
+  {
+    id: 'retransmission.rto-default',
+    title: `Unacknowledged data is resent after the default RTO (${RTO_MS} ms) before any RTT sample`,
+    clauses: ['retransmission.rto-default'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const { copies } = await withholdAcks(ctx, RTO_MS * 2 + 300);
+      checkGaps(ctx, copies, 1);
+    },
+  },
+  {
+    id: 'retransmission.backoff',
+    title: 'The wait doubles with every transmission',
+    clauses: ['retransmission.backoff', 'retransmission.rto-default'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 15_000,
+    async run(ctx: CaseContext) {
+      const total = EXPECTED_GAPS.slice(0, 4).reduce((a, b) => a + b, 0);
+      const { copies } = await withholdAcks(ctx, total + 800);
+      checkGaps(ctx, copies, 4);
+    },
+  },
+  {
+    id: 'retransmission.give-up',
+    title: `A segment is sent at most ${MAX_TRANSMISSIONS} times, then the connection is closed`,
+    clauses: ['retransmission.give-up', 'retransmission.backoff'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 20_000,
+    async run(ctx: CaseContext) {
+      const total = EXPECTED_GAPS.reduce((a, b) => a + b, 0);
+      const { open, copies } = await withholdAcks(ctx, total + 2500);
+      ctx.note(`transmissions at ${copies.map((c) => (c.t - (copies[0] as Datagram).t).toFixed(0)).join(', ')} ms`);
+      checkGaps(ctx, copies, MAX_TRANSMISSIONS - 1);
+      ctx.expect('retransmission.give-up', copies.length === MAX_TRANSMISSIONS, `the segment was sent ${copies.length} times, expected ${MAX_TRANSMISSIONS}`);
+      const since = open.peer.send(open.conn.data(dataPayload(4, 0, new Uint8Array(0))), 'PING after the give-up: a closed connection does not answer').index;
+      const answers = await open.peer.collect(SILENCE_MS, (d) => d.index > since && d.decoded?.payload?.ack?.streamId === 4);
+      ctx.expect('retransmission.give-up', answers.length === 0, 'the connection still acknowledges a PING after the sixth transmission went unanswered: it was not closed');
+    },
+  },
+  {
+    id: 'retransmission.ping-not-resent',
+    title: 'A PING that is never acknowledged is not resent',
+    clauses: ['retransmission.ping-not-resent', 'payload.ping'],
+    level: 'MUST',
+    role: 'server',
+    requires: ['pingInHandshakeReply'],
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      const ping = open.reply.decoded?.payload?.stream;
+      ctx.expect('payload.ping', ping !== null && ping !== undefined && ping.data.length === 0 && !open.reply.decoded?.payload?.isClose, 'the manifest says the handshake reply carries a PING, but it does not');
+      await open.peer.collect(RTO_MS * 4 + 300);
+      const copies = fromEndpoint(open.peer, open.conn).filter((d) => {
+        const s = d.decoded?.payload?.stream;
+        return d !== open.reply && s !== null && s !== undefined && s.streamId === ping.streamId && s.offset === ping.offset && s.data.length === 0 && !d.decoded?.payload?.isClose;
+      });
+      ctx.expect('retransmission.ping-not-resent', copies.length === 0, `the unacknowledged PING was sent again ${copies.length} time(s), first after ${copies[0] ? (copies[0].t - open.reply.t).toFixed(0) : '?'} ms`);
+    },
+  },
+];

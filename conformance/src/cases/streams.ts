@@ -1,0 +1,184 @@
+// Stream cases (server role): ordered delivery from reordered, duplicated and overlapping
+// segments, several streams, the ACK fields, ACK-only packets and PING.
+import type { CaseContext, CaseDefinition } from './case.js';
+import { ackOnly, autoAck, dataPayload, echo, equal, fromEndpoint, handshake, pattern, REPLY_MS, SILENCE_MS, streamState, waitUntil, type Open } from './helpers.js';
+
+/** Sends the given segments of `data` (start, end) in the order given and expects the echo intact. */
+async function deliverySegments(open: Open, streamId: number, data: Uint8Array, segments: [number, number][]): Promise<Uint8Array> {
+  for (const [start, end] of segments) {
+    open.peer.send(open.conn.data(dataPayload(streamId, start, data.subarray(start, end))), `DATA stream ${streamId} bytes ${start}..${end}`);
+  }
+  await waitUntil(open.peer, () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length, REPLY_MS * 2);
+  await open.peer.collect(SILENCE_MS / 2);
+  return streamState(open.peer, open.conn, streamId).bytes;
+}
+
+/** The highest stream offset the endpoint sent on a stream: above the data length means something was delivered twice. */
+function highestOffset(open: Open, streamId: number): number {
+  let high = 0;
+  for (const d of fromEndpoint(open.peer, open.conn)) {
+    const s = d.decoded?.payload?.stream;
+    if (s && s.streamId === streamId) high = Math.max(high, s.offset + s.data.length);
+  }
+  return high;
+}
+
+function deliveryCase(id: string, title: string, order: (n: number) => [number, number][]): CaseDefinition {
+  return {
+    id: `streams.${id}`,
+    title,
+    clauses: ['stream.ordered-delivery'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      const data = pattern(8000, 3);
+      const got = await deliverySegments(open, 0, data, order(data.length));
+      ctx.expect('stream.ordered-delivery', equal(got, data), `the echo differs from what was sent: ${got.length} of ${data.length} bytes, first difference at ${firstDifference(got, data)}`);
+      const high = highestOffset(open, 0);
+      ctx.expect('stream.ordered-delivery', high <= data.length, `the endpoint echoed up to offset ${high} of ${data.length} bytes: some bytes were delivered twice`);
+    },
+  };
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return i;
+  return n;
+}
+
+const chunks = (n: number, size: number): [number, number][] => Array.from({ length: Math.ceil(n / size) }, (_, i) => [i * size, Math.min(n, (i + 1) * size)]);
+
+export const streamCases: CaseDefinition[] = [
+  deliveryCase('in-order', 'Segments sent in order are echoed intact', (n) => chunks(n, 1000)),
+  deliveryCase('out-of-order', 'Segments sent in reverse order are delivered in offset order', (n) => chunks(n, 1000).reverse()),
+  deliveryCase('duplicate', 'Every segment sent twice is delivered once', (n) => chunks(n, 1000).flatMap((c) => [c, c])),
+  deliveryCase('overlapping', 'Overlapping segments are delivered once, in order', (n) => [
+    [0, 1200],
+    [800, 2000],
+    [1500, 1600],
+    [3000, 4200],
+    [1900, 3100],
+    [4100, 5300],
+    [5000, 6200],
+    [6100, 7300],
+    [6900, n],
+  ]),
+  {
+    id: 'streams.several',
+    title: 'Three interleaved streams are echoed each on its own stream',
+    clauses: ['stream.independent', 'payload.stream.layout'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      const ids = [1, 2, 40_000];
+      const data = ids.map((id, i) => pattern(3000 + i * 500, id));
+      for (let at = 0; at < 4000; at += 700) {
+        ids.forEach((id, i) => {
+          const d = data[i] as Uint8Array;
+          if (at < d.length) open.peer.send(open.conn.data(dataPayload(id, at, d.subarray(at, at + 700))), `DATA stream ${id} offset ${at}`);
+        });
+      }
+      const done = () => ids.every((id, i) => streamState(open.peer, open.conn, id).bytes.length >= (data[i] as Uint8Array).length);
+      await waitUntil(open.peer, done, REPLY_MS * 2);
+      ids.forEach((id, i) => {
+        const got = streamState(open.peer, open.conn, id).bytes;
+        ctx.expect('stream.independent', equal(got, data[i] as Uint8Array), `stream ${id}: ${got.length} of ${(data[i] as Uint8Array).length} bytes echoed, or other bytes`);
+      });
+    },
+  },
+  {
+    id: 'streams.ack-fields',
+    title: 'Each segment is acknowledged with its stream id, offset and length, and a window',
+    clauses: ['ack.segment', 'payload.ack.layout', 'flow.window-advertised'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      const data = pattern(1700, 9);
+      const segments: [number, number][] = [
+        [0, 700],
+        [700, 1400],
+        [1400, 1700],
+      ];
+      for (const [start, end] of segments) {
+        open.peer.send(open.conn.data(dataPayload(3, start, data.subarray(start, end))), `DATA stream 3 bytes ${start}..${end}`);
+        await open.peer.collect(50);
+      }
+      const acked = () => fromEndpoint(open.peer, open.conn).flatMap((d) => (d.decoded?.payload?.ack ? [d.decoded.payload.ack] : []));
+      await waitUntil(open.peer, () => segments.every(([s, e]) => acked().some((a) => a.streamId === 3 && a.offset === s && a.length === e - s)), REPLY_MS);
+      for (const [start, end] of segments) {
+        const match = acked().find((a) => a.streamId === 3 && a.offset === start && a.length === end - start);
+        const seen = acked().filter((a) => a.streamId === 3).map((a) => `(${a.offset}, ${a.length})`).join(' ');
+        ctx.expect('ack.segment', match !== undefined, `no ACK of stream 3 offset ${start} length ${end - start}; ACKs seen for stream 3: ${seen || 'none'}`);
+      }
+      const zero = acked().filter((a) => a.window === 0);
+      ctx.expect('flow.window-advertised', zero.length === 0, `${zero.length} ACKs advertise a window of 0 bytes while the receive buffer is nearly empty`);
+      ctx.note(`windows advertised: ${[...new Set(acked().map((a) => a.window))].join(', ')} bytes`);
+    },
+  },
+  {
+    id: 'streams.duplicate-acknowledged',
+    title: 'A segment that arrives again is acknowledged again',
+    clauses: ['ack.segment'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      const data = pattern(500, 4);
+      await echo(open, 6, data);
+      const acksOf = () => fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.payload?.ack?.streamId === 6 && d.decoded.payload.ack.offset === 0 && d.decoded.payload.ack.length === 500).length;
+      const before = acksOf();
+      open.peer.send(open.conn.data(dataPayload(6, 0, data)), 'the same segment again (as a sender would after a lost ACK)');
+      await waitUntil(open.peer, () => acksOf() > before, REPLY_MS);
+      ctx.expect('ack.segment', acksOf() > before, 'the repeated segment was not acknowledged: a sender whose ACK was lost would resend it until it gives up');
+    },
+  },
+  {
+    id: 'streams.ack-only',
+    title: 'An ACK-only packet is accepted and not acknowledged',
+    clauses: ['ack.only-not-acknowledged', 'payload.ack-only'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      await echo(open, 0, pattern(2000));
+      await open.peer.collect(SILENCE_MS);
+      const since = open.peer.send(open.conn.data(ackOnly(0, 0, 1000)), 'ACK-only (acknowledging data already acknowledged)').index;
+      const answers = await open.peer.collect(SILENCE_MS);
+      const acks = answers.filter((d) => d.index > since && d.decoded?.payload?.ack !== null && d.decoded?.payload?.ack !== undefined);
+      ctx.expect('ack.only-not-acknowledged', acks.length === 0, `the ACK-only packet was answered by ${acks.length} packet(s) with an ACK section`);
+    },
+  },
+  {
+    id: 'streams.ping',
+    title: 'A PING is acknowledged with length 0 and delivers no data',
+    clauses: ['payload.ping', 'ack.segment'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      open.peer.send(open.conn.data(dataPayload(8, 0, new Uint8Array(0))), 'PING on stream 8');
+      const ack = await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === 8, REPLY_MS);
+      ctx.expect('payload.ping', ack !== null, 'the PING on stream 8 was not acknowledged');
+      const a = ack.decoded?.payload?.ack;
+      ctx.expect('ack.segment', a?.offset === 0 && a.length === 0, `the PING was acknowledged as offset ${a?.offset} length ${a?.length}, expected 0 and 0`);
+      await open.peer.collect(SILENCE_MS / 2);
+      const data = streamState(open.peer, open.conn, 8);
+      ctx.expect('payload.ping', data.bytes.length === 0, `the endpoint echoed ${data.bytes.length} bytes for a PING`);
+    },
+  },
+];

@@ -1,0 +1,173 @@
+// Every invalid packet vector, replayed to the live endpoint inside a real connection.
+// A vector's packet is sealed with the vector's fixed keys, which the endpoint does not
+// know; so each is rebuilt as the vector describes it (message, epoch, direction bit,
+// MTU) with the live connection's keys, a probe payload of the same length on a stream
+// of its own, and the same mutation. The endpoint must not react to any of them, and
+// the connection must work afterwards.
+import { constant, headerSize, type MessageName } from '@qotp/spec';
+import { sealPacket, writeUint, writeUint64, type Payload } from '@qotp/reference';
+import { allTests, fromHex, loadVectors, type PacketTest } from '@qotp/vectors';
+import { randomBytes } from 'node:crypto';
+import { describe, type Datagram } from '../peer/datagram.js';
+import { parseMutation } from '../peer/mutations.js';
+import { PeerConnection } from '../peer/peer-connection.js';
+import type { TesterPeer } from '../peer/tester-peer.js';
+import type { CaseContext, CaseDefinition, Role } from './case.js';
+import { acceptClient, serveEcho } from './client-peer.js';
+import { autoAck, dataPayload, expectAlive, expectServing, handshake, SILENCE_MS, REPLY_MS, type Open } from './helpers.js';
+
+/** Probe streams: vector i of a case sends its payload on stream PROBE_BASE + i. */
+const PROBE_BASE = 1000;
+
+/** The invalid packet vectors a receiver in `role` gets, from both packet files. */
+export function invalidVectors(receiverRole: 'initiator' | 'responder', message: MessageName): PacketTest[] {
+  const tests: PacketTest[] = [];
+  for (const name of ['invalid-packets', 'crypto-messages'] as const) {
+    for (const { test } of allTests(loadVectors(name))) {
+      if (test.result === 'invalid' && test.receiver.role === receiverRole && test.message === message) tests.push(test);
+    }
+  }
+  return tests;
+}
+
+const probe = (index: number, length: number): Payload => dataPayload(PROBE_BASE + index, 0, new Uint8Array(Math.max(0, length - 8)).fill(0x70));
+
+/** Why a vector cannot be replayed to this endpoint, or null. */
+function notApplicable(test: PacketTest, mtu: number): string | null {
+  if (test.receiver.mtu !== mtu) return `needs a receiver MTU of ${test.receiver.mtu}`;
+  if (test.receiver.epoch !== 0) return `needs a receiver in epoch ${test.receiver.epoch}`;
+  return null;
+}
+
+/** An InitCryptoSnd whose authentic plaintext announces a filler longer than itself (erratum E14). */
+function overlongFiller(conn: PeerConnection, sealedInitCryptoSnd: Uint8Array, mtu: number): Uint8Array {
+  const header = sealedInitCryptoSnd.slice(0, headerSize('InitCryptoSnd'));
+  const plaintext = new Uint8Array(mtu - header.length - constant('FooterDataSize'));
+  writeUint(plaintext, 0, 0xffff, 16);
+  return sealPacket(header, plaintext, { secret: conn.identitySecret as Uint8Array, sn: 0, epoch: 0, sealedByInitiator: true });
+}
+
+/** Seals the vector's packet with the live keys and damages it as the vector says. */
+function rebuild(test: PacketTest, index: number, conn: PeerConnection, mtu: number): Uint8Array {
+  const payload = probe(index, fromHex(test.payload).length);
+  let packet: Uint8Array;
+  switch (test.message) {
+    case 'InitSnd':
+      packet = conn.initSnd(test.mtu);
+      break;
+    case 'InitCryptoSnd':
+      packet = conn.initCryptoSnd(payload, test.mtu);
+      if (test.mutation?.startsWith('re-seal')) return overlongFiller(conn, packet, mtu);
+      break;
+    case 'InitRcv':
+    case 'InitCryptoRcv':
+      packet = conn.reply(payload, test.message);
+      break;
+    case 'Data':
+      packet = conn.data(payload, { epoch: test.epoch, sealedByInitiator: test.sealedByInitiator });
+      if (!test.receiver.knowsConnection) writeUint64(packet, 1, conn.connId ^ 0x0f0f0f0f0f0f0f0fn);
+      break;
+  }
+  return test.mutation === undefined ? packet : parseMutation(test.mutation, test.message, fromHex(test.packet))(packet);
+}
+
+/** What the endpoint sent about probe stream `index`, or on a connection opened by vector `index`. */
+function reactionTo(d: Datagram, index: number, own: PeerConnection | null): boolean {
+  if (own !== null) return own.owns(d.bytes);
+  const p = d.decoded?.payload;
+  return p?.ack?.streamId === PROBE_BASE + index || p?.stream?.streamId === PROBE_BASE + index;
+}
+
+interface Sent {
+  test: PacketTest;
+  index: number;
+  /** The connection a vector opened itself (InitSnd, InitCryptoSnd); null inside the live one. */
+  own: PeerConnection | null;
+}
+
+/** Sends every applicable vector and returns them; notes the ones that do not apply. */
+function sendAll(ctx: CaseContext, peer: TesterPeer, live: PeerConnection, tests: PacketTest[]): Sent[] {
+  const sent: Sent[] = [];
+  const skipped: string[] = [];
+  tests.forEach((test, index) => {
+    const why = notApplicable(test, ctx.endpoint.mtu);
+    if (why !== null) {
+      skipped.push(`${test.id} (${why})`);
+      return;
+    }
+    const opensItsOwn = test.message === 'InitSnd' || test.message === 'InitCryptoSnd';
+    const own = opensItsOwn ? peer.add(new PeerConnection('initiator', ctx.endpoint.publicKey ? { peerIdentityPublicKey: ctx.endpoint.publicKey } : {})) : null;
+    peer.send(rebuild(test, index, own ?? live, ctx.endpoint.mtu), `vector ${test.id}: ${test.mutation ?? test.comment}`);
+    sent.push({ test, index, own });
+  });
+  ctx.note(`${sent.length} of ${tests.length} vectors replayed${skipped.length ? `; not applicable here: ${skipped.join(', ')}` : ''}`);
+  return sent;
+}
+
+function expectNoReactions(ctx: CaseContext, peer: TesterPeer, sent: Sent[], since: number): void {
+  const accepted = sent.flatMap((s) => {
+    const r = peer.incoming(since).find((d) => reactionTo(d, s.index, s.own));
+    return r === undefined ? [] : [{ ...s, reaction: r }];
+  });
+  const list = accepted.map((a) => `${a.test.id} (answered: ${describe(a.reaction)})`).join('; ');
+  ctx.expect(accepted[0]?.test.clauses[0] ?? 'crypto.receive.no-crash', accepted.length === 0, `${accepted.length} of ${sent.length} invalid packets were not dropped: ${list}`);
+}
+
+function serverCase(message: MessageName, id: string, requires: CaseDefinition['requires'] = []): CaseDefinition {
+  const tests = invalidVectors('responder', message);
+  return {
+    id: `vectors.invalid.${id}`,
+    title: `The ${tests.length} invalid ${message} vectors are dropped by a live endpoint, which keeps working`,
+    clauses: [...new Set(['crypto.receive.no-crash', ...tests.flatMap((t) => t.clauses)])],
+    level: 'MUST',
+    role: 'server',
+    requires,
+    timeoutMs: 15_000,
+    async run(ctx: CaseContext) {
+      const open: Open = await handshake(ctx);
+      autoAck(open);
+      const since = open.reply.index + 1;
+      const sent = sendAll(ctx, open.peer, open.conn, tests);
+      await open.peer.collect(SILENCE_MS * 2);
+      expectNoReactions(ctx, open.peer, sent, since);
+      await expectAlive(ctx, open, 'crypto.receive.no-crash', `the invalid ${message} vectors`);
+      await expectServing(ctx, 'crypto.receive.no-crash', `the invalid ${message} vectors`);
+    },
+  };
+}
+
+function clientCase(message: MessageName, id: string, zeroRtt: boolean): CaseDefinition {
+  const tests = invalidVectors('initiator', message);
+  const role: Role = 'client';
+  return {
+    id: `vectors.invalid.${id}`,
+    title: `The ${tests.length} invalid ${message} vectors are dropped by a live client, which then completes its echo`,
+    clauses: [...new Set(['crypto.receive.no-crash', ...tests.flatMap((t) => t.clauses)])],
+    level: 'MUST',
+    role,
+    requires: zeroRtt ? ['zeroRtt'] : [],
+    timeoutMs: 20_000,
+    async run(ctx: CaseContext) {
+      const input = new Uint8Array(randomBytes(700));
+      const session = await acceptClient(ctx, { zeroRtt, input });
+      const since = session.first.index + 1;
+      const isReply = message === 'InitRcv' || message === 'InitCryptoRcv';
+      if (!isReply) serveEcho(session);
+      const sent = sendAll(ctx, session.peer, session.conn, tests);
+      await session.peer.collect(SILENCE_MS * 2);
+      if (isReply) serveEcho(session);
+      expectNoReactions(ctx, session.peer, sent, since);
+      const result = await Promise.race([session.client.exited, new Promise<null>((r) => setTimeout(() => r(null), REPLY_MS * 4))]);
+      ctx.expect('crypto.receive.no-crash', result !== null && result.code === 0, `after the invalid ${message} vectors the client did not complete its echo: ${result === null ? 'still running' : `exit ${result.code}: ${result.stdout.trim()}`}`);
+    },
+  };
+}
+
+export const vectorCases: CaseDefinition[] = [
+  serverCase('InitSnd', 'init-snd'),
+  serverCase('InitCryptoSnd', 'init-crypto-snd', ['zeroRtt']),
+  serverCase('Data', 'data-from-initiator'),
+  clientCase('InitRcv', 'init-rcv', false),
+  clientCase('InitCryptoRcv', 'init-crypto-rcv', true),
+  clientCase('Data', 'data-from-responder', false),
+];

@@ -1,0 +1,12 @@
+// @qotp/conformance: the black-box runner as a library (the CLI is src/cli.ts).
+export { allCases } from './cases/index.js';
+export { CheckFailure, type CaseContext, type CaseDefinition, type Capability, type Check, type Level, type Measurement, type Role } from './cases/case.js';
+export { runCases, type CaseResult, type Outcome, type RunOptions } from './runner.js';
+export { attachedTarget, loadTarget, startServer, TargetError, type Target, type TargetConfig } from './targets/target.js';
+export { buildReport, summaryLine, targetReport, type Report, type TargetReport } from './report/model.js';
+export { htmlReport } from './report/html.js';
+export { junitXml } from './report/junit.js';
+export { writePcap } from './report/artifacts.js';
+export { schemaValidator } from './schemas.js';
+export { TesterPeer } from './peer/tester-peer.js';
+export { PeerConnection } from './peer/peer-connection.js';

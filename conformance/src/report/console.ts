@@ -1,0 +1,45 @@
+// What the terminal shows: a line per finished case while the run goes on, then a
+// table per target and its summary line.
+import type { CaseDefinition } from '../cases/case.js';
+import type { CaseResult } from '../runner.js';
+import { summaryLine, type Report } from './model.js';
+
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const paint = (code: number, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
+const OUTCOME_COLOR: Record<CaseResult['outcome'], number> = { pass: 32, fail: 31, unsupported: 90, timeout: 35, 'harness-error': 35 };
+
+function label(r: CaseResult): string {
+  const text = r.outcome !== 'pass' && r.outcome !== 'unsupported' && r.expectedFailure !== null ? `${r.outcome}*` : r.outcome;
+  return paint(r.expectedFailure !== null && r.outcome !== 'pass' ? 33 : OUTCOME_COLOR[r.outcome], text.padEnd(13));
+}
+
+/** Live progress: "[ 3/51] go  pass  handshake.in-band  (120 ms)". */
+export function progress(targetName: string, total: number, write: (s: string) => void = (s) => process.stdout.write(s)) {
+  let done = 0;
+  return {
+    start(_c: CaseDefinition) {},
+    end(r: CaseResult) {
+      done++;
+      const why = r.outcome === 'pass' || r.message === null ? '' : `  ${r.failedClause ? `[${r.failedClause}] ` : ''}${r.message.split('\n')[0]}`;
+      write(`[${String(done).padStart(String(total).length)}/${total}] ${targetName.padEnd(10)} ${label(r)} ${r.id} (${r.durationMs.toFixed(0)} ms)${why}\n`);
+    },
+  };
+}
+
+/** The closing table: every case that did not pass, then one summary line per target. */
+export function summaryTable(report: Report): string {
+  const lines: string[] = [];
+  for (const t of report.targets) {
+    const notPassed = t.cases.filter((c) => c.outcome !== 'pass');
+    lines.push('', `${t.name}: ${t.description}`);
+    if (notPassed.length === 0) lines.push('  every case passed');
+    for (const c of notPassed) {
+      const reason = c.expectedFailure !== null && c.outcome !== 'unsupported' ? `expected: ${c.expectedFailure}` : (c.message ?? '').split('\n')[0];
+      lines.push(`  ${c.outcome.padEnd(13)} ${c.level.padEnd(6)} ${c.id.padEnd(38)} ${c.failedClause ?? ''}${c.failedClause ? ' ' : ''}${reason}`);
+    }
+    if (t.summary.unexpectedPasses.length > 0) lines.push(`  listed as expected failures but passed: ${t.summary.unexpectedPasses.join(', ')}`);
+  }
+  lines.push('');
+  for (const t of report.targets) lines.push(summaryLine(t.name, t.summary));
+  return `${lines.join('\n')}\n`;
+}

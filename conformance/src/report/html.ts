@@ -1,0 +1,100 @@
+// One self-contained HTML file: the matrix of cases by target, then per target and case
+// the verdict, the clauses with their text, the checks, timings next to what the spec
+// expects, and the packet timeline (who sent what, when, decrypted). No scripts, no
+// external resources: it opens anywhere and can be attached to a CI run.
+import { spec } from '@qotp/spec';
+import { relative } from 'node:path';
+import type { CaseReport, Report, TargetReport } from './model.js';
+import { summaryLine } from './model.js';
+
+const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const clauseText = new Map(spec.clauses.map((c) => [c.id, `${c.level}: ${c.text}`]));
+const anchor = (t: string, c: string) => `case-${t}-${c}`.replace(/[^a-zA-Z0-9-]/g, '-');
+
+function badge(c: CaseReport): string {
+  const label = c.outcome !== 'pass' && c.outcome !== 'unsupported' && c.expectedFailure !== null ? `${c.outcome} (expected)` : c.outcome;
+  const cls = c.outcome !== 'pass' && c.expectedFailure !== null ? 'expected' : c.outcome;
+  return `<span class="badge ${cls}">${esc(label)}</span>`;
+}
+
+function matrix(report: Report): string {
+  const ids = [...new Set(report.targets.flatMap((t) => t.cases.map((c) => c.id)))];
+  const rows = ids.map((id) => {
+    const first = report.targets.flatMap((t) => t.cases).find((c) => c.id === id) as CaseReport;
+    const cells = report.targets.map((t) => {
+      const c = t.cases.find((x) => x.id === id);
+      return `<td>${c ? `<a href="#${anchor(t.name, id)}">${badge(c)}</a>` : ''}</td>`;
+    });
+    return `<tr><td class="id">${esc(id)}</td><td>${first.level}</td><td>${first.role}</td>${cells.join('')}</tr>`;
+  });
+  const head = report.targets.map((t) => `<th>${esc(t.name)}</th>`).join('');
+  return `<table class="matrix"><thead><tr><th>case</th><th>level</th><th>role</th>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function timeline(c: CaseReport): string {
+  if (c.timeline.length === 0) return '<p class="muted">No datagrams.</p>';
+  const rows = c.timeline.map((d) => {
+    const arrow = d.direction === 'out' ? 'tester &rarr; endpoint' : 'endpoint &rarr; tester';
+    return `<tr class="${d.direction}"><td class="num">${d.t.toFixed(1)}</td><td>${arrow}</td><td class="num">${d.length}</td><td>${esc(d.summary)}</td><td>${esc(d.note ?? '')}</td></tr>`;
+  });
+  return `<table class="timeline"><thead><tr><th>t (ms)</th><th>direction</th><th>bytes</th><th>decoded</th><th>tester's intent</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+function caseSection(t: TargetReport, c: CaseReport, reportDir: string): string {
+  const clauses = c.clauses
+    .map((id) => `<li${id === c.failedClause ? ' class="failed"' : ''}><code>${esc(id)}</code> ${esc(clauseText.get(id) ?? '(not in the spec)')}</li>`)
+    .join('');
+  const checks = c.checks.map((k) => `<li class="${k.ok ? 'ok' : 'bad'}">${k.ok ? '&#10003;' : '&#10007;'} <code>${esc(k.clause)}</code> ${esc(k.message)}</li>`).join('');
+  const measurements = c.measurements.length
+    ? `<table><thead><tr><th>timing</th><th>clause</th><th>expected</th><th>measured</th><th>accepted</th></tr></thead><tbody>${c.measurements
+        .map((m) => {
+          const ok = m.measuredMs !== null && m.measuredMs >= m.lowMs && m.measuredMs <= m.highMs;
+          return `<tr class="${ok ? 'ok' : 'bad'}"><td>${esc(m.name)}</td><td><code>${esc(m.clause)}</code></td><td class="num">${m.expectedMs} ms</td><td class="num">${m.measuredMs === null ? 'none' : `${m.measuredMs.toFixed(1)} ms`}</td><td class="num">${m.lowMs.toFixed(0)}..${m.highMs.toFixed(0)} ms</td></tr>`;
+        })
+        .join('')}</tbody></table>`
+    : '';
+  const artifacts = c.artifacts
+    ? `<p>Wireshark: <a href="${esc(relative(reportDir, c.artifacts.pcap))}">pcap</a>, <a href="${esc(relative(reportDir, c.artifacts.keylog))}">key log</a></p>`
+    : '';
+  return `<details id="${anchor(t.name, c.id)}"${c.outcome === 'fail' && c.expectedFailure === null ? ' open' : ''}>
+<summary>${badge(c)} <b>${esc(c.id)}</b> <span class="muted">${c.level} &middot; ${c.role} role &middot; ${c.durationMs.toFixed(0)} ms</span> &mdash; ${esc(c.title)}</summary>
+${c.message ? `<p class="message">${c.failedClause ? `<code>${esc(c.failedClause)}</code>: ` : ''}${esc(c.message)}</p>` : ''}
+${c.expectedFailure ? `<p class="expected-reason">Expected failure: ${esc(c.expectedFailure)}</p>` : ''}
+<h4>Clauses</h4><ul>${clauses}</ul>
+${checks ? `<h4>Checks</h4><ul class="checks">${checks}</ul>` : ''}
+${measurements}
+${c.notes.length ? `<h4>Notes</h4><ul>${c.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
+<h4>Packet timeline (${c.timeline.length} datagrams)</h4>
+${timeline(c)}
+${artifacts}
+${c.endpointOutput.trim() ? `<h4>Endpoint output</h4><pre>${esc(c.endpointOutput.trim())}</pre>` : ''}
+</details>`;
+}
+
+const STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}h1{margin-bottom:0}.muted{color:#777}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:2px 6px;text-align:left;vertical-align:top}
+.num{text-align:right;font-variant-numeric:tabular-nums}.id{font-family:monospace}
+.badge{display:inline-block;padding:0 6px;border-radius:3px;font-size:12px;color:#fff;background:#888}
+.badge.pass{background:#2a7d2a}.badge.fail{background:#c0392b}.badge.timeout,.badge.harness-error{background:#8e44ad}.badge.unsupported{background:#999}.badge.expected{background:#d68910}
+details{border:1px solid #ddd;border-radius:4px;margin:4px 0;padding:4px 8px}summary{cursor:pointer}
+tr.out td{background:#f4f8ff}tr.in td{background:#f6fff4}li.failed,li.bad,tr.bad td{color:#c0392b}li.ok{color:#2a7d2a}
+.message{font-weight:bold;color:#c0392b}.expected-reason{color:#b9770e}pre{background:#f7f7f7;padding:6px;overflow:auto;max-height:20em}
+.timeline{font-size:12px}`;
+
+export function htmlReport(report: Report, reportDir: string): string {
+  const summaries = report.targets.map((t) => `<li class="${t.summary.verdict === 'pass' ? 'ok' : 'bad'}">${esc(summaryLine(t.name, t.summary))} &mdash; ${esc(t.description)}</li>`).join('');
+  const sections = report.targets
+    .map((t) => `<h2 id="target-${esc(t.name)}">${esc(t.name)}</h2><p>${esc(t.description)} &middot; ${t.mode} &middot; MTU ${t.mtu} &middot; capabilities: ${esc(Object.entries(t.capabilities).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', '))}</p>${t.cases.map((c) => caseSection(t, c, reportDir)).join('\n')}`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>QOTP conformance report</title><style>${STYLE}</style></head>
+<body>
+<h1>QOTP conformance report</h1>
+<p class="muted">${esc(report.protocol)} ${esc(report.protocolVersion)} &middot; ${esc(report.startedAt)} &middot; ${(report.durationMs / 1000).toFixed(1)} s${report.strict ? ' &middot; strict (SHOULD cases count)' : ''}</p>
+<ul>${summaries}</ul>
+<h2>Matrix</h2>
+${matrix(report)}
+${sections}
+</body></html>
+`;
+}

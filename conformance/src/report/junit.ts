@@ -1,0 +1,29 @@
+// JUnit XML for CI systems: one testsuite per target, one testcase per case.
+// Expected failures and unsupported cases are reported as skipped, with the reason.
+import type { Report } from './model.js';
+
+const escape = (s: string): string =>
+  s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] as string).replace(/[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd]/g, '');
+
+export function junitXml(report: Report): string {
+  const suites = report.targets.map((t) => {
+    const cases = t.cases.map((c) => {
+      const name = `${c.id} [${c.level}]`;
+      const time = (c.durationMs / 1000).toFixed(3);
+      const head = `    <testcase classname="qotp.${escape(t.name)}.${escape(c.id.split('.')[0] as string)}" name="${escape(name)}" time="${time}">`;
+      let body = '';
+      if (c.outcome === 'unsupported') body = `\n      <skipped message="${escape(`unsupported: ${c.message ?? ''}`)}"/>`;
+      else if (c.outcome !== 'pass' && c.expectedFailure !== null) body = `\n      <skipped message="${escape(`expected failure: ${c.expectedFailure}`)}"/>`;
+      else if (c.outcome === 'fail') body = `\n      <failure message="${escape(`${c.failedClause}: ${c.message ?? ''}`)}" type="${escape(c.failedClause ?? 'fail')}"/>`;
+      else if (c.outcome !== 'pass') body = `\n      <error message="${escape(`${c.outcome}: ${c.message ?? ''}`)}" type="${c.outcome}"/>`;
+      const notes = c.notes.length > 0 ? `\n      <system-out>${escape(c.notes.join('\n'))}</system-out>` : '';
+      return `${head}${body}${notes}\n    </testcase>`;
+    });
+    const failures = t.cases.filter((c) => c.outcome === 'fail' && c.expectedFailure === null).length;
+    const errors = t.cases.filter((c) => (c.outcome === 'timeout' || c.outcome === 'harness-error') && c.expectedFailure === null).length;
+    const skipped = t.cases.filter((c) => c.outcome === 'unsupported' || (c.outcome !== 'pass' && c.expectedFailure !== null)).length;
+    const time = (t.cases.reduce((s, c) => s + c.durationMs, 0) / 1000).toFixed(3);
+    return `  <testsuite name="qotp-conformance ${escape(t.name)}" tests="${t.cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}">\n${cases.join('\n')}\n  </testsuite>`;
+  });
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="qotp-conformance">\n${suites.join('\n')}\n</testsuites>\n`;
+}

@@ -1,0 +1,120 @@
+// The run's report as data: what the JSON report holds (schemas/report.schema.json) and
+// what the console, JUnit and HTML views are rendered from.
+import { spec } from '@qotp/spec';
+import { describe } from '../peer/datagram.js';
+import { counts, isFailure, type CaseResult } from '../runner.js';
+import type { Target } from '../targets/target.js';
+
+export interface TimelineEntry {
+  index: number;
+  t: number;
+  direction: 'out' | 'in';
+  from: string;
+  to: string;
+  length: number;
+  /** What it decoded to, in one line. */
+  summary: string;
+  /** What the tester meant by it. */
+  note: string | null;
+  /** The first 48 bytes in hex. */
+  head: string;
+}
+
+export interface CaseReport extends Omit<CaseResult, 'timeline'> {
+  timeline: TimelineEntry[];
+}
+
+export interface Summary {
+  total: number;
+  passed: number;
+  /** fail + timeout + harness error, expected ones included. */
+  failed: number;
+  unsupported: number;
+  timeouts: number;
+  harnessErrors: number;
+  expectedFailures: number;
+  /** Listed as expected failures yet passed: the list is out of date. */
+  unexpectedPasses: string[];
+  verdict: 'pass' | 'fail';
+}
+
+export interface TargetReport {
+  name: string;
+  description: string;
+  mode: 'launched' | 'attached';
+  mtu: number;
+  capabilities: Record<string, boolean>;
+  summary: Summary;
+  cases: CaseReport[];
+}
+
+export interface Report {
+  tool: 'qotp-conformance';
+  protocol: string;
+  protocolVersion: string;
+  startedAt: string;
+  durationMs: number;
+  strict: boolean;
+  targets: TargetReport[];
+}
+
+const entry = (d: CaseResult['timeline'][number]): TimelineEntry => ({
+  index: d.index,
+  t: Math.round(d.t * 1000) / 1000,
+  direction: d.direction,
+  from: d.from,
+  to: d.to,
+  length: d.bytes.length,
+  summary: describe(d),
+  note: d.note,
+  head: Buffer.from(d.bytes.subarray(0, 48)).toString('hex'),
+});
+
+export function summarize(results: CaseResult[], strict: boolean): Summary {
+  const failing = results.filter(isFailure);
+  return {
+    total: results.length,
+    passed: results.filter((r) => r.outcome === 'pass').length,
+    failed: failing.length,
+    unsupported: results.filter((r) => r.outcome === 'unsupported').length,
+    timeouts: results.filter((r) => r.outcome === 'timeout').length,
+    harnessErrors: results.filter((r) => r.outcome === 'harness-error').length,
+    expectedFailures: failing.filter((r) => r.expectedFailure !== null).length,
+    unexpectedPasses: results.filter((r) => r.outcome === 'pass' && r.expectedFailure !== null).map((r) => r.id),
+    verdict: failing.some((r) => r.expectedFailure === null && counts(r, strict)) ? 'fail' : 'pass',
+  };
+}
+
+export function targetReport(target: Target, results: CaseResult[], strict: boolean): TargetReport {
+  return {
+    name: target.config.name,
+    description: target.config.description,
+    mode: target.attached === null ? 'launched' : 'attached',
+    mtu: target.config.mtu,
+    capabilities: target.config.capabilities,
+    summary: summarize(results, strict),
+    cases: results.map((r) => ({ ...r, timeline: r.timeline.map(entry) })),
+  };
+}
+
+export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, strict: boolean): Report {
+  return {
+    tool: 'qotp-conformance',
+    protocol: spec.protocol,
+    protocolVersion: spec.protocolVersion,
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round(durationMs),
+    strict,
+    targets,
+  };
+}
+
+/** "N passed, N failed" and what else there is to say, e.g. "(2 expected), 3 unsupported". */
+export function summaryLine(name: string, s: Summary): string {
+  const extra: string[] = [];
+  if (s.unsupported > 0) extra.push(`${s.unsupported} unsupported`);
+  if (s.timeouts > 0) extra.push(`${s.timeouts} timed out`);
+  if (s.harnessErrors > 0) extra.push(`${s.harnessErrors} harness errors`);
+  const expected = s.expectedFailures > 0 ? ` (${s.expectedFailures} expected)` : '';
+  return `${name}: ${s.passed} passed, ${s.failed} failed${expected}${extra.length ? `, ${extra.join(', ')}` : ''}`;
+}

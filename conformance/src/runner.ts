@@ -1,0 +1,223 @@
+// Runs cases against a target: a fresh server per case when the target can be launched,
+// a tester peer per need, each case bounded by its own timeout and by the run's global
+// deadline, so that a hanging endpoint can never hang the run. Outcomes are distinct:
+// pass, fail, unsupported (declared, never counted), timeout and harness error.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { CaseContext, CaseDefinition, Check, ClientRun, Measurement } from './cases/case.js';
+import { CheckFailure } from './cases/case.js';
+import type { Datagram } from './peer/datagram.js';
+import { formatHostPort, parseHostPort, TesterPeer } from './peer/tester-peer.js';
+import { keyLogOf, writePcap } from './report/artifacts.js';
+import { fill, launch, startServer, type RunningServer, type Target } from './targets/target.js';
+
+export type Outcome = 'pass' | 'fail' | 'unsupported' | 'timeout' | 'harness-error';
+
+export interface CaseResult {
+  id: string;
+  title: string;
+  role: CaseDefinition['role'];
+  level: CaseDefinition['level'];
+  clauses: string[];
+  outcome: Outcome;
+  /** The reason from the expected-failures file, when the case is listed there. */
+  expectedFailure: string | null;
+  /** Why it did not pass. */
+  message: string | null;
+  /** The clause of the failing check. */
+  failedClause: string | null;
+  durationMs: number;
+  checks: Check[];
+  measurements: Measurement[];
+  notes: string[];
+  timeline: Datagram[];
+  /** The tail of what the launched endpoint printed. */
+  endpointOutput: string;
+  artifacts: { pcap: string; keylog: string } | null;
+}
+
+export interface RunOptions {
+  /** Per-case limit in ms on top of which each case's own timeout applies (the smaller wins). */
+  caseTimeoutMs: number;
+  /** Absolute time (performance.now()) after which no case starts and running ones stop. */
+  deadline: number;
+  concurrency: number;
+  /** Where pcaps and key logs go; null: none written. */
+  artifactsDir: string | null;
+  onCaseStart?: (c: CaseDefinition) => void;
+  onCaseEnd?: (r: CaseResult) => void;
+}
+
+/** Whether a case counts against the verdict: MUST always, SHOULD in strict mode. */
+export const counts = (r: CaseResult, strict: boolean): boolean => r.level === 'MUST' || strict;
+export const isFailure = (r: CaseResult): boolean => r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'harness-error';
+
+function unsupportedBecause(c: CaseDefinition, target: Target): string | null {
+  const missing = (c.requires ?? []).filter((cap) => !target.config.capabilities[cap]);
+  if (missing.length > 0) return `the target does not declare ${missing.join(', ')}`;
+  if (c.role === 'client' && target.config.client === undefined) return 'the target has no client command';
+  if (c.role === 'server' && target.config.server === undefined && target.attached === null) return 'the target has no server command and no --target';
+  if (c.application === 'sink' && (target.attached !== null || target.config.server?.sinkArgs === undefined)) return 'the case needs a launched server with a sink mode (server.sinkArgs)';
+  return null;
+}
+
+class Timeout extends Error {}
+
+async function runOne(c: CaseDefinition, target: Target, options: RunOptions): Promise<CaseResult> {
+  const started = performance.now();
+  const result: CaseResult = {
+    id: c.id,
+    title: c.title,
+    role: c.role,
+    level: c.level,
+    clauses: c.clauses,
+    outcome: 'pass',
+    expectedFailure: target.expectedFailures.get(c.id) ?? null,
+    message: null,
+    failedClause: null,
+    durationMs: 0,
+    checks: [],
+    measurements: [],
+    notes: [],
+    timeline: [],
+    endpointOutput: '',
+    artifacts: null,
+  };
+  const finish = (): CaseResult => {
+    result.durationMs = performance.now() - started;
+    return result;
+  };
+  const unsupported = unsupportedBecause(c, target);
+  if (unsupported !== null) {
+    result.outcome = 'unsupported';
+    result.message = unsupported;
+    return finish();
+  }
+  if (performance.now() > options.deadline) {
+    result.outcome = 'timeout';
+    result.message = 'not started: the run reached its global deadline';
+    return finish();
+  }
+
+  const caseDir = options.artifactsDir === null ? null : join(options.artifactsDir, target.config.name);
+  if (caseDir !== null) mkdirSync(caseDir, { recursive: true });
+  const peers: TesterPeer[] = [];
+  const processes: { stop(): void; output(): string }[] = [];
+  const abort = new AbortController();
+  let server: RunningServer | null = null;
+  const epoch = performance.now();
+
+  try {
+    let endpoint: CaseContext['endpoint'] = { address: null, publicKey: null, mtu: target.config.mtu };
+    if (c.role === 'server') {
+      if (target.attached !== null) {
+        endpoint = { address: parseHostPort(target.attached.address), publicKey: target.attached.publicKey, mtu: target.config.mtu };
+      } else {
+        server = await startServer(target, caseDir === null ? '/dev/null' : join(caseDir, `${c.id}.endpoint.keylog`), c.application);
+        processes.push(server);
+        endpoint = { address: parseHostPort(server.address), publicKey: server.publicKey, mtu: target.config.mtu };
+      }
+    }
+    const ctx: CaseContext = {
+      endpoint,
+      signal: abort.signal,
+      endpointOutput: () => server?.output() ?? '',
+      async peer(o = {}) {
+        const p = await TesterPeer.open({ target: endpoint.address, timeline: result.timeline, epoch, mtu: target.config.mtu, ...(o.ipv6 === undefined ? {} : { ipv6: o.ipv6 }) });
+        peers.push(p);
+        return p;
+      },
+      async startClient(o): Promise<ClientRun> {
+        const client = target.config.client;
+        if (client === undefined) throw new Error('the target has no client command');
+        const input = join(caseDir ?? '/tmp', `${c.id}.${process.pid}.input`);
+        writeFileSync(input, o.input);
+        const values = {
+          node: process.execPath,
+          dir: target.dir,
+          peer: formatHostPort(o.peer.address),
+          pubkey: Buffer.from(o.identityPublicKey).toString('hex'),
+          input,
+          keylog: caseDir === null ? '/dev/null' : join(caseDir, `${c.id}.endpoint.keylog`),
+          seed: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'),
+        };
+        const argv = fill([...client.command, ...(o.zeroRtt ? (client.zeroRttArgs ?? []) : [])], values);
+        const proc = launch(argv);
+        processes.push(proc);
+        return { exited: proc.exited.then((code) => ({ code, stdout: proc.output(), stderr: '' })), stop: proc.stop };
+      },
+      expect(clause, ok, message) {
+        result.checks.push({ clause, ok, message });
+        if (!ok) throw new CheckFailure(clause, message);
+      },
+      measure(m) {
+        result.measurements.push(m);
+        return m.measuredMs !== null && m.measuredMs >= m.lowMs && m.measuredMs <= m.highMs;
+      },
+      note(text) {
+        result.notes.push(text);
+      },
+    };
+    const limit = Math.min(c.timeoutMs, options.caseTimeoutMs, Math.max(0, options.deadline - performance.now()));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Timeout(`no verdict within ${Math.round(limit)} ms`)), limit);
+    });
+    try {
+      await Promise.race([c.run(ctx), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (server !== null && server.child.exitCode !== null) {
+      throw new CheckFailure('crypto.receive.no-crash', `the endpoint process exited with code ${server.child.exitCode} during the case`);
+    }
+  } catch (e) {
+    if (e instanceof CheckFailure) {
+      result.outcome = 'fail';
+      result.failedClause = e.clause;
+      result.message = e.message;
+    } else if (e instanceof Timeout) {
+      result.outcome = 'timeout';
+      result.message = e.message;
+    } else {
+      result.outcome = 'harness-error';
+      result.message = (e as Error).stack ?? String(e);
+    }
+    if (server !== null && server.child.exitCode !== null) {
+      const last = server.output().split('\n').find((l) => /panic|fatal|error/i.test(l)) ?? '';
+      result.message += ` (the endpoint process had exited with code ${server.child.exitCode}${last ? `: ${last.trim()}` : ''})`;
+    }
+  } finally {
+    abort.abort();
+    for (const p of peers) p.close();
+    result.endpointOutput = processes.map((p) => p.output()).join('\n').slice(-4000);
+    for (const p of processes) p.stop();
+  }
+  if (caseDir !== null) {
+    const pcap = join(caseDir, `${c.id}.pcap`);
+    const keylog = join(caseDir, `${c.id}.keylog`);
+    writeFileSync(pcap, writePcap(result.timeline));
+    writeFileSync(keylog, keyLogOf(peers));
+    result.artifacts = { pcap, keylog };
+  }
+  return finish();
+}
+
+/** Runs the cases with at most `concurrency` at a time; results in case order. */
+export async function runCases(cases: CaseDefinition[], target: Target, options: RunOptions): Promise<CaseResult[]> {
+  const results: CaseResult[] = new Array(cases.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < cases.length) {
+      const i = next++;
+      const c = cases[i] as CaseDefinition;
+      options.onCaseStart?.(c);
+      const r = await runOne(c, target, options);
+      results[i] = r;
+      options.onCaseEnd?.(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  return results;
+}
