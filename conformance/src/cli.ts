@@ -29,7 +29,7 @@ selection and verdict:
   --grep REGEX                      only cases whose id or title matches
   --strict                          SHOULD cases count towards the verdict
 timing:
-  --timeout SECONDS                 limit per case (30; a case's own limit may be lower)
+  --timeout SECONDS                 limit per case (60; a case's own limit may be lower)
   --deadline SECONDS                limit of the whole run (300): later cases are reported as timeouts
   --concurrency N                   cases run at the same time (4)
 output:
@@ -118,7 +118,7 @@ async function main(): Promise<number> {
   if (cases.length === 0) usage(`no case matches --grep ${values.grep}`);
 
   const targets = targetsFrom(values);
-  const caseTimeoutMs = positive(values.timeout, 'timeout', 30) * 1000;
+  const caseTimeoutMs = positive(values.timeout, 'timeout', 60) * 1000;
   const deadline = performance.now() + positive(values.deadline, 'deadline', 300) * 1000;
   const concurrency = Math.floor(positive(values.concurrency, 'concurrency', 4));
   const strict = values.strict === true;
@@ -127,12 +127,14 @@ async function main(): Promise<number> {
   const t0 = performance.now();
 
   process.stdout.write(`qotp-conformance: ${cases.length} cases against ${targets.map((t) => t.config.name).join(', ')}; artifacts in ${artifactsDir}\n`);
-  const reports: TargetReport[] = [];
-  for (const target of targets) {
-    const shown = progress(target.config.name, cases.length);
-    const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, onCaseStart: shown.start, onCaseEnd: shown.end });
-    reports.push(targetReport(target, results, strict));
-  }
+  // Targets run side by side: most of a case's time is waiting for the network or a timer.
+  const reports: TargetReport[] = await Promise.all(
+    targets.map(async (target) => {
+      const shown = progress(target.config.name, cases.length);
+      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, onCaseStart: shown.start, onCaseEnd: shown.end });
+      return targetReport(target, results, strict);
+    }),
+  );
   const report = buildReport(reports, startedAt, performance.now() - t0, strict);
 
   const write = (path: string | undefined, content: () => string) => {

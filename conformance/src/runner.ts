@@ -2,9 +2,10 @@
 // a tester peer per need, each case bounded by its own timeout and by the run's global
 // deadline, so that a hanging endpoint can never hang the run. Outcomes are distinct:
 // pass, fail, unsupported (declared, never counted), timeout and harness error.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { CaseContext, CaseDefinition, Check, ClientRun, Measurement } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
 import type { Datagram } from './peer/datagram.js';
@@ -58,7 +59,10 @@ function unsupportedBecause(c: CaseDefinition, target: Target): string | null {
   if (missing.length > 0) return `the target does not declare ${missing.join(', ')}`;
   if (c.role === 'client' && target.config.client === undefined) return 'the target has no client command';
   if (c.role === 'server' && target.config.server === undefined && target.attached === null) return 'the target has no server command and no --target';
-  if (c.application === 'sink' && (target.attached !== null || target.config.server?.sinkArgs === undefined)) return 'the case needs a launched server with a sink mode (server.sinkArgs)';
+  const launch = c.needsLaunch;
+  if (launch !== undefined && (target.attached !== null || target.config.server === undefined)) return 'the case needs a server the runner launches';
+  if (launch?.sink && target.config.server?.sinkArgs === undefined) return 'the case needs a sink mode (server.sinkArgs)';
+  if (launch?.keyLog && !target.config.server?.command.some((a) => a.includes('{keylog}'))) return 'the server command has no {keylog} placeholder';
   return null;
 }
 
@@ -107,6 +111,11 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
   const abort = new AbortController();
   let server: RunningServer | null = null;
   const epoch = performance.now();
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  // The endpoint's own key log: kept as an artifact, or a temporary file; never appended to an old one.
+  const endpointKeyLog = caseDir === null ? join(tmpdir(), `qotp-${process.pid}-${c.id}.endpoint.keylog`) : join(caseDir, `${c.id}.endpoint.keylog`);
+  rmSync(endpointKeyLog, { force: true });
 
   try {
     let endpoint: CaseContext['endpoint'] = { address: null, publicKey: null, mtu: target.config.mtu };
@@ -114,7 +123,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       if (target.attached !== null) {
         endpoint = { address: parseHostPort(target.attached.address), publicKey: target.attached.publicKey, mtu: target.config.mtu };
       } else {
-        server = await startServer(target, caseDir === null ? '/dev/null' : join(caseDir, `${c.id}.endpoint.keylog`), c.application);
+        server = await startServer(target, endpointKeyLog, c.needsLaunch?.sink ? 'sink' : 'echo');
         processes.push(server);
         endpoint = { address: parseHostPort(server.address), publicKey: server.publicKey, mtu: target.config.mtu };
       }
@@ -123,6 +132,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       endpoint,
       signal: abort.signal,
       endpointOutput: () => server?.output() ?? '',
+      endpointKeyLog: () => (existsSync(endpointKeyLog) ? readFileSync(endpointKeyLog, 'utf8') : ''),
       async peer(o = {}) {
         const p = await TesterPeer.open({ target: endpoint.address, timeline: result.timeline, epoch, mtu: target.config.mtu, ...(o.ipv6 === undefined ? {} : { ipv6: o.ipv6 }) });
         peers.push(p);
@@ -131,7 +141,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       async startClient(o): Promise<ClientRun> {
         const client = target.config.client;
         if (client === undefined) throw new Error('the target has no client command');
-        const input = join(caseDir ?? '/tmp', `${c.id}.${process.pid}.input`);
+        const input = join(caseDir ?? tmpdir(), caseDir === null ? `qotp-${process.pid}-${c.id}.client-input` : `${c.id}.client-input`);
         writeFileSync(input, o.input);
         const values = {
           node: process.execPath,
@@ -139,7 +149,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
           peer: formatHostPort(o.peer.address),
           pubkey: Buffer.from(o.identityPublicKey).toString('hex'),
           input,
-          keylog: caseDir === null ? '/dev/null' : join(caseDir, `${c.id}.endpoint.keylog`),
+          keylog: endpointKeyLog,
           seed: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'),
         };
         const argv = fill([...client.command, ...(o.zeroRtt ? (client.zeroRttArgs ?? []) : [])], values);
@@ -148,13 +158,14 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
         return { exited: proc.exited.then((code) => ({ code, stdout: proc.output(), stderr: '' })), stop: proc.stop };
       },
       expect(clause, ok, message) {
-        result.checks.push({ clause, ok, message });
+        result.checks.push({ clause, ok, message: ok ? null : message });
         if (!ok) throw new CheckFailure(clause, message);
       },
       measure(m) {
         result.measurements.push(m);
         return m.measuredMs !== null && m.measuredMs >= m.lowMs && m.measuredMs <= m.highMs;
       },
+      timingUncertaintyMs: () => loopDelay.max / 1e6,
       note(text) {
         result.notes.push(text);
       },
@@ -189,10 +200,12 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       result.message += ` (the endpoint process had exited with code ${server.child.exitCode}${last ? `: ${last.trim()}` : ''})`;
     }
   } finally {
+    loopDelay.disable();
     abort.abort();
     for (const p of peers) p.close();
     result.endpointOutput = processes.map((p) => p.output()).join('\n').slice(-4000);
     for (const p of processes) p.stop();
+    if (caseDir === null) rmSync(endpointKeyLog, { force: true });
   }
   if (caseDir !== null) {
     const pcap = join(caseDir, `${c.id}.pcap`);
@@ -204,13 +217,18 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
   return finish();
 }
 
-/** Runs the cases with at most `concurrency` at a time; results in case order. */
+/**
+ * Runs the cases with at most `concurrency` at a time, the longest first so that a long
+ * wait (the idle timeout, the retransmission schedule) overlaps the short ones; results
+ * come back in catalogue order.
+ */
 export async function runCases(cases: CaseDefinition[], target: Target, options: RunOptions): Promise<CaseResult[]> {
   const results: CaseResult[] = new Array(cases.length);
+  const order = cases.map((_, i) => i).sort((a, b) => (cases[b] as CaseDefinition).timeoutMs - (cases[a] as CaseDefinition).timeoutMs);
   let next = 0;
   const worker = async () => {
-    while (next < cases.length) {
-      const i = next++;
+    while (next < order.length) {
+      const i = order[next++] as number;
       const c = cases[i] as CaseDefinition;
       options.onCaseStart?.(c);
       const r = await runOne(c, target, options);

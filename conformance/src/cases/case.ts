@@ -19,10 +19,11 @@ export interface CaseDefinition {
   role: Role;
   requires?: Capability[];
   /**
-   * The application the launched server runs (server role): echo (default), or sink, which
-   * reads and prints "qotp stream <id> received <n> bytes sha256 <hex>" when a stream ends.
+   * What the case needs from a launched server (server role): a sink application instead
+   * of echo (it reads and prints "qotp stream <id> received <n> bytes sha256 <hex>" when a
+   * stream ends), or the key log the server writes. Attached servers offer neither.
    */
-  application?: 'echo' | 'sink';
+  needsLaunch?: { sink?: boolean; keyLog?: boolean };
   /** How long the case may take on a loaded 2-core machine. */
   timeoutMs: number;
   run(ctx: CaseContext): Promise<void>;
@@ -42,7 +43,8 @@ export class CheckFailure extends Error {
 export interface Check {
   clause: string;
   ok: boolean;
-  message: string;
+  /** What went wrong; null for a check that held. */
+  message: string | null;
 }
 
 /** A timing compared with what the spec expects, reported next to each other. */
@@ -51,9 +53,14 @@ export interface Measurement {
   clause: string;
   expectedMs: number;
   measuredMs: number | null;
-  /** The accepted window around the expected value. */
+  /** The accepted window around the expected value, the tester's uncertainty included. */
   lowMs: number;
   highMs: number;
+  /**
+   * How late the tester itself may have noticed a datagram: the longest its event loop
+   * was held up during the case (other cases, garbage collection, the machine's load).
+   */
+  uncertaintyMs: number;
 }
 
 /** The endpoint under test as a case sees it. */
@@ -76,6 +83,8 @@ export interface CaseContext {
   readonly signal: AbortSignal;
   /** What the launched server printed so far ('' when attached). */
   endpointOutput(): string;
+  /** What the launched server wrote to its key log so far. */
+  endpointKeyLog(): string;
   /** A new tester peer aimed at the endpoint (server role) or waiting for it (client role). */
   peer(options?: { ipv6?: boolean }): Promise<TesterPeer>;
   /** Client role: launches the implementation's client against `peer`; 0-RTT uses the peer's key. */
@@ -83,6 +92,8 @@ export interface CaseContext {
   /** Records a check; throws CheckFailure when it does not hold. */
   expect(clause: string, ok: boolean, message: string): asserts ok;
   measure(m: Measurement): boolean;
+  /** The longest the tester's event loop was held up since the case started, in ms. */
+  timingUncertaintyMs(): number;
   /** A line for the report, e.g. what the endpoint chose where the spec allows a choice. */
   note(text: string): void;
 }

@@ -1,7 +1,7 @@
 // Client-role cases: the implementation's client connects to the tester, which checks
 // its first packet, its Data packets and its close.
 import { fieldOffset } from '@qotp/spec';
-import { readUint64 } from '@qotp/reference';
+import { headerByte, readUint64 } from '@qotp/reference';
 import { randomBytes } from 'node:crypto';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { acceptClient, serveEcho, type ClientSession } from './client-peer.js';
@@ -30,7 +30,7 @@ export const clientCases: CaseDefinition[] = [
     async run(ctx: CaseContext) {
       const { session, code, stdout } = await runEcho(ctx, false);
       const p = session.first.bytes;
-      ctx.expect('crypto.init-snd.layout', p[0] === 0x00, `the first packet starts with 0x${p[0]?.toString(16)}, expected 0x00 (InitSnd)`);
+      ctx.expect('crypto.init-snd.layout', p[0] === headerByte('InitSnd'), `the first packet starts with 0x${p[0]?.toString(16)}, expected 0x${headerByte('InitSnd').toString(16)} (InitSnd)`);
       ctx.expect('crypto.init-snd.padding', p.length === ctx.endpoint.mtu, `the InitSnd has ${p.length} bytes, expected the MTU of ${ctx.endpoint.mtu}`);
       const padding = p.subarray(fieldOffset('InitSnd', 'padding'));
       ctx.expect('crypto.init-snd.layout', padding.every((b) => b === 0), 'the InitSnd padding is not all zero');

@@ -32,7 +32,7 @@ function sinkCase(id: string, title: string, send: (open: Open, data: Uint8Array
     clauses: ['close.deliver-to-offset'],
     level: 'MUST',
     role: 'server',
-    application: 'sink',
+    needsLaunch: { sink: true },
     timeoutMs: 10_000,
     async run(ctx: CaseContext) {
       const open = await handshake(ctx);

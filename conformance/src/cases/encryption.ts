@@ -1,8 +1,9 @@
 // Encryption cases (server role): the direction bit, SN masking and counting on what the
 // endpoint sends; tampered, misdirected and misaddressed packets that it must drop.
 import { headerSize } from '@qotp/spec';
-import { openPacket, QotpError, readUint, readUint64, writeUint64 } from '@qotp/reference';
+import { headerByte, openPacket, QotpError, readUint, readUint64, writeUint64 } from '@qotp/reference';
 import { describe } from '../peer/datagram.js';
+import { withType, withVersion } from '../peer/mutations.js';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { autoAck, echo, expectAlive, fromEndpoint, handshake, pattern, probePayload, probeReactions, SILENCE_MS, type Open } from './helpers.js';
 
@@ -70,22 +71,25 @@ export const encryptionCases: CaseDefinition[] = [
     role: 'server',
     timeoutMs: 10_000,
     async run(ctx: CaseContext) {
-      const open = await warmConnection(ctx);
-      const data = fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.type === 'Data');
-      ctx.expect('crypto.nonce.direction-bit', data.length > 0, 'the endpoint sent no Data packet during a 6000-byte echo');
+      const open = await handshake(ctx);
+      autoAck(open);
+      await echo(open, 0, pattern(6000));
       const secret = open.conn.secret as Uint8Array;
-      const alsoOpensAsInitiator = data.filter((d) => {
+      const opensAs = (bytes: Uint8Array, sealedByInitiator: boolean) => {
         try {
-          openPacket(d.bytes, DATA_HEADER, { secret, epoch: 0, sealedByInitiator: true });
+          openPacket(bytes, DATA_HEADER, { secret, epoch: 0, sealedByInitiator });
           return true;
         } catch (e) {
           if (e instanceof QotpError) return false;
           throw e;
         }
-      });
-      ctx.expect('crypto.nonce.direction-bit', alsoOpensAsInitiator.length === 0, `${alsoOpensAsInitiator.length} Data packets open with the initiator's direction bit`);
-      const undecodable = open.peer.incoming(0).filter((d) => d.decoded === null);
-      ctx.expect('crypto.nonce.direction-bit', undecodable.length === 0, `${undecodable.length} packets do not open with the responder's direction bit: ${undecodable[0]?.error}`);
+      };
+      const data = open.peer.incoming(0).filter((d) => d.bytes[0] === headerByte('Data') && d.bytes.length >= 9 && readUint64(d.bytes, 1) === open.conn.connId);
+      ctx.expect('crypto.nonce.direction-bit', data.length > 0, 'the endpoint sent no Data packet during a 6000-byte echo');
+      const asInitiator = data.filter((d) => opensAs(d.bytes, true));
+      ctx.expect('crypto.nonce.direction-bit', asInitiator.length === 0, `${asInitiator.length} of ${data.length} Data packets are sealed with the initiator's direction bit (nonce byte 0 bit 7 set); the responder must clear it`);
+      const neither = data.filter((d) => !opensAs(d.bytes, false));
+      ctx.expect('crypto.nonce.direction-bit', neither.length === 0, `${neither.length} of ${data.length} Data packets do not open with the responder's direction bit: ${neither[0]?.error}`);
       ctx.note(`${data.length} Data packets, all sealed with direction bit 0`);
     },
   },
@@ -125,9 +129,9 @@ export const encryptionCases: CaseDefinition[] = [
   tamperCase('sn', 'masked sequence number', () => DATA_HEADER + 2),
   tamperCase('ciphertext', 'ciphertext', (n) => DATA_HEADER + 6 + Math.floor((n - DATA_HEADER - 22) / 2)),
   tamperCase('tag', 'authentication tag', (n) => n - 1),
-  headerCase('wrong-version', 'A Data packet with crypto version 1 is dropped', 'crypto.header.version', (b) => (b & 0xe0) | 1),
-  headerCase('unknown-type-5', 'A packet of type 5 is dropped', 'crypto.header.unknown-type', (b) => (b & 0x1f) | (5 << 5)),
-  headerCase('unknown-type-7', 'A packet of type 7 is dropped', 'crypto.header.unknown-type', (b) => (b & 0x1f) | (7 << 5)),
+  headerCase('wrong-version', 'A Data packet with crypto version 1 is dropped', 'crypto.header.version', (b) => withVersion(b, 1)),
+  headerCase('unknown-type-5', 'A packet of type 5 is dropped', 'crypto.header.unknown-type', (b) => withType(b, 5)),
+  headerCase('unknown-type-7', 'A packet of type 7 is dropped', 'crypto.header.unknown-type', (b) => withType(b, 7)),
   {
     id: 'encryption.wrong-direction',
     title: "A Data packet sealed with the responder's direction bit (a reflection) is dropped",

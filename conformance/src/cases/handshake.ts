@@ -1,7 +1,7 @@
 // Handshake cases, endpoint as responder (server role): the in-band and 0-RTT handshakes,
 // the amplification rule for short first packets, a duplicated InitSnd, the connection id.
 import { constant, fieldOffset, headerSize } from '@qotp/spec';
-import { readUint64 } from '@qotp/reference';
+import { headerByte, readUint64 } from '@qotp/reference';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { autoAck, dataPayload, echo, equal, expectAlive, fromEndpoint, handshake, pattern, REPLY_MS, SILENCE_MS, streamState, text, waitUntil } from './helpers.js';
@@ -19,7 +19,7 @@ export const handshakeCases: CaseDefinition[] = [
     async run(ctx: CaseContext) {
       const open = await handshake(ctx);
       const { reply, conn } = open;
-      ctx.expect('crypto.init-rcv.layout', reply.bytes[0] === 0x20, `InitRcv header byte is 0x${reply.bytes[0]?.toString(16)}, expected 0x20`);
+      ctx.expect('crypto.init-rcv.layout', reply.bytes[0] === headerByte('InitRcv'), `InitRcv header byte is 0x${reply.bytes[0]?.toString(16)}, expected 0x${headerByte('InitRcv').toString(16)}`);
       ctx.expect('crypto.conn-id.initial', readUint64(reply.bytes, fieldOffset('InitRcv', 'connId')) === conn.connId, 'InitRcv names another connection id than the first 8 bytes of the InitSnd ephemeral key');
       ctx.expect('crypto.init-rcv.layout', reply.bytes.length >= headerSize('InitRcv') + constant('FooterDataSize') + constant('MinProtoSize'), `InitRcv of ${reply.bytes.length} bytes is shorter than its minimum`);
       if (ctx.endpoint.publicKey !== null) {
@@ -43,7 +43,7 @@ export const handshakeCases: CaseDefinition[] = [
     async run(ctx: CaseContext) {
       const first = text('0-RTT data in the first packet');
       const open = await handshake(ctx, { zeroRtt: first });
-      ctx.expect('crypto.init-crypto-rcv.layout', open.reply.bytes[0] === 0x60, `InitCryptoRcv header byte is 0x${open.reply.bytes[0]?.toString(16)}, expected 0x60`);
+      ctx.expect('crypto.init-crypto-rcv.layout', open.reply.bytes[0] === headerByte('InitCryptoRcv'), `InitCryptoRcv header byte is 0x${open.reply.bytes[0]?.toString(16)}, expected 0x${headerByte('InitCryptoRcv').toString(16)}`);
       ctx.expect('crypto.init-crypto-rcv.layout', readUint64(open.reply.bytes, 1) === open.conn.connId, 'InitCryptoRcv names another connection id');
       autoAck(open);
       // A responder may hold its data until the initiator's first Data packet (only one

@@ -1,6 +1,7 @@
 // Building blocks of the cases: opening a connection, acknowledging the endpoint's data,
 // reading back what it sent on a stream, and proving it still works after an insult.
-import type { Payload } from '@qotp/reference';
+import { publicKeyOf, type Payload } from '@qotp/reference';
+import { randomBytes } from 'node:crypto';
 import type { Datagram } from '../peer/datagram.js';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { TesterPeer } from '../peer/tester-peer.js';
@@ -55,10 +56,20 @@ export function fromEndpoint(peer: TesterPeer, conn: PeerConnection, since = 0):
   return peer.incoming(since).filter((d) => d.decoded !== null && d.decoded.connId === conn.connId);
 }
 
+let identity: { privateKey: Uint8Array; publicKey: Uint8Array } | undefined;
+/** The tester's identity key pair, one for the whole run, as a client would have. */
+export function testerIdentity(): { privateKey: Uint8Array; publicKey: Uint8Array } {
+  if (identity === undefined) {
+    const privateKey = new Uint8Array(randomBytes(32));
+    identity = { privateKey, publicKey: publicKeyOf(privateKey) };
+  }
+  return identity;
+}
+
 /** Opens a connection from a new or given peer: InitSnd, or InitCryptoSnd carrying `zeroRtt` on stream 0. */
 export async function handshake(ctx: CaseContext, options: { peer?: TesterPeer; zeroRtt?: Uint8Array; mtu?: number } = {}): Promise<Open> {
   const peer = options.peer ?? (await ctx.peer());
-  const conn = peer.add(new PeerConnection('initiator', ctx.endpoint.publicKey ? { peerIdentityPublicKey: ctx.endpoint.publicKey } : {}));
+  const conn = peer.add(new PeerConnection('initiator', { identity: testerIdentity(), ...(ctx.endpoint.publicKey ? { peerIdentityPublicKey: ctx.endpoint.publicKey } : {}) }));
   const mtu = options.mtu ?? ctx.endpoint.mtu;
   const zeroRtt = options.zeroRtt !== undefined;
   const first =

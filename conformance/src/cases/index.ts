@@ -2,8 +2,10 @@
 import type { CaseDefinition } from './case.js';
 import { clientCases } from './client.js';
 import { closeCases } from './close.js';
+import { connectionCases } from './connection.js';
 import { encryptionCases } from './encryption.js';
 import { handshakeCases } from './handshake.js';
+import { payloadCases } from './payload.js';
 import { retransmissionCases } from './retransmission.js';
 import { robustnessCases } from './robustness.js';
 import { streamCases } from './streams.js';
@@ -13,9 +15,11 @@ export const allCases: CaseDefinition[] = [
   ...handshakeCases,
   ...encryptionCases,
   ...vectorCases,
+  ...payloadCases,
   ...streamCases,
   ...closeCases,
   ...retransmissionCases,
   ...robustnessCases,
+  ...connectionCases,
   ...clientCases,
 ];

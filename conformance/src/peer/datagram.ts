@@ -11,6 +11,8 @@ export interface Decoded {
   epoch: number | null;
   /** null for InitSnd. */
   payload: Payload | null;
+  /** The payload's header byte as sent (version, type, offset width), null without payload. */
+  payloadHeader: number | null;
   fillerLength?: number;
 }
 

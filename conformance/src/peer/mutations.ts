@@ -3,7 +3,7 @@
 // 74"); this reads those words back into a function, so that the runner can damage a
 // packet sealed with the live keys in the same way. Unknown wording is an error: a new
 // kind of vector must be taught here rather than silently skipped.
-import { fieldOffset, type MessageName } from '@qotp/spec';
+import { bitField, fieldOffset, spec, type MessageName } from '@qotp/spec';
 
 export type Mutation = (packet: Uint8Array) => Uint8Array;
 
@@ -12,6 +12,17 @@ export class UnknownMutationError extends Error {
 }
 
 const KEY_SIZE = 32;
+const VERSION = bitField(spec.cryptoHeader, 'version');
+const TYPE = bitField(spec.cryptoHeader, 'type');
+
+const setBits = (byte: number, f: { shift: number; width: number }, value: number): number => {
+  const mask = ((1 << f.width) - 1) << f.shift;
+  return (byte & ~mask) | ((value << f.shift) & mask);
+};
+/** The crypto header byte with another version field (bit positions from the spec). */
+export const withVersion = (header: number, version: number): number => setBits(header, VERSION, version);
+/** The crypto header byte with another message type code. */
+export const withType = (header: number, type: number): number => setBits(header, TYPE, type);
 
 /**
  * `vectorPacket` is the vector's own damaged packet: a mutation that puts a special key
@@ -35,14 +46,14 @@ export function parseMutation(text: string, message: MessageName, vectorPacket: 
   if ((m = /^set the header byte to type (\d)$/.exec(text))) {
     const type = Number(m[1]);
     return (p) => {
-      p[0] = ((p[0] as number) & 0x1f) | (type << 5);
+      p[0] = withType(p[0] as number, type);
       return p;
     };
   }
   if ((m = /^set the version to (\d+)$/.exec(text))) {
     const version = Number(m[1]);
     return (p) => {
-      p[0] = ((p[0] as number) & 0xe0) | version;
+      p[0] = withVersion(p[0] as number, version);
       return p;
     };
   }

@@ -66,18 +66,23 @@ export class PeerConnection {
   /** Next sequence number: InitSnd takes 0 without putting it on the wire (clause crypto.sn.counter). */
   nextSn = 0;
 
+  readonly identityPublicKey: Uint8Array;
+  readonly ephemeralPublicKey: Uint8Array;
+
+  /**
+   * X25519 in plain JavaScript costs milliseconds per operation and the tester serves many
+   * cases on one event loop: `identity` lets connections share one identity key pair.
+   */
   constructor(
     readonly role: Role,
-    options: { identityPrivateKey?: Uint8Array; peerIdentityPublicKey?: Uint8Array } = {},
+    options: { identity?: { privateKey: Uint8Array; publicKey: Uint8Array }; peerIdentityPublicKey?: Uint8Array } = {},
   ) {
-    this.identityPrivateKey = options.identityPrivateKey ?? newKey();
+    this.identityPrivateKey = options.identity?.privateKey ?? newKey();
+    this.identityPublicKey = options.identity?.publicKey ?? publicKeyOf(this.identityPrivateKey);
     this.ephemeralPrivateKey = newKey();
+    this.ephemeralPublicKey = publicKeyOf(this.ephemeralPrivateKey);
     this.peerIdentityPublicKey = options.peerIdentityPublicKey ?? null;
-    this.connId = role === 'initiator' ? readUint64(publicKeyOf(this.ephemeralPrivateKey), 0) : 0n;
-  }
-
-  get identityPublicKey(): Uint8Array {
-    return publicKeyOf(this.identityPrivateKey);
+    this.connId = role === 'initiator' ? readUint64(this.ephemeralPublicKey, 0) : 0n;
   }
 
   private takeSn(sn: number | undefined): number {
@@ -89,7 +94,7 @@ export class PeerConnection {
 
   initSnd(mtu: number = constant('DefaultMtu')): Uint8Array {
     this.takeSn(undefined);
-    return encodeInitSnd({ ephemeralPublicKey: publicKeyOf(this.ephemeralPrivateKey), identityPublicKey: this.identityPublicKey }, mtu);
+    return encodeInitSnd({ ephemeralPublicKey: this.ephemeralPublicKey, identityPublicKey: this.identityPublicKey }, mtu);
   }
 
   initCryptoSnd(payload: Payload, mtu: number = constant('DefaultMtu')): Uint8Array {
@@ -166,6 +171,7 @@ export class PeerConnection {
       sn,
       epoch,
       payload: plaintext === null || plaintext.length === 0 ? null : decodePayload(plaintext),
+      payloadHeader: plaintext?.[0] ?? null,
     });
     switch (type) {
       case 'InitSnd': {
@@ -219,7 +225,7 @@ export class PeerConnection {
     try {
       const type = messageTypeOf(bytes);
       const connId = readUint64(bytes, CONN_ID_OFFSET);
-      if (type === 'InitSnd') return { type, connId, sn: null, epoch: null, payload: null };
+      if (type === 'InitSnd') return { type, connId, sn: null, epoch: null, payload: null, payloadHeader: null };
       const secret = type === 'InitCryptoSnd' ? this.identitySecret : this.secret;
       if (secret === null) return null;
       for (const sealedByInitiator of [this.role === 'initiator', this.role !== 'initiator']) {
@@ -227,7 +233,7 @@ export class PeerConnection {
           const opened = openPacket(bytes, headerSize(type), { secret, epoch: 0, sealedByInitiator });
           let plaintext = opened.payload;
           if (type === 'InitCryptoSnd') plaintext = plaintext.subarray(FILL_LEN + readUint(plaintext, 0, 16));
-          return { type, connId, sn: opened.sn, epoch: opened.epoch, payload: decodePayload(plaintext) };
+          return { type, connId, sn: opened.sn, epoch: opened.epoch, payload: decodePayload(plaintext), payloadHeader: plaintext[0] ?? null };
         } catch (e) {
           if (!(e instanceof QotpError)) throw e;
         }

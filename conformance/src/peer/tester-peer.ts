@@ -29,6 +29,8 @@ export class TesterPeer {
   /** Incoming datagrams go to this callback after they are recorded (auto-ACK, scripted echo). */
   onDatagram: ((d: Datagram, from: HostPort) => void) | null = null;
   private readonly waiters = new Set<Waiter>();
+  /** Pending collect() waits: a closed peer (case over) ends them at once. */
+  private readonly sleepers = new Set<() => void>();
   private closed = false;
 
   private constructor(
@@ -148,7 +150,15 @@ export class TesterPeer {
   /** Waits `ms` and returns the incoming datagrams that arrived meanwhile and match. */
   async collect(ms: number, match: (d: Datagram) => boolean = () => true): Promise<Datagram[]> {
     const since = this.timeline.length;
-    await new Promise((r) => setTimeout(r, ms));
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.sleepers.add(wake);
+    });
     return this.incoming(since).filter(match);
   }
 
@@ -160,6 +170,7 @@ export class TesterPeer {
       w.resolve(null);
     }
     this.waiters.clear();
+    for (const wake of this.sleepers) wake();
     this.socket.close();
   }
 }

@@ -44,12 +44,17 @@ function caseSection(t: TargetReport, c: CaseReport, reportDir: string): string 
   const clauses = c.clauses
     .map((id) => `<li${id === c.failedClause ? ' class="failed"' : ''}><code>${esc(id)}</code> ${esc(clauseText.get(id) ?? '(not in the spec)')}</li>`)
     .join('');
-  const checks = c.checks.map((k) => `<li class="${k.ok ? 'ok' : 'bad'}">${k.ok ? '&#10003;' : '&#10007;'} <code>${esc(k.clause)}</code> ${esc(k.message)}</li>`).join('');
+  const held = new Map<string, number>();
+  for (const k of c.checks) if (k.ok) held.set(k.clause, (held.get(k.clause) ?? 0) + 1);
+  const checks = [
+    ...[...held].map(([clause, n]) => `<li class="ok">&#10003; <code>${esc(clause)}</code>${n > 1 ? ` &times;${n}` : ''}</li>`),
+    ...c.checks.filter((k) => !k.ok).map((k) => `<li class="bad">&#10007; <code>${esc(k.clause)}</code> ${esc(k.message ?? '')}</li>`),
+  ].join('');
   const measurements = c.measurements.length
-    ? `<table><thead><tr><th>timing</th><th>clause</th><th>expected</th><th>measured</th><th>accepted</th></tr></thead><tbody>${c.measurements
+    ? `<table><thead><tr><th>timing</th><th>clause</th><th>expected</th><th>measured</th><th>tester delay</th><th>accepted</th></tr></thead><tbody>${c.measurements
         .map((m) => {
           const ok = m.measuredMs !== null && m.measuredMs >= m.lowMs && m.measuredMs <= m.highMs;
-          return `<tr class="${ok ? 'ok' : 'bad'}"><td>${esc(m.name)}</td><td><code>${esc(m.clause)}</code></td><td class="num">${m.expectedMs} ms</td><td class="num">${m.measuredMs === null ? 'none' : `${m.measuredMs.toFixed(1)} ms`}</td><td class="num">${m.lowMs.toFixed(0)}..${m.highMs.toFixed(0)} ms</td></tr>`;
+          return `<tr class="${ok ? 'ok' : 'bad'}"><td>${esc(m.name)}</td><td><code>${esc(m.clause)}</code></td><td class="num">${m.expectedMs} ms</td><td class="num">${m.measuredMs === null ? 'none' : `${m.measuredMs.toFixed(1)} ms`}</td><td class="num">&le; ${m.uncertaintyMs.toFixed(0)} ms</td><td class="num">${m.lowMs.toFixed(0)}..${m.highMs.toFixed(0)} ms</td></tr>`;
         })
         .join('')}</tbody></table>`
     : '';

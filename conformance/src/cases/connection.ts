@@ -1,0 +1,125 @@
+// Connection-level cases (server role): the peer's receive window, the idle timeout, the
+// grace period of a closed stream and the key log of a launched endpoint.
+import { constant } from '@qotp/spec';
+import type { CaseContext, CaseDefinition } from './case.js';
+import {
+  ackOnly,
+  autoAck,
+  dataPayload,
+  echo,
+  equal,
+  fromEndpoint,
+  handshake,
+  pattern,
+  REPLY_MS,
+  SILENCE_MS,
+  sendStream,
+  streamState,
+  text,
+  waitUntil,
+  WINDOW,
+  type Open,
+} from './helpers.js';
+
+const IDLE_MS = constant('IdleTimeout') / 1e6;
+
+/** Whether the connection still acknowledges a PING (a closed one does not answer at all). */
+async function answersPing(open: Open, streamId: number): Promise<boolean> {
+  const since = open.peer.send(open.conn.data(dataPayload(streamId, 0, new Uint8Array(0))), `PING on stream ${streamId}`).index;
+  return (await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === streamId, SILENCE_MS * 2, since)) !== null;
+}
+
+export const connectionCases: CaseDefinition[] = [
+  {
+    id: 'flow.window-respected',
+    title: 'The endpoint sends no new data while the advertised window is 0, and resumes when it opens',
+    clauses: ['flow.window-respected', 'ack.segment'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      const shut = { ...ackOnly(0, 0, 0), ack: { streamId: 0, offset: 0, length: 0, window: 0 } };
+      open.peer.send(open.conn.data(shut), 'ACK-only advertising a window of 0 bytes');
+      const data = pattern(3000, 2);
+      const since = open.reply.index + 1;
+      sendStream(open, 0, data);
+      const meanwhile = await open.peer.collect(SILENCE_MS);
+      const sent = meanwhile.filter((d) => (d.decoded?.payload?.stream?.data.length ?? 0) > 0);
+      ctx.expect('flow.window-respected', sent.length === 0, `with a window of 0 the endpoint sent ${sent.length} packet(s) with data`);
+      const acked = fromEndpoint(open.peer, open.conn, since).some((d) => d.decoded?.payload?.ack?.streamId === 0 && d.decoded.payload.ack.length > 0);
+      ctx.expect('ack.segment', acked, 'with a window of 0 the endpoint did not acknowledge the data it received: ACKs must flow regardless');
+      autoAck(open);
+      open.peer.send(open.conn.data(ackOnly(0, 0, 0)), `ACK-only opening the window to ${WINDOW} bytes`);
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
+      const got = streamState(open.peer, open.conn, 0).bytes;
+      ctx.expect('flow.window-respected', equal(got, data), `after the window opened only ${got.length} of ${data.length} bytes were echoed`);
+    },
+  },
+  {
+    id: 'connection.idle-timeout',
+    title: `A connection that hears nothing for ${IDLE_MS / 1000} s is closed, and not before`,
+    clauses: ['connection.idle-timeout'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: IDLE_MS + 15_000,
+    async run(ctx: CaseContext) {
+      // Two connections opened together: one is probed shortly before the timeout (it must
+      // still answer), the other shortly after (it must be gone).
+      const early = await handshake(ctx);
+      const late = await handshake(ctx, { peer: early.peer });
+      for (const open of [early, late]) {
+        autoAck(open);
+        await echo(open, 0, text('then silence'));
+      }
+      const quietSince = early.peer.now();
+      await early.peer.collect(IDLE_MS - 2500);
+      ctx.expect('connection.idle-timeout', await answersPing(early, 1), `the connection no longer answered after ${((early.peer.now() - quietSince) / 1000).toFixed(1)} s of silence, before the ${IDLE_MS / 1000} s timeout`);
+      await early.peer.collect(Math.max(0, quietSince + IDLE_MS + 1500 - early.peer.now()));
+      const after = ((early.peer.now() - quietSince) / 1000).toFixed(1);
+      ctx.expect('connection.idle-timeout', !(await answersPing(late, 1)), `the connection still answered after ${after} s of silence`);
+    },
+  },
+  {
+    id: 'stream.close-grace',
+    title: 'A late retransmission on a fully closed stream is acknowledged and not delivered again',
+    clauses: ['stream.close-grace', 'ack.segment'],
+    level: 'SHOULD',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      const data = pattern(1500, 3);
+      await echo(open, 0, data);
+      open.peer.send(open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)), 'empty CLOSE of stream 0');
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).closeOffset !== null, REPLY_MS);
+      ctx.expect('stream.close-grace', streamState(open.peer, open.conn, 0).closeOffset !== null, 'the endpoint did not close stream 0 in answer, so the stream never became fully closed');
+      await open.peer.collect(SILENCE_MS);
+      const since = open.peer.send(open.conn.data(dataPayload(0, 0, data.subarray(0, 1000))), 'the first segment of the closed stream again (a late retransmission)').index;
+      const ack = await open.peer.waitFor((d) => {
+        const a = d.decoded?.payload?.ack;
+        return a?.streamId === 0 && a.offset === 0 && a.length === 1000;
+      }, REPLY_MS, since);
+      ctx.expect('stream.close-grace', ack !== null, 'the late retransmission on the closed stream was not acknowledged, so its sender keeps resending it');
+      const again = fromEndpoint(open.peer, open.conn, since).filter((d) => (d.decoded?.payload?.stream?.streamId === 0 && (d.decoded.payload.stream.data.length ?? 0) > 0));
+      ctx.expect('stream.close-grace', again.length === 0, `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was delivered again`);
+    },
+  },
+  {
+    id: 'keylog.format',
+    title: "The endpoint's key log has a line with the connection id and the connection's secret",
+    clauses: ['keylog.format'],
+    level: 'SHOULD',
+    role: 'server',
+    needsLaunch: { keyLog: true },
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      const expected = `QOTP_SHARED_SECRET ${open.conn.connId.toString(16)} ${Buffer.from(open.conn.secret as Uint8Array).toString('hex')}`;
+      for (let waited = 0; !ctx.endpointKeyLog().includes(expected) && waited < REPLY_MS; waited += 100) await open.peer.collect(100);
+      const log = ctx.endpointKeyLog();
+      ctx.expect('keylog.format', log.includes(expected), `the key log has no line '${expected}'; it holds: ${log.trim().split('\n').slice(0, 3).join(' / ') || 'nothing'}`);
+    },
+  },
+];

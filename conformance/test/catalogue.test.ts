@@ -1,0 +1,92 @@
+// The case catalogue and the shipped target files: every clause a case names exists in
+// the spec, ids are unique, every conformance clause is checked by some case, the bundled
+// targets and expected-failure files follow their schemas and name real cases, and every
+// mutation wording of the invalid-packet vectors is understood by the runner.
+import { spec } from '@qotp/spec';
+import { allTests, fromHex, loadVectors } from '@qotp/vectors';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { allCases } from '../src/cases/index.js';
+import { parseMutation, UnknownMutationError } from '../src/peer/mutations.js';
+import { schemaValidator } from '../src/schemas.js';
+import { loadTarget } from '../src/targets/target.js';
+
+const targetsDir = fileURLToPath(new URL('../targets/', import.meta.url));
+const clauseIds = new Set(spec.clauses.map((c) => c.id));
+
+describe('case catalogue', () => {
+  it('has at least 40 cases with unique ids', () => {
+    const ids = allCases.map((c) => c.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBeGreaterThanOrEqual(40);
+  });
+
+  it('names only clauses that exist in the spec', () => {
+    for (const c of allCases) for (const clause of c.clauses) expect(clauseIds, `${c.id} -> ${clause}`).toContain(clause);
+  });
+
+  it('checks every clause the spec marks as tested by conformance', () => {
+    const checked = new Set(allCases.flatMap((c) => c.clauses));
+    const unchecked = spec.clauses.filter((c) => c.testedBy.includes('conformance') && !checked.has(c.id)).map((c) => c.id);
+    expect(unchecked).toEqual([]);
+  });
+});
+
+describe('shipped targets', () => {
+  const files = readdirSync(targetsDir).filter((f) => f.endsWith('.json') && !f.includes('expected-failures'));
+
+  it.each(files)('%s follows the target schema and its expected failures name real cases with reasons', (file) => {
+    const target = loadTarget(`${targetsDir}${file}`);
+    const ids = new Set(allCases.map((c) => c.id));
+    for (const [id, reason] of target.expectedFailures) {
+      expect(ids, `${file}: ${id}`).toContain(id);
+      expect(reason.length).toBeGreaterThan(20);
+    }
+  });
+
+  it('the expected-failures schema rejects an entry without a reason', () => {
+    const problems = schemaValidator('expected-failures.schema.json')({ target: 'x', entries: [{ case: 'streams.ping' }] });
+    expect(problems.join('\n')).toMatch(/must have required property 'reason'/);
+  });
+
+  it('the reference is expected to pass everything', () => {
+    expect([...loadTarget(`${targetsDir}reference.json`).expectedFailures.keys()]).toEqual([]);
+  });
+});
+
+describe('vector mutations', () => {
+  const tests = [...allTests(loadVectors('invalid-packets')), ...allTests(loadVectors('crypto-messages'))].map((t) => t.test).filter((t) => t.mutation !== undefined);
+
+  it('understands the wording of every mutation except the re-seal the vector case builds itself', () => {
+    const unknown = tests.filter((t) => {
+      if (t.mutation?.startsWith('re-seal')) return false;
+      try {
+        parseMutation(t.mutation as string, t.message, fromHex(t.packet));
+        return false;
+      } catch (e) {
+        if (e instanceof UnknownMutationError) return true;
+        throw e;
+      }
+    });
+    expect(unknown.map((t) => `${t.id}: ${t.mutation}`)).toEqual([]);
+  });
+
+  it('reproduces the vector packet from the unmutated one', () => {
+    // A vector's packet is its sealing mutated; rebuilding the unmutated packet by undoing a
+    // flip and applying the parsed mutation must give the vector's bytes again.
+    const flips = tests.filter((t) => t.mutation?.startsWith('flip'));
+    expect(flips.length).toBeGreaterThan(100);
+    for (const t of flips) {
+      const packet = fromHex(t.packet);
+      const mutate = parseMutation(t.mutation as string, t.message, packet);
+      const original = mutate(packet.slice()); // a flip is its own inverse
+      expect(Buffer.from(mutate(original.slice())).toString('hex'), t.id).toBe(t.packet);
+      expect(Buffer.from(original).toString('hex')).not.toBe(t.packet);
+    }
+  });
+
+  it('rejects wording it does not know', () => {
+    expect(() => parseMutation('rotate the tag', 'Data', new Uint8Array(40))).toThrow(UnknownMutationError);
+  });
+});

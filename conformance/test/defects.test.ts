@@ -1,0 +1,65 @@
+// The runner must be able to fail: a reference endpoint with one deliberate defect
+// (put in by the relay in support/defective-endpoint.ts) fails exactly the case that
+// checks it, with the clause in the verdict; the same cases pass without the defect.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { allCases } from '../src/cases/index.js';
+import { progress } from '../src/report/console.js';
+import { runCases, type CaseResult } from '../src/runner.js';
+import type { Target } from '../src/targets/target.js';
+import type { Defect } from './support/defective-endpoint.js';
+
+const fixture = fileURLToPath(new URL('./support/defective-endpoint.ts', import.meta.url));
+
+const defects: [Defect, string, string][] = [
+  ['wrong-direction-bit', 'encryption.direction-bit', 'crypto.nonce.direction-bit'],
+  ['no-backoff', 'retransmission.backoff', 'retransmission.backoff'],
+  ['close-ignored', 'close.responder', 'close.answer'],
+  ['short-init-snd-answered', 'handshake.init-snd-short', 'crypto.init-snd.min-size'],
+  ['ack-length-off-by-one', 'streams.ack-fields', 'ack.segment'],
+];
+
+function defectiveTarget(defect: Defect): Target {
+  return {
+    config: {
+      name: `defect-${defect}`,
+      description: `reference behind a relay that injects ${defect}`,
+      mtu: 1400,
+      capabilities: { zeroRtt: true, pingInHandshakeReply: true },
+      server: { command: [process.execPath, '--import', 'tsx', fixture, '--defect', defect] },
+    },
+    dir: process.cwd(),
+    expectedFailures: new Map(),
+    attached: null,
+  };
+}
+
+async function run(defect: Defect, ids: string[]): Promise<{ results: CaseResult[]; console: string }> {
+  const cases = allCases.filter((c) => ids.includes(c.id));
+  let console = '';
+  const shown = progress(defect, cases.length, (s) => (console += s));
+  const results = await runCases(cases, defectiveTarget(defect), {
+    caseTimeoutMs: 20_000,
+    deadline: performance.now() + 60_000,
+    concurrency: 3,
+    artifactsDir: null,
+    onCaseEnd: shown.end,
+  });
+  return { results, console };
+}
+
+describe('the runner fails defective endpoints', () => {
+  it.each(defects)('%s: case %s fails naming %s', async (defect, caseId, clause) => {
+    const { results, console } = await run(defect, [caseId]);
+    const r = results[0] as CaseResult;
+    expect(r.outcome, r.message ?? '').toBe('fail');
+    expect(r.failedClause).toBe(clause);
+    expect(console).toContain(`[${clause}]`);
+  }, 30_000);
+
+  it('passes the same cases without a defect (the relay alone changes nothing)', async () => {
+    const { results } = await run('none', defects.map(([, id]) => id));
+    const outcomes = Object.fromEntries(results.map((r) => [r.id, r.message ?? r.outcome]));
+    expect(outcomes).toEqual(Object.fromEntries(defects.map(([, id]) => [id, 'pass'])));
+  }, 60_000);
+});

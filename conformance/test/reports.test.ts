@@ -1,0 +1,94 @@
+// The reports of a real (small) run against the reference: the JSON report follows its
+// published schema, the JUnit XML counts what happened, the pcap holds every datagram of
+// the timeline, and the HTML report renders in headless Chromium with the timeline shown.
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allCases } from '../src/cases/index.js';
+import { htmlReport } from '../src/report/html.js';
+import { junitXml } from '../src/report/junit.js';
+import { buildReport, targetReport, type Report } from '../src/report/model.js';
+import { runCases } from '../src/runner.js';
+import { schemaValidator } from '../src/schemas.js';
+import { loadTarget } from '../src/targets/target.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const dir = mkdtempSync(join(tmpdir(), 'qotp-reports-'));
+const ids = ['handshake.in-band', 'streams.ack-fields', 'retransmission.ping-not-resent'];
+let report: Report;
+
+beforeAll(async () => {
+  const target = loadTarget(new URL('../targets/reference.json', import.meta.url).pathname);
+  // Two cases the reference passes and one it is declared not to support.
+  target.config = { ...target.config, capabilities: { ...target.config.capabilities, pingInHandshakeReply: false } };
+  const cases = allCases.filter((c) => ids.includes(c.id));
+  const results = await runCases(cases, target, { caseTimeoutMs: 20_000, deadline: performance.now() + 60_000, concurrency: 2, artifactsDir: dir });
+  report = buildReport([targetReport(target, results, false)], new Date(), 1234, false);
+}, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('reports', () => {
+  it('JSON report validates against schemas/report.schema.json', () => {
+    const json: unknown = JSON.parse(JSON.stringify(report));
+    expect(schemaValidator('report.schema.json')(json)).toEqual([]);
+    const outcomes = report.targets[0]?.cases.map((c) => [c.id, c.outcome]);
+    expect(outcomes).toEqual([
+      ['handshake.in-band', 'pass'],
+      ['streams.ack-fields', 'pass'],
+      ['retransmission.ping-not-resent', 'unsupported'],
+    ]);
+  });
+
+  it('the schema rejects a report with an unknown outcome', () => {
+    const broken = JSON.parse(JSON.stringify(report)) as { targets: { cases: { outcome: string }[] }[] };
+    (broken.targets[0]?.cases[0] as { outcome: string }).outcome = 'maybe';
+    expect(schemaValidator('report.schema.json')(broken).join('\n')).toMatch(/outcome/);
+  });
+
+  it('JUnit XML has one testcase per case and reports unsupported as skipped', () => {
+    const xml = junitXml(report);
+    expect(xml.match(/<testcase /g)).toHaveLength(3);
+    expect(xml).toContain('tests="3" failures="0" errors="0" skipped="1"');
+    expect(xml).toContain('<skipped message="unsupported: the target does not declare pingInHandshakeReply"/>');
+  });
+
+  it('writes a pcap with every datagram of the timeline and a key log per case', () => {
+    const c = report.targets[0]?.cases[0];
+    const pcap = readFileSync(c?.artifacts?.pcap as string);
+    expect(pcap.readUInt32LE(0)).toBe(0xa1b2c3d4);
+    expect(pcap.readUInt32LE(20)).toBe(101); // raw IP
+    let records = 0;
+    for (let at = 24; at < pcap.length; at += 16 + pcap.readUInt32LE(at + 8)) records++;
+    expect(records).toBe(c?.timeline.length);
+    expect(readFileSync(c?.artifacts?.keylog as string, 'utf8')).toMatch(/^QOTP_SHARED_SECRET [0-9a-f]+ [0-9a-f]{64}$/m);
+  });
+
+  it('the HTML report renders in headless Chromium and shows the packet timeline', async () => {
+    expect(existsSync(CHROMIUM), `no ${CHROMIUM}: install Debian's chromium package (apt-get install chromium), as .ci/run does`).toBe(true);
+    const html = join(dir, 'report.html');
+    writeFileSync(html, htmlReport(report, dir));
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`file://${html}`);
+      expect(await page.locator('table.matrix tbody tr').count()).toBe(3);
+      const details = page.locator('details', { hasText: 'handshake.in-band' });
+      await details.locator('summary').click();
+      const rows = details.locator('table.timeline tbody tr');
+      expect(await rows.count()).toBe(report.targets[0]?.cases[0]?.timeline.length);
+      await expect.poll(() => rows.first().isVisible()).toBe(true);
+      expect(await rows.first().innerText()).toContain('InitSnd');
+      const png = join(dir, 'report.png');
+      await page.screenshot({ path: png, fullPage: true });
+      expect(statSync(png).size).toBeGreaterThan(10_000);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,170 @@
+// A reference echo server with one deliberate defect, to prove that the runner fails
+// where it should. The defects are put in by a relay in front of an unmodified
+// reference endpoint: it holds the endpoint's secrets (from its key log callback) and
+// rewrites datagrams in flight, so the reference itself needs no test hooks.
+//
+//   node --import tsx defective-endpoint.ts --defect NAME
+//   prints "qotp listening <relay address> <public key hex>" like the real CLI
+//
+// Defects:
+//   none                     forwards unchanged (the control)
+//   wrong-direction-bit      reseals the endpoint's Data packets with the initiator's direction bit
+//   no-backoff               drops the endpoint's retransmissions and resends each first
+//                            transmission every RTO instead (no doubling)
+//   close-ignored            removes the CLOSE flag from the tester's packets
+//   short-init-snd-answered  pads a short InitSnd to the MTU, so the endpoint answers it
+//   ack-length-off-by-one    adds one to the length of every ACK the endpoint sends
+import { constant, headerSize } from '@qotp/spec';
+import { decodePayload, encodePayload, messageTypeOf, openPacket, readUint64, sealPacket, type Payload } from '@qotp/reference';
+import { QotpSocket, type QotpStream } from '@qotp/reference/node';
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { parseArgs } from 'node:util';
+
+export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one'] as const;
+export type Defect = (typeof DEFECTS)[number];
+
+const DATA_HEADER = headerSize('Data');
+const MTU = constant('DefaultMtu');
+const RTO_MS = constant('DefaultRto') / 1e6;
+
+/** Opens a Data packet with the connection's secret, or null when it is no Data packet or does not open. */
+function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByInitiator: boolean): { secret: Uint8Array; sn: number; epoch: number; payload: Payload } | null {
+  try {
+    if (messageTypeOf(bytes) !== 'Data') return null;
+    const secret = secrets.get(readUint64(bytes, 1));
+    if (secret === undefined) return null;
+    const opened = openPacket(bytes, DATA_HEADER, { secret, epoch: 0, sealedByInitiator });
+    return { secret, sn: opened.sn, epoch: opened.epoch, payload: decodePayload(opened.payload) };
+  } catch {
+    return null;
+  }
+}
+
+function isInitSnd(bytes: Uint8Array): boolean {
+  try {
+    return messageTypeOf(bytes) === 'InitSnd';
+  } catch {
+    return false;
+  }
+}
+
+const reseal = (bytes: Uint8Array, o: { secret: Uint8Array; sn: number; epoch: number }, payload: Payload, sealedByInitiator: boolean): Uint8Array =>
+  sealPacket(bytes.slice(0, DATA_HEADER), encodePayload(payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator });
+
+type Rewrite = (bytes: Uint8Array, send: (b: Uint8Array) => void) => void;
+
+/** The rewrites of one defect: towards the endpoint and towards the tester. */
+function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoint: Rewrite; toTester: Rewrite } {
+  const pass: Rewrite = (b, send) => send(b);
+  switch (defect) {
+    case 'none':
+      return { toEndpoint: pass, toTester: pass };
+    case 'wrong-direction-bit':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          send(o === null ? b : reseal(b, o, o.payload, true));
+        },
+      };
+    case 'ack-length-off-by-one':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          if (o === null || o.payload.ack === null) return send(b);
+          send(reseal(b, o, { ...o.payload, ack: { ...o.payload.ack, length: o.payload.ack.length + 1 } }, false));
+        },
+      };
+    case 'close-ignored':
+      return {
+        toEndpoint: (b, send) => {
+          const o = openData(b, secrets, true);
+          send(o === null || !o.payload.isClose || o.payload.stream === null ? b : reseal(b, o, { ...o.payload, isClose: false }, true));
+        },
+        toTester: pass,
+      };
+    case 'short-init-snd-answered':
+      return {
+        toEndpoint: (b, send) => {
+          if (!isInitSnd(b) || b.length >= MTU) return send(b);
+          const padded = new Uint8Array(MTU);
+          padded.set(b);
+          send(padded);
+        },
+        toTester: pass,
+      };
+    case 'no-backoff': {
+      const seen = new Set<string>();
+      const acked = new Set<string>();
+      return {
+        toEndpoint: (b, send) => {
+          const o = openData(b, secrets, true);
+          if (o?.payload.ack) acked.add(`${readUint64(b, 1)}/${o.payload.ack.streamId}/${o.payload.ack.offset}`);
+          send(b);
+        },
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (s === null || s === undefined || s.data.length === 0) return send(b);
+          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          if (seen.has(key)) return; // the endpoint's own retransmission, with its backoff: dropped
+          seen.add(key);
+          send(b);
+          let copies = 1;
+          const timer = setInterval(() => {
+            if (acked.has(key) || copies >= constant('MaxTransmissions')) return clearInterval(timer);
+            copies++;
+            send(b);
+          }, RTO_MS);
+        },
+      };
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { defect: { type: 'string', default: 'none' } } });
+  const defect = values.defect as Defect;
+  if (!DEFECTS.includes(defect)) throw new Error(`unknown defect '${defect}'; one of ${DEFECTS.join(', ')}`);
+
+  const secrets = new Map<bigint, Uint8Array>();
+  const server = await QotpSocket.listen({
+    keyLog: (line) => {
+      const [label, connId, secret] = line.split(' ');
+      if (label === 'QOTP_SHARED_SECRET' && connId && secret) secrets.set(BigInt(`0x${connId}`), new Uint8Array(Buffer.from(secret, 'hex')));
+    },
+  });
+  server.on('connection', (conn) => {
+    conn.on('stream', (stream: QotpStream) => {
+      stream.on('data', (chunk: Buffer) => stream.write(chunk));
+      stream.on('end', () => stream.end());
+      stream.on('error', () => {});
+    });
+  });
+  const [serverHost, serverPort] = [server.address.slice(0, server.address.lastIndexOf(':')), Number(server.address.slice(server.address.lastIndexOf(':') + 1))];
+  const { toEndpoint, toTester } = rewrites(defect, secrets);
+
+  const relay = createSocket('udp4');
+  /** One upstream socket per tester address, so that the endpoint's answers find their way back. */
+  const upstreams = new Map<string, Socket>();
+  const upstreamFor = (from: RemoteInfo): Socket => {
+    const key = `${from.address}:${from.port}`;
+    let up = upstreams.get(key);
+    if (up === undefined) {
+      up = createSocket('udp4');
+      up.on('message', (m) => toTester(new Uint8Array(m), (b) => relay.send(b, from.port, from.address)));
+      up.bind(0, '127.0.0.1');
+      upstreams.set(key, up);
+    }
+    return up;
+  };
+  relay.on('message', (m, from) => {
+    const up = upstreamFor(from);
+    toEndpoint(new Uint8Array(m), (b) => up.send(b, serverPort, serverHost));
+  });
+  await new Promise<void>((resolve) => relay.bind(0, '127.0.0.1', resolve));
+  process.stdout.write(`qotp listening 127.0.0.1:${relay.address().port} ${server.publicKeyHex}\n`);
+}
+
+await main();

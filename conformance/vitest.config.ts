@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // Cases talk UDP to child processes: keep files apart so they do not starve each other on 2 cores.
+    fileParallelism: false,
+    testTimeout: 30_000,
+  },
+});
