@@ -28,7 +28,7 @@ for (const [name, path] of reports) {
     continue;
   }
   const r = JSON.parse(readFileSync(path, 'utf8')) as VitestReport;
-  if (positionals.length === 0) console.log(`tests: ${name.padEnd(10)} ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  if (positionals.length === 0) console.log(`tests: ${name.padEnd(12)} ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
   passed += r.numPassedTests;
   failed += r.numFailedTests;
   skipped += r.numPendingTests + r.numTodoTests;

@@ -31,7 +31,7 @@ async function answersPing(open: Open, streamId: number): Promise<boolean> {
 
 export const connectionCases: CaseDefinition[] = [
   {
-    id: 'flow.window-respected',
+    id: 'connection.window-respected',
     title: 'The endpoint sends no new data while the advertised window is 0, and resumes when it opens',
     clauses: ['flow.window-respected', 'ack.segment'],
     level: 'MUST',
@@ -81,7 +81,7 @@ export const connectionCases: CaseDefinition[] = [
     },
   },
   {
-    id: 'stream.close-grace',
+    id: 'close.grace-period',
     title: 'A late retransmission on a fully closed stream is acknowledged and not delivered again',
     clauses: ['stream.close-grace', 'ack.segment'],
     level: 'SHOULD',
@@ -107,7 +107,7 @@ export const connectionCases: CaseDefinition[] = [
     },
   },
   {
-    id: 'keylog.format',
+    id: 'connection.key-log',
     title: "The endpoint's key log has a line with the connection id and the connection's secret",
     clauses: ['keylog.format'],
     level: 'SHOULD',

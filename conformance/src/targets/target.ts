@@ -72,7 +72,7 @@ export function attachedTarget(address: string, publicKey: Uint8Array, base: Tar
     mtu: 1400,
     capabilities: { zeroRtt: true, pingInHandshakeReply: false },
   };
-  return { config: { ...config, name: config.name }, dir: process.cwd(), expectedFailures: new Map(), attached: { address, publicKey } };
+  return { config, dir: process.cwd(), expectedFailures: new Map(), attached: { address, publicKey } };
 }
 
 export function fill(template: string[], values: Record<string, string>): string[] {
