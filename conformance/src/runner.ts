@@ -5,17 +5,18 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { CaseContext, CaseDefinition, Check, ClientRun, Measurement } from './cases/case.js';
+import { performance } from 'node:perf_hooks';
+import { caseContext, warmUp, type CaseRecord, type ProcessHooks } from './case-context.js';
+import type { CaseContext, CaseDefinition, ClientRun } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
-import type { Datagram } from './peer/datagram.js';
-import { formatHostPort, parseHostPort, TesterPeer } from './peer/tester-peer.js';
+import { runIsolated } from './isolated.js';
+import { formatHostPort, parseHostPort } from './peer/tester-peer.js';
 import { keyLogOf, writePcap } from './report/artifacts.js';
 import { fill, launch, startServer, type RunningServer, type Target } from './targets/target.js';
 
 export type Outcome = 'pass' | 'fail' | 'unsupported' | 'timeout' | 'harness-error';
 
-export interface CaseResult {
+export interface CaseResult extends CaseRecord {
   id: string;
   title: string;
   role: CaseDefinition['role'];
@@ -29,10 +30,6 @@ export interface CaseResult {
   /** The clause of the failing check. */
   failedClause: string | null;
   durationMs: number;
-  checks: Check[];
-  measurements: Measurement[];
-  notes: string[];
-  timeline: Datagram[];
   /** The tail of what the launched endpoint printed. */
   endpointOutput: string;
   artifacts: { pcap: string; keylog: string } | null;
@@ -67,6 +64,7 @@ function unsupportedBecause(c: CaseDefinition, target: Target): string | null {
 }
 
 class Timeout extends Error {}
+
 
 async function runOne(c: CaseDefinition, target: Target, options: RunOptions): Promise<CaseResult> {
   const started = performance.now();
@@ -106,16 +104,37 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
 
   const caseDir = options.artifactsDir === null ? null : join(options.artifactsDir, target.config.name);
   if (caseDir !== null) mkdirSync(caseDir, { recursive: true });
-  const peers: TesterPeer[] = [];
   const processes: { stop(): void; output(): string }[] = [];
   const abort = new AbortController();
   let server: RunningServer | null = null;
-  const epoch = performance.now();
-  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-  loopDelay.enable();
+  let keyLog = '';
   // The endpoint's own key log: kept as an artifact, or a temporary file; never appended to an old one.
   const endpointKeyLog = caseDir === null ? join(tmpdir(), `qotp-${process.pid}-${c.id}.endpoint.keylog`) : join(caseDir, `${c.id}.endpoint.keylog`);
   rmSync(endpointKeyLog, { force: true });
+
+  const hooks: ProcessHooks = {
+    endpointOutput: () => server?.output() ?? '',
+    endpointKeyLog: () => (existsSync(endpointKeyLog) ? readFileSync(endpointKeyLog, 'utf8') : ''),
+    async startClient(o): Promise<ClientRun> {
+      const client = target.config.client;
+      if (client === undefined) throw new Error('the target has no client command');
+      const input = join(caseDir ?? tmpdir(), caseDir === null ? `qotp-${process.pid}-${c.id}.client-input` : `${c.id}.client-input`);
+      writeFileSync(input, o.input);
+      const values = {
+        node: process.execPath,
+        dir: target.dir,
+        peer: formatHostPort(o.peer.address),
+        pubkey: Buffer.from(o.identityPublicKey).toString('hex'),
+        input,
+        keylog: endpointKeyLog,
+        seed: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'),
+      };
+      const argv = fill([...client.command, ...(o.zeroRtt ? (client.zeroRttArgs ?? []) : [])], values);
+      const proc = launch(argv);
+      processes.push(proc);
+      return { exited: proc.exited.then((code) => ({ code, stdout: proc.output(), stderr: '' })), stop: proc.stop };
+    },
+  };
 
   try {
     let endpoint: CaseContext['endpoint'] = { address: null, publicKey: null, mtu: target.config.mtu };
@@ -128,55 +147,30 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
         endpoint = { address: parseHostPort(server.address), publicKey: server.publicKey, mtu: target.config.mtu };
       }
     }
-    const ctx: CaseContext = {
-      endpoint,
-      signal: abort.signal,
-      endpointOutput: () => server?.output() ?? '',
-      endpointKeyLog: () => (existsSync(endpointKeyLog) ? readFileSync(endpointKeyLog, 'utf8') : ''),
-      async peer(o = {}) {
-        const p = await TesterPeer.open({ target: endpoint.address, timeline: result.timeline, epoch, mtu: target.config.mtu, ...(o.ipv6 === undefined ? {} : { ipv6: o.ipv6 }) });
-        peers.push(p);
-        return p;
-      },
-      async startClient(o): Promise<ClientRun> {
-        const client = target.config.client;
-        if (client === undefined) throw new Error('the target has no client command');
-        const input = join(caseDir ?? tmpdir(), caseDir === null ? `qotp-${process.pid}-${c.id}.client-input` : `${c.id}.client-input`);
-        writeFileSync(input, o.input);
-        const values = {
-          node: process.execPath,
-          dir: target.dir,
-          peer: formatHostPort(o.peer.address),
-          pubkey: Buffer.from(o.identityPublicKey).toString('hex'),
-          input,
-          keylog: endpointKeyLog,
-          seed: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'),
-        };
-        const argv = fill([...client.command, ...(o.zeroRtt ? (client.zeroRttArgs ?? []) : [])], values);
-        const proc = launch(argv);
-        processes.push(proc);
-        return { exited: proc.exited.then((code) => ({ code, stdout: proc.output(), stderr: '' })), stop: proc.stop };
-      },
-      expect(clause, ok, message) {
-        result.checks.push({ clause, ok, message: ok ? null : message });
-        if (!ok) throw new CheckFailure(clause, message);
-      },
-      measure(m) {
-        result.measurements.push(m);
-        return m.measuredMs !== null && m.measuredMs >= m.lowMs && m.measuredMs <= m.highMs;
-      },
-      timingUncertaintyMs: () => loopDelay.max / 1e6,
-      note(text) {
-        result.notes.push(text);
-      },
-    };
     const limit = Math.min(c.timeoutMs, options.caseTimeoutMs, Math.max(0, options.deadline - performance.now()));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Timeout(`no verdict within ${Math.round(limit)} ms`)), limit);
     });
     try {
-      await Promise.race([c.run(ctx), timeout]);
+      if (c.isolated) {
+        const isolated = runIsolated({ caseId: c.id, endpoint });
+        processes.push({ stop: isolated.stop, output: () => '' });
+        const outcome = await Promise.race([isolated.result, timeout]);
+        Object.assign(result, outcome.record);
+        keyLog = outcome.keyLog;
+        if (outcome.failure !== null) {
+          throw outcome.failure.clause === null ? new Error(outcome.failure.message) : new CheckFailure(outcome.failure.clause, outcome.failure.message);
+        }
+      } else {
+        const { ctx, peers, close } = caseContext(result, endpoint, abort.signal, hooks);
+        try {
+          await Promise.race([c.run(ctx), timeout]);
+        } finally {
+          close();
+          keyLog = keyLogOf(peers);
+        }
+      }
     } finally {
       clearTimeout(timer);
     }
@@ -200,9 +194,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       result.message += ` (the endpoint process had exited with code ${server.child.exitCode}${last ? `: ${last.trim()}` : ''})`;
     }
   } finally {
-    loopDelay.disable();
     abort.abort();
-    for (const p of peers) p.close();
     result.endpointOutput = processes.map((p) => p.output()).join('\n').slice(-4000);
     for (const p of processes) p.stop();
     if (caseDir === null) rmSync(endpointKeyLog, { force: true });
@@ -211,7 +203,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
     const pcap = join(caseDir, `${c.id}.pcap`);
     const keylog = join(caseDir, `${c.id}.keylog`);
     writeFileSync(pcap, writePcap(result.timeline));
-    writeFileSync(keylog, keyLogOf(peers));
+    writeFileSync(keylog, keyLog);
     result.artifacts = { pcap, keylog };
   }
   return finish();
@@ -223,6 +215,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
  * come back in catalogue order.
  */
 export async function runCases(cases: CaseDefinition[], target: Target, options: RunOptions): Promise<CaseResult[]> {
+  warmUp();
   const results: CaseResult[] = new Array(cases.length);
   const order = cases.map((_, i) => i).sort((a, b) => (cases[b] as CaseDefinition).timeoutMs - (cases[a] as CaseDefinition).timeoutMs);
   let next = 0;

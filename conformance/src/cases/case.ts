@@ -24,6 +24,11 @@ export interface CaseDefinition {
    * stream ends), or the key log the server writes. Attached servers offer neither.
    */
   needsLaunch?: { sink?: boolean; keyLog?: boolean };
+  /**
+   * Runs on a worker thread of its own, for cases whose verdict rests on the tester's
+   * timestamps; such a case cannot use the endpoint's output, key log or a client.
+   */
+  isolated?: boolean;
   /** How long the case may take on a loaded 2-core machine. */
   timeoutMs: number;
   run(ctx: CaseContext): Promise<void>;

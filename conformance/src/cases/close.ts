@@ -4,7 +4,21 @@
 // with a sink server, which reports what its application read.
 import { createHash } from 'node:crypto';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { autoAck, dataPayload, echo, equal, fromEndpoint, handshake, pattern, REPLY_MS, sendStream, streamState, waitUntil, type Open } from './helpers.js';
+import {
+  autoAck,
+  dataPayload,
+  echo,
+  equal,
+  fromEndpoint,
+  handshake,
+  onConnection,
+  type Open,
+  pattern,
+  REPLY_MS,
+  sendStream,
+  streamState,
+  waitUntil,
+} from './helpers.js';
 
 const acksOf = (open: Open, streamId: number) => fromEndpoint(open.peer, open.conn).flatMap((d) => (d.decoded?.payload?.ack?.streamId === streamId ? [d.decoded.payload.ack] : []));
 
@@ -51,16 +65,13 @@ function sinkCase(id: string, title: string, send: (open: Open, data: Uint8Array
 }
 
 export const closeCases: CaseDefinition[] = [
-  {
-    id: 'close.responder',
-    title: "The endpoint acknowledges the tester's CLOSE and answers with its own at the end of what it wrote",
-    clauses: ['payload.close', 'close.acknowledged', 'close.answer'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  onConnection(
+    {
+      id: 'close.responder',
+      title: "The endpoint acknowledges the tester's CLOSE and answers with its own at the end of what it wrote",
+      clauses: ['payload.close', 'close.acknowledged', 'close.answer'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const data = pattern(4000, 5);
       const got = await echo(open, 0, data);
       ctx.expect('close.answer', equal(got, data), `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`);
@@ -71,17 +82,14 @@ export const closeCases: CaseDefinition[] = [
       const acked = acksOf(open, 0).some((a) => a.offset === data.length && a.length === 0);
       ctx.expect('close.acknowledged', acked, `the empty CLOSE at ${data.length} was not acknowledged (no ACK with offset ${data.length}, length 0)`);
     },
-  },
-  {
-    id: 'close.with-data',
-    title: 'A CLOSE that carries data is acknowledged with its length, and the answer closes after a prefix of the echo',
-    clauses: ['close.acknowledged', 'close.answer', 'ack.segment'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'close.with-data',
+      title: 'A CLOSE that carries data is acknowledged with its length, and the answer closes after a prefix of the echo',
+      clauses: ['close.acknowledged', 'close.answer', 'ack.segment'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const data = pattern(3000, 8);
       sendStream(open, 2, data, { close: true });
       await waitUntil(open.peer, () => acksOf(open, 2).some((a) => a.offset === 2000 && a.length === 1000), REPLY_MS);
@@ -92,7 +100,7 @@ export const closeCases: CaseDefinition[] = [
       ctx.expect('close.answer', state.closeOffset <= data.length && equal(state.bytes.subarray(0, state.closeOffset), data.subarray(0, state.closeOffset)), `the endpoint closed at ${state.closeOffset} but did not send the first ${state.closeOffset} bytes of the echo before`);
       ctx.note(`the endpoint had echoed ${state.closeOffset} of ${data.length} bytes when it answered the CLOSE`);
     },
-  },
+  ),
   sinkCase('deliver-to-offset', 'Data that arrives after an empty CLOSE, below its offset, is still delivered', (open, data) => {
     open.peer.send(open.conn.data(dataPayload(4, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${data.length}, before any data`);
     sendStream(open, 4, data);

@@ -10,15 +10,16 @@ import {
   equal,
   fromEndpoint,
   handshake,
+  onConnection,
+  type Open,
   pattern,
   REPLY_MS,
-  SILENCE_MS,
   sendStream,
+  SILENCE_MS,
   streamState,
   text,
   waitUntil,
   WINDOW,
-  type Open,
 } from './helpers.js';
 
 const IDLE_MS = constant('IdleTimeout') / 1e6;
@@ -80,16 +81,14 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect('connection.idle-timeout', !(await answersPing(late, 1)), `the connection still answered after ${after} s of silence`);
     },
   },
-  {
-    id: 'close.grace-period',
-    title: 'A late retransmission on a fully closed stream is acknowledged and not delivered again',
-    clauses: ['stream.close-grace', 'ack.segment'],
-    level: 'SHOULD',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  onConnection(
+    {
+      id: 'close.grace-period',
+      title: 'A late retransmission on a fully closed stream is acknowledged and not delivered again',
+      clauses: ['stream.close-grace', 'ack.segment'],
+      level: 'SHOULD',
+    },
+    async (ctx: CaseContext, open: Open) => {
       const data = pattern(1500, 3);
       await echo(open, 0, data);
       open.peer.send(open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)), 'empty CLOSE of stream 0');
@@ -105,7 +104,7 @@ export const connectionCases: CaseDefinition[] = [
       const again = fromEndpoint(open.peer, open.conn, since).filter((d) => (d.decoded?.payload?.stream?.streamId === 0 && (d.decoded.payload.stream.data.length ?? 0) > 0));
       ctx.expect('stream.close-grace', again.length === 0, `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was delivered again`);
     },
-  },
+  ),
   {
     id: 'connection.key-log',
     title: "The endpoint's key log has a line with the connection id and the connection's secret",

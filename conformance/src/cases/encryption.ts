@@ -5,7 +5,7 @@ import { headerByte, openPacket, QotpError, readUint, readUint64, writeUint64 } 
 import { describe } from '../peer/datagram.js';
 import { withType, withVersion } from '../peer/mutations.js';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { autoAck, echo, expectAlive, fromEndpoint, handshake, pattern, probePayload, probeReactions, SILENCE_MS, type Open } from './helpers.js';
+import { echo, expectAlive, fromEndpoint, onConnection, pattern, probePayload, probeReactions, SILENCE_MS, type CaseHeader, type Open } from './helpers.js';
 
 /** Sends a packet that must be dropped and fails with `clause` if the endpoint reacts to it. */
 export async function expectDropped(ctx: CaseContext, open: Open, bytes: Uint8Array, what: string, clause: string): Promise<void> {
@@ -15,64 +15,50 @@ export async function expectDropped(ctx: CaseContext, open: Open, bytes: Uint8Ar
   ctx.expect(clause, reactions.length === 0, `${what} was accepted: the endpoint answered with ${reactions[0] ? describe(reactions[0]) : ''}`);
 }
 
-/** Opens a connection, runs a short echo so the endpoint has sent Data, and acknowledges everything. */
-async function warmConnection(ctx: CaseContext, bytes = 6000): Promise<Open> {
-  const open = await handshake(ctx);
-  autoAck(open);
-  await echo(open, 0, pattern(bytes));
-  return open;
+/** A case on a connection that already carried a 6000-byte echo, so the endpoint has sent Data. */
+function onWarmConnection(header: CaseHeader, script: (ctx: CaseContext, open: Open) => Promise<void>): CaseDefinition {
+  return onConnection(header, async (ctx, open) => {
+    await echo(open, 0, pattern(6000));
+    await script(ctx, open);
+  });
 }
 
 function tamperCase(id: string, region: string, offsetOf: (length: number) => number): CaseDefinition {
-  return {
-    id: `encryption.tamper-${id}`,
-    title: `A Data packet with one bit flipped in the ${region} is dropped and the connection survives`,
-    clauses: ['crypto.aead.tamper', 'crypto.receive.no-crash'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await warmConnection(ctx);
+  return onWarmConnection(
+    {
+      id: `encryption.tamper-${id}`,
+      title: `A Data packet with one bit flipped in the ${region} is dropped and the connection survives`,
+      clauses: ['crypto.aead.tamper', 'crypto.receive.no-crash'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const packet = open.conn.data(probePayload(40));
       const at = offsetOf(packet.length);
       packet[at] = (packet[at] as number) ^ 0x10;
       await expectDropped(ctx, open, packet, `Data with bit 4 of byte ${at} (${region}) flipped`, 'crypto.aead.tamper');
       await expectAlive(ctx, open, 'crypto.receive.no-crash', `a tampered packet (${region})`);
     },
-  };
+  );
 }
 
 function headerCase(id: string, title: string, clause: string, header: (byte: number) => number): CaseDefinition {
-  return {
-    id: `encryption.${id}`,
-    title,
-    clauses: [clause, 'crypto.receive.no-crash'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await warmConnection(ctx);
-      const packet = open.conn.data(probePayload(40));
-      packet[0] = header(packet[0] as number);
-      await expectDropped(ctx, open, packet, `Data with header byte 0x${packet[0]?.toString(16).padStart(2, '0')}`, clause);
-      await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet with a bad header byte');
-    },
-  };
+  return onWarmConnection({ id: `encryption.${id}`, title, clauses: [clause, 'crypto.receive.no-crash'] }, async (ctx: CaseContext, open: Open) => {
+    const packet = open.conn.data(probePayload(40));
+    packet[0] = header(packet[0] as number);
+    await expectDropped(ctx, open, packet, `Data with header byte 0x${packet[0]?.toString(16).padStart(2, '0')}`, clause);
+    await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet with a bad header byte');
+  });
 }
 
 const DATA_HEADER = headerSize('Data');
 
 export const encryptionCases: CaseDefinition[] = [
-  {
-    id: 'encryption.direction-bit',
-    title: "The endpoint's Data packets are sealed with the responder's direction bit",
-    clauses: ['crypto.nonce.direction-bit'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  onConnection(
+    {
+      id: 'encryption.direction-bit',
+      title: "The endpoint's Data packets are sealed with the responder's direction bit",
+      clauses: ['crypto.nonce.direction-bit'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       await echo(open, 0, pattern(6000));
       const secret = open.conn.secret as Uint8Array;
       const opensAs = (bytes: Uint8Array, sealedByInitiator: boolean) => {
@@ -92,31 +78,27 @@ export const encryptionCases: CaseDefinition[] = [
       ctx.expect('crypto.nonce.direction-bit', neither.length === 0, `${neither.length} of ${data.length} Data packets do not open with the responder's direction bit: ${neither[0]?.error}`);
       ctx.note(`${data.length} Data packets, all sealed with direction bit 0`);
     },
-  },
-  {
-    id: 'encryption.sn-masking',
-    title: 'Sequence numbers on the wire are masked',
-    clauses: ['crypto.sn.masking'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await warmConnection(ctx);
+  ),
+  onWarmConnection(
+    {
+      id: 'encryption.sn-masking',
+      title: 'Sequence numbers on the wire are masked',
+      clauses: ['crypto.sn.masking'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const sealed = fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.sn !== null);
       ctx.expect('crypto.sn.masking', sealed.length >= 3, `only ${sealed.length} encrypted packets to look at`);
       const clear = sealed.filter((d) => d.decoded !== null && readUint(d.bytes, headerSize(d.decoded.type), 48) === d.decoded.sn);
       ctx.expect('crypto.sn.masking', clear.length === 0, `${clear.length} of ${sealed.length} packets carry their sequence number in clear (first: sn ${clear[0]?.decoded?.sn})`);
     },
-  },
-  {
-    id: 'encryption.sn-counter',
-    title: 'The endpoint numbers its packets from 0 upwards, one number per packet',
-    clauses: ['crypto.sn.counter'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await warmConnection(ctx);
+  ),
+  onWarmConnection(
+    {
+      id: 'encryption.sn-counter',
+      title: 'The endpoint numbers its packets from 0 upwards, one number per packet',
+      clauses: ['crypto.sn.counter'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const sns = fromEndpoint(open.peer, open.conn).map((d) => d.decoded?.sn ?? -1);
       ctx.expect('crypto.sn.counter', sns[0] === 0, `the InitRcv has sequence number ${sns[0]}, expected 0`);
       const backwards = sns.findIndex((sn, i) => i > 0 && sn <= (sns[i - 1] as number));
@@ -124,7 +106,7 @@ export const encryptionCases: CaseDefinition[] = [
       const gaps = sns.filter((sn, i) => i > 0 && sn !== (sns[i - 1] as number) + 1).length;
       ctx.note(`${sns.length} packets, sequence numbers ${sns[0]}..${sns[sns.length - 1]}, ${gaps} gap(s)`);
     },
-  },
+  ),
   tamperCase('conn-id', 'connection id', () => 3),
   tamperCase('sn', 'masked sequence number', () => DATA_HEADER + 2),
   tamperCase('ciphertext', 'ciphertext', (n) => DATA_HEADER + 6 + Math.floor((n - DATA_HEADER - 22) / 2)),
@@ -132,28 +114,24 @@ export const encryptionCases: CaseDefinition[] = [
   headerCase('wrong-version', 'A Data packet with crypto version 1 is dropped', 'crypto.header.version', (b) => withVersion(b, 1)),
   headerCase('unknown-type-5', 'A packet of type 5 is dropped', 'crypto.header.unknown-type', (b) => withType(b, 5)),
   headerCase('unknown-type-7', 'A packet of type 7 is dropped', 'crypto.header.unknown-type', (b) => withType(b, 7)),
-  {
-    id: 'encryption.wrong-direction',
-    title: "A Data packet sealed with the responder's direction bit (a reflection) is dropped",
-    clauses: ['crypto.nonce.direction-bit', 'crypto.receive.no-crash'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await warmConnection(ctx);
+  onWarmConnection(
+    {
+      id: 'encryption.wrong-direction',
+      title: "A Data packet sealed with the responder's direction bit (a reflection) is dropped",
+      clauses: ['crypto.nonce.direction-bit', 'crypto.receive.no-crash'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       await expectDropped(ctx, open, open.conn.data(probePayload(40), { sealedByInitiator: false }), "Data sealed with the responder's direction bit", 'crypto.nonce.direction-bit');
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet with the wrong direction bit');
     },
-  },
-  {
-    id: 'encryption.unknown-connection',
-    title: 'A Data packet for an unknown connection id is dropped',
-    clauses: ['crypto.receive.no-crash', 'crypto.data.layout'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await warmConnection(ctx);
+  ),
+  onWarmConnection(
+    {
+      id: 'encryption.unknown-connection',
+      title: 'A Data packet for an unknown connection id is dropped',
+      clauses: ['crypto.receive.no-crash', 'crypto.data.layout'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const packet = open.conn.data(probePayload(40));
       const unknown = open.conn.connId ^ 0x5a5a5a5a5a5a5a5an;
       writeUint64(packet, 1, unknown);
@@ -162,5 +140,5 @@ export const encryptionCases: CaseDefinition[] = [
       ctx.expect('crypto.data.layout', answers.length === 0, `a packet for an unknown connection id was answered with ${answers.length} datagram(s)`);
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet for an unknown connection');
     },
-  },
+  ),
 ];

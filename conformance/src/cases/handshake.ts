@@ -4,7 +4,23 @@ import { constant, fieldOffset, headerSize } from '@qotp/spec';
 import { headerByte, readUint64 } from '@qotp/reference';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { autoAck, dataPayload, echo, equal, expectAlive, fromEndpoint, handshake, pattern, REPLY_MS, SILENCE_MS, streamState, text, waitUntil } from './helpers.js';
+import {
+  autoAck,
+  dataPayload,
+  echo,
+  equal,
+  expectAlive,
+  fromEndpoint,
+  handshake,
+  onConnection,
+  type Open,
+  pattern,
+  REPLY_MS,
+  SILENCE_MS,
+  streamState,
+  text,
+  waitUntil,
+} from './helpers.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -108,16 +124,13 @@ export const handshakeCases: CaseDefinition[] = [
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a duplicated InitSnd');
     },
   },
-  {
-    id: 'handshake.conn-id-stable',
-    title: 'Every packet of the endpoint carries the connection id of the handshake',
-    clauses: ['crypto.conn-id.stable', 'crypto.conn-id.initial'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  onConnection(
+    {
+      id: 'handshake.conn-id-stable',
+      title: 'Every packet of the endpoint carries the connection id of the handshake',
+      clauses: ['crypto.conn-id.stable', 'crypto.conn-id.initial'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       await echo(open, 0, pattern(20_000), { close: true });
       await open.peer.collect(SILENCE_MS);
       const all = open.peer.incoming(0);
@@ -125,17 +138,14 @@ export const handshakeCases: CaseDefinition[] = [
       ctx.expect('crypto.conn-id.stable', other.length === 0, `${other.length} of ${all.length} datagrams carry another connection id`);
       ctx.note(`${all.length} datagrams, all with connection id ${open.conn.connId.toString(16)}`);
     },
-  },
-  {
-    id: 'handshake.any-source',
-    title: 'Data of a connection sent from another address is accepted',
-    clauses: ['connection.any-source'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'handshake.any-source',
+      title: 'Data of a connection sent from another address is accepted',
+      clauses: ['connection.any-source'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const moved = await ctx.peer();
       moved.add(open.conn);
       const data = text('from a new address');
@@ -145,5 +155,5 @@ export const handshakeCases: CaseDefinition[] = [
       ctx.expect('connection.any-source', cameBack !== null, 'data sent from a second address on the same connection id was neither acknowledged nor echoed to either address');
       ctx.note(`the endpoint answered at ${cameBack.to}`);
     },
-  },
+  ),
 ];

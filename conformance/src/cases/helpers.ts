@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { Datagram } from '../peer/datagram.js';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { TesterPeer } from '../peer/tester-peer.js';
-import type { CaseContext } from './case.js';
+import type { CaseContext, CaseDefinition } from './case.js';
 
 /** How long a reply may take on a loaded 2-core machine. */
 export const REPLY_MS = 2000;
@@ -87,6 +87,26 @@ export async function handshake(ctx: CaseContext, options: { peer?: TesterPeer; 
   );
   ctx.expect(clause, reply.decoded.type === expected, `the answer is a ${reply.decoded.type}, expected ${expected}`);
   return { peer, conn, first, reply };
+}
+
+export type CaseHeader = Pick<CaseDefinition, 'id' | 'title' | 'clauses'> & Partial<Pick<CaseDefinition, 'level' | 'requires' | 'needsLaunch' | 'timeoutMs'>>;
+
+/**
+ * A server-role case (MUST and 10 s unless the header says otherwise) whose script starts
+ * on an open connection whose every segment the tester acknowledges.
+ */
+export function onConnection(header: CaseHeader, script: (ctx: CaseContext, open: Open) => Promise<void>): CaseDefinition {
+  return {
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    ...header,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      await script(ctx, open);
+    },
+  };
 }
 
 /**

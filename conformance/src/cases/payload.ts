@@ -4,7 +4,7 @@ import { bitField, spec } from '@qotp/spec';
 import { encodePayload, type Payload } from '@qotp/reference';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { expectDropped } from './encryption.js';
-import { autoAck, expectAlive, fromEndpoint, handshake, pattern, probePayload, REPLY_MS, text, waitUntil, WINDOW, type Open } from './helpers.js';
+import { expectAlive, fromEndpoint, onConnection, type Open, pattern, probePayload, REPLY_MS, text, waitUntil, WINDOW } from './helpers.js';
 
 const PAYLOAD_VERSION = bitField(spec.payload.header, 'version');
 const WIDE = bitField(spec.payload.header, 'wideOffsets');
@@ -17,16 +17,13 @@ const ackOf = (open: Open, streamId: number, offset: number, length: number) =>
   });
 
 export const payloadCases: CaseDefinition[] = [
-  {
-    id: 'payload.types',
-    title: 'Segments of each payload type (DATA and CLOSE, with and without ACK) are accepted and acknowledged',
-    clauses: ['payload.types', 'payload.header.layout', 'ack.segment'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  onConnection(
+    {
+      id: 'payload.types',
+      title: 'Segments of each payload type (DATA and CLOSE, with and without ACK) are accepted and acknowledged',
+      clauses: ['payload.types', 'payload.header.layout', 'ack.segment'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       // An ACK section that acknowledges nothing new (stream 0 holds no data of the endpoint yet).
       const ack = { streamId: 0, offset: 0, length: 0, window: WINDOW };
       const variants: [string, number, Payload][] = [
@@ -39,33 +36,27 @@ export const payloadCases: CaseDefinition[] = [
       await waitUntil(open.peer, () => variants.every(([, id]) => ackOf(open, id, 0, 6) !== undefined), REPLY_MS);
       for (const [what, id] of variants) ctx.expect('payload.types', ackOf(open, id, 0, 6) !== undefined, `the ${what} segment on stream ${id} was not acknowledged (stream ${id}, offset 0, length 6)`);
     },
-  },
-  {
-    id: 'payload.version',
-    title: 'An authentic packet whose payload version is not 0 is dropped',
-    clauses: ['payload.header.version', 'crypto.receive.no-crash'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'payload.version',
+      title: 'An authentic packet whose payload version is not 0 is dropped',
+      clauses: ['payload.header.version', 'crypto.receive.no-crash'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const plaintext = encodePayload(probePayload(40));
       plaintext[0] = (plaintext[0] as number) | (1 << PAYLOAD_VERSION.shift);
       await expectDropped(ctx, open, open.conn.data(plaintext), 'Data whose payload header says version 1', 'payload.header.version');
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a payload of version 1');
     },
-  },
-  {
-    id: 'payload.offset-width',
-    title: 'Offsets above 0xFFFFFF are sent with 48 bits, and only those',
-    clauses: ['payload.offset.width', 'payload.ack.layout', 'wire.byte-order'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'payload.offset-width',
+      title: 'Offsets above 0xFFFFFF are sent with 48 bits, and only those',
+      clauses: ['payload.offset.width', 'payload.ack.layout', 'wire.byte-order'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const far = NARROW_MAX + 6;
       const near = 1000;
       open.peer.send(open.conn.data({ isClose: false, ack: null, stream: { streamId: 9, offset: far, data: pattern(100) } }), `DATA stream 9 at offset ${far} (48-bit)`);
@@ -79,5 +70,5 @@ export const payloadCases: CaseDefinition[] = [
       const wideWithoutNeed = ((narrowAck.decoded?.payloadHeader ?? 0) >> WIDE.shift) & 1;
       ctx.expect('payload.offset.width', wideWithoutNeed === 0 || (narrowAck.decoded?.payload?.stream?.offset ?? 0) > NARROW_MAX, 'a packet whose offsets all fit in 24 bits sets the 48-bit flag');
     },
-  },
+  ),
 ];

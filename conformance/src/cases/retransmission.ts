@@ -72,6 +72,7 @@ export const retransmissionCases: CaseDefinition[] = [
     clauses: ['retransmission.rto-default'],
     level: 'MUST',
     role: 'server',
+    isolated: true,
     timeoutMs: 10_000,
     async run(ctx: CaseContext) {
       const { copies } = await withholdAcks(ctx, RTO_MS * 2 + 300);
@@ -84,6 +85,7 @@ export const retransmissionCases: CaseDefinition[] = [
     clauses: ['retransmission.backoff', 'retransmission.rto-default'],
     level: 'MUST',
     role: 'server',
+    isolated: true,
     timeoutMs: 15_000,
     async run(ctx: CaseContext) {
       const total = EXPECTED_GAPS.slice(0, 4).reduce((a, b) => a + b, 0);
@@ -97,6 +99,7 @@ export const retransmissionCases: CaseDefinition[] = [
     clauses: ['retransmission.give-up', 'retransmission.backoff'],
     level: 'MUST',
     role: 'server',
+    isolated: true,
     timeoutMs: 20_000,
     async run(ctx: CaseContext) {
       const total = EXPECTED_GAPS.reduce((a, b) => a + b, 0);
@@ -115,6 +118,7 @@ export const retransmissionCases: CaseDefinition[] = [
     clauses: ['retransmission.ping-not-resent', 'payload.ping'],
     level: 'MUST',
     role: 'server',
+    isolated: true,
     requires: ['pingInHandshakeReply'],
     timeoutMs: 10_000,
     async run(ctx: CaseContext) {

@@ -15,6 +15,8 @@ import {
   expectServing,
   fromEndpoint,
   handshake,
+  onConnection,
+  type Open,
   pattern,
   probePayload,
   REPLY_MS,
@@ -25,16 +27,14 @@ import {
 } from './helpers.js';
 
 export const robustnessCases: CaseDefinition[] = [
-  {
-    id: 'robustness.garbage',
-    title: '300 random datagrams change nothing: the connection and new connections work',
-    clauses: ['crypto.receive.no-crash'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 15_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  onConnection(
+    {
+      id: 'robustness.garbage',
+      title: '300 random datagrams change nothing: the connection and new connections work',
+      clauses: ['crypto.receive.no-crash'],
+      timeoutMs: 15_000,
+    },
+    async (ctx: CaseContext, open: Open) => {
       for (let i = 0; i < 300; i++) {
         const bytes = new Uint8Array(randomBytes(Math.floor(Math.random() * 1500)));
         open.peer.send(bytes, `random datagram ${i + 1} of 300`);
@@ -42,17 +42,14 @@ export const robustnessCases: CaseDefinition[] = [
       await expectAlive(ctx, open, 'crypto.receive.no-crash', '300 random datagrams');
       await expectServing(ctx, 'crypto.receive.no-crash', '300 random datagrams');
     },
-  },
-  {
-    id: 'robustness.short-datagrams',
-    title: 'Empty and too-short datagrams are dropped',
-    clauses: ['crypto.min-packet-size', 'crypto.receive.no-crash'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'robustness.short-datagrams',
+      title: 'Empty and too-short datagrams are dropped',
+      clauses: ['crypto.min-packet-size', 'crypto.receive.no-crash'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const packet = open.conn.data(probePayload(40));
       for (const length of [0, 1, 9, 15, constant('MinPacketSize') - 1]) {
         open.peer.send(packet.slice(0, length), `the first ${length} bytes of a Data packet`);
@@ -60,23 +57,20 @@ export const robustnessCases: CaseDefinition[] = [
       await expectDropped(ctx, open, packet.slice(0, packet.length - 1), 'a Data packet without its last byte', 'crypto.aead.tamper');
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'truncated datagrams');
     },
-  },
-  {
-    id: 'robustness.oversized',
-    title: 'Datagrams longer than the MTU are cut and dropped, up to 65000 bytes',
-    clauses: ['crypto.receive.mtu-cut', 'crypto.receive.no-crash'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'robustness.oversized',
+      title: 'Datagrams longer than the MTU are cut and dropped, up to 65000 bytes',
+      clauses: ['crypto.receive.mtu-cut', 'crypto.receive.no-crash'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const packet = open.conn.data(probePayload(ctx.endpoint.mtu + 100));
       await expectDropped(ctx, open, packet, `a Data packet of ${packet.length} bytes (MTU ${ctx.endpoint.mtu})`, 'crypto.receive.mtu-cut');
       open.peer.send(new Uint8Array(randomBytes(65_000)), '65000 random bytes');
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'oversized datagrams');
     },
-  },
+  ),
   {
     id: 'robustness.oversized-init-snd',
     title: 'An InitSnd longer than the MTU is read up to the MTU and answered',
@@ -92,16 +86,13 @@ export const robustnessCases: CaseDefinition[] = [
       ctx.expect('crypto.receive.mtu-cut', reply !== null && reply.decoded?.type === 'InitRcv', `an InitSnd of ${ctx.endpoint.mtu + 200} bytes was not answered with an InitRcv: ${reply?.error ?? 'no reply'}`);
     },
   },
-  {
-    id: 'robustness.replayed-data',
-    title: 'Replayed Data packets deliver their bytes once',
-    clauses: ['crypto.replay.accepted', 'stream.ordered-delivery'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  onConnection(
+    {
+      id: 'robustness.replayed-data',
+      title: 'Replayed Data packets deliver their bytes once',
+      clauses: ['crypto.replay.accepted', 'stream.ordered-delivery'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const data = pattern(4000, 11);
       const packets = [0, 1000, 2000, 3000].map((at) => open.conn.data(dataPayload(0, at, data.subarray(at, at + 1000))));
       for (const p of packets) open.peer.send(p, 'DATA');
@@ -116,7 +107,7 @@ export const robustnessCases: CaseDefinition[] = [
       }));
       ctx.expect('stream.ordered-delivery', high <= data.length, `the endpoint echoed up to offset ${high}: replayed bytes were delivered again`);
     },
-  },
+  ),
   {
     id: 'robustness.replayed-0rtt',
     title: 'A replayed InitCryptoSnd does not break the endpoint',

@@ -1,7 +1,22 @@
 // Stream cases (server role): ordered delivery from reordered, duplicated and overlapping
 // segments, several streams, the ACK fields, ACK-only packets and PING.
 import type { CaseContext, CaseDefinition } from './case.js';
-import { ackOnly, autoAck, dataPayload, echo, equal, fromEndpoint, handshake, pattern, REPLY_MS, SILENCE_MS, streamState, waitUntil, type Open } from './helpers.js';
+import {
+  ackOnly,
+  autoAck,
+  dataPayload,
+  echo,
+  equal,
+  fromEndpoint,
+  handshake,
+  onConnection,
+  type Open,
+  pattern,
+  REPLY_MS,
+  SILENCE_MS,
+  streamState,
+  waitUntil,
+} from './helpers.js';
 
 /** Sends the given segments of `data` (start, end) in the order given and expects the echo intact. */
 async function deliverySegments(open: Open, streamId: number, data: Uint8Array, segments: [number, number][]): Promise<Uint8Array> {
@@ -66,16 +81,13 @@ export const streamCases: CaseDefinition[] = [
     [6100, 7300],
     [6900, n],
   ]),
-  {
-    id: 'streams.several',
-    title: 'Three interleaved streams are echoed each on its own stream',
-    clauses: ['stream.independent', 'payload.stream.layout'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  onConnection(
+    {
+      id: 'streams.several',
+      title: 'Three interleaved streams are echoed each on its own stream',
+      clauses: ['stream.independent', 'payload.stream.layout'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const ids = [1, 2, 40_000];
       const data = ids.map((id, i) => pattern(3000 + i * 500, id));
       for (let at = 0; at < 4000; at += 700) {
@@ -91,17 +103,14 @@ export const streamCases: CaseDefinition[] = [
         ctx.expect('stream.independent', equal(got, data[i] as Uint8Array), `stream ${id}: ${got.length} of ${(data[i] as Uint8Array).length} bytes echoed, or other bytes`);
       });
     },
-  },
-  {
-    id: 'streams.ack-fields',
-    title: 'Each segment is acknowledged with its stream id, offset and length, and a window',
-    clauses: ['ack.segment', 'payload.ack.layout', 'flow.window-advertised'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'streams.ack-fields',
+      title: 'Each segment is acknowledged with its stream id, offset and length, and a window',
+      clauses: ['ack.segment', 'payload.ack.layout', 'flow.window-advertised'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const data = pattern(1700, 9);
       const segments: [number, number][] = [
         [0, 700],
@@ -123,17 +132,14 @@ export const streamCases: CaseDefinition[] = [
       ctx.expect('flow.window-advertised', zero.length === 0, `${zero.length} ACKs advertise a window of 0 bytes while the receive buffer is nearly empty`);
       ctx.note(`windows advertised: ${[...new Set(acked().map((a) => a.window))].join(', ')} bytes`);
     },
-  },
-  {
-    id: 'streams.duplicate-acknowledged',
-    title: 'A segment that arrives again is acknowledged again',
-    clauses: ['ack.segment'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'streams.duplicate-acknowledged',
+      title: 'A segment that arrives again is acknowledged again',
+      clauses: ['ack.segment'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       const data = pattern(500, 4);
       await echo(open, 6, data);
       const acksOf = () => fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.payload?.ack?.streamId === 6 && d.decoded.payload.ack.offset === 0 && d.decoded.payload.ack.length === 500).length;
@@ -142,17 +148,14 @@ export const streamCases: CaseDefinition[] = [
       await waitUntil(open.peer, () => acksOf() > before, REPLY_MS);
       ctx.expect('ack.segment', acksOf() > before, 'the repeated segment was not acknowledged: a sender whose ACK was lost would resend it until it gives up');
     },
-  },
-  {
-    id: 'streams.ack-only',
-    title: 'An ACK-only packet is accepted and not acknowledged',
-    clauses: ['ack.only-not-acknowledged', 'payload.ack-only'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'streams.ack-only',
+      title: 'An ACK-only packet is accepted and not acknowledged',
+      clauses: ['ack.only-not-acknowledged', 'payload.ack-only'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       await echo(open, 0, pattern(2000));
       await open.peer.collect(SILENCE_MS);
       const since = open.peer.send(open.conn.data(ackOnly(0, 0, 1000)), 'ACK-only (acknowledging data already acknowledged)').index;
@@ -160,17 +163,14 @@ export const streamCases: CaseDefinition[] = [
       const acks = answers.filter((d) => d.index > since && d.decoded?.payload?.ack !== null && d.decoded?.payload?.ack !== undefined);
       ctx.expect('ack.only-not-acknowledged', acks.length === 0, `the ACK-only packet was answered by ${acks.length} packet(s) with an ACK section`);
     },
-  },
-  {
-    id: 'streams.ping',
-    title: 'A PING is acknowledged with length 0 and delivers no data',
-    clauses: ['payload.ping', 'ack.segment'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  ),
+  onConnection(
+    {
+      id: 'streams.ping',
+      title: 'A PING is acknowledged with length 0 and delivers no data',
+      clauses: ['payload.ping', 'ack.segment'],
+    },
+    async (ctx: CaseContext, open: Open) => {
       open.peer.send(open.conn.data(dataPayload(8, 0, new Uint8Array(0))), 'PING on stream 8');
       const ack = await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === 8, REPLY_MS);
       ctx.expect('payload.ping', ack !== null, 'the PING on stream 8 was not acknowledged');
@@ -180,5 +180,5 @@ export const streamCases: CaseDefinition[] = [
       const data = streamState(open.peer, open.conn, 8);
       ctx.expect('payload.ping', data.bytes.length === 0, `the endpoint echoed ${data.bytes.length} bytes for a PING`);
     },
-  },
+  ),
 ];

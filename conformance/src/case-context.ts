@@ -1,0 +1,84 @@
+// The context a case runs in: its tester peers, the record of its checks, timings, notes
+// and datagrams, and the measure of the tester's own timing uncertainty. Shared by the
+// runner's own thread and the worker that runs timing cases in isolation.
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import type { CaseContext, Check, ClientRun, Measurement } from './cases/case.js';
+import { CheckFailure } from './cases/case.js';
+import type { Datagram } from './peer/datagram.js';
+import { PeerConnection } from './peer/peer-connection.js';
+import { TesterPeer } from './peer/tester-peer.js';
+
+export interface CaseRecord {
+  checks: Check[];
+  measurements: Measurement[];
+  notes: string[];
+  timeline: Datagram[];
+}
+
+export const emptyRecord = (): CaseRecord => ({ checks: [], measurements: [], notes: [], timeline: [] });
+
+/** What only the runner's thread can offer: the launched processes. */
+export interface ProcessHooks {
+  endpointOutput(): string;
+  endpointKeyLog(): string;
+  startClient: CaseContext['startClient'];
+}
+
+/** Sampling interval of the event-loop delay; a stall shows up to one interval shorter than it was. */
+const LOOP_SAMPLE_MS = 5;
+
+export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'], signal: AbortSignal, hooks: ProcessHooks) {
+  const peers: TesterPeer[] = [];
+  const epoch = performance.now();
+  // How late the tester may notice a datagram: the longest its event loop was held up.
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
+  loopDelay.enable();
+  const ctx: CaseContext = {
+    endpoint,
+    signal,
+    endpointOutput: () => hooks.endpointOutput(),
+    endpointKeyLog: () => hooks.endpointKeyLog(),
+    startClient: (o): Promise<ClientRun> => hooks.startClient(o),
+    async peer(o = {}) {
+      const p = await TesterPeer.open({ target: endpoint.address, timeline: record.timeline, epoch, mtu: endpoint.mtu, ...(o.ipv6 === undefined ? {} : { ipv6: o.ipv6 }) });
+      peers.push(p);
+      return p;
+    },
+    expect(clause, ok, message) {
+      record.checks.push({ clause, ok, message: ok ? null : message });
+      if (!ok) throw new CheckFailure(clause, message);
+    },
+    measure(m) {
+      record.measurements.push(m);
+      return m.measuredMs !== null && m.measuredMs >= m.lowMs && m.measuredMs <= m.highMs;
+    },
+    timingUncertaintyMs: () => loopDelay.max / 1e6 + LOOP_SAMPLE_MS,
+    note(text) {
+      record.notes.push(text);
+    },
+  };
+  return {
+    ctx,
+    peers,
+    close() {
+      loopDelay.disable();
+      for (const p of peers) p.close();
+    },
+  };
+}
+
+let warm = false;
+/**
+ * The first X25519 and AEAD operations run unoptimised JavaScript and hold the event loop
+ * for a few hundred milliseconds; doing them before any case starts keeps that stall out
+ * of the timings the first cases measure.
+ */
+export function warmUp(): void {
+  if (warm) return;
+  warm = true;
+  const server = new PeerConnection('responder');
+  for (let i = 0; i < 20; i++) {
+    const client = new PeerConnection('initiator', { peerIdentityPublicKey: server.identityPublicKey });
+    client.initCryptoSnd({ isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(100) } });
+  }
+}
