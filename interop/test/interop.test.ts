@@ -97,7 +97,7 @@ describe('interop over real UDP', () => {
         const args = ['--to', relay.address, '--file', inputFile(load.size), '--streams', String(load.streams), '--keylog', clientKeys, '--timeout', '180', '--mode', mode];
         if (zeroRtt) args.push('--pubkey', srv.publicKey);
         const run = await runClient(client, args, 200_000);
-        expect(run.status, `${run.stdout}\n${run.stderr}`).toBe(0);
+        expect(run.status, `client:\n${run.stdout}\n${run.stderr}\nserver:\n${srv.output()}`).toBe(0);
 
         const hash = createHash('sha256').update(readFileSync(inputFile(load.size))).digest('hex');
         // The client may exit as soon as its side is done: give the server a second for its CLOSEs.

@@ -71,6 +71,10 @@ async function serve(args: string[]): Promise<void> {
     ...(keyLog ? { keyLog } : {}),
   });
   socket.on('connection', (conn) => {
+    // A connection that ends other than by close() is worth a line: it explains a stalled peer.
+    conn.on('close', (reason: string) => {
+      if (reason !== 'closed') process.stderr.write(`qotp connection ${conn.id.toString(16)} closed: ${reason}\n`);
+    });
     conn.on('stream', (stream: QotpStream) => {
       if (values.mode === 'echo') {
         stream.on('data', (chunk: Buffer) => stream.write(chunk));

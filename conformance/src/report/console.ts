@@ -26,9 +26,30 @@ export function progress(targetName: string, total: number, write: (s: string) =
   };
 }
 
-/** The closing table: every case that did not pass, then one summary line per target. */
+const SHORT: Record<CaseResult['outcome'], string> = { pass: 'pass', fail: 'FAIL', unsupported: '-', timeout: 'TIMEOUT', 'harness-error': 'ERROR' };
+
+/** With several targets: every case in a row, one column per target ("fail*": an expected failure). */
+function matrix(report: Report): string[] {
+  const names = report.targets.map((t) => t.name);
+  const ids = report.targets[0]?.cases.map((c) => c.id) ?? [];
+  const width = Math.max(...ids.map((id) => id.length), 4);
+  const columns = names.map((n) => Math.max(n.length, 8));
+  const lines = ['', `${'case'.padEnd(width)}  ${names.map((n, i) => n.padEnd(columns[i] as number)).join('  ')}`];
+  for (const id of ids) {
+    const cells = report.targets.map((t, i) => {
+      const c = t.cases.find((x) => x.id === id);
+      const text = c === undefined ? '' : `${SHORT[c.outcome]}${c.outcome !== 'pass' && c.outcome !== 'unsupported' && c.expectedFailure !== null ? '*' : ''}`;
+      return text.padEnd(columns[i] as number);
+    });
+    lines.push(`${id.padEnd(width)}  ${cells.join('  ')}`.trimEnd());
+  }
+  lines.push(`(* an expected failure, with its reason below; - unsupported)`);
+  return lines;
+}
+
+/** The closing table: the matrix (several targets), every case that did not pass, then one summary line per target. */
 export function summaryTable(report: Report): string {
-  const lines: string[] = [];
+  const lines: string[] = report.targets.length > 1 ? matrix(report) : [];
   for (const t of report.targets) {
     const notPassed = t.cases.filter((c) => c.outcome !== 'pass');
     lines.push('', `${t.name}: ${t.description}`);

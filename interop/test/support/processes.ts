@@ -26,7 +26,7 @@ export interface Server {
   address: string;
   publicKey: string;
   process: ChildProcess;
-  /** Everything the server printed so far. */
+  /** Everything the server printed so far, on stdout and stderr. */
   output(): string;
   stop(): void;
 }
@@ -39,6 +39,7 @@ export function startServer(impl: Implementation, args: string[]): Promise<Serve
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${impl} server printed no address within 10 s: ${out}`)), 10_000);
     child.once('exit', (code) => reject(new Error(`${impl} server exited with ${code}: ${out}`)));
+    child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       const m = /^qotp listening (\S+) ([0-9a-f]{64})$/m.exec(out);
