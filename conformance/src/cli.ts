@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { parseHostPort } from '@qotp/reference/node';
 import { allCases } from './cases/index.js';
 import { htmlReport } from './report/html.js';
 import { junitXml } from './report/junit.js';
@@ -61,6 +62,11 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
   const targets: Target[] = [];
   if (values.target !== undefined) {
     if (values.pubkey === undefined) usage('--target needs --pubkey (the server identity public key in hex)');
+    try {
+      parseHostPort(values.target as string);
+    } catch (e) {
+      usage(`--target: ${(e as Error).message}`);
+    }
     const manifest = values.manifest === undefined ? null : loadTarget(values.manifest as string).config;
     targets.push(attachedTarget(values.target as string, parsePubkey(values.pubkey as string), manifest));
   } else if (values.pubkey !== undefined || values.manifest !== undefined) usage('--pubkey and --manifest go with --target');

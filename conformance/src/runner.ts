@@ -10,7 +10,7 @@ import { caseContext, warmUp, type CaseRecord, type ProcessHooks } from './case-
 import type { CaseContext, CaseDefinition, ClientRun } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
 import { runIsolated } from './isolated.js';
-import { formatHostPort, parseHostPort } from './peer/tester-peer.js';
+import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { keyLogOf, writePcap } from './report/artifacts.js';
 import { fill, launch, startServer, type RunningServer, type Target } from './targets/target.js';
 
@@ -123,7 +123,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       const values = {
         node: process.execPath,
         dir: target.dir,
-        peer: formatHostPort(o.peer.address),
+        peer: formatHostPort(o.peer.address.host, o.peer.address.port),
         pubkey: Buffer.from(o.identityPublicKey).toString('hex'),
         input,
         keylog: endpointKeyLog,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaValidator } from '../src/schemas.js';
 
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const cli = fileURLToPath(new URL('../bin/qotp-conformance.js', import.meta.url));
 const referenceCli = fileURLToPath(new URL('../../reference/dist/cli.js', import.meta.url));
 const defective = fileURLToPath(new URL('./support/defective-endpoint.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'qotp-cli-'));
@@ -53,6 +53,7 @@ describe('qotp-conformance', () => {
   it.each([
     [['--target', '127.0.0.1:1'], /--target needs --pubkey/],
     [['--target', '127.0.0.1:1', '--pubkey', 'xyz'], /--pubkey must be 64 hex digits, got 'xyz'/],
+    [['--target', 'localhost', '--pubkey', 'ab'.repeat(32)], /--target: invalid-argument: not a host:port address: 'localhost'/],
     [['--grep', '('], /--grep: Invalid regular expression/],
     [['--grep', 'no-such-case'], /no case matches --grep no-such-case/],
     [['--timeout', '0'], /--timeout must be a positive number, got '0'/],

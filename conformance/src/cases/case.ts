@@ -1,7 +1,8 @@
 // What a conformance case is, and what it gets to work with. A case is a script for the
 // tester peer; its checks name the spec clause they test, so that a failure says which
 // statement of the spec the endpoint broke.
-import type { HostPort, TesterPeer } from '../peer/tester-peer.js';
+import type { HostPort } from '@qotp/reference/node';
+import type { TesterPeer } from '../peer/tester-peer.js';
 
 export type Level = 'MUST' | 'SHOULD';
 /** The role of the endpoint under test in the case. */

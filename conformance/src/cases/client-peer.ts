@@ -3,7 +3,8 @@
 // closing each stream once the client closed it and every byte went back.
 import type { Datagram } from '../peer/datagram.js';
 import { PeerConnection } from '../peer/peer-connection.js';
-import { parseHostPort, type TesterPeer } from '../peer/tester-peer.js';
+import { parseHostPort } from '@qotp/reference/node';
+import type { TesterPeer } from '../peer/tester-peer.js';
 import type { CaseContext, ClientRun } from './case.js';
 import { ackOnly, dataPayload, streamState, WINDOW } from './helpers.js';
 

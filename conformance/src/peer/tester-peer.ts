@@ -1,25 +1,14 @@
 // The scripted tester peer: one UDP socket towards the endpoint under test. It sends
 // exactly the bytes a case gives it and records every datagram both ways with a
 // timestamp, decrypted where one of its connections holds the keys.
+import { formatHostPort, type HostPort } from '@qotp/reference/node';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import type { Datagram } from './datagram.js';
 import type { PeerConnection } from './peer-connection.js';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
-
-export function parseHostPort(text: string): HostPort {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text);
-  if (m === null) throw new Error(`'${text}' is not HOST:PORT`);
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw new Error(`port ${port} of '${text}' is out of range`);
-  return { host: m[1] as string, port };
-}
-
-export const formatHostPort = (a: HostPort): string => (a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`);
+/** "host:port" of an address, "[host]:port" for IPv6. */
+const format = (a: HostPort): string => formatHostPort(a.host, a.port);
 
 type Waiter = { match: (d: Datagram) => boolean; resolve: (d: Datagram | null) => void; timer: NodeJS.Timeout };
 
@@ -77,8 +66,8 @@ export class TesterPeer {
       index: this.timeline.length,
       t: this.now(),
       direction: 'out',
-      from: formatHostPort(this.address),
-      to: formatHostPort(to),
+      from: format(this.address),
+      to: format(to),
       bytes,
       note,
       decoded: null,
@@ -96,8 +85,8 @@ export class TesterPeer {
       index: this.timeline.length,
       t: this.now(),
       direction: 'in',
-      from: formatHostPort({ host: info.address, port: info.port }),
-      to: formatHostPort(this.address),
+      from: formatHostPort(info.address, info.port),
+      to: format(this.address),
       bytes,
       note: null,
       decoded: null,
@@ -125,7 +114,7 @@ export class TesterPeer {
 
   /** Datagrams from the endpoint to this peer, from timeline position `since` on. */
   incoming(since = 0): Datagram[] {
-    const me = formatHostPort(this.address);
+    const me = format(this.address);
     return this.timeline.slice(since).filter((d) => d.direction === 'in' && d.to === me);
   }
 
@@ -133,7 +122,7 @@ export class TesterPeer {
   waitFor(match: (d: Datagram) => boolean, timeoutMs: number, since = this.timeline.length): Promise<Datagram | null> {
     const seen = this.incoming(since).find(match);
     if (seen !== undefined) return Promise.resolve(seen);
-    const me = formatHostPort(this.address);
+    const me = format(this.address);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         match: (d) => d.to === me && match(d),

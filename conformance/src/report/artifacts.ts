@@ -2,7 +2,8 @@
 // (raw IP, addresses and ports as they were, times as measured) and a key log in the
 // Go original's format with every secret the tester's connections held.
 import type { Datagram } from '../peer/datagram.js';
-import { parseHostPort, type TesterPeer } from '../peer/tester-peer.js';
+import { parseHostPort } from '@qotp/reference/node';
+import type { TesterPeer } from '../peer/tester-peer.js';
 
 const LINKTYPE_RAW = 101; // the packet starts with an IPv4 or IPv6 header
 const UDP = 17;
