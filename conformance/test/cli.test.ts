@@ -84,6 +84,21 @@ describe('qotp-conformance', () => {
     expect(schemaValidator('report.schema.json')(report)).toEqual([]);
   });
 
+  it('works over IPv6 loopback ([::1]), pcap included', async () => {
+    const v6 = await startByHand([referenceCli, 'serve', '--listen', '[::1]:0']);
+    try {
+      const json = join(dir, 'v6.json');
+      const r = run(['--target', v6.address, '--pubkey', v6.publicKey, '--grep', '^handshake\\.in-band$', '--json', json]);
+      expect(r.status, r.out + r.err).toBe(0);
+      const report = JSON.parse(readFileSync(json, 'utf8')) as { targets: { cases: { timeline: { from: string }[]; artifacts: { pcap: string } }[] }[] };
+      const c = report.targets[0]?.cases[0];
+      expect(c?.timeline[0]?.from).toMatch(/^\[::1\]:\d+$/);
+      expect(readFileSync(c?.artifacts.pcap as string)[24 + 16]! >> 4).toBe(6); // the first packet's IP version
+    } finally {
+      v6.stop();
+    }
+  });
+
   it('exits 1 when a MUST case fails, and names the clause', async () => {
     const bad = await startByHand(['--import', 'tsx', defective, '--defect', 'wrong-direction-bit']);
     try {
