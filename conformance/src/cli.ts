@@ -9,7 +9,8 @@ import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseHostPort } from '@qotp/reference/node';
+import { parseHostPort, selectCryptoBackend } from '@qotp/reference/node';
+import { cryptoBackend } from '@qotp/reference';
 import { allCases } from './cases/index.js';
 import { htmlReport } from './report/html.js';
 import { junitXml } from './report/junit.js';
@@ -36,6 +37,7 @@ timing:
 output:
   --json FILE  --junit FILE  --html FILE
   --out DIR                         per-case pcap and key logs (conformance-results)
+  --crypto node|noble               the tester's crypto backend (node:crypto when available)
 Exit status: 0 when no counted case failed, 1 when one did, 2 on bad usage.`;
 
 const bundledDir = fileURLToPath(new URL('../targets/', import.meta.url));
@@ -98,6 +100,7 @@ async function main(): Promise<number> {
         junit: { type: 'string' },
         html: { type: 'string' },
         out: { type: 'string', default: 'conformance-results' },
+        crypto: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -123,6 +126,11 @@ async function main(): Promise<number> {
   }
   if (cases.length === 0) usage(`no case matches --grep ${values.grep}`);
 
+  try {
+    selectCryptoBackend(values.crypto);
+  } catch (e) {
+    usage(`--crypto: ${(e as Error).message}`);
+  }
   const targets = targetsFrom(values);
   const caseTimeoutMs = positive(values.timeout, 'timeout', 60) * 1000;
   const deadline = performance.now() + positive(values.deadline, 'deadline', 300) * 1000;
@@ -132,7 +140,7 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const t0 = performance.now();
 
-  process.stdout.write(`qotp-conformance: ${cases.length} cases against ${targets.map((t) => t.config.name).join(', ')}; artifacts in ${artifactsDir}\n`);
+  process.stdout.write(`qotp-conformance: ${cases.length} cases against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; artifacts in ${artifactsDir}\n`);
   // Targets run side by side: most of a case's time is waiting for the network or a timer.
   const reports: TargetReport[] = await Promise.all(
     targets.map(async (target) => {

@@ -1,5 +1,6 @@
 // Worker-thread entry of an isolated case (see isolated.ts): runs one case with its own
 // event loop and posts back its record, its key log and how it ended.
+import { selectCryptoBackend } from '@qotp/reference/node';
 import { parentPort, workerData } from 'node:worker_threads';
 import { caseContext, emptyRecord, warmUp } from './case-context.js';
 import { CheckFailure, type CaseContext } from './cases/case.js';
@@ -14,6 +15,7 @@ const unavailable = (what: string) => () => {
 async function run(request: IsolatedRequest): Promise<IsolatedResult> {
   const c = allCases.find((x) => x.id === request.caseId);
   if (c === undefined) throw new Error(`no case ${request.caseId}`);
+  selectCryptoBackend(request.cryptoBackend);
   warmUp();
   const record = emptyRecord();
   const { ctx, peers, close } = caseContext(record, request.endpoint as CaseContext['endpoint'], new AbortController().signal, {

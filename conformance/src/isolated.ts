@@ -9,6 +9,8 @@ import type { CaseContext } from './cases/case.js';
 export interface IsolatedRequest {
   caseId: string;
   endpoint: CaseContext['endpoint'];
+  /** The runner's crypto backend: a worker thread has its own module state and must choose again. */
+  cryptoBackend: string;
 }
 
 export interface IsolatedResult {

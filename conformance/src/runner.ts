@@ -2,6 +2,7 @@
 // a tester peer per need, each case bounded by its own timeout and by the run's global
 // deadline, so that a hanging endpoint can never hang the run. Outcomes are distinct:
 // pass, fail, unsupported (declared, never counted), timeout and harness error.
+import { cryptoBackend } from '@qotp/reference';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -154,7 +155,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
     });
     try {
       if (c.isolated) {
-        const isolated = runIsolated({ caseId: c.id, endpoint });
+        const isolated = runIsolated({ caseId: c.id, endpoint, cryptoBackend: cryptoBackend().name });
         processes.push({ stop: isolated.stop, output: () => '' });
         const outcome = await Promise.race([isolated.result, timeout]);
         Object.assign(result, outcome.record);

@@ -55,6 +55,7 @@ describe('qotp-conformance', () => {
     [['--target', '127.0.0.1:1', '--pubkey', 'xyz'], /--pubkey must be 64 hex digits, got 'xyz'/],
     [['--target', 'localhost', '--pubkey', 'ab'.repeat(32)], /--target: invalid-argument: not a host:port address: 'localhost'/],
     [['--grep', '('], /--grep: Invalid regular expression/],
+    [['--crypto', 'openssl'], /--crypto: invalid-argument: crypto backend must be node or noble, got 'openssl'/],
     [['--grep', 'no-such-case'], /no case matches --grep no-such-case/],
     [['--timeout', '0'], /--timeout must be a positive number, got '0'/],
     [['--config', '/nonexistent/target.json'], /cannot read \/nonexistent\/target.json/],

@@ -11,12 +11,14 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parsePublicKey, type IdentityOption } from './node/identity.js';
+import { selectCryptoBackend } from './node/crypto-backend.js';
 import { QotpSocket, type QotpStream } from './node/socket.js';
 
 const USAGE = `usage:
   qotp-ref serve   [--listen HOST:PORT] [--mode echo|sink] [--seed-hex HEX | --seed STRING] [--keylog FILE] [--mtu N]
   qotp-ref connect --to HOST:PORT [--pubkey HEX] [--file FILE] [--streams N] [--mode echo|sink]
                    [--seed-hex HEX | --seed STRING] [--keylog FILE] [--mtu N] [--timeout SECONDS]
+  both: [--crypto node|noble] (node:crypto when available, else @noble)
 
 serve prints "qotp listening <address> <public key hex>" and serves until killed:
   echo: writes every stream's data back on the same stream and closes it when the peer does;
@@ -60,9 +62,11 @@ async function serve(args: string[]): Promise<void> {
       seed: { type: 'string' },
       keylog: { type: 'string' },
       mtu: { type: 'string' },
+      crypto: { type: 'string' },
     },
   });
   if (values.mode !== 'echo' && values.mode !== 'sink') fail(`--mode must be echo or sink, got '${values.mode}'`);
+  selectCryptoBackend(values.crypto);
   const keyLog = keyLogWriter(values.keylog);
   const socket = await QotpSocket.listen({
     listen: values.listen,
@@ -175,8 +179,10 @@ async function connect(args: string[]): Promise<void> {
       mtu: { type: 'string' },
       timeout: { type: 'string', default: '60' },
       listen: { type: 'string' },
+      crypto: { type: 'string' },
     },
   });
+  selectCryptoBackend(values.crypto);
   if (values.to === undefined) fail('connect needs --to HOST:PORT');
   if (values.mode !== 'echo' && values.mode !== 'sink') fail(`--mode must be echo or sink, got '${values.mode}'`);
   const mode = values.mode;

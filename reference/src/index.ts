@@ -1,6 +1,6 @@
 // @qotp/reference: a readable QOTP implementation. Layers, each usable alone:
 //   wire/      little-endian integers, the receive window code, the payload codec
-//   crypto/    X25519, ChaCha20-Poly1305, SN masking, the five message types, receiving
+//   crypto/    X25519, ChaCha20-Poly1305 (on a selectable backend), SN masking, the five message types, receiving
 //   recovery/  RTT estimation, RTO and backoff, BBR pacing
 //   engine/    the sans-I/O endpoint: connections, streams, ACKs, retransmission, close
 export { QotpError, type QotpErrorCode } from './errors.js';
@@ -15,6 +15,7 @@ export {
   type Payload,
   type StreamSection,
 } from './wire/payload.js';
+export { cryptoBackend, nobleBackend, setCryptoBackend, type CryptoBackend } from './crypto/backend.js';
 export { publicKeyOf, sharedSecret } from './crypto/x25519.js';
 export { open, seal } from './crypto/aead.js';
 export { buildNonce } from './crypto/nonce.js';

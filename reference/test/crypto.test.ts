@@ -1,13 +1,15 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { constant } from '@qotp/spec';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeCryptoBackend } from '../src/node/crypto-backend.js';
 import {
   buildNonce,
   connIdOf,
   decodeData,
   encodeData,
   epochsToTry,
+  nobleBackend,
   open,
   openPacket,
   publicKeyOf,
@@ -15,6 +17,7 @@ import {
   receivePacket,
   seal,
   sealPacket,
+  setCryptoBackend,
   sharedSecret,
   xorSnMask,
   writeUint,
@@ -22,56 +25,62 @@ import {
 } from '../src/index.js';
 import { hex, prng, qotpErrorOf, toHex } from './helpers.js';
 
-describe('X25519', () => {
-  it('matches RFC 7748 section 6.1', () => {
-    const alice = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
-    const bob = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
-    expect(toHex(publicKeyOf(alice))).toBe('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
-    expect(toHex(publicKeyOf(bob))).toBe('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-    expect(toHex(sharedSecret(alice, publicKeyOf(bob)))).toBe('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
+// Every backend must give the same bytes: the portable @noble one and node:crypto's OpenSSL.
+describe.each([nobleBackend, nodeCryptoBackend].map((b) => [b.name, b] as const))('%s backend', (_, backend) => {
+  beforeAll(() => setCryptoBackend(backend));
+  afterAll(() => setCryptoBackend(nobleBackend));
+
+  describe('X25519', () => {
+    it('matches RFC 7748 section 6.1', () => {
+      const alice = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
+      const bob = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
+      expect(toHex(publicKeyOf(alice))).toBe('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
+      expect(toHex(publicKeyOf(bob))).toBe('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
+      expect(toHex(sharedSecret(alice, publicKeyOf(bob)))).toBe('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
+    });
+
+    it('agrees with node:crypto (OpenSSL) on random keys', () => {
+      const random = prng(3);
+      const pkcs8 = (raw: Uint8Array) => createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw]), format: 'der', type: 'pkcs8' });
+      const spki = (raw: Uint8Array) => createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b656e032100', 'hex'), raw]), format: 'der', type: 'spki' });
+      for (let i = 0; i < 20; i++) {
+        const a = random(32);
+        const b = random(32);
+        const openssl = diffieHellman({ privateKey: pkcs8(a), publicKey: spki(publicKeyOf(b)) });
+        expect(toHex(sharedSecret(a, publicKeyOf(b)))).toBe(openssl.toString('hex'));
+      }
+    });
+
+    it('refuses low-order public keys and wrong sizes with typed errors', () => {
+      const key = prng(1)(32);
+      expect(qotpErrorOf(() => sharedSecret(key, new Uint8Array(32)))).toBe('invalid-public-key');
+      expect(qotpErrorOf(() => sharedSecret(key, hex(`01${'00'.repeat(31)}`)))).toBe('invalid-public-key');
+      expect(qotpErrorOf(() => sharedSecret(key, new Uint8Array(31)))).toBe('invalid-argument');
+      expect(qotpErrorOf(() => publicKeyOf(new Uint8Array(33)))).toBe('invalid-argument');
+    });
   });
 
-  it('agrees with node:crypto (OpenSSL) on random keys', () => {
-    const random = prng(3);
-    const pkcs8 = (raw: Uint8Array) => createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw]), format: 'der', type: 'pkcs8' });
-    const spki = (raw: Uint8Array) => createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b656e032100', 'hex'), raw]), format: 'der', type: 'spki' });
-    for (let i = 0; i < 20; i++) {
-      const a = random(32);
-      const b = random(32);
-      const openssl = diffieHellman({ privateKey: pkcs8(a), publicKey: spki(publicKeyOf(b)) });
-      expect(toHex(sharedSecret(a, publicKeyOf(b)))).toBe(openssl.toString('hex'));
-    }
-  });
+  describe('ChaCha20-Poly1305', () => {
+    it('agrees with node:crypto (OpenSSL) both ways', () => {
+      const random = prng(9);
+      for (let i = 0; i < 50; i++) {
+        const [key, nonce, aad, plaintext] = [random(32), random(12), random(i % 20), random(i * 7)];
+        const sealed = seal(key, nonce, aad, plaintext);
+        const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }).setAAD(aad, { plaintextLength: plaintext.length });
+        const expected = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+        expect(toHex(sealed)).toBe(expected.toString('hex'));
+        const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }).setAAD(aad, { plaintextLength: plaintext.length });
+        decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+        expect(toHex(Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]))).toBe(toHex(plaintext));
+        expect(open(key, nonce, aad, sealed)).toEqual(plaintext);
+      }
+    });
 
-  it('refuses low-order public keys and wrong sizes with typed errors', () => {
-    const key = prng(1)(32);
-    expect(qotpErrorOf(() => sharedSecret(key, new Uint8Array(32)))).toBe('invalid-public-key');
-    expect(qotpErrorOf(() => sharedSecret(key, hex(`01${'00'.repeat(31)}`)))).toBe('invalid-public-key');
-    expect(qotpErrorOf(() => sharedSecret(key, new Uint8Array(31)))).toBe('invalid-argument');
-    expect(qotpErrorOf(() => publicKeyOf(new Uint8Array(33)))).toBe('invalid-argument');
-  });
-});
-
-describe('ChaCha20-Poly1305', () => {
-  it('agrees with node:crypto (OpenSSL) both ways', () => {
-    const random = prng(9);
-    for (let i = 0; i < 50; i++) {
-      const [key, nonce, aad, plaintext] = [random(32), random(12), random(i % 20), random(i * 7)];
-      const sealed = seal(key, nonce, aad, plaintext);
-      const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }).setAAD(aad, { plaintextLength: plaintext.length });
-      const expected = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-      expect(toHex(sealed)).toBe(expected.toString('hex'));
-      const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }).setAAD(aad, { plaintextLength: plaintext.length });
-      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-      expect(toHex(Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]))).toBe(toHex(plaintext));
-      expect(open(key, nonce, aad, sealed)).toEqual(plaintext);
-    }
-  });
-
-  it('reports a bad tag as authentication-failed', () => {
-    const sealed = seal(new Uint8Array(32), new Uint8Array(12), new Uint8Array(0), new Uint8Array(10));
-    sealed[3] = (sealed[3] as number) ^ 1;
-    expect(qotpErrorOf(() => open(new Uint8Array(32), new Uint8Array(12), new Uint8Array(0), sealed))).toBe('authentication-failed');
+    it('reports a bad tag as authentication-failed', () => {
+      const sealed = seal(new Uint8Array(32), new Uint8Array(12), new Uint8Array(0), new Uint8Array(10));
+      sealed[3] = (sealed[3] as number) ^ 1;
+      expect(qotpErrorOf(() => open(new Uint8Array(32), new Uint8Array(12), new Uint8Array(0), sealed))).toBe('authentication-failed');
+    });
   });
 });
 

@@ -12,17 +12,20 @@ import {
   encodePayload,
   encodeRcvWindow,
   initialRtt,
+  nobleBackend,
   QotpError,
   readUint,
   readUint64,
   receivePacket,
   rtoNanos,
+  setCryptoBackend,
   updateRtt,
   writeUint,
   writeUint64,
   type Payload,
 } from '@qotp/reference';
-import { describe, expect, it } from 'vitest';
+import { nodeCryptoBackend } from '@qotp/reference/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allTests, buildPacket, fromHex, loadVectors, receiverContext, toHex, type PayloadJson } from '../src/index.js';
 
 /** The QotpError code `run` throws, or 'no error'. */
@@ -79,7 +82,12 @@ describe('payloads.json', () => {
   });
 });
 
-describe.each(['crypto-messages', 'invalid-packets'] as const)('%s.json', (file) => {
+// The packet vectors replay on every crypto backend: @noble and node:crypto (OpenSSL).
+const packetRuns = (['crypto-messages', 'invalid-packets'] as const).flatMap((file) => [nobleBackend, nodeCryptoBackend].map((b) => [file, b.name, b] as const));
+
+describe.each(packetRuns)('%s.json on the %s backend', (file, _, backend) => {
+  beforeAll(() => setCryptoBackend(backend));
+  afterAll(() => setCryptoBackend(nobleBackend));
   it.each([...allTests(loadVectors(file))].map((c) => [caseName(c), c] as const))('%s', (_, { group, test }) => {
     const packet = fromHex(test.packet);
     const ctx = receiverContext(group.keySet, test.receiver);

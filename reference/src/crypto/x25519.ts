@@ -1,8 +1,8 @@
-// X25519 key agreement (RFC 7748) on @noble/curves. QOTP keys its AEAD with the raw
-// 32-byte output; there is no KDF (clause crypto.aead.cipher).
-import { x25519 } from '@noble/curves/ed25519.js';
+// X25519 key agreement (RFC 7748) through the selected crypto backend (backend.ts). QOTP
+// keys its AEAD with the raw 32-byte output; there is no KDF (clause crypto.aead.cipher).
 import { constant } from '@qotp/spec';
 import { QotpError } from '../errors.js';
+import { cryptoBackend } from './backend.js';
 
 const KEY_SIZE = constant('PubKeySize');
 
@@ -14,7 +14,7 @@ function requireKey(key: Uint8Array, what: string): void {
 
 export function publicKeyOf(privateKey: Uint8Array): Uint8Array {
   requireKey(privateKey, 'X25519 private key');
-  return x25519.getPublicKey(privateKey);
+  return cryptoBackend().x25519PublicKey(privateKey);
 }
 
 /**
@@ -25,7 +25,7 @@ export function sharedSecret(privateKey: Uint8Array, peerPublicKey: Uint8Array):
   requireKey(privateKey, 'X25519 private key');
   requireKey(peerPublicKey, 'X25519 public key');
   try {
-    return x25519.getSharedSecret(privateKey, peerPublicKey);
+    return cryptoBackend().x25519(privateKey, peerPublicKey);
   } catch {
     throw new QotpError('invalid-public-key', 'peer public key is of low order (the shared secret would be zero)');
   }
