@@ -18,6 +18,7 @@ import (
 	"reflect"
 
 	"github.com/qo-proto/qotp"
+	"github.com/qotp-conformance/interop/internal/qotpx"
 )
 
 type keys struct {
@@ -84,18 +85,18 @@ func encrypt(k *keys, v *packetTest) (packet []byte, err error) {
 	}
 	switch v.Message {
 	case "InitSnd":
-		_, packet = encryptInitSnd(k.initiatorIdentity.PublicKey(), k.initiatorEphemeral.PublicKey(), v.MTU)
+		_, packet = qotpx.EncryptInitSnd(k.initiatorIdentity.PublicKey(), k.initiatorEphemeral.PublicKey(), v.MTU)
 	case "InitRcv":
-		packet, err = encryptInitRcv(k.connID, k.responderIdentity.PublicKey(), k.initiatorEphemeral.PublicKey(), k.responderEphemeral, v.Sn, payload)
+		packet, err = qotpx.EncryptInitRcv(k.connID, k.responderIdentity.PublicKey(), k.initiatorEphemeral.PublicKey(), k.responderEphemeral, v.Sn, payload)
 	case "InitCryptoSnd":
 		quietly(func() {
-			_, packet, err = encryptInitCryptoSnd(k.responderIdentity.PublicKey(), k.initiatorIdentity.PublicKey(), k.initiatorEphemeral, v.Sn, v.MTU, payload)
+			_, packet, err = qotpx.EncryptInitCryptoSnd(k.responderIdentity.PublicKey(), k.initiatorIdentity.PublicKey(), k.initiatorEphemeral, v.Sn, v.MTU, payload)
 		})
 		finding("qotp v0.2.18 encryptInitCryptoSnd and decryptInitCryptoSnd print the packet and the 0-RTT identity secret to stdout (fmt.Printf)")
 	case "InitCryptoRcv":
-		packet, err = encryptInitCryptoRcv(k.connID, k.initiatorEphemeral.PublicKey(), k.responderEphemeral, v.Sn, payload)
+		packet, err = qotpx.EncryptInitCryptoRcv(k.connID, k.initiatorEphemeral.PublicKey(), k.responderEphemeral, v.Sn, payload)
 	case "Data":
-		packet, err = encryptData(k.connID, v.SealedByInitiator, k.ephemeralSecret, v.Sn, v.Epoch, payload)
+		packet, err = qotpx.EncryptData(k.connID, v.SealedByInitiator, k.ephemeralSecret, v.Sn, v.Epoch, payload)
 	default:
 		return nil, fmt.Errorf("unknown message %q", v.Message)
 	}
@@ -144,7 +145,7 @@ func receive(k *keys, v *packetTest, datagram []byte) (r received, err error) {
 
 	switch qotp.CryptoMsgType(packet[0] >> 5) {
 	case qotp.InitSnd:
-		_, epSnd, e := decryptInitSnd(packet, rc.MTU)
+		_, epSnd, e := qotpx.DecryptInitSnd(packet, rc.MTU)
 		if e != nil {
 			return r, wrap(e)
 		}
@@ -155,7 +156,7 @@ func receive(k *keys, v *packetTest, datagram []byte) (r received, err error) {
 	case qotp.InitCryptoSnd:
 		var m *qotp.Message
 		var e error
-		quietly(func() { _, _, m, e = decryptInitCryptoSnd(packet, identity, rc.MTU) })
+		quietly(func() { _, _, m, e = qotpx.DecryptInitCryptoSnd(packet, identity, rc.MTU) })
 		if e != nil {
 			return r, wrap(e)
 		}
@@ -164,7 +165,7 @@ func receive(k *keys, v *packetTest, datagram []byte) (r received, err error) {
 		if e := lookup(); e != nil {
 			return r, e
 		}
-		_, _, _, m, e := decryptInitRcv(packet, ephemeral)
+		_, _, _, m, e := qotpx.DecryptInitRcv(packet, ephemeral)
 		if e != nil {
 			return r, wrap(e)
 		}
@@ -173,7 +174,7 @@ func receive(k *keys, v *packetTest, datagram []byte) (r received, err error) {
 		if e := lookup(); e != nil {
 			return r, e
 		}
-		_, _, m, e := decryptInitCryptoRcv(packet, ephemeral)
+		_, _, m, e := qotpx.DecryptInitCryptoRcv(packet, ephemeral)
 		if e != nil {
 			return r, wrap(e)
 		}
@@ -182,7 +183,7 @@ func receive(k *keys, v *packetTest, datagram []byte) (r received, err error) {
 		if e := lookup(); e != nil {
 			return r, e
 		}
-		m, e := decryptData(packet, rc.Role == "initiator", rc.Epoch, k.ephemeralSecret)
+		m, e := qotpx.DecryptData(packet, rc.Role == "initiator", rc.Epoch, k.ephemeralSecret)
 		if e != nil {
 			return r, wrap(e)
 		}

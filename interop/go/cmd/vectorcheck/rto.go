@@ -8,6 +8,7 @@ import (
 	"reflect"
 
 	"github.com/qo-proto/qotp"
+	"github.com/qotp-conformance/interop/internal/qotpx"
 )
 
 func measurement(c *qotp.Conn, name string) uint64 {
@@ -27,8 +28,8 @@ func checkRto(path string, t *tally) error {
 					c := &qotp.Conn{Measurements: qotp.NewMeasurements()}
 					for i, s := range v.Samples {
 						// bytesAcked and now only feed the bandwidth estimate; both must be non-zero.
-						updateMeasurements(c, s.Rtt, 1400, uint64(i+1)*1_000_000_000)
-						srtt, rttvar, rto := measurement(c, "srtt"), measurement(c, "rttvar"), rtoNano(c)
+						qotpx.UpdateMeasurements(c, s.Rtt, 1400, uint64(i+1)*1_000_000_000)
+						srtt, rttvar, rto := measurement(c, "srtt"), measurement(c, "rttvar"), qotpx.RtoNano(c)
 						if srtt != s.Srtt || rttvar != s.Rttvar || rto != s.Rto {
 							return fmt.Errorf("after sample %d (%d ns): srtt %d rttvar %d rto %d, vector says %d %d %d",
 								i, s.Rtt, srtt, rttvar, rto, s.Srtt, s.Rttvar, s.Rto)
@@ -36,7 +37,7 @@ func checkRto(path string, t *tally) error {
 					}
 				case "backoff":
 					for _, row := range v.Schedule {
-						wait, err := backoff(v.Rto, row.Transmission)
+						wait, err := qotpx.Backoff(v.Rto, row.Transmission)
 						if row.Wait == nil {
 							if err == nil {
 								return fmt.Errorf("transmission %d: backoff = %d, vector says give up", row.Transmission, wait)
@@ -50,17 +51,17 @@ func checkRto(path string, t *tally) error {
 					for i, st := range v.Steps {
 						switch st.Event {
 						case "ack":
-							updateMeasurements(c, st.Rtt, st.BytesAcked, st.Now)
+							qotpx.UpdateMeasurements(c, st.Rtt, st.BytesAcked, st.Now)
 						case "duplicate-ack":
-							onDuplicateAck(c)
+							qotpx.OnDuplicateAck(c)
 						case "retransmit":
-							onPacketLoss(c)
+							qotpx.OnPacketLoss(c)
 						default:
 							return fmt.Errorf("unknown event %q", st.Event)
 						}
 						bw, gain := measurement(c, "bwMax"), measurement(c, "pacingGainPct")
 						startup := reflect.ValueOf(c).Elem().FieldByName("isStartup").Bool()
-						pacing := calcPacing(c, 1400)
+						pacing := qotpx.CalcPacing(c, 1400)
 						if bw != st.BwMax || gain != st.GainPercent || startup != st.IsStartup || pacing != st.Pacing {
 							return fmt.Errorf("after step %d (%s): bwMax %d gain %d startup %v pacing %d, vector says %d %d %v %d",
 								i, st.Event, bw, gain, startup, pacing, st.BwMax, st.GainPercent, st.IsStartup, st.Pacing)

@@ -1,0 +1,26 @@
+// Rates and their summary: every figure is measured several times and reported as the
+// median with the spread (lowest and highest), never as a single run.
+
+/** Runs `op` for about `ms` milliseconds and returns operations per second. */
+export function rate(ms: number, op: (i: number) => void): number {
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() - start < ms) {
+    for (let k = 0; k < 16; k++) op(n++);
+  }
+  return (n * 1000) / (performance.now() - start);
+}
+
+export interface Summary {
+  median: number;
+  min: number;
+  max: number;
+  runs: number[];
+}
+
+export function summarize(runs: number[]): Summary {
+  const sorted = [...runs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number, runs };
+}
