@@ -1,0 +1,71 @@
+// Handshakes per second and time to the first echoed byte, in-band (1-RTT) and 0-RTT,
+// against the TS reference server and the Go server. The client side is the conformance
+// runner's tester peer (packet level, the same for both servers), one handshake at a
+// time: a handshake, one byte of data, its echo, next connection.
+import { loadTarget, PeerConnection, startServer, TesterPeer } from '@qotp/conformance';
+import { parseHostPort } from '@qotp/reference/node';
+import { fileURLToPath } from 'node:url';
+import { summarize, type Summary } from './measure.js';
+
+const targetsDir = fileURLToPath(new URL('../../conformance/targets/', import.meta.url));
+const REPLY_MS = 2000;
+
+export interface HandshakeRow {
+  server: string;
+  mode: '1-RTT' | '0-RTT';
+  /** Complete handshakes with one echoed byte, per second. */
+  perSecond: Summary;
+  /** Milliseconds from the first packet to the echoed byte. */
+  firstByteMs: Summary;
+}
+
+export interface HandshakeOptions {
+  handshakes: number;
+  repeats: number;
+}
+
+const ONE_BYTE = { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: Uint8Array.of(0x2a) } };
+
+/** One connection: handshake, one byte (in the 0-RTT packet, or after the reply), its echo; ms to the echo. */
+async function oneEcho(peer: TesterPeer, server: { publicKey: Uint8Array }, zeroRtt: boolean, identity: PeerConnection): Promise<number> {
+  const conn = peer.add(new PeerConnection('initiator', { identity: { privateKey: identity.identityPrivateKey, publicKey: identity.identityPublicKey }, peerIdentityPublicKey: server.publicKey }));
+  const echoed = peer.waitFor((d) => d.decoded?.connId === conn.connId && (d.decoded.payload?.stream?.data.length ?? 0) > 0, REPLY_MS);
+  const start = performance.now();
+  peer.send(zeroRtt ? conn.initCryptoSnd(ONE_BYTE) : conn.initSnd());
+  const reply = await peer.waitFor((d) => conn.owns(d.bytes) && d.decoded !== null, REPLY_MS);
+  if (reply === null) throw new Error(`no handshake reply within ${REPLY_MS} ms`);
+  // After the reply the client sends a Data packet: its byte (1-RTT) or an ACK of the reply (0-RTT);
+  // a responder sends its echo only after the initiator's first Data packet.
+  const ack = { isClose: false, ack: { streamId: 0, offset: 0, length: 0, window: 1 << 20 }, stream: null };
+  peer.send(conn.data(zeroRtt ? ack : ONE_BYTE));
+  if ((await echoed) === null) throw new Error(`no echo within ${REPLY_MS} ms`);
+  return performance.now() - start;
+}
+
+export async function handshakeRows(o: HandshakeOptions): Promise<HandshakeRow[]> {
+  const rows: HandshakeRow[] = [];
+  const identity = new PeerConnection('initiator');
+  for (const name of ['reference', 'go']) {
+    const server = await startServer(loadTarget(`${targetsDir}${name}.json`), '/dev/null');
+    try {
+      for (const zeroRtt of [false, true]) {
+        const perSecond: number[] = [];
+        const firstByte: number[] = [];
+        for (let r = 0; r < o.repeats; r++) {
+          const peer = await TesterPeer.open({ target: parseHostPort(server.address), timeline: [], epoch: performance.now(), mtu: 1400 });
+          try {
+            const start = performance.now();
+            for (let i = 0; i < o.handshakes; i++) firstByte.push(await oneEcho(peer, server, zeroRtt, identity));
+            perSecond.push((o.handshakes * 1000) / (performance.now() - start));
+          } finally {
+            peer.close();
+          }
+        }
+        rows.push({ server: name, mode: zeroRtt ? '0-RTT' : '1-RTT', perSecond: summarize(perSecond), firstByteMs: summarize(firstByte) });
+      }
+    } finally {
+      server.stop();
+    }
+  }
+  return rows;
+}
