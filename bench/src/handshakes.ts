@@ -8,7 +8,6 @@ import { fileURLToPath } from 'node:url';
 import { summarize, type Summary } from './measure.js';
 
 const targetsDir = fileURLToPath(new URL('../../conformance/targets/', import.meta.url));
-const REPLY_MS = 2000;
 
 export interface HandshakeRow {
   server: string;
@@ -17,6 +16,10 @@ export interface HandshakeRow {
   perSecond: Summary;
   /** Milliseconds from the first packet to the echoed byte. */
   firstByteMs: Summary;
+  /** First packets sent again because no reply came within RESEND_MS. */
+  resent: number;
+  /** Connections that never echoed (TRIES first packets without a reply, or no echo). */
+  failed: number;
 }
 
 export interface HandshakeOptions {
@@ -26,20 +29,34 @@ export interface HandshakeOptions {
 
 const ONE_BYTE = { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: Uint8Array.of(0x2a) } };
 
-/** One connection: handshake, one byte (in the 0-RTT packet, or after the reply), its echo; ms to the echo. */
-async function oneEcho(peer: TesterPeer, server: { publicKey: Uint8Array }, zeroRtt: boolean, identity: PeerConnection): Promise<number> {
+/** Resends the first packet after this long without a reply, as a client would after its RTO. */
+const RESEND_MS = 200;
+const TRIES = 5;
+
+/**
+ * One connection: handshake, one byte (in the 0-RTT packet, or after the reply), its echo.
+ * Returns the ms from the first packet to the echo and how many times the first packet
+ * went out; null when no echo came after TRIES sends.
+ */
+async function oneEcho(peer: TesterPeer, server: { publicKey: Uint8Array }, zeroRtt: boolean, identity: PeerConnection): Promise<{ ms: number; sends: number } | null> {
   const conn = peer.add(new PeerConnection('initiator', { identity: { privateKey: identity.identityPrivateKey, publicKey: identity.identityPublicKey }, peerIdentityPublicKey: server.publicKey }));
-  const echoed = peer.waitFor((d) => d.decoded?.connId === conn.connId && (d.decoded.payload?.stream?.data.length ?? 0) > 0, REPLY_MS);
+  const echoed = peer.waitFor((d) => d.decoded?.connId === conn.connId && (d.decoded.payload?.stream?.data.length ?? 0) > 0, RESEND_MS * TRIES * 2);
   const start = performance.now();
-  peer.send(zeroRtt ? conn.initCryptoSnd(ONE_BYTE) : conn.initSnd());
-  const reply = await peer.waitFor((d) => conn.owns(d.bytes) && d.decoded !== null, REPLY_MS);
-  if (reply === null) throw new Error(`no handshake reply within ${REPLY_MS} ms`);
+  const first = zeroRtt ? conn.initCryptoSnd(ONE_BYTE) : conn.initSnd();
+  let reply = null;
+  let sends = 0;
+  while (reply === null && sends < TRIES) {
+    peer.send(first);
+    sends++;
+    reply = await peer.waitFor((d) => conn.owns(d.bytes) && d.decoded !== null, RESEND_MS, 0);
+  }
+  if (reply === null) return null;
   // After the reply the client sends a Data packet: its byte (1-RTT) or an ACK of the reply (0-RTT);
   // a responder sends its echo only after the initiator's first Data packet.
   const ack = { isClose: false, ack: { streamId: 0, offset: 0, length: 0, window: 1 << 20 }, stream: null };
   peer.send(conn.data(zeroRtt ? ack : ONE_BYTE));
-  if ((await echoed) === null) throw new Error(`no echo within ${REPLY_MS} ms`);
-  return performance.now() - start;
+  if ((await echoed) === null) return null;
+  return { ms: performance.now() - start, sends };
 }
 
 export async function handshakeRows(o: HandshakeOptions): Promise<HandshakeRow[]> {
@@ -51,17 +68,27 @@ export async function handshakeRows(o: HandshakeOptions): Promise<HandshakeRow[]
       for (const zeroRtt of [false, true]) {
         const perSecond: number[] = [];
         const firstByte: number[] = [];
+        let failed = 0;
+        let resent = 0;
         for (let r = 0; r < o.repeats; r++) {
           const peer = await TesterPeer.open({ target: parseHostPort(server.address), timeline: [], epoch: performance.now(), mtu: 1400 });
           try {
             const start = performance.now();
-            for (let i = 0; i < o.handshakes; i++) firstByte.push(await oneEcho(peer, server, zeroRtt, identity));
+            for (let i = 0; i < o.handshakes; i++) {
+              const one = await oneEcho(peer, server, zeroRtt, identity);
+              if (one === null) failed++;
+              else {
+                firstByte.push(one.ms);
+                resent += one.sends - 1;
+              }
+            }
             perSecond.push((o.handshakes * 1000) / (performance.now() - start));
           } finally {
             peer.close();
           }
         }
-        rows.push({ server: name, mode: zeroRtt ? '0-RTT' : '1-RTT', perSecond: summarize(perSecond), firstByteMs: summarize(firstByte) });
+        if (firstByte.length === 0) throw new Error(`no handshake with ${name} (${zeroRtt ? '0-RTT' : '1-RTT'}) completed`);
+        rows.push({ server: name, mode: zeroRtt ? '0-RTT' : '1-RTT', perSecond: summarize(perSecond), firstByteMs: summarize(firstByte), resent, failed });
       }
     } finally {
       server.stop();

@@ -30,8 +30,8 @@ function sealOpenTable(rows: SealOpenRow[], size: number, go: SealOpenRow): stri
 const ms = (s: Summary): string => `${s.median.toFixed(2)} ms (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
 
 function handshakeTable(rows: HandshakeRow[]): string {
-  const head = ['server', 'handshake', 'handshakes/s (median, spread)', 'first echoed byte (median, spread)'];
-  return table(head, rows.map((r) => [r.server, r.mode, `${r.perSecond.median.toFixed(0)}/s (${r.perSecond.min.toFixed(0)}-${r.perSecond.max.toFixed(0)})`, ms(r.firstByteMs)]));
+  const head = ['server', 'handshake', 'handshakes/s (median, spread)', 'first echoed byte (median, spread)', 'resent', 'failed'];
+  return table(head, rows.map((r) => [r.server, r.mode, `${r.perSecond.median.toFixed(0)}/s (${r.perSecond.min.toFixed(0)}-${r.perSecond.max.toFixed(0)})`, ms(r.firstByteMs), String(r.resent), String(r.failed)]));
 }
 
 function table(head: string[], body: string[][]): string {
