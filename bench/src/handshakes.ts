@@ -3,7 +3,9 @@
 // runner's tester peer (packet level, the same for both servers), one handshake at a
 // time: a handshake, one byte of data, its echo, next connection.
 import { loadTarget, PeerConnection, startServer, TesterPeer } from '@qotp/conformance';
+import { publicKeyOf } from '@qotp/reference';
 import { parseHostPort } from '@qotp/reference/node';
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { summarize, type Summary } from './measure.js';
 
@@ -27,6 +29,12 @@ export interface HandshakeOptions {
   repeats: number;
 }
 
+/** The client's identity key pair, one for all connections. */
+interface Identity {
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
 const ONE_BYTE = { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: Uint8Array.of(0x2a) } };
 
 /** Resends the first packet after this long without a reply, as a client would after its RTO. */
@@ -38,8 +46,8 @@ const TRIES = 5;
  * Returns the ms from the first packet to the echo and how many times the first packet
  * went out; null when no echo came after TRIES sends.
  */
-async function oneEcho(peer: TesterPeer, server: { publicKey: Uint8Array }, zeroRtt: boolean, identity: PeerConnection): Promise<{ ms: number; sends: number } | null> {
-  const conn = peer.add(new PeerConnection('initiator', { identity: { privateKey: identity.identityPrivateKey, publicKey: identity.identityPublicKey }, peerIdentityPublicKey: server.publicKey }));
+async function oneEcho(peer: TesterPeer, server: { publicKey: Uint8Array }, zeroRtt: boolean, identity: Identity): Promise<{ ms: number; sends: number } | null> {
+  const conn = peer.add(new PeerConnection('initiator', { identity, peerIdentityPublicKey: server.publicKey }));
   const echoed = peer.waitFor((d) => d.decoded?.connId === conn.connId && (d.decoded.payload?.stream?.data.length ?? 0) > 0, RESEND_MS * TRIES * 2);
   const start = performance.now();
   const first = zeroRtt ? conn.initCryptoSnd(ONE_BYTE) : conn.initSnd();
@@ -61,7 +69,8 @@ async function oneEcho(peer: TesterPeer, server: { publicKey: Uint8Array }, zero
 
 export async function handshakeRows(o: HandshakeOptions): Promise<HandshakeRow[]> {
   const rows: HandshakeRow[] = [];
-  const identity = new PeerConnection('initiator');
+  const privateKey = new Uint8Array(randomBytes(32));
+  const identity: Identity = { privateKey, publicKey: publicKeyOf(privateKey) };
   for (const name of ['reference', 'go']) {
     const server = await startServer(loadTarget(`${targetsDir}${name}.json`), '/dev/null');
     try {

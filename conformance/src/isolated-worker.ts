@@ -18,7 +18,7 @@ async function run(request: IsolatedRequest): Promise<IsolatedResult> {
   selectCryptoBackend(request.cryptoBackend);
   warmUp();
   const record = emptyRecord();
-  const { ctx, peers, close } = caseContext(record, request.endpoint as CaseContext['endpoint'], new AbortController().signal, {
+  const { ctx, peers, close } = caseContext(record, request.endpoint as CaseContext['endpoint'], {
     endpointOutput: unavailable('the endpoint output'),
     endpointKeyLog: unavailable('the endpoint key log'),
     startClient: unavailable('a client process'),

@@ -106,7 +106,6 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
   const caseDir = options.artifactsDir === null ? null : join(options.artifactsDir, target.config.name);
   if (caseDir !== null) mkdirSync(caseDir, { recursive: true });
   const processes: { stop(): void; output(): string }[] = [];
-  const abort = new AbortController();
   let server: RunningServer | null = null;
   let keyLog = '';
   // The endpoint's own key log: kept as an artifact, or a temporary file; never appended to an old one.
@@ -164,7 +163,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
           throw outcome.failure.clause === null ? new Error(outcome.failure.message) : new CheckFailure(outcome.failure.clause, outcome.failure.message);
         }
       } else {
-        const { ctx, peers, close } = caseContext(result, endpoint, abort.signal, hooks);
+        const { ctx, peers, close } = caseContext(result, endpoint, hooks);
         try {
           await Promise.race([c.run(ctx), timeout]);
         } finally {
@@ -195,7 +194,6 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       result.message += ` (the endpoint process had exited with code ${server.child.exitCode}${last ? `: ${last.trim()}` : ''})`;
     }
   } finally {
-    abort.abort();
     result.endpointOutput = processes.map((p) => p.output()).join('\n').slice(-4000);
     for (const p of processes) p.stop();
     if (caseDir === null) rmSync(endpointKeyLog, { force: true });

@@ -86,7 +86,6 @@ export interface ClientRun {
 
 export interface CaseContext {
   readonly endpoint: EndpointInfo;
-  readonly signal: AbortSignal;
   /** What the launched server printed so far ('' when attached). */
   endpointOutput(): string;
   /** What the launched server wrote to its key log so far. */

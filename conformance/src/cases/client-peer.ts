@@ -37,6 +37,11 @@ export async function acceptClient(ctx: CaseContext, options: { zeroRtt: boolean
 
 const CHUNK = 1000;
 
+/** How the client process ended, or null while it still runs after `ms`. */
+export function clientExit(session: ClientSession, ms: number): Promise<Awaited<ClientRun['exited']> | null> {
+  return Promise.race([session.client.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), ms))]);
+}
+
 /** Answers the first packet and echoes every stream from now on. */
 export function serveEcho(session: ClientSession): void {
   const { peer, conn, first } = session;

@@ -4,7 +4,7 @@ import { fieldOffset } from '@qotp/spec';
 import { headerByte, readUint64 } from '@qotp/reference';
 import { randomBytes } from 'node:crypto';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { acceptClient, serveEcho, type ClientSession } from './client-peer.js';
+import { acceptClient, clientExit, serveEcho, type ClientSession } from './client-peer.js';
 import { equal, fromEndpoint, REPLY_MS, SILENCE_MS } from './helpers.js';
 
 const INPUT_BYTES = 2500;
@@ -14,7 +14,7 @@ async function runEcho(ctx: CaseContext, zeroRtt: boolean): Promise<{ session: C
   const input = new Uint8Array(randomBytes(INPUT_BYTES));
   const session = await acceptClient(ctx, { zeroRtt, input });
   serveEcho(session);
-  const result = await Promise.race([session.client.exited, new Promise<null>((r) => setTimeout(() => r(null), REPLY_MS * 4))]);
+  const result = await clientExit(session, REPLY_MS * 4);
   ctx.expect('payload.close', result !== null, `the client did not finish its echo within ${REPLY_MS * 4} ms`);
   return { session, input, code: result.code, stdout: result.stdout };
 }

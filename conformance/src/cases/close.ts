@@ -5,11 +5,11 @@
 import { createHash } from 'node:crypto';
 import type { CaseContext, CaseDefinition } from './case.js';
 import {
+  acksOf,
   autoAck,
   dataPayload,
   echo,
   equal,
-  fromEndpoint,
   handshake,
   onConnection,
   type Open,
@@ -20,7 +20,6 @@ import {
   waitUntil,
 } from './helpers.js';
 
-const acksOf = (open: Open, streamId: number) => fromEndpoint(open.peer, open.conn).flatMap((d) => (d.decoded?.payload?.ack?.streamId === streamId ? [d.decoded.payload.ack] : []));
 
 /** Waits until the endpoint closed its side of the stream. */
 async function awaitEndpointClose(open: Open, streamId: number): Promise<ReturnType<typeof streamState>> {

@@ -40,8 +40,7 @@ export const connectionCases: CaseDefinition[] = [
     timeoutMs: 10_000,
     async run(ctx: CaseContext) {
       const open = await handshake(ctx);
-      const shut = { ...ackOnly(0, 0, 0), ack: { streamId: 0, offset: 0, length: 0, window: 0 } };
-      open.peer.send(open.conn.data(shut), 'ACK-only advertising a window of 0 bytes');
+      open.peer.send(open.conn.data(ackOnly(0, 0, 0, 0)), 'ACK-only advertising a window of 0 bytes');
       const data = pattern(3000, 2);
       const since = open.reply.index + 1;
       sendStream(open, 0, data);

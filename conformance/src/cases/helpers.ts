@@ -1,6 +1,6 @@
 // Building blocks of the cases: opening a connection, acknowledging the endpoint's data,
 // reading back what it sent on a stream, and proving it still works after an insult.
-import { publicKeyOf, type Payload } from '@qotp/reference';
+import { payloadOverhead, publicKeyOf, type Ack, type Payload } from '@qotp/reference';
 import { randomBytes } from 'node:crypto';
 import type { Datagram } from '../peer/datagram.js';
 import { PeerConnection } from '../peer/peer-connection.js';
@@ -31,15 +31,18 @@ export const dataPayload = (streamId: number, offset: number, data: Uint8Array, 
   stream: { streamId, offset, data },
 });
 
-export const ackOnly = (streamId: number, offset: number, length: number): Payload => ({
+export const ackOnly = (streamId: number, offset: number, length: number, window = WINDOW): Payload => ({
   isClose: false,
-  ack: { streamId, offset, length, window: WINDOW },
+  ack: { streamId, offset, length, window },
   stream: null,
 });
 
-/** A payload of exactly `length` bytes (at least 8) on the probe stream. */
-export function probePayload(length: number): Payload {
-  return dataPayload(PROBE_STREAM, 0, new Uint8Array(Math.max(0, length - 8)).fill(0x70));
+/** Header and stream section of a DATA payload without ACK, narrow offsets (8 bytes). */
+const PROBE_OVERHEAD = payloadOverhead(false, false, true);
+
+/** A payload of exactly `length` bytes (at least 8) on a probe stream. */
+export function probePayload(length: number, streamId = PROBE_STREAM): Payload {
+  return dataPayload(streamId, 0, new Uint8Array(Math.max(0, length - PROBE_OVERHEAD)).fill(0x70));
 }
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -64,6 +67,24 @@ export function testerIdentity(): { privateKey: Uint8Array; publicKey: Uint8Arra
     identity = { privateKey, publicKey: publicKeyOf(privateKey) };
   }
   return identity;
+}
+
+/** The endpoint's datagrams on this connection whose ACK section names `streamId`. */
+export function ackDatagrams(open: Open, streamId: number): Datagram[] {
+  return fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.payload?.ack?.streamId === streamId);
+}
+
+/** The ACK sections the endpoint sent for `streamId`, in order. */
+export const acksOf = (open: Open, streamId: number): Ack[] => ackDatagrams(open, streamId).map((d) => d.decoded?.payload?.ack as Ack);
+
+/** The highest stream offset the endpoint sent on a stream: above the data length means something was delivered twice. */
+export function highestOffset(open: Open, streamId: number): number {
+  let high = 0;
+  for (const d of fromEndpoint(open.peer, open.conn)) {
+    const s = d.decoded?.payload?.stream;
+    if (s && s.streamId === streamId) high = Math.max(high, s.offset + s.data.length);
+  }
+  return high;
 }
 
 /** Opens a connection from a new or given peer: InitSnd, or InitCryptoSnd carrying `zeroRtt` on stream 0. */
@@ -122,8 +143,8 @@ export function autoAck(open: Open): void {
     peer.send(conn.data(ackOnly(s.streamId, s.offset, s.data.length)), 'ACK');
   };
   const previous = peer.onDatagram;
-  peer.onDatagram = (d, from) => {
-    previous?.(d, from);
+  peer.onDatagram = (d) => {
+    previous?.(d);
     acknowledge(d);
   };
   acknowledge(open.reply);
@@ -134,18 +155,15 @@ export interface StreamState {
   bytes: Uint8Array;
   /** Offset of the endpoint's CLOSE on this stream, when one came. */
   closeOffset: number | null;
-  segments: number;
 }
 
 /** Reassembles what the endpoint sent on one stream, as the tester received it. */
 export function streamState(peer: TesterPeer, conn: PeerConnection, streamId: number): StreamState {
   const parts = new Map<number, Uint8Array>();
   let closeOffset: number | null = null;
-  let segments = 0;
   for (const d of fromEndpoint(peer, conn)) {
     const s = d.decoded?.payload?.stream;
     if (s === null || s === undefined || s.streamId !== streamId) continue;
-    segments++;
     if (d.decoded?.payload?.isClose) closeOffset = s.offset + s.data.length;
     const known = parts.get(s.offset);
     if (known === undefined || known.length < s.data.length) parts.set(s.offset, s.data);
@@ -159,7 +177,7 @@ export function streamState(peer: TesterPeer, conn: PeerConnection, streamId: nu
       end = offset + data.length;
     }
   }
-  return { bytes: Buffer.concat(chunks), closeOffset, segments };
+  return { bytes: Buffer.concat(chunks), closeOffset };
 }
 
 /** Waits until `done()` holds, re-checked at each datagram; false when `ms` passed first. */

@@ -4,17 +4,14 @@ import { bitField, spec } from '@qotp/spec';
 import { encodePayload, type Payload } from '@qotp/reference';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { expectDropped } from './encryption.js';
-import { expectAlive, fromEndpoint, onConnection, type Open, pattern, probePayload, REPLY_MS, text, waitUntil, WINDOW } from './helpers.js';
+import { ackDatagrams, expectAlive, onConnection, type Open, pattern, probePayload, REPLY_MS, text, waitUntil, WINDOW } from './helpers.js';
 
 const PAYLOAD_VERSION = bitField(spec.payload.header, 'version');
 const WIDE = bitField(spec.payload.header, 'wideOffsets');
 const NARROW_MAX = spec.payload.offsetWidths.narrowMax;
 
 const ackOf = (open: Open, streamId: number, offset: number, length: number) =>
-  fromEndpoint(open.peer, open.conn).find((d) => {
-    const a = d.decoded?.payload?.ack;
-    return a?.streamId === streamId && a.offset === offset && a.length === length;
-  });
+  ackDatagrams(open, streamId).find((d) => d.decoded?.payload?.ack?.offset === offset && d.decoded.payload.ack.length === length);
 
 export const payloadCases: CaseDefinition[] = [
   onConnection(

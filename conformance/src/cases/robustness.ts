@@ -13,8 +13,8 @@ import {
   equal,
   expectAlive,
   expectServing,
-  fromEndpoint,
   handshake,
+  highestOffset,
   onConnection,
   type Open,
   pattern,
@@ -101,10 +101,7 @@ export const robustnessCases: CaseDefinition[] = [
       await open.peer.collect(SILENCE_MS / 2);
       const got = streamState(open.peer, open.conn, 0).bytes;
       ctx.expect('stream.ordered-delivery', equal(got, data), `${got.length} of ${data.length} bytes echoed intact`);
-      const high = Math.max(...fromEndpoint(open.peer, open.conn).map((d) => {
-        const s = d.decoded?.payload?.stream;
-        return s && s.streamId === 0 ? s.offset + s.data.length : 0;
-      }));
+      const high = highestOffset(open, 0);
       ctx.expect('stream.ordered-delivery', high <= data.length, `the endpoint echoed up to offset ${high}: replayed bytes were delivered again`);
     },
   ),

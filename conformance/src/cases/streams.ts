@@ -3,12 +3,14 @@
 import type { CaseContext, CaseDefinition } from './case.js';
 import {
   ackOnly,
+  acksOf,
   autoAck,
   dataPayload,
   echo,
   equal,
   fromEndpoint,
   handshake,
+  highestOffset,
   onConnection,
   type Open,
   pattern,
@@ -28,15 +30,6 @@ async function deliverySegments(open: Open, streamId: number, data: Uint8Array, 
   return streamState(open.peer, open.conn, streamId).bytes;
 }
 
-/** The highest stream offset the endpoint sent on a stream: above the data length means something was delivered twice. */
-function highestOffset(open: Open, streamId: number): number {
-  let high = 0;
-  for (const d of fromEndpoint(open.peer, open.conn)) {
-    const s = d.decoded?.payload?.stream;
-    if (s && s.streamId === streamId) high = Math.max(high, s.offset + s.data.length);
-  }
-  return high;
-}
 
 function deliveryCase(id: string, title: string, order: (n: number) => [number, number][]): CaseDefinition {
   return {
@@ -122,10 +115,10 @@ export const streamCases: CaseDefinition[] = [
         await open.peer.collect(50);
       }
       const acked = () => fromEndpoint(open.peer, open.conn).flatMap((d) => (d.decoded?.payload?.ack ? [d.decoded.payload.ack] : []));
-      await waitUntil(open.peer, () => segments.every(([s, e]) => acked().some((a) => a.streamId === 3 && a.offset === s && a.length === e - s)), REPLY_MS);
+      await waitUntil(open.peer, () => segments.every(([s, e]) => acksOf(open, 3).some((a) => a.offset === s && a.length === e - s)), REPLY_MS);
       for (const [start, end] of segments) {
-        const match = acked().find((a) => a.streamId === 3 && a.offset === start && a.length === end - start);
-        const seen = acked().filter((a) => a.streamId === 3).map((a) => `(${a.offset}, ${a.length})`).join(' ');
+        const match = acksOf(open, 3).find((a) => a.offset === start && a.length === end - start);
+        const seen = acksOf(open, 3).map((a) => `(${a.offset}, ${a.length})`).join(' ');
         ctx.expect('ack.segment', match !== undefined, `no ACK of stream 3 offset ${start} length ${end - start}; ACKs seen for stream 3: ${seen || 'none'}`);
       }
       const zero = acked().filter((a) => a.window === 0);
@@ -142,11 +135,11 @@ export const streamCases: CaseDefinition[] = [
     async (ctx: CaseContext, open: Open) => {
       const data = pattern(500, 4);
       await echo(open, 6, data);
-      const acksOf = () => fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.payload?.ack?.streamId === 6 && d.decoded.payload.ack.offset === 0 && d.decoded.payload.ack.length === 500).length;
-      const before = acksOf();
+      const repeatedAcks = () => acksOf(open, 6).filter((a) => a.offset === 0 && a.length === 500).length;
+      const before = repeatedAcks();
       open.peer.send(open.conn.data(dataPayload(6, 0, data)), 'the same segment again (as a sender would after a lost ACK)');
-      await waitUntil(open.peer, () => acksOf() > before, REPLY_MS);
-      ctx.expect('ack.segment', acksOf() > before, 'the repeated segment was not acknowledged: a sender whose ACK was lost would resend it until it gives up');
+      await waitUntil(open.peer, () => repeatedAcks() > before, REPLY_MS);
+      ctx.expect('ack.segment', repeatedAcks() > before, 'the repeated segment was not acknowledged: a sender whose ACK was lost would resend it until it gives up');
     },
   ),
   onConnection(

@@ -5,7 +5,7 @@
 // of its own, and the same mutation. The endpoint must not react to any of them, and
 // the connection must work afterwards.
 import { constant, headerSize, type MessageName } from '@qotp/spec';
-import { sealPacket, writeUint, writeUint64, type Payload } from '@qotp/reference';
+import { sealPacket, writeUint, writeUint64 } from '@qotp/reference';
 import { allTests, fromHex, loadVectors, type PacketTest } from '@qotp/vectors';
 import { randomBytes } from 'node:crypto';
 import { describe, type Datagram } from '../peer/datagram.js';
@@ -13,8 +13,8 @@ import { parseMutation } from '../peer/mutations.js';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { TesterPeer } from '../peer/tester-peer.js';
 import type { CaseContext, CaseDefinition, Role } from './case.js';
-import { acceptClient, serveEcho } from './client-peer.js';
-import { autoAck, dataPayload, expectAlive, expectServing, handshake, SILENCE_MS, REPLY_MS, type Open } from './helpers.js';
+import { acceptClient, clientExit, serveEcho } from './client-peer.js';
+import { autoAck, expectAlive, expectServing, handshake, type Open, probePayload, REPLY_MS, SILENCE_MS } from './helpers.js';
 
 /** Probe streams: vector i of a case sends its payload on stream PROBE_BASE + i. */
 const PROBE_BASE = 1000;
@@ -30,7 +30,6 @@ export function invalidVectors(receiverRole: 'initiator' | 'responder', message:
   return tests;
 }
 
-const probe = (index: number, length: number): Payload => dataPayload(PROBE_BASE + index, 0, new Uint8Array(Math.max(0, length - 8)).fill(0x70));
 
 /** Why a vector cannot be replayed to this endpoint, or null. */
 function notApplicable(test: PacketTest, mtu: number): string | null {
@@ -49,7 +48,7 @@ function overlongFiller(conn: PeerConnection, sealedInitCryptoSnd: Uint8Array, m
 
 /** Seals the vector's packet with the live keys and damages it as the vector says. */
 function rebuild(test: PacketTest, index: number, conn: PeerConnection, mtu: number): Uint8Array {
-  const payload = probe(index, fromHex(test.payload).length);
+  const payload = probePayload(fromHex(test.payload).length, PROBE_BASE + index);
   let packet: Uint8Array;
   switch (test.message) {
     case 'InitSnd':
@@ -164,7 +163,7 @@ function clientCase(message: MessageName, id: string, zeroRtt: boolean): CaseDef
       await session.peer.collect(SILENCE_MS * 2);
       if (isReply) serveEcho(session);
       expectNoReactions(ctx, session.peer, sent, since);
-      const result = await Promise.race([session.client.exited, new Promise<null>((r) => setTimeout(() => r(null), REPLY_MS * 4))]);
+      const result = await clientExit(session, REPLY_MS * 4);
       ctx.expect('crypto.receive.no-crash', result !== null && result.code === 0, `after the invalid ${message} vectors the client did not complete its echo: ${result === null ? 'still running' : `exit ${result.code}: ${result.stdout.trim()}`}`);
     },
   };

@@ -16,7 +16,7 @@ export class TesterPeer {
   /** Every datagram of the case, shared by all peers of the case, in time order. */
   readonly connections: PeerConnection[] = [];
   /** Incoming datagrams go to this callback after they are recorded (auto-ACK, scripted echo). */
-  onDatagram: ((d: Datagram, from: HostPort) => void) | null = null;
+  onDatagram: ((d: Datagram) => void) | null = null;
   private readonly waiters = new Set<Waiter>();
   /** Pending collect() waits: a closed peer (case over) ends them at once. */
   private readonly sleepers = new Set<() => void>();
@@ -109,7 +109,7 @@ export class TesterPeer {
         w.resolve(d);
       }
     }
-    this.onDatagram?.(d, { host: info.address, port: info.port });
+    this.onDatagram?.(d);
   }
 
   /** Datagrams from the endpoint to this peer, from timeline position `since` on. */

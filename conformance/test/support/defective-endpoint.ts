@@ -16,7 +16,7 @@
 //   ack-length-off-by-one    adds one to the length of every ACK the endpoint sends
 import { constant, headerSize } from '@qotp/spec';
 import { decodePayload, encodePayload, messageTypeOf, openPacket, readUint64, sealPacket, type Payload } from '@qotp/reference';
-import { QotpSocket, type QotpStream } from '@qotp/reference/node';
+import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
       stream.on('error', () => {});
     });
   });
-  const [serverHost, serverPort] = [server.address.slice(0, server.address.lastIndexOf(':')), Number(server.address.slice(server.address.lastIndexOf(':') + 1))];
+  const { host: serverHost, port: serverPort } = parseHostPort(server.address);
   const { toEndpoint, toTester } = rewrites(defect, secrets);
 
   const relay = createSocket('udp4');
