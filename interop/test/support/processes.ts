@@ -9,13 +9,9 @@ export const referenceCli = fileURLToPath(new URL('../../../reference/dist/cli.j
 
 export type Implementation = 'go' | 'ts';
 
-/** Builds the Go endpoint; throws with the compiler's output when it fails. */
+/** Builds the Go endpoint with the package's `build:endpoint` script; throws with the compiler's output when it fails. */
 export function buildGoEndpoint(): void {
-  const r = spawnSync('go', ['build', '-o', 'bin/endpoint', './cmd/endpoint'], {
-    cwd: goDir,
-    encoding: 'utf8',
-    env: { ...process.env, GONOSUMDB: 'github.com/qo-proto/qotp' },
-  });
+  const r = spawnSync('npm', ['run', '--silent', 'build:endpoint'], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`go build of the endpoint failed:\n${r.stderr}`);
 }
 
