@@ -1,9 +1,11 @@
 // npm run bench: the figures of the reference next to the Go original's, measured in the
 // same run on the same machine, printed as tables and written as JSON
-// (schemas/bench.schema.json). So far: seal and open of a 1400-byte Data packet, and
-// handshakes per second with the time to the first echoed byte.
+// (schemas/bench.schema.json): seal and open of a 1400-byte Data packet, handshakes per
+// second with the time to the first echoed byte, bulk transfers between every pair of
+// endpoints with their CPU time, and the conformance suite's wall time per endpoint.
 //
-//   tsx src/main.ts [--quick] [--out FILE]     --quick: short runs, for the smoke test
+//   tsx src/main.ts [--quick] [--only SECTION,...] [--out FILE]
+//   --quick: short runs, for the smoke test; sections: seal-open, handshakes, bulk, suite
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -11,28 +13,51 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { selectCryptoBackend } from '@qotp/reference/node';
+import { bulkRows, type BulkLoad, type BulkRow } from './bulk.js';
 import { goSealOpenRow } from './go.js';
 import { handshakeRows, type HandshakeRow } from './handshakes.js';
 import type { Summary } from './measure.js';
-import { sealOpenRows, type SealOpenOptions, type SealOpenRow } from './seal-open.js';
+import { sealOpenRows, type SealOpenRow } from './seal-open.js';
+import { suiteRows, type SuiteRow } from './suite.js';
 
 const schemaPath = fileURLToPath(new URL('../schemas/bench.schema.json', import.meta.url));
+const SECTIONS = ['seal-open', 'handshakes', 'bulk', 'suite'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const MiB = 1 << 20;
+const FULL = {
+  packetSize: 1400,
+  ms: 1000,
+  repeats: 5,
+  handshakes: 200,
+  bulkLoads: [
+    { mode: 'sink', bytes: 64 * MiB },
+    // Echo loads both directions; 16 MiB is what the Go original completes (README, G12).
+    { mode: 'echo', bytes: 16 * MiB },
+  ] as BulkLoad[],
+  bulkRepeats: 3,
+  bulkTimeoutSeconds: 60,
+  suiteArgs: [] as string[],
+};
+const QUICK: typeof FULL = {
+  packetSize: 1400,
+  ms: 50,
+  repeats: 2,
+  handshakes: 5,
+  bulkLoads: [
+    { mode: 'sink', bytes: 64 * 1024 },
+    { mode: 'echo', bytes: 64 * 1024 },
+  ],
+  bulkRepeats: 1,
+  bulkTimeoutSeconds: 15,
+  suiteArgs: ['--grep', '^handshake\\.in-band$'],
+};
 
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} k`);
 const cell = (s: Summary): string => `${fmt(s.median)}/s (${fmt(s.min)}-${fmt(s.max)})`;
 const mbps = (s: Summary, size: number): string => `${((s.median * size) / 1e6).toFixed(0)} MB/s`;
-
-function sealOpenTable(rows: SealOpenRow[], size: number, go: SealOpenRow): string {
-  const head = ['implementation', 'seal (median, spread)', 'seal MB/s', 'open (median, spread)', 'open MB/s', 'seal vs Go'];
-  return table(head, rows.map((r) => [r.implementation, cell(r.seal), mbps(r.seal, size), cell(r.open), mbps(r.open, size), `${(r.seal.median / go.seal.median).toFixed(2)}x`]));
-}
-
-const ms = (s: Summary): string => `${s.median.toFixed(2)} ms (${s.min.toFixed(2)}-${s.max.toFixed(2)})`;
-
-function handshakeTable(rows: HandshakeRow[]): string {
-  const head = ['server', 'handshake', 'handshakes/s (median, spread)', 'first echoed byte (median, spread)', 'resent', 'failed'];
-  return table(head, rows.map((r) => [r.server, r.mode, `${r.perSecond.median.toFixed(0)}/s (${r.perSecond.min.toFixed(0)}-${r.perSecond.max.toFixed(0)})`, ms(r.firstByteMs), String(r.resent), String(r.failed)]));
-}
+const spread = (s: Summary | null, digits: number, unit = ''): string =>
+  s === null ? '-' : `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}-${s.max.toFixed(digits)})`;
 
 function table(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
@@ -40,28 +65,101 @@ function table(head: string[], body: string[][]): string {
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string', default: 'bench-results/bench.json' } } });
-const settings: SealOpenOptions & { handshakes: number } = values.quick
-  ? { packetSize: 1400, ms: 50, repeats: 2, handshakes: 5 }
-  : { packetSize: 1400, ms: 1000, repeats: 5, handshakes: 200 };
+function sealOpenTable(rows: SealOpenRow[], size: number): string {
+  const go = rows[rows.length - 1] as SealOpenRow;
+  const head = ['implementation', 'seal (median, spread)', 'seal MB/s', 'open (median, spread)', 'open MB/s', 'seal vs Go'];
+  return table(head, rows.map((r) => [r.implementation, cell(r.seal), mbps(r.seal, size), cell(r.open), mbps(r.open, size), `${(r.seal.median / go.seal.median).toFixed(2)}x`]));
+}
 
-process.stdout.write(`bench: seal/open of ${settings.packetSize}-byte Data packets, ${settings.repeats} runs of ${settings.ms} ms each\n`);
-const go = goSealOpenRow(settings);
-const rows = [...sealOpenRows(settings), go];
-process.stdout.write(`bench: ${settings.repeats} runs of ${settings.handshakes} handshakes with a one-byte echo against each server\n`);
-selectCryptoBackend(); // the tester side of the handshakes on the fastest backend
-const handshakes = await handshakeRows({ handshakes: settings.handshakes, repeats: settings.repeats });
-const results = {
+function handshakeTable(rows: HandshakeRow[]): string {
+  const head = ['server', 'handshake', 'handshakes/s (median, spread)', 'first echoed byte (median, spread)', 'resent', 'failed'];
+  return table(head, rows.map((r) => [r.server, r.mode, spread(r.perSecond, 0, '/s'), spread(r.firstByteMs, 2, ' ms'), String(r.resent), String(r.failed)]));
+}
+
+const size = (bytes: number): string => (bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes / 1024} KiB`);
+const short = (text: string, n = 90): string => (text.length > n ? `${text.slice(0, n - 3)}...` : text);
+
+function bulkTable(rows: BulkRow[]): string {
+  const head = ['load', 'client -> server', 'MB/s (median, spread)', 'client CPU s', 'server CPU s', 'vs Go->Go', 'done', 'first failure'];
+  return table(
+    head,
+    rows.map((r) => [
+      `${r.mode} ${size(r.bytes)}`,
+      `${r.client} -> ${r.server}`,
+      spread(r.mbPerSecond, 2),
+      spread(r.clientCpuSeconds, 2),
+      spread(r.serverCpuSeconds, 2),
+      r.vsGoGo === null ? '-' : `${r.vsGoGo.toFixed(2)}x`,
+      `${r.completed}/${r.runs}`,
+      r.failure === null ? '' : short(r.failure),
+    ]),
+  );
+}
+
+function suiteTable(rows: SuiteRow[]): string {
+  return table(['endpoint', 'cases', 'wall time s (median, spread)', 'verdict (last run)'], rows.map((r) => [r.endpoint, String(r.cases), spread(r.seconds, 1), r.verdict]));
+}
+
+function parseSections(text: string | undefined): Section[] {
+  if (text === undefined) return [...SECTIONS];
+  const names = text.split(',').map((s) => s.trim());
+  const unknown = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: unknown section(s) ${unknown.join(', ')}; sections: ${SECTIONS.join(', ')}\n`);
+    process.exit(2);
+  }
+  return SECTIONS.filter((s) => names.includes(s));
+}
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string', default: 'bench-results/bench.json' } } });
+const settings = values.quick ? QUICK : FULL;
+const sections = parseSections(values.only);
+const progress = (line: string) => process.stdout.write(`bench: ${line}\n`);
+const results: Record<string, unknown> = {
   tool: 'qotp-bench',
   startedAt: new Date().toISOString(),
   machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${process.platform} ${process.arch}` },
-  settings: { packetSize: settings.packetSize, msPerRun: settings.ms, repeats: settings.repeats, handshakesPerRun: settings.handshakes },
-  sealOpen: rows,
-  handshakes,
+  settings: {
+    sections,
+    repeats: settings.repeats,
+    packetSize: settings.packetSize,
+    msPerRun: settings.ms,
+    handshakesPerRun: settings.handshakes,
+    bulkRepeats: settings.bulkRepeats,
+    bulkTimeoutSeconds: settings.bulkTimeoutSeconds,
+  },
 };
+const tables: string[] = [];
+
+if (sections.includes('seal-open')) {
+  progress(`seal/open of ${settings.packetSize}-byte Data packets, ${settings.repeats} runs of ${settings.ms} ms each`);
+  const rows = [...sealOpenRows(settings), goSealOpenRow(settings)];
+  results.sealOpen = rows;
+  tables.push(sealOpenTable(rows, settings.packetSize));
+}
+if (sections.includes('handshakes')) {
+  progress(`${settings.repeats} runs of ${settings.handshakes} handshakes with a one-byte echo against each server`);
+  selectCryptoBackend(); // the tester side of the handshakes on the fastest backend
+  const rows = await handshakeRows({ handshakes: settings.handshakes, repeats: settings.repeats });
+  results.handshakes = rows;
+  tables.push(handshakeTable(rows));
+}
+if (sections.includes('bulk')) {
+  progress(`bulk transfers, one stream, ${settings.bulkRepeats} runs per pair, ${settings.bulkTimeoutSeconds} s limit per run`);
+  const rows = await bulkRows({ loads: settings.bulkLoads, repeats: settings.bulkRepeats, timeoutSeconds: settings.bulkTimeoutSeconds, progress });
+  results.bulk = rows;
+  tables.push(bulkTable(rows));
+}
+if (sections.includes('suite')) {
+  progress(`the conformance suite against each bundled endpoint, ${settings.bulkRepeats} runs each`);
+  const rows = await suiteRows({ endpoints: ['reference', 'go'], repeats: settings.bulkRepeats, args: settings.suiteArgs, progress });
+  results.suite = rows;
+  tables.push(suiteTable(rows));
+}
+
 const validate = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
 if (!validate(results)) throw new Error(`bench results do not match ${schemaPath}: ${JSON.stringify(validate.errors)}`);
 const out = resolve(values.out);
 mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, `${JSON.stringify(results, null, 1)}\n`);
-process.stdout.write(`\n${sealOpenTable(rows, settings.packetSize, go)}\n\n${handshakeTable(handshakes)}\nwrote ${out}\n`);
+process.stdout.write(`\n${tables.join('\n\n')}\nwrote ${out}\n`);

@@ -25,7 +25,8 @@ serve prints "qotp listening <address> <public key hex>" and serves until killed
   sink: reads and discards, and prints "qotp stream <id> received <n> bytes sha256 <hex>" when the peer closes.
 connect sends the file (stdin by default) on each of --streams streams (1):
   echo: reads the echo back, closes every stream once all echoes are back, and when the peer
-        acknowledged or answered the CLOSE prints "qotp stream <id> echoed <n> bytes sha256 <hex> ok|MISMATCH";
+        acknowledged or answered the CLOSE prints "qotp stream <id> echoed <n> bytes sha256 <hex> ok|MISMATCH"
+        (and on stderr "qotp echo complete after <ms> ms" the moment the last echo is back);
   sink: closes after sending and prints "qotp stream <id> sent <n> bytes sha256 <hex>" once the CLOSE arrived.
   --pubkey starts 0-RTT with the server's identity key. Exit status 0 when every stream succeeded.`;
 
@@ -197,6 +198,7 @@ async function connect(args: string[]): Promise<void> {
     ...(values.mtu !== undefined ? { mtu: positiveInt(values.mtu, 'mtu', 1400) } : {}),
     ...(keyLog ? { keyLog } : {}),
   });
+  const dialed = performance.now();
   const conn = socket.dial(values.to, values.pubkey === undefined ? undefined : parsePublicKey(values.pubkey));
   const timer = setTimeout(() => {
     process.stdout.write(`qotp timeout after ${timeout} s\n`);
@@ -205,6 +207,7 @@ async function connect(args: string[]): Promise<void> {
   let pending = streams;
   let allEchoed!: () => void;
   const echoedAll = new Promise<void>((resolve) => (allEchoed = resolve));
+  if (mode === 'echo') void echoedAll.then(() => process.stderr.write(`qotp echo complete after ${Math.round(performance.now() - dialed)} ms\n`));
   const echoed = () => {
     if (--pending === 0) allEchoed();
   };

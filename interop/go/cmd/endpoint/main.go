@@ -261,9 +261,11 @@ func connect(o options) {
 	for i := range streams {
 		streams[i] = &clientStream{s: conn.Stream(uint32(i)), out: input}
 	}
-	deadline := time.Now().Add(time.Duration(o.timeout) * time.Second)
+	dialed := time.Now()
+	deadline := dialed.Add(time.Duration(o.timeout) * time.Second)
 	rejected := 0
 	wait := uint64(0)
+	echoComplete := false
 	for time.Now().Before(deadline) {
 		allEchoed, allDone := true, true
 		for _, cs := range streams {
@@ -272,6 +274,10 @@ func connect(o options) {
 				cs.out = cs.out[n:]
 			}
 			allEchoed = allEchoed && len(cs.received) >= len(input)
+		}
+		if o.mode == "echo" && allEchoed && !echoComplete {
+			echoComplete = true
+			fmt.Fprintf(os.Stderr, "qotp echo complete after %d ms\n", time.Since(dialed).Milliseconds())
 		}
 		for _, cs := range streams {
 			// sink: close after sending; echo: close every stream once all echoes are back
