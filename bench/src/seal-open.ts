@@ -4,10 +4,11 @@
 import { decodeData, encodeData, nobleBackend, setCryptoBackend, type CryptoBackend } from '@qotp/reference';
 import { nodeCryptoBackend } from '@qotp/reference/node';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { constant, headerSize } from '@qotp/spec';
 import { rate, summarize, type Summary } from './measure.js';
 
 /** Header (type and connection id), masked SN and tag around the payload of a Data packet. */
-export const DATA_OVERHEAD = 9 + 6 + 16;
+const DATA_OVERHEAD = headerSize('Data') + constant('FooterDataSize');
 
 export interface SealOpenRow {
   implementation: string;

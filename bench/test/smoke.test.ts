@@ -8,15 +8,20 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { expect, it } from 'vitest';
 
-it('npm run bench --quick prints the tables and writes schema-valid JSON', () => {
+it('npm run bench --quick prints the tables and writes schema-valid JSON with every section', () => {
   const dir = mkdtempSync(join(tmpdir(), 'qotp-bench-'));
   try {
     const out = join(dir, 'bench.json');
     const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', main, '--quick', '--out', out], { encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', main, '--quick', '--out', out], { encoding: 'utf8', timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^implementation\s+seal \(median, spread\)/m);
-    const results = JSON.parse(readFileSync(out, 'utf8')) as { sealOpen: { implementation: string }[]; handshakes: { server: string; mode: string }[] };
+    const results = JSON.parse(readFileSync(out, 'utf8')) as {
+      sealOpen: { implementation: string }[];
+      handshakes: { server: string; mode: string }[];
+      bulk: { mode: string; client: string; server: string; runs: number; completed: number; failure: string | null }[];
+      suite: { endpoint: string; cases: number; verdict: string }[];
+    };
     const schema = JSON.parse(readFileSync(fileURLToPath(new URL('../schemas/bench.schema.json', import.meta.url)), 'utf8')) as object;
     const validate = new Ajv2020({ strict: true }).compile(schema);
     expect(validate(results), JSON.stringify(validate.errors)).toBe(true);
@@ -28,7 +33,18 @@ it('npm run bench --quick prints the tables and writes schema-valid JSON', () =>
     ]);
     expect(results.handshakes.map((row) => `${row.server} ${row.mode}`)).toEqual(['reference 1-RTT', 'reference 0-RTT', 'go 1-RTT', 'go 0-RTT']);
     expect(r.stdout).toMatch(/^server\s+handshake\s+handshakes\/s/m);
+    // Every pair in both loads ran; a run either completed or says why not.
+    expect(results.bulk.map((row) => `${row.mode} ${row.client}->${row.server}`)).toEqual(
+      ['sink', 'echo'].flatMap((mode) => ['go->go', 'reference->reference', 'reference->go', 'go->reference'].map((pair) => `${mode} ${pair}`)),
+    );
+    for (const row of results.bulk) expect(row.completed === row.runs || row.failure !== null, JSON.stringify(row)).toBe(true);
+    // The reference completes its own transfers, so their rows carry figures.
+    expect(results.bulk.filter((row) => row.client === 'reference' && row.server === 'reference').map((row) => row.completed)).toEqual([1, 1]);
+    expect(r.stdout).toMatch(/^load\s+client -> server\s+MB\/s/m);
+    expect(results.suite.map((row) => `${row.endpoint} ${row.cases}`)).toEqual(['reference 1', 'go 1']);
+    expect(results.suite[0]?.verdict).toBe('reference: 1 passed, 0 failed');
+    expect(r.stdout).toMatch(/^endpoint\s+cases\s+wall time/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}, 120_000);
+}, 240_000);

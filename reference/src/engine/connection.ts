@@ -31,6 +31,10 @@ interface PendingAck {
 
 const RECEIVE_CAPACITY = constant('ReceiveBufferCapacity');
 const NARROW_MAX = constant('NarrowOffsetMax');
+const IDLE_TIMEOUT = constant('IdleTimeout');
+const CLOSE_GRACE = constant('CloseGrace');
+const SN_MAX = constant('SnMax');
+const EPOCH_MAX = constant('EpochMax');
 
 /** Bytes a message type adds around the payload: cleartext header, masked SN and tag (and InitCryptoSnd's filler length). */
 function cryptoOverhead(type: MessageName): number {
@@ -177,7 +181,7 @@ export class Connection {
     // make it retransmit (the README: ACK-only packets "can send early if needed").
     if (now < this.nextWriteAt) return ack ? this.sendAckOnly(type, now, false) : null;
 
-    if (this.bytesInFlight + this.ctx.mtu > this.peerWindow) return ack ? this.sendAckOnly(type, now) : null;
+    if (this.windowFull()) return ack ? this.sendAckOnly(type, now) : null;
 
     const retransmit = this.dueRetransmission(now);
     if (retransmit !== null) return retransmit;
@@ -196,6 +200,11 @@ export class Connection {
       if (!this.initSent && this.role === 'initiator' && this.streams.size > 0) return this.sendHandshakeStart(type, now);
     }
     return ack ? this.sendAckOnly(type, now) : null;
+  }
+
+  /** Another full packet would exceed what the peer said it can take. */
+  private windowFull(): boolean {
+    return this.bytesInFlight + this.ctx.mtu > this.peerWindow;
   }
 
   /** All streams, starting after the one that sent last, so that no stream starves the others. */
@@ -289,10 +298,10 @@ export class Connection {
     this.initSent = true;
     // Every encoded packet takes a sequence number, InitSnd included (erratum E11).
     this.sn++;
-    if (this.sn > constant('SnMax')) {
+    if (this.sn > SN_MAX) {
       this.sn = 0;
       this.sendEpoch++;
-      if (this.sendEpoch > constant('EpochMax')) this.close('sequence-exhausted');
+      if (this.sendEpoch > EPOCH_MAX) this.close('sequence-exhausted');
     }
     return datagram;
   }
@@ -334,34 +343,41 @@ export class Connection {
   /** Idle timeout and the end of stream grace periods. */
   checkTimers(now: number): void {
     if (this.closeReason !== null) return;
-    if (this.lastReceivedAt > 0 && now > this.lastReceivedAt + constant('IdleTimeout')) {
+    if (this.lastReceivedAt > 0 && now > this.lastReceivedAt + IDLE_TIMEOUT) {
       this.close('idle-timeout');
       return;
     }
     for (const s of this.streams.values()) {
-      if (s.closedAt !== null && now > s.closedAt + constant('CloseGrace')) this.streams.delete(s.id);
+      if (s.closedAt !== null && now > s.closedAt + CLOSE_GRACE) this.streams.delete(s.id);
     }
   }
 
-  /** When this connection next needs attention, ns; null when only a packet can wake it. */
+  /**
+   * When this connection next needs attention, ns; null when only a packet can wake it.
+   * The Node adapter asks after every pass, and many times a millisecond while pacing,
+   * so it takes the minimum in one walk without building lists.
+   */
   nextDeadline(now: number): number | null {
     if (this.closeReason !== null) return null;
-    const times: number[] = [];
-    if (this.acks.length > 0) times.push(now);
-    const wantsToSend =
-      (!this.initSent && this.role === 'initiator' && this.streams.size > 0) ||
-      ((this.handshakeDone || !this.initSent) && [...this.streams.values()].some((s) => s.sender.hasNewData));
-    if (wantsToSend) times.push(Math.max(this.nextWriteAt, now));
+    let next = this.acks.length > 0 ? now : Infinity;
+    // A full peer window holds back new data and retransmissions alike (nextDatagram): only
+    // an ACK, i.e. a packet, can open it, so they set no deadline then.
+    const windowOpen = !this.windowFull();
+    let wantsToSend = !this.initSent && this.role === 'initiator' && this.streams.size > 0;
+    const mayStartData = this.handshakeDone || !this.initSent;
+    const rto = this.rto;
     for (const s of this.streams.values()) {
+      wantsToSend ||= mayStartData && s.sender.hasNewData;
       const segment = s.sender.oldest();
-      if (segment !== undefined) {
-        const wait = backoffNanos(this.rto, segment.transmissions);
-        times.push(Math.max(wait === null ? now : segment.sentAt + wait + 1, this.nextWriteAt));
+      if (segment !== undefined && windowOpen) {
+        const wait = backoffNanos(rto, segment.transmissions);
+        next = Math.min(next, Math.max(wait === null ? now : segment.sentAt + wait + 1, this.nextWriteAt));
       }
-      if (s.closedAt !== null) times.push(s.closedAt + constant('CloseGrace') + 1);
+      if (s.closedAt !== null) next = Math.min(next, s.closedAt + CLOSE_GRACE + 1);
     }
-    if (this.lastReceivedAt > 0) times.push(this.lastReceivedAt + constant('IdleTimeout') + 1);
-    return times.length === 0 ? null : Math.min(...times);
+    if (wantsToSend && windowOpen) next = Math.min(next, Math.max(this.nextWriteAt, now));
+    if (this.lastReceivedAt > 0) next = Math.min(next, this.lastReceivedAt + IDLE_TIMEOUT + 1);
+    return next === Infinity ? null : next;
   }
 
   close(reason: CloseReason): void {

@@ -94,6 +94,15 @@ export class StreamSender {
   }
 
   private dequeue(length: number): Uint8Array {
+    const first = this.queue[0] as Uint8Array;
+    if (first.length - this.queueHead >= length) {
+      // The common case, a segment inside one written chunk: a view, no copy. write() took
+      // its own copy of the chunk, so nothing changes it; it is freed once its last
+      // segment is acknowledged.
+      const view = first.subarray(this.queueHead, this.queueHead + length);
+      this.advance(length);
+      return view;
+    }
     const out = new Uint8Array(length);
     let filled = 0;
     while (filled < length) {
@@ -101,13 +110,18 @@ export class StreamSender {
       const n = Math.min(chunk.length - this.queueHead, length - filled);
       out.set(chunk.subarray(this.queueHead, this.queueHead + n), filled);
       filled += n;
-      this.queueHead += n;
-      if (this.queueHead === chunk.length) {
-        this.queue.shift();
-        this.queueHead = 0;
-      }
+      this.advance(n);
     }
-    this.queuedBytes -= length;
     return out;
+  }
+
+  /** Takes `n` bytes off the front of the queue (never more than the first chunk holds). */
+  private advance(n: number): void {
+    this.queueHead += n;
+    this.queuedBytes -= n;
+    if (this.queueHead === (this.queue[0] as Uint8Array).length) {
+      this.queue.shift();
+      this.queueHead = 0;
+    }
   }
 }

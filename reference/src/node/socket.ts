@@ -26,8 +26,9 @@ const SOCKET_BUFFER = 4 * 1024 * 1024;
 /** Most bytes a stream queues in the engine before write() waits. */
 const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 
-const start = process.hrtime.bigint();
-const nowNanos = (): number => Number(process.hrtime.bigint() - start);
+// The engine's clock: integer nanoseconds on a monotonic scale (performance.now() has
+// sub-microsecond resolution and, unlike hrtime.bigint(), allocates nothing per call).
+const nowNanos = (): number => Math.round(performance.now() * 1e6);
 
 export class QotpStream extends Duplex {
   constructor(
@@ -144,7 +145,9 @@ export class QotpConnection extends EventEmitter {
 export class QotpSocket extends EventEmitter {
   readonly engine: Endpoint;
   private readonly connections = new Map<bigint, QotpConnection>();
+  private readonly destinations = new Map<string, { host: string; port: number }>();
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private closed = false;
   private pumping = false;
   private pumpAgain = false;
@@ -224,8 +227,9 @@ export class QotpSocket extends EventEmitter {
         now = nowNanos();
         for (const event of this.engine.takeEvents()) this.dispatch(event, now);
         for (const d of this.engine.poll(now)) {
-          const { host, port } = parseHostPort(d.to);
-          this.udp.send(d.data, port, host, (error) => error && this.emit('socketError', error));
+          const { host, port } = this.destination(d.to);
+          // No callback: a failed send is emitted as 'error' on the socket (handled above).
+          this.udp.send(d.data, port, host);
         }
         if (this.engine.takeEventsPending()) this.pumpAgain = true;
       } while (this.pumpAgain && !this.closed);
@@ -234,6 +238,16 @@ export class QotpSocket extends EventEmitter {
     } finally {
       this.pumping = false;
     }
+  }
+
+  /** The engine names peers as "host:port"; parsed once per peer, not once per datagram. */
+  private destination(address: string): { host: string; port: number } {
+    let d = this.destinations.get(address);
+    if (d === undefined) {
+      d = parseHostPort(address);
+      this.destinations.set(address, d);
+    }
+    return d;
   }
 
   private dispatch(event: EngineEvent, now: number): void {
@@ -251,21 +265,34 @@ export class QotpSocket extends EventEmitter {
     }
     const conn = this.connections.get(event.connId);
     conn?.handle(event, now);
-    if (event.type === 'connection-closed') this.connections.delete(event.connId);
+    if (event.type === 'connection-closed') {
+      this.connections.delete(event.connId);
+      if (conn !== undefined) this.destinations.delete(conn.engine.remote);
+    }
   }
 
   private arm(now: number): void {
-    clearTimeout(this.timer);
+    this.disarm();
     const deadline = this.engine.nextDeadline(now);
     if (deadline === null) return;
-    // setTimeout has millisecond resolution; a deadline inside this millisecond runs at once.
-    this.timer = setTimeout(() => this.pump(), Math.max(0, Math.floor((deadline - now) / 1e6)));
+    const wait = deadline - now;
+    // setTimeout has millisecond resolution (and waits at least 1 ms), but pacing asks for
+    // gaps of a fraction of a millisecond on a fast path: a deadline within the next
+    // millisecond is met by checking again after the pending I/O (setImmediate), so that
+    // the engine sends at the rate it computed rather than one packet per timer tick.
+    if (wait < 1e6) this.immediate = setImmediate(() => this.pump());
+    else this.timer = setTimeout(() => this.pump(), Math.floor(wait / 1e6));
+  }
+
+  private disarm(): void {
+    clearTimeout(this.timer);
+    clearImmediate(this.immediate);
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.timer);
+    this.disarm();
     for (const conn of this.engine.connections.values()) conn.close('closed');
     for (const event of this.engine.takeEvents()) this.dispatch(event, nowNanos());
     await new Promise<void>((resolve) => this.udp.close(() => resolve()));

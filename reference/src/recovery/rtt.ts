@@ -4,6 +4,13 @@
 import { constant } from '@qotp/spec';
 import { QotpError } from '../errors.js';
 
+const MAX_RTT_SAMPLE = constant('MaxRttSample');
+const DEFAULT_RTO = constant('DefaultRto');
+const MIN_RTO = constant('MinRto');
+const MAX_RTO = constant('MaxRto');
+const MAX_RETRY = constant('MaxRetry');
+const BACKOFF_PERCENT = constant('RtoBackoffPercent');
+
 export interface RttState {
   srtt: number;
   rttvar: number;
@@ -13,7 +20,7 @@ export const initialRtt: RttState = { srtt: 0, rttvar: 0 };
 
 /** Folds one RTT sample (ns) into the estimate; samples of 0 or above MaxRttSample are ignored. */
 export function updateRtt(state: RttState, sampleNanos: number): RttState {
-  if (sampleNanos <= 0 || sampleNanos > constant('MaxRttSample')) return state;
+  if (sampleNanos <= 0 || sampleNanos > MAX_RTT_SAMPLE) return state;
   if (state.srtt === 0) return { srtt: sampleNanos, rttvar: Math.floor(sampleNanos / 2) };
   const delta = Math.abs(sampleNanos - state.srtt);
   return {
@@ -25,8 +32,8 @@ export function updateRtt(state: RttState, sampleNanos: number): RttState {
 /** SRTT + 4*RTTVAR, the default before any sample, otherwise clamped to [MinRto, MaxRto]. */
 export function rtoNanos(state: RttState): number {
   const rto = state.srtt + 4 * state.rttvar;
-  if (rto === 0) return constant('DefaultRto');
-  return Math.min(Math.max(rto, constant('MinRto')), constant('MaxRto'));
+  if (rto === 0) return DEFAULT_RTO;
+  return Math.min(Math.max(rto, MIN_RTO), MAX_RTO);
 }
 
 /**
@@ -38,9 +45,9 @@ export function backoffNanos(rto: number, transmissions: number): number | null 
   if (!Number.isInteger(transmissions) || transmissions < 1) {
     throw new QotpError('invalid-argument', `transmission count must be a positive integer, got ${transmissions}`);
   }
-  if (transmissions > constant('MaxRetry')) return null;
+  if (transmissions > MAX_RETRY) return null;
   let wait = rto;
   // Repeated integer multiply-and-divide, as the original does, so odd RTOs round alike.
-  for (let i = 1; i < transmissions; i++) wait = Math.floor((wait * constant('RtoBackoffPercent')) / 100);
+  for (let i = 1; i < transmissions; i++) wait = Math.floor((wait * BACKOFF_PERCENT) / 100);
   return wait;
 }

@@ -315,6 +315,9 @@ func connect(o options) {
 			closeState = "closed"
 		}
 		switch {
+		case !cs.closing && o.mode == "sink":
+			ok = false
+			fmt.Fprintf(out, "qotp stream %d failed: timeout after %d s (qotp took %d of %d bytes to send)\n", cs.s.StreamID(), o.timeout, len(input)-len(cs.out), len(input))
 		case !cs.closing:
 			ok = false
 			fmt.Fprintf(out, "qotp stream %d failed: timeout after %d s (%d of %d bytes back)\n", cs.s.StreamID(), o.timeout, len(cs.received), len(input))
