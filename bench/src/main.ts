@@ -7,7 +7,7 @@
 //   tsx src/main.ts [--quick] [--only SECTION,...] [--out FILE]
 //   --quick: short runs, for the smoke test; sections: seal-open, handshakes, bulk, suite
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -115,10 +115,13 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { ty
 const settings = values.quick ? QUICK : FULL;
 const sections = parseSections(values.only);
 const progress = (line: string) => process.stdout.write(`bench: ${line}\n`);
+// Figures taken next to other busy processes say little; say so up front (and in the JSON).
+const loadAverage = loadavg()[0] as number;
+if (loadAverage > 0.5) progress(`warning: the 1-minute load average is ${loadAverage.toFixed(2)} before the bench starts; other processes will skew the figures`);
 const results: Record<string, unknown> = {
   tool: 'qotp-bench',
   startedAt: new Date().toISOString(),
-  machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${process.platform} ${process.arch}` },
+  machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${process.platform} ${process.arch}`, loadAverage },
   settings: {
     sections,
     repeats: settings.repeats,

@@ -87,6 +87,10 @@ describe('engine over a clean simulated network', () => {
     for (let t = 1; t < 50; t++) a.poll(net.now + t * 10_000_000);
     expect(conn.stream(0).sender.sentOffset).toBe(before);
     expect(b.connections.size).toBe(1);
+    // Held by the window, neither new data nor a retransmission sets a deadline: only an ACK
+    // (a packet) can open the window, so the only time left is the idle timeout.
+    const at = net.now + 50 * 10_000_000;
+    expect(conn.nextDeadline(at)).toBe(net.now + constant('IdleTimeout') + 1);
   });
 
   it('takes turns between streams that both have data', () => {

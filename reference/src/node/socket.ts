@@ -148,6 +148,8 @@ export class QotpSocket extends EventEmitter {
   private readonly destinations = new Map<string, { host: string; port: number }>();
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** When the armed timer or immediate fires (engine ns), null when none is armed. */
+  private wakeAt: number | null = null;
   private closed = false;
   private pumping = false;
   private pumpAgain = false;
@@ -272,21 +274,32 @@ export class QotpSocket extends EventEmitter {
   }
 
   private arm(now: number): void {
-    this.disarm();
     const deadline = this.engine.nextDeadline(now);
+    // A wake-up already set for no later than needed stays: waking early costs one empty
+    // pass, while re-arming on every datagram (whose arrival moves the idle deadline) would
+    // cost a timer per packet.
+    if (this.wakeAt !== null && (deadline === null || this.wakeAt <= deadline)) return;
+    this.disarm();
     if (deadline === null) return;
+    this.wakeAt = deadline;
     const wait = deadline - now;
     // setTimeout has millisecond resolution (and waits at least 1 ms), but pacing asks for
     // gaps of a fraction of a millisecond on a fast path: a deadline within the next
     // millisecond is met by checking again after the pending I/O (setImmediate), so that
     // the engine sends at the rate it computed rather than one packet per timer tick.
-    if (wait < 1e6) this.immediate = setImmediate(() => this.pump());
-    else this.timer = setTimeout(() => this.pump(), Math.floor(wait / 1e6));
+    if (wait < 1e6) this.immediate = setImmediate(() => this.wake());
+    else this.timer = setTimeout(() => this.wake(), Math.floor(wait / 1e6));
+  }
+
+  private wake(): void {
+    this.wakeAt = null;
+    this.pump();
   }
 
   private disarm(): void {
     clearTimeout(this.timer);
     clearImmediate(this.immediate);
+    this.wakeAt = null;
   }
 
   async close(): Promise<void> {
