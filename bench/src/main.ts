@@ -7,7 +7,7 @@
 //   tsx src/main.ts [--quick] [--only SECTION,...] [--out FILE]
 //   --quick: short runs, for the smoke test; sections: seal-open, handshakes, bulk, suite
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ import { selectCryptoBackend } from '@qotp/reference/node';
 import { bulkRows, type BulkLoad, type BulkRow } from './bulk.js';
 import { goSealOpenRow } from './go.js';
 import { handshakeRows, type HandshakeRow } from './handshakes.js';
-import type { Summary } from './measure.js';
+import { busyFraction, type Summary } from './measure.js';
 import { sealOpenRows, type SealOpenRow } from './seal-open.js';
 import { suiteRows, type SuiteRow } from './suite.js';
 
@@ -116,12 +116,12 @@ const settings = values.quick ? QUICK : FULL;
 const sections = parseSections(values.only);
 const progress = (line: string) => process.stdout.write(`bench: ${line}\n`);
 // Figures taken next to other busy processes say little; say so up front (and in the JSON).
-const loadAverage = loadavg()[0] as number;
-if (loadAverage > 0.5) progress(`warning: the 1-minute load average is ${loadAverage.toFixed(2)} before the bench starts; other processes will skew the figures`);
+const busyBefore = await busyFraction(1000);
+if (busyBefore > 0.1) progress(`warning: the CPUs were ${(100 * busyBefore).toFixed(0)} % busy with other work in the second before the bench; the figures will be skewed`);
 const results: Record<string, unknown> = {
   tool: 'qotp-bench',
   startedAt: new Date().toISOString(),
-  machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${process.platform} ${process.arch}`, loadAverage },
+  machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${process.platform} ${process.arch}`, busyBefore },
   settings: {
     sections,
     repeats: settings.repeats,
