@@ -1,5 +1,5 @@
-// Rates and their summary: every figure is measured several times and reported as the
-// median with the spread (lowest and highest), never as a single run.
+// Rates, their summary and how busy the machine is: every figure is measured several times
+// and reported as the median with the spread (lowest and highest), never as a single run.
 import { readFileSync } from 'node:fs';
 
 /** Runs `op` for about `ms` milliseconds and returns operations per second. */
