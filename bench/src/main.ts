@@ -115,6 +115,10 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { ty
 const settings = values.quick ? QUICK : FULL;
 const sections = parseSections(values.only);
 const progress = (line: string) => process.stdout.write(`bench: ${line}\n`);
+if (process.platform !== 'linux') {
+  process.stderr.write(`bench: needs Linux: CPU times and the machine's load come from /proc (this is ${process.platform})\n`);
+  process.exit(2);
+}
 // Figures taken next to other busy processes say little; say so up front (and in the JSON).
 const busyBefore = await busyFraction(1000);
 if (busyBefore > 0.1) progress(`warning: the CPUs were ${(100 * busyBefore).toFixed(0)} % busy with other work in the second before the bench; the figures will be skewed`);
