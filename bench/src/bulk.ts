@@ -15,11 +15,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { fill, launch, loadTarget, startServer, type Target } from '@qotp/conformance';
+import { bundledTarget, fill, launch, startServer, type Target } from '@qotp/conformance';
 import { summarize, type Summary } from './measure.js';
-
-const targetsDir = fileURLToPath(new URL('../../conformance/targets/', import.meta.url));
 
 export type Implementation = 'go' | 'reference';
 export type Mode = 'sink' | 'echo';
@@ -147,8 +144,8 @@ async function oneRun(client: Target, server: Target, load: BulkLoad, input: str
 
 export async function bulkRows(o: BulkOptions): Promise<BulkRow[]> {
   const targets: Record<Implementation, Target> = {
-    go: loadTarget(`${targetsDir}go.json`),
-    reference: loadTarget(`${targetsDir}reference.json`),
+    go: bundledTarget('go'),
+    reference: bundledTarget('reference'),
   };
   const dir = mkdtempSync(join(tmpdir(), 'qotp-bench-bulk-'));
   const rows: BulkRow[] = [];
@@ -192,7 +189,7 @@ export async function bulkRows(o: BulkOptions): Promise<BulkRow[]> {
           failure,
         });
       }
-      const goGo = loadRows[0]?.mbPerSecond ?? null;
+      const goGo = loadRows.find((r) => r.client === 'go' && r.server === 'go')?.mbPerSecond ?? null;
       for (const row of loadRows) row.vsGoGo = goGo !== null && row.mbPerSecond !== null ? row.mbPerSecond.median / goGo.median : null;
       rows.push(...loadRows);
     }

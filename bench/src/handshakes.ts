@@ -2,14 +2,11 @@
 // against the TS reference server and the Go server. The client side is the conformance
 // runner's tester peer (packet level, the same for both servers), one handshake at a
 // time: a handshake, one byte of data, its echo and the ACK of the echo, next connection.
-import { loadTarget, PeerConnection, startServer, TesterPeer } from '@qotp/conformance';
+import { bundledTarget, PeerConnection, startServer, TesterPeer } from '@qotp/conformance';
 import { publicKeyOf } from '@qotp/reference';
 import { parseHostPort } from '@qotp/reference/node';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { summarize, type Summary } from './measure.js';
-
-const targetsDir = fileURLToPath(new URL('../../conformance/targets/', import.meta.url));
 
 export interface HandshakeRow {
   server: string;
@@ -77,7 +74,7 @@ export async function handshakeRows(o: HandshakeOptions): Promise<HandshakeRow[]
   const privateKey = new Uint8Array(randomBytes(32));
   const identity: Identity = { privateKey, publicKey: publicKeyOf(privateKey) };
   for (const name of ['reference', 'go']) {
-    const server = await startServer(loadTarget(`${targetsDir}${name}.json`), '/dev/null');
+    const server = await startServer(bundledTarget(name), '/dev/null');
     try {
       for (const zeroRtt of [false, true]) {
         const perSecond: number[] = [];

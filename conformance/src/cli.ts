@@ -7,7 +7,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { parseHostPort, selectCryptoBackend } from '@qotp/reference/node';
 import { cryptoBackend } from '@qotp/reference';
@@ -17,7 +16,7 @@ import { junitXml } from './report/junit.js';
 import { progress, summaryTable } from './report/console.js';
 import { buildReport, targetReport, type TargetReport } from './report/model.js';
 import { runCases } from './runner.js';
-import { attachedTarget, loadTarget, TargetError, type Target } from './targets/target.js';
+import { attachedTarget, bundledTarget, loadTarget, TargetError, type Target } from './targets/target.js';
 
 const USAGE = `usage: qotp-conformance [options]
 
@@ -39,8 +38,6 @@ output:
   --out DIR                         per-case pcap and key logs (conformance-results)
   --crypto node|noble               the tester's crypto backend (node:crypto when available)
 Exit status: 0 when no counted case failed, 1 when one did, 2 on bad usage.`;
-
-const bundledDir = fileURLToPath(new URL('../targets/', import.meta.url));
 
 function usage(message: string): never {
   process.stderr.write(`qotp-conformance: ${message}\n\n${USAGE}\n`);
@@ -75,7 +72,7 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
   for (const c of configs) targets.push(loadTarget(c));
   if (targets.length === 0 || values.bundled !== undefined) {
     const names = ((values.bundled as string | undefined) ?? 'reference,go').split(',').filter(Boolean);
-    for (const n of names) targets.push(loadTarget(`${bundledDir}${n}.json`));
+    for (const n of names) targets.push(bundledTarget(n));
   }
   return targets;
 }

@@ -2,7 +2,7 @@
 export { allCases } from './cases/index.js';
 export { CheckFailure, type CaseContext, type CaseDefinition, type Capability, type Check, type Level, type Measurement, type Role } from './cases/case.js';
 export { runCases, type CaseResult, type Outcome, type RunOptions } from './runner.js';
-export { attachedTarget, fill, launch, loadTarget, startServer, TargetError, type Target, type TargetConfig } from './targets/target.js';
+export { attachedTarget, bundledTarget, fill, launch, loadTarget, startServer, TargetError, type Target, type TargetConfig } from './targets/target.js';
 export { buildReport, summaryLine, targetReport, type Report, type TargetReport } from './report/model.js';
 export { htmlReport } from './report/html.js';
 export { junitXml } from './report/junit.js';

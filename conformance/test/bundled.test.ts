@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { summarize } from '../src/report/model.js';
 import { runCases, type CaseResult } from '../src/runner.js';
-import { loadTarget } from '../src/targets/target.js';
+import { bundledTarget } from '../src/targets/target.js';
 
-const targets = ['reference', 'go'].map((name) => loadTarget(new URL(`../targets/${name}.json`, import.meta.url).pathname));
+const targets = ['reference', 'go'].map((name) => bundledTarget(name));
 let results: CaseResult[][];
 
 describe('bundled targets', () => {

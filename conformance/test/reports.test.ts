@@ -12,7 +12,7 @@ import { junitXml } from '../src/report/junit.js';
 import { buildReport, targetReport, type Report } from '../src/report/model.js';
 import { runCases } from '../src/runner.js';
 import { schemaValidator } from '../src/schemas.js';
-import { loadTarget } from '../src/targets/target.js';
+import { bundledTarget } from '../src/targets/target.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const dir = mkdtempSync(join(tmpdir(), 'qotp-reports-'));
@@ -20,7 +20,7 @@ const ids = ['handshake.in-band', 'streams.ack-fields', 'retransmission.ping-not
 let report: Report;
 
 beforeAll(async () => {
-  const target = loadTarget(new URL('../targets/reference.json', import.meta.url).pathname);
+  const target = bundledTarget('reference');
   // Two cases the reference passes and one it is declared not to support.
   target.config = { ...target.config, capabilities: { ...target.config.capabilities, pingInHandshakeReply: false } };
   const cases = allCases.filter((c) => ids.includes(c.id));

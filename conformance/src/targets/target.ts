@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Capability } from '../cases/case.js';
 import { schemaValidator } from '../schemas.js';
 
@@ -62,6 +63,13 @@ export function loadTarget(path: string): Target {
     for (const e of (data as { entries: ExpectedFailure[] }).entries) expectedFailures.set(e.case, e.reason);
   }
   return { config: target, dir, expectedFailures, attached: null };
+}
+
+const bundledDir = fileURLToPath(new URL('../../targets/', import.meta.url));
+
+/** One of the target files shipped in conformance/targets/ ("reference", "go"). */
+export function bundledTarget(name: string): Target {
+  return loadTarget(`${bundledDir}${name}.json`);
 }
 
 /** A target for a server started by hand: no launch commands, so no client-role cases. */
