@@ -22,6 +22,17 @@ export interface SealOpenOptions {
   repeats: number;
 }
 
+/** Seal and open rates, `o.repeats` runs of `o.ms` each, taking turns. */
+function measuredRow(implementation: string, o: SealOpenOptions, seal: (i: number) => unknown, open: (i: number) => unknown): SealOpenRow {
+  const sealRuns: number[] = [];
+  const openRuns: number[] = [];
+  for (let i = 0; i < o.repeats; i++) {
+    sealRuns.push(rate(o.ms, seal));
+    openRuns.push(rate(o.ms, open));
+  }
+  return { implementation, seal: summarize(sealRuns), open: summarize(openRuns) };
+}
+
 function backendRow(backend: CryptoBackend, o: SealOpenOptions): SealOpenRow {
   setCryptoBackend(backend);
   const secret = new Uint8Array(randomBytes(32));
@@ -29,14 +40,9 @@ function backendRow(backend: CryptoBackend, o: SealOpenOptions): SealOpenRow {
   const seal = (sn: number) => encodeData({ connId: 0x1122334455667788n, secret, sn, epoch: 0, sealedByInitiator: true, payload });
   const packet = seal(1);
   if (packet.length !== o.packetSize) throw new Error(`a Data packet came out ${packet.length} bytes, expected ${o.packetSize}`);
-  const sealRuns: number[] = [];
-  const openRuns: number[] = [];
-  for (let i = 0; i < o.repeats; i++) {
-    sealRuns.push(rate(o.ms, seal));
-    openRuns.push(rate(o.ms, () => decodeData(packet, secret, 0, true)));
-  }
+  const row = measuredRow(`reference (${backend.name})`, o, seal, () => decodeData(packet, secret, 0, true));
   setCryptoBackend(nobleBackend);
-  return { implementation: `reference (${backend.name})`, seal: summarize(sealRuns), open: summarize(openRuns) };
+  return row;
 }
 
 function rawAeadRow(o: SealOpenOptions): SealOpenRow {
@@ -57,13 +63,7 @@ function rawAeadRow(o: SealOpenOptions): SealOpenRow {
     d.update(ciphertext);
     d.final();
   };
-  const sealRuns: number[] = [];
-  const openRuns: number[] = [];
-  for (let i = 0; i < o.repeats; i++) {
-    sealRuns.push(rate(o.ms, seal));
-    openRuns.push(rate(o.ms, open));
-  }
-  return { implementation: 'node:crypto AEAD only (ceiling)', seal: summarize(sealRuns), open: summarize(openRuns) };
+  return measuredRow('node:crypto AEAD only (ceiling)', o, seal, open);
 }
 
 export function sealOpenRows(o: SealOpenOptions): SealOpenRow[] {
