@@ -2,7 +2,7 @@
 // window, the README's close example, and the idle timeout.
 import { constant } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
-import { Endpoint, StreamReceiver } from '../src/index.js';
+import { encodeInitCryptoRcv, encodePayload, Endpoint, StreamReceiver, type Connection, type Outgoing } from '../src/index.js';
 import { prng } from './helpers.js';
 import { SimNet } from './sim/simnet.js';
 
@@ -75,22 +75,48 @@ describe('engine over a clean simulated network', () => {
     expect(conn.stream(0).receiver.closeAt).toBe(50);
   });
 
-  it('sends no new data while the advertised window is smaller than bytes in flight plus one MTU, but keeps ACKing', () => {
-    const { a, b, net } = pair(4);
+  it('holds new data while the window is too small, and probes it every RTO until an ACK opens it (flow.window-probe)', () => {
+    const { a, net } = pair(4);
     const conn = a.connect('b');
-    conn.stream(0).sender.write(new Uint8Array(5000).fill(3));
-    net.run(() => conn.handshakeDone, () => {}, 5e9);
-    // Pretend the peer advertised a tiny window: only ACK-only packets may go out now.
+    const sender = conn.stream(0).sender;
+    sender.write(new Uint8Array(5000).fill(3));
+    net.run(() => sender.sentOffset === 5000 && sender.inFlight.size === 0, () => {}, 5e9);
+    // Pretend the peer's last ACK advertised a tiny window; nothing is in flight, so no ACK
+    // would ever come to open it again without a probe.
     (conn as unknown as { peerWindow: number }).peerWindow = 1000;
-    conn.stream(0).sender.write(new Uint8Array(5000).fill(4));
-    const before = conn.stream(0).sender.sentOffset;
-    for (let t = 1; t < 50; t++) a.poll(net.now + t * 10_000_000);
-    expect(conn.stream(0).sender.sentOffset).toBe(before);
+    sender.write(new Uint8Array(5000).fill(4));
+    const heldAt = net.now;
+    expect(a.poll(heldAt)).toEqual([]);
+    expect(conn.nextDeadline(heldAt)).toBe(heldAt + conn.rto);
+    const logged = net.log.length;
+    expect(net.run(() => sender.sentOffset === 10_000 && sender.inFlight.size === 0, () => {}, heldAt + 5e9)).toBe(true);
+    const next = net.log.slice(logged).filter((l) => l.from === 'a');
+    // The first packet after the window closed is the probe, one RTO later (+1 ns: due once
+    // MORE than the RTO passed); the peer's ACK of it carries its real window and data flows.
+    expect(next[0]?.at).toBe(heldAt + conn.rto);
+    expect(next.length).toBeGreaterThan(4);
+  });
+
+  it('retransmits while lost segments fill the peer window (a resend adds nothing in flight)', () => {
+    const { a, b, net } = pair(6);
+    const conn = a.connect('b');
+    const sender = conn.stream(0).sender;
+    sender.write(new Uint8Array(100).fill(1));
+    net.run(() => sender.inFlight.size === 0 && sender.sentOffset === 100, () => {}, 5e9);
+    // The window now fits exactly what goes out next; all of it is lost.
+    (conn as unknown as { peerWindow: number }).peerWindow = 3 * 1400;
+    sender.write(new Uint8Array(6000).fill(2));
+    // Sent over 50 ms and never delivered: the window fills with three lost segments.
+    let t = net.now;
+    for (const end = t + 50_000_000; t < end; t += 1_000_000) a.poll(t);
+    expect(sender.sentOffset).toBe(100 + 3 * sender.oldest()!.data.length);
+    const oldest = sender.oldest();
+    const resendAt = (oldest?.sentAt ?? 0) + conn.rto + 1;
+    expect(conn.nextDeadline(t)).toBe(resendAt);
+    const resent = a.poll(resendAt);
+    expect(resent).toHaveLength(1);
+    expect(oldest?.transmissions).toBe(2);
     expect(b.connections.size).toBe(1);
-    // Held by the window, neither new data nor a retransmission sets a deadline: only an ACK
-    // (a packet) can open the window, so the only time left is the idle timeout.
-    const at = net.now + 50 * 10_000_000;
-    expect(conn.nextDeadline(at)).toBe(net.now + constant('IdleTimeout') + 1);
   });
 
   it('takes turns between streams that both have data', () => {
@@ -122,5 +148,37 @@ describe('engine over a clean simulated network', () => {
     expect(idleClosed(lastHeard + constant('IdleTimeout'))).toBe(false);
     expect(idleClosed(lastHeard + constant('IdleTimeout') + 1)).toBe(true);
     expect(b.connections.size).toBe(1);
+  });
+});
+
+describe('handshake confirmation (clause handshake.initiator-confirms)', () => {
+  it('a 0-RTT initiator whose data went in its first packet answers an ACK-only reply with a Data packet, resent until acknowledged', () => {
+    const keys = prng(12);
+    const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
+    const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
+    const conn = a.connect('b', b.publicKey);
+    conn.stream(0).sender.write(Uint8Array.of(42));
+    const [first] = a.poll(0);
+    b.receive((first as Outgoing).data, 'a', 1_000_000);
+    const server = [...b.connections.values()][0] as Connection;
+    // The reply a Go responder sends when its application has not written yet: an ACK of
+    // the 0-RTT byte and no stream section, after which it waits for a Data packet.
+    const reply = encodeInitCryptoRcv({
+      connId: server.id,
+      responderEphemeralPrivateKey: server.ephemeralPrivateKey,
+      initiatorEphemeralPublicKey: server.peerEphemeralPublicKey as Uint8Array,
+      sn: 0,
+      payload: encodePayload({ isClose: false, ack: { streamId: 0, offset: 0, length: 1, window: 1 << 24 }, stream: null }),
+    }).packet;
+    a.receive(reply, 'b', 2_000_000);
+    expect(conn.handshakeDone).toBe(true);
+    const sentAt = a.nextDeadline(2_000_000) as number; // when pacing lets it send
+    const confirm = a.poll(sentAt);
+    expect(confirm).toHaveLength(1);
+    b.receive((confirm[0] as Outgoing).data, 'a', sentAt + 1_000_000);
+    expect(server.handshakeDone).toBe(true); // it was a Data packet that b could open
+    // Not acknowledged: sent again once the RTO passed, like data.
+    expect(a.poll(sentAt + conn.rto)).toEqual([]);
+    expect(a.poll(sentAt + conn.rto + 1)).toHaveLength(1);
   });
 });

@@ -160,7 +160,7 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
       spec.clauses.map((c) => [
         `\`${c.id}\``,
         c.level,
-        `**${c.title}.** ${c.text}`,
+        `**${c.title}.** ${c.text}${c.interop ? ` *Interoperating with the Go original:* ${c.interop}` : ''}`,
         [c.source.readme ? `README: ${c.source.readme}` : '', c.source.go ? `Go: ${c.source.go.join(', ')}` : '']
           .filter(Boolean)
           .join('; '),

@@ -76,6 +76,8 @@ export interface Clause {
   title: string;
   text: string;
   source: { readme?: string; go?: string[] };
+  /** What a peer must do to interoperate with the Go original where it differs. */
+  interop?: string;
   testedBy: TestedBy[];
 }
 

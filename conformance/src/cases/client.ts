@@ -1,13 +1,14 @@
 // Client-role cases: the implementation's client connects to the tester, which checks
 // its first packet, its Data packets and its close.
-import { fieldOffset } from '@qotp/spec';
+import { constant, fieldOffset } from '@qotp/spec';
 import { headerByte, readUint64 } from '@qotp/reference';
 import { randomBytes } from 'node:crypto';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { acceptClient, clientExit, serveEcho, type ClientSession } from './client-peer.js';
-import { equal, fromEndpoint, REPLY_MS, SILENCE_MS } from './helpers.js';
+import { ackOnly, dataPayload, equal, fromEndpoint, REPLY_MS, SILENCE_MS, streamState, waitUntil } from './helpers.js';
 
 const INPUT_BYTES = 2500;
+const RTO_MS = constant('DefaultRto') / 1e6;
 
 /** Runs the whole echo and returns the session once the client process ended. */
 async function runEcho(ctx: CaseContext, zeroRtt: boolean): Promise<{ session: ClientSession; input: Uint8Array; code: number | null; stdout: string }> {
@@ -76,6 +77,36 @@ export const clientCases: CaseDefinition[] = [
       ctx.expect('crypto.sn.counter', sns[0] === 1, `the first Data packet has sequence number ${sns[0]}, expected 1 (InitSnd takes 0)`);
       const back = sns.findIndex((sn, i) => i > 0 && sn <= (sns[i - 1] as number));
       ctx.expect('crypto.sn.counter', back < 0, `sequence number ${sns[back]} follows ${sns[back - 1]}`);
+    },
+  },
+  {
+    id: 'client.handshake-confirm',
+    title: 'After an ACK-only reply the 0-RTT client sends a Data packet, resends it unacknowledged, and accepts a later reply',
+    clauses: ['handshake.initiator-confirms', 'handshake.reply-after-handshake'],
+    level: 'SHOULD',
+    role: 'client',
+    requires: ['zeroRtt'],
+    timeoutMs: 20_000,
+    async run(ctx: CaseContext) {
+      const input = new Uint8Array(randomBytes(100)); // fits the first packet: nothing may be left to send
+      const session = await acceptClient(ctx, { zeroRtt: true, input });
+      const { peer, conn, first } = session;
+      const s = first.decoded?.payload?.stream;
+      // The reply a Go responder sends when its application has not answered yet: an ACK and
+      // no stream section. It then waits for a Data packet before it sends anything new.
+      const replied = peer.send(conn.reply(ackOnly(s?.streamId ?? 0, s?.offset ?? 0, s?.data.length ?? 0), 'InitCryptoRcv'), 'InitCryptoRcv, ACK-only, no PING').index;
+      const dataSegments = () => fromEndpoint(peer, conn).filter((d) => d.index > replied && d.decoded?.type === 'Data' && d.decoded.payload?.stream !== null);
+      await peer.collect(2 * RTO_MS + SILENCE_MS);
+      const segments = dataSegments().map((d) => d.decoded?.payload?.stream as NonNullable<NonNullable<typeof s>>);
+      const resent = segments.some((x, i) => segments.findIndex((y) => y.streamId === x.streamId && y.offset === x.offset && y.data.length === x.data.length) < i);
+      ctx.note(`after the ACK-only reply the client sent ${segments.length} Data packet(s) with a stream section: ${segments.map((x) => `stream ${x.streamId} offset ${x.offset} length ${x.data.length}`).join('; ') || 'none'}`);
+      ctx.expect('handshake.initiator-confirms', segments.length > 0, `in ${2 * RTO_MS + SILENCE_MS} ms after an ACK-only reply the client sent no Data packet with a stream section: a responder that waits for one (as the Go original does) never sends its echo`);
+      ctx.expect('handshake.initiator-confirms', resent, 'the client did not resend its unacknowledged Data packet segment within two RTOs');
+      // A second reply carries the echo; the client must take it and acknowledge it in Data.
+      const sent = streamState(peer, conn, 0).bytes;
+      const since = peer.send(conn.reply(dataPayload(0, 0, sent), 'InitCryptoRcv'), `a second InitCryptoRcv with the echo of ${sent.length} bytes`).index;
+      const acked = await waitUntil(peer, () => fromEndpoint(peer, conn).some((d) => d.index > since && d.decoded?.type === 'Data' && d.decoded.payload?.ack?.streamId === 0 && d.decoded.payload.ack.offset === 0 && d.decoded.payload.ack.length === sent.length), REPLY_MS);
+      ctx.expect('handshake.reply-after-handshake', acked, `the client did not acknowledge, in a Data packet within ${REPLY_MS} ms, the ${sent.length} bytes a second InitCryptoRcv carried`);
     },
   },
   {

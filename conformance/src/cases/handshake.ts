@@ -73,6 +73,26 @@ export const handshakeCases: CaseDefinition[] = [
     },
   },
   {
+    id: 'handshake.responder-progress',
+    title: 'A 0-RTT responder sends its echo although the initiator sends no Data packet',
+    clauses: ['handshake.responder-progress'],
+    level: 'SHOULD',
+    role: 'server',
+    requires: ['zeroRtt'],
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      // As if the initiator's only ACK of the reply was lost: the tester sends nothing after
+      // its InitCryptoSnd, so the responder never sees a Data packet.
+      const first = text('echoed without any Data packet from the initiator');
+      const open = await handshake(ctx, { zeroRtt: first });
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= first.length, REPLY_MS);
+      const got = streamState(open.peer, open.conn, 0).bytes;
+      const carriers = fromEndpoint(open.peer, open.conn).filter((d) => (d.decoded?.payload?.stream?.data.length ?? 0) > 0);
+      ctx.note(`the echo came in: ${carriers.map((d) => `${d.decoded?.type} at ${(d.t - open.reply.t).toFixed(0)} ms after the first reply`).join(', ') || 'nothing'}`);
+      ctx.expect('handshake.responder-progress', equal(got, first), `${got.length} of ${first.length} bytes were echoed within ${REPLY_MS} ms while the tester sent nothing after its InitCryptoSnd`);
+    },
+  },
+  {
     id: 'handshake.init-snd-short',
     title: 'An InitSnd one byte shorter than the MTU is not answered (amplification)',
     clauses: ['crypto.init-snd.min-size'],

@@ -58,6 +58,8 @@ export class Connection {
   private nextWriteAt = 0;
   private bytesInFlight = 0;
   private peerWindow = RECEIVE_CAPACITY;
+  /** While the peer's window is closed: when it closed or was last probed, ns. */
+  private lastProbeAt: number | null = null;
   private lastReceivedAt = 0;
   closeReason: CloseReason | null = null;
   private nextStream = 0; // round-robin position: index of the stream after the last sender
@@ -100,23 +102,39 @@ export class Connection {
   onPacket(type: MessageName, payload: Uint8Array | null, epoch: number, now: number): void {
     this.lastReceivedAt = now;
     if (epoch > this.receiveEpoch) this.receiveEpoch = epoch;
-    if (!this.handshakeDone && (this.role === 'initiator' ? type === 'InitRcv' || type === 'InitCryptoRcv' : type === 'Data')) {
+    const completes = !this.handshakeDone && (this.role === 'initiator' ? type === 'InitRcv' || type === 'InitCryptoRcv' : type === 'Data');
+    if (completes) {
       this.handshakeDone = true;
       this.ctx.emit({ type: 'handshake-complete', connId: this.id });
     }
     // InitSnd has no payload; its receipt is acknowledged like an empty segment at stream 0, offset 0.
     const p: Payload = payload === null ? { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(0) } } : decodePayload(payload);
     if (p.ack !== null) this.onAck(p.ack, now);
-    if (p.stream === null) return; // ACK-only: nothing to acknowledge back
+    if (p.stream !== null) this.onSegment(p.stream, p.isClose, now);
+    if (completes && this.role === 'initiator') this.confirmHandshake();
+  }
 
-    const s = this.stream(p.stream.streamId);
-    const { offset, data } = p.stream;
+  /**
+   * A responder that follows the Go original sends nothing new until the initiator's first
+   * Data packet arrives (clause handshake.initiator-confirms). An initiator with nothing
+   * queued would never send one if the ACK it owes for the reply is lost, and both sides
+   * would wait: so it sends a PING that is retransmitted like data until acknowledged.
+   */
+  private confirmHandshake(): void {
+    for (const s of this.streams.values()) if (s.sender.hasNewData) return;
+    const first: number = this.streams.keys().next().value ?? 0;
+    this.stream(first).sender.ping({ reliable: true });
+  }
+
+  private onSegment(segment: NonNullable<Payload['stream']>, isClose: boolean, now: number): void {
+    const s = this.stream(segment.streamId);
+    const { offset, data } = segment;
     if (data.length > 0 && this.bufferedBytes() + data.length > RECEIVE_CAPACITY) return; // dropped unacknowledged: the peer resends
     if (data.length > 0 && s.receiver.insert(offset, data) > 0) {
       this.ctx.emit({ type: 'stream-readable', connId: this.id, streamId: s.id });
     }
     this.acks.push({ streamId: s.id, offset, length: data.length }); // duplicates too: the earlier ACK may be lost
-    if (p.isClose) {
+    if (isClose) {
       s.receiver.close(offset + data.length);
       s.sender.close(); // answer with our own CLOSE after what we queued
       this.checkStream(s, now);
@@ -125,6 +143,7 @@ export class Connection {
 
   private onAck(ack: Ack, now: number): void {
     this.peerWindow = ack.window;
+    if (!this.windowFull()) this.lastProbeAt = null;
     const s = this.streams.get(ack.streamId);
     const segment = s?.sender.acknowledge(ack.offset, ack.length);
     if (s === undefined || segment === undefined) {
@@ -181,14 +200,15 @@ export class Connection {
     // make it retransmit (the README: ACK-only packets "can send early if needed").
     if (now < this.nextWriteAt) return ack ? this.sendAckOnly(type, now, false) : null;
 
-    if (this.windowFull()) return ack ? this.sendAckOnly(type, now) : null;
-
+    // Retransmissions come before the window check: a resend adds nothing in flight, and
+    // holding it back while lost segments fill the window would stall for good.
     const retransmit = this.dueRetransmission(now);
     if (retransmit !== null) return retransmit;
     if (this.closeReason !== null) return null;
 
-    // During the handshake a side sends one first message, then only ACKs and retransmissions.
-    if (this.handshakeDone || !this.initSent) {
+    if (this.windowFull()) return ack ? this.sendAckOnly(type, now) : this.windowProbe(now);
+
+    if (this.maySendNewData()) {
       for (const s of this.roundRobin()) {
         if (!s.sender.hasNewData) continue;
         const segment = s.sender.take(this.maxData(type, ack, s.sender.sentOffset), now);
@@ -202,9 +222,44 @@ export class Connection {
     return ack ? this.sendAckOnly(type, now) : null;
   }
 
+  /**
+   * The initiator sends one first message and then waits for the reply. The responder holds
+   * the shared secret from the start and sends new data in further replies too (clause
+   * handshake.responder-progress): waiting for the initiator's first Data packet instead
+   * hangs both sides when that packet is an ACK that gets lost.
+   */
+  private maySendNewData(): boolean {
+    return this.handshakeDone || !this.initSent || this.role === 'responder';
+  }
+
   /** Another full packet would exceed what the peer said it can take. */
   private windowFull(): boolean {
     return this.bytesInFlight + this.ctx.mtu > this.peerWindow;
+  }
+
+  /**
+   * With data waiting, nothing in flight and the peer's window too small, only an ACK can
+   * tell that the window opened again, and a receiver sends none unprompted: a PING every
+   * RTO asks for one (clause flow.window-probe), as TCP's persist timer does.
+   */
+  private windowProbe(now: number): Uint8Array | null {
+    const at = this.windowProbeAt(now);
+    if (at === null || now < at) return null;
+    const s = this.roundRobin().find((stream) => stream.sender.hasNewData) as Stream;
+    s.sender.ping();
+    const ping = s.sender.take(0, now) as Segment;
+    this.lastProbeAt = now;
+    return this.sendSegment(s, ping, this.messageType(), now, false);
+  }
+
+  /** When the next window probe is due, or null when none is needed. */
+  private windowProbeAt(now: number): number | null {
+    if (this.bytesInFlight > 0 || !this.windowFull() || !this.maySendNewData()) return null;
+    let waiting = false;
+    for (const s of this.streams.values()) waiting ||= s.sender.hasNewData;
+    if (!waiting) return null;
+    this.lastProbeAt ??= now; // the window just closed: the first probe goes one RTO later
+    return this.lastProbeAt + this.rto;
   }
 
   /** All streams, starting after the one that sent last, so that no stream starves the others. */
@@ -360,22 +415,24 @@ export class Connection {
   nextDeadline(now: number): number | null {
     if (this.closeReason !== null) return null;
     let next = this.acks.length > 0 ? now : Infinity;
-    // A full peer window holds back new data and retransmissions alike (nextDatagram): only
-    // an ACK, i.e. a packet, can open it, so they set no deadline then.
+    // A full peer window holds back new data (nextDatagram) until an ACK opens it, so it
+    // sets no deadline for new data then, only for the window probe.
     const windowOpen = !this.windowFull();
     let wantsToSend = !this.initSent && this.role === 'initiator' && this.streams.size > 0;
-    const mayStartData = this.handshakeDone || !this.initSent;
+    const mayStartData = this.maySendNewData();
     const rto = this.rto;
     for (const s of this.streams.values()) {
       wantsToSend ||= mayStartData && s.sender.hasNewData;
       const segment = s.sender.oldest();
-      if (segment !== undefined && windowOpen) {
+      if (segment !== undefined) {
         const wait = backoffNanos(rto, segment.transmissions);
         next = Math.min(next, Math.max(wait === null ? now : segment.sentAt + wait + 1, this.nextWriteAt));
       }
       if (s.closedAt !== null) next = Math.min(next, s.closedAt + CLOSE_GRACE + 1);
     }
     if (wantsToSend && windowOpen) next = Math.min(next, Math.max(this.nextWriteAt, now));
+    const probeAt = windowOpen ? null : this.windowProbeAt(now);
+    if (probeAt !== null) next = Math.min(next, Math.max(probeAt, this.nextWriteAt));
     if (this.lastReceivedAt > 0) next = Math.min(next, this.lastReceivedAt + IDLE_TIMEOUT + 1);
     return next === Infinity ? null : next;
   }

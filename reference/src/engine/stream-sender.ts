@@ -8,6 +8,7 @@ export interface Segment {
   /** Time of the latest transmission, ns. */
   sentAt: number;
   transmissions: number;
+  /** An empty segment that is dropped instead of retransmitted when its RTO runs out. */
   isPing: boolean;
   isClose: boolean;
 }
@@ -23,7 +24,7 @@ export class StreamSender {
   /** Where this direction ends; set by close(). */
   closeAt: number | null = null;
   private closeSent = false;
-  private pingRequested = false;
+  private pingRequested: 'reliable' | 'once' | null = null;
   /** Unacknowledged segments, in order of first transmission. */
   readonly inFlight = new Map<string, Segment>();
 
@@ -34,8 +35,9 @@ export class StreamSender {
     this.queuedBytes += data.length;
   }
 
-  ping(): void {
-    this.pingRequested = true;
+  /** Asks for an empty segment to be acknowledged; a reliable one is retransmitted like data. */
+  ping(options: { reliable?: boolean } = {}): void {
+    this.pingRequested = options.reliable === true ? 'reliable' : 'once';
   }
 
   /** Ends this direction after everything written so far. */
@@ -44,14 +46,15 @@ export class StreamSender {
   }
 
   get hasNewData(): boolean {
-    return this.pingRequested || this.queuedBytes > 0 || (this.closeAt !== null && !this.closeSent);
+    return this.pingRequested !== null || this.queuedBytes > 0 || (this.closeAt !== null && !this.closeSent);
   }
 
   /** The next new segment with at most `maxData` bytes, recorded as in flight; null when there is none. */
   take(maxData: number, now: number): Segment | null {
-    if (this.pingRequested) {
-      this.pingRequested = false;
-      return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing: true, isClose: false });
+    if (this.pingRequested !== null) {
+      const isPing = this.pingRequested === 'once';
+      this.pingRequested = null;
+      return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing, isClose: false });
     }
     if (this.queuedBytes === 0) {
       if (this.closeAt === null || this.closeSent || this.sentOffset < this.closeAt) return null;

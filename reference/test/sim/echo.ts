@@ -23,6 +23,8 @@ export interface EchoOptions {
   conditions: NetConditions;
   zeroRtt?: boolean;
   limit?: number;
+  /** The server writes each echo this long (ns) after reading it; 0 writes it at once. */
+  echoDelay?: number;
 }
 
 const concat = (parts: Uint8Array[]): Uint8Array => {
@@ -57,7 +59,11 @@ export function runEcho(o: EchoOptions): EchoResult {
         if (e.type === 'stream-readable') {
           const conn = b.connections.get(e.connId);
           const s = conn?.streams.get(e.streamId);
-          if (conn && s && s.sender.closeAt === null) s.sender.write(conn.read(e.streamId, net.now));
+          if (conn && s && s.sender.closeAt === null) {
+            const data = conn.read(e.streamId, net.now);
+            if (o.echoDelay) net.schedule(net.now + o.echoDelay, () => s.sender.write(data));
+            else s.sender.write(data);
+          }
         }
         if (e.type === 'stream-closed') closedOn.b.add(e.streamId);
         if (e.type === 'connection-closed') closeReasons.b.push(e.reason);

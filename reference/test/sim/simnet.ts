@@ -12,6 +12,13 @@ export interface NetConditions {
   /** One-way delay, ns, plus up to `jitter` more (jitter reorders datagrams). */
   delay: number;
   jitter: number;
+  /** Indexes (0-based, in the order sent by either side) of datagrams to drop for certain. */
+  drop?: ReadonlySet<number>;
+}
+
+interface Timer {
+  at: number;
+  fire: () => void;
 }
 
 interface InTransit {
@@ -25,6 +32,7 @@ interface InTransit {
 export class SimNet {
   now = 0;
   private readonly queue: InTransit[] = [];
+  private readonly timers: Timer[] = [];
   private seq = 0;
   private readonly dice: () => number;
   readonly stats = { sent: 0, lost: 0, duplicated: 0, delivered: 0 };
@@ -45,6 +53,11 @@ export class SimNet {
     };
   }
 
+  /** Runs `fire` (the application's part, e.g. a delayed write) once the clock reaches `at`. */
+  schedule(at: number, fire: () => void): void {
+    this.timers.push({ at, fire });
+  }
+
   private endpoint(name: 'a' | 'b'): Endpoint {
     return name === 'a' ? this.a : this.b;
   }
@@ -55,9 +68,9 @@ export class SimNet {
       const out = this.endpoint(name).poll(this.now);
       this.events[name].push(...this.endpoint(name).takeEvents());
       for (const d of out) {
-        this.stats.sent++;
+        const index = this.stats.sent++;
         this.log.push({ at: this.now, from: name, data: d.data });
-        if (this.dice() < this.conditions.loss) {
+        if (this.dice() < this.conditions.loss || this.conditions.drop?.has(index)) {
           this.stats.lost++;
           continue;
         }
@@ -84,7 +97,8 @@ export class SimNet {
       if (done()) return true;
       const deadlines = [this.a.nextDeadline(this.now), this.b.nextDeadline(this.now)].filter((t): t is number => t !== null);
       const nextArrival = this.queue.reduce((m, d) => Math.min(m, d.at), Infinity);
-      const next = Math.min(nextArrival, ...deadlines);
+      const nextTimer = this.timers.reduce((m, t) => Math.min(m, t.at), Infinity);
+      const next = Math.min(nextArrival, nextTimer, ...deadlines);
       if (next === Infinity || next > limit) {
         react(this.takeEvents()); // the last events, e.g. a connection closing
         return done();
@@ -92,6 +106,10 @@ export class SimNet {
       stalled = next <= this.now ? stalled + 1 : 0;
       if (stalled > 10_000) throw new Error(`livelock at ${this.now} ns: an endpoint asks to be polled now but sends nothing`);
       this.now = Math.max(this.now, next);
+      for (const t of this.timers.filter((t) => t.at <= this.now)) {
+        this.timers.splice(this.timers.indexOf(t), 1);
+        t.fire();
+      }
       this.queue.sort((x, y) => x.at - y.at || x.seq - y.seq);
       while (this.queue.length > 0 && (this.queue[0] as InTransit).at <= this.now) {
         const d = this.queue.shift() as InTransit;
