@@ -62,6 +62,8 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
     close() {
       loopDelay.disable();
       for (const p of peers) p.close();
+      const unrecorded = peers.reduce((n, p) => n + p.unrecorded, 0);
+      if (unrecorded > 0) record.notes.push(`${unrecorded} datagrams from the endpoint were not recorded: the case's timeline was full`);
     },
   };
 }

@@ -14,9 +14,10 @@ import { allCases } from './cases/index.js';
 import { htmlReport } from './report/html.js';
 import { junitXml } from './report/junit.js';
 import { progress, summaryTable } from './report/console.js';
-import { buildReport, targetReport, type TargetReport } from './report/model.js';
+import { buildReport, targetReport, type Report, type TargetReport } from './report/model.js';
 import { runCases } from './runner.js';
-import { attachedTarget, bundledTarget, loadTarget, TargetError, type Target } from './targets/target.js';
+import { attachedTarget, bundledTarget, loadTarget, stopAllLaunched, TargetError, type Target } from './targets/target.js';
+import type { CaseResult } from './runner.js';
 
 const USAGE = `usage: qotp-conformance [options]
 
@@ -138,15 +139,6 @@ async function main(): Promise<number> {
   const t0 = performance.now();
 
   process.stdout.write(`qotp-conformance: ${cases.length} cases against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; artifacts in ${artifactsDir}\n`);
-  // Targets run side by side: most of a case's time is waiting for the network or a timer.
-  const reports: TargetReport[] = await Promise.all(
-    targets.map(async (target) => {
-      const shown = progress(target.config.name, cases.length);
-      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, onCaseStart: shown.start, onCaseEnd: shown.end });
-      return targetReport(target, results, strict);
-    }),
-  );
-  const report = buildReport(reports, startedAt, performance.now() - t0, strict);
 
   const write = (path: string | undefined, content: () => string) => {
     if (path === undefined) return;
@@ -154,12 +146,48 @@ async function main(): Promise<number> {
     writeFileSync(path, content());
     process.stdout.write(`wrote ${path}\n`);
   };
-  write(values.json, () => `${JSON.stringify(report, null, 1)}\n`);
-  write(values.junit, () => junitXml(report));
-  write(values.html, () => htmlReport(report, dirname(resolve(values.html as string))));
+  const writeReports = (report: Report) => {
+    write(values.json, () => `${JSON.stringify(report, null, 1)}\n`);
+    write(values.junit, () => junitXml(report));
+    write(values.html, () => htmlReport(report, dirname(resolve(values.html as string))));
+  };
+
+  // Finished cases per target, in catalogue order, for a report written on a signal.
+  const finished = targets.map(() => new Map<string, CaseResult>());
+  const partialReport = (signal: 'SIGINT' | 'SIGTERM'): Report => {
+    const reports = targets.map((t, i) => targetReport(t, cases.flatMap((c) => finished[i]?.get(c.id) ?? []), strict));
+    const notFinished = targets.length * cases.length - finished.reduce((n, m) => n + m.size, 0);
+    return buildReport(reports, startedAt, performance.now() - t0, strict, { signal, casesNotFinished: notFinished });
+  };
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      const stopped = stopAllLaunched();
+      process.stderr.write(`qotp-conformance: ${signal}: stopped ${stopped} launched endpoint process group(s); writing the reports of the cases that finished\n`);
+      writeReports(partialReport(signal));
+      process.exit(status);
+    });
+  }
+
+  // Targets run side by side: most of a case's time is waiting for the network or a timer.
+  const reports: TargetReport[] = await Promise.all(
+    targets.map(async (target, i) => {
+      const shown = progress(target.config.name, cases.length);
+      const onCaseEnd = (r: CaseResult) => {
+        finished[i]?.set(r.id, r);
+        shown.end(r);
+      };
+      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, onCaseStart: shown.start, onCaseEnd });
+      return targetReport(target, results, strict);
+    }),
+  );
+  const report = buildReport(reports, startedAt, performance.now() - t0, strict);
+  writeReports(report);
   process.stdout.write(summaryTable(report));
   return reports.every((r) => r.summary.verdict === 'pass') ? 0 : 1;
 }
+
+// Whatever ends the process, no endpoint it launched outlives it.
+process.on('exit', () => stopAllLaunched());
 
 main().then(
   (code) => process.exit(code),

@@ -13,7 +13,7 @@ import { CheckFailure } from './cases/case.js';
 import { runIsolated } from './isolated.js';
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { keyLogOf, writePcap } from './report/artifacts.js';
-import { fill, launch, startServer, type RunningServer, type Target } from './targets/target.js';
+import { fill, launch, ServerStartFailure, startServer, type RunningServer, type Target } from './targets/target.js';
 
 export type Outcome = 'pass' | 'fail' | 'unsupported' | 'timeout' | 'harness-error';
 
@@ -66,8 +66,18 @@ function unsupportedBecause(c: CaseDefinition, target: Target): string | null {
 
 class Timeout extends Error {}
 
+/** After this many server starts in a row failed, with none succeeding, later cases do not try again. */
+const START_FAILURES_TO_GIVE_UP = 2;
 
-async function runOne(c: CaseDefinition, target: Target, options: RunOptions): Promise<CaseResult> {
+/** How the launches of one target's server went so far in this run. */
+interface LaunchHealth {
+  started: number;
+  failedInARow: number;
+  firstFailure: string | null;
+}
+
+
+async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: LaunchHealth): Promise<CaseResult> {
   const started = performance.now();
   const result: CaseResult = {
     id: c.id,
@@ -132,25 +142,41 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       const argv = fill([...client.command, ...(o.zeroRtt ? (client.zeroRttArgs ?? []) : [])], values);
       const proc = launch(argv);
       processes.push(proc);
-      return { exited: proc.exited.then((code) => ({ code, stdout: proc.output(), stderr: '' })), stop: proc.stop };
+      return { exited: proc.exited.then((code) => ({ code, stdout: proc.output(), stderr: '', spawnError: proc.spawnError() })), stop: proc.stop };
     },
   };
 
+  // One limit for the whole case, the server's start included.
+  const limit = Math.min(c.timeoutMs, options.caseTimeoutMs, Math.max(0, options.deadline - performance.now()));
+  const endBy = performance.now() + limit;
   try {
     let endpoint: CaseContext['endpoint'] = { address: null, publicKey: null, mtu: target.config.mtu };
     if (c.role === 'server') {
       if (target.attached !== null) {
         endpoint = { address: parseHostPort(target.attached.address), publicKey: target.attached.publicKey, mtu: target.config.mtu };
       } else {
-        server = await startServer(target, endpointKeyLog, c.needsLaunch?.sink ? 'sink' : 'echo');
+        if (health.started === 0 && health.failedInARow >= START_FAILURES_TO_GIVE_UP) {
+          throw new ServerStartFailure(`not started: the server failed to start in the ${health.failedInARow} cases before and never started in this run (first: ${health.firstFailure})`, '');
+        }
+        try {
+          server = await startServer(target, endpointKeyLog, c.needsLaunch?.sink ? 'sink' : 'echo', endBy);
+          health.started++;
+          health.failedInARow = 0;
+        } catch (e) {
+          if (e instanceof ServerStartFailure) {
+            health.failedInARow++;
+            health.firstFailure ??= e.message;
+          }
+          throw e;
+        }
         processes.push(server);
         endpoint = { address: parseHostPort(server.address), publicKey: server.publicKey, mtu: target.config.mtu };
       }
     }
-    const limit = Math.min(c.timeoutMs, options.caseTimeoutMs, Math.max(0, options.deadline - performance.now()));
+    const remaining = Math.max(0, endBy - performance.now());
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Timeout(`no verdict within ${Math.round(limit)} ms`)), limit);
+      timer = setTimeout(() => reject(new Timeout(`no verdict within ${Math.round(limit)} ms`)), remaining);
     });
     try {
       if (c.isolated) {
@@ -182,6 +208,11 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       result.outcome = 'fail';
       result.failedClause = e.clause;
       result.message = e.message;
+    } else if (e instanceof ServerStartFailure) {
+      result.outcome = 'fail';
+      result.failedClause = 'harness.server-ready';
+      result.message = e.message;
+      processes.push({ stop: () => {}, output: () => e.output });
     } else if (e instanceof Timeout) {
       result.outcome = 'timeout';
       result.message = e.message;
@@ -189,9 +220,13 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions): P
       result.outcome = 'harness-error';
       result.message = (e as Error).stack ?? String(e);
     }
-    if (server !== null && server.child.exitCode !== null) {
-      const last = server.output().split('\n').find((l) => /panic|fatal|error/i.test(l)) ?? '';
-      result.message += ` (the endpoint process had exited with code ${server.child.exitCode}${last ? `: ${last.trim()}` : ''})`;
+    if (server !== null && server.child.exitCode !== null && result.outcome !== 'harness-error') {
+      // The endpoint died during the case: that is the failure, whatever check noticed it first.
+      const output = server.output();
+      const last = output.split('\n').find((l) => /panic|fatal|error/i.test(l)) ?? output.trim().split('\n').at(-1) ?? '';
+      result.outcome = 'fail';
+      result.failedClause = 'crypto.receive.no-crash';
+      result.message = `the endpoint process exited with code ${server.child.exitCode} during the case${last ? ` (${last.trim()})` : ''}; the case then saw: ${result.message}`;
     }
   } finally {
     result.endpointOutput = processes.map((p) => p.output()).join('\n').slice(-4000);
@@ -218,12 +253,13 @@ export async function runCases(cases: CaseDefinition[], target: Target, options:
   const results: CaseResult[] = new Array(cases.length);
   const order = cases.map((_, i) => i).sort((a, b) => (cases[b] as CaseDefinition).timeoutMs - (cases[a] as CaseDefinition).timeoutMs);
   let next = 0;
+  const health: LaunchHealth = { started: 0, failedInARow: 0, firstFailure: null };
   const worker = async () => {
     while (next < order.length) {
       const i = order[next++] as number;
       const c = cases[i] as CaseDefinition;
       options.onCaseStart?.(c);
-      const r = await runOne(c, target, options);
+      const r = await runOne(c, target, options, health);
       results[i] = r;
       options.onCaseEnd?.(r);
     }

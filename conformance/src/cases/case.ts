@@ -80,7 +80,7 @@ export interface EndpointInfo {
 
 export interface ClientRun {
   /** Resolves when the client process ended. */
-  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+  exited: Promise<{ code: number | null; stdout: string; stderr: string; spawnError: string | null }>;
   stop(): void;
 }
 

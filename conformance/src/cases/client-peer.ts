@@ -24,8 +24,12 @@ export async function acceptClient(ctx: CaseContext, options: { zeroRtt: boolean
   const peer = await ctx.peer();
   const conn = peer.add(new PeerConnection('responder'));
   const client = await ctx.startClient({ peer, identityPublicKey: conn.identityPublicKey, zeroRtt: options.zeroRtt, input: options.input });
-  const first = await peer.waitFor(() => true, CLIENT_START_MS, 0);
-  ctx.expect('crypto.init-snd.layout', first !== null, `the client sent nothing within ${CLIENT_START_MS} ms`);
+  const first = await Promise.race([peer.waitFor(() => true, CLIENT_START_MS, 0), client.exited]);
+  if (first !== null && 'code' in first) {
+    if (first.spawnError !== null) throw new Error(first.spawnError); // the target file's command, not the endpoint
+    ctx.expect('harness.client-start', false, `the client exited with status ${first.code} before it sent anything${first.stdout.trim() ? `; its last output: ${first.stdout.trim().split('\n').slice(-5).join(' | ')}` : ' (it printed nothing)'}`);
+  }
+  ctx.expect('harness.client-start', first !== null, `the client sent nothing within ${CLIENT_START_MS} ms and is still running`);
   ctx.expect(
     options.zeroRtt ? 'crypto.init-crypto-snd.layout' : 'crypto.init-snd.layout',
     first.decoded !== null,

@@ -24,7 +24,7 @@ export const clientCases: CaseDefinition[] = [
   {
     id: 'client.init-snd',
     title: "The client's InitSnd is the header, its two keys and zero padding to the MTU",
-    clauses: ['crypto.init-snd.layout', 'crypto.init-snd.padding', 'crypto.conn-id.initial'],
+    clauses: ['crypto.init-snd.layout', 'crypto.init-snd.padding', 'crypto.conn-id.initial', 'harness.client-start'],
     level: 'MUST',
     role: 'client',
     timeoutMs: 20_000,

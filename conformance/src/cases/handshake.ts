@@ -28,7 +28,7 @@ export const handshakeCases: CaseDefinition[] = [
   {
     id: 'handshake.in-band',
     title: 'InitSnd is answered by an InitRcv with the connection id, the keys and the reply secret',
-    clauses: ['crypto.init-rcv.layout', 'crypto.init-rcv.secret', 'crypto.conn-id.initial'],
+    clauses: ['crypto.init-rcv.layout', 'crypto.init-rcv.secret', 'crypto.conn-id.initial', 'harness.server-ready'],
     level: 'MUST',
     role: 'server',
     timeoutMs: 10_000,

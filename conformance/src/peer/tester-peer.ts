@@ -10,6 +10,9 @@ import type { PeerConnection } from './peer-connection.js';
 /** "host:port" of an address, "[host]:port" for IPv6. */
 const format = (a: HostPort): string => formatHostPort(a.host, a.port);
 
+/** Most datagrams one case records (about 70 MB at the MTU). */
+const MAX_RECORDED = 50_000;
+
 type Waiter = { match: (d: Datagram) => boolean; resolve: (d: Datagram | null) => void; timer: NodeJS.Timeout };
 
 export class TesterPeer {
@@ -21,6 +24,8 @@ export class TesterPeer {
   /** Pending collect() waits: a closed peer (case over) ends them at once. */
   private readonly sleepers = new Set<() => void>();
   private closed = false;
+  /** Datagrams that arrived after the case's timeline was full (an amplifying endpoint). */
+  unrecorded = 0;
 
   private constructor(
     private readonly socket: Socket,
@@ -81,6 +86,12 @@ export class TesterPeer {
   }
 
   private received(bytes: Uint8Array, info: RemoteInfo): void {
+    // An endpoint that floods the tester must not exhaust its memory: past the cap the case
+    // has seen enough, and further datagrams are only counted.
+    if (this.timeline.length >= MAX_RECORDED) {
+      this.unrecorded++;
+      return;
+    }
     const d: Datagram = {
       index: this.timeline.length,
       t: this.now(),

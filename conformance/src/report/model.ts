@@ -55,6 +55,8 @@ export interface Report {
   startedAt: string;
   durationMs: number;
   strict: boolean;
+  /** Set when a signal stopped the run; the targets then hold the cases that had finished. */
+  interrupted?: { signal: 'SIGINT' | 'SIGTERM'; casesNotFinished: number };
   targets: TargetReport[];
 }
 
@@ -97,7 +99,7 @@ export function targetReport(target: Target, results: CaseResult[], strict: bool
   };
 }
 
-export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, strict: boolean): Report {
+export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, strict: boolean, interrupted?: Report['interrupted']): Report {
   return {
     tool: 'qotp-conformance',
     protocol: spec.protocol,
@@ -105,6 +107,7 @@ export function buildReport(targets: TargetReport[], startedAt: Date, durationMs
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(durationMs),
     strict,
+    ...(interrupted === undefined ? {} : { interrupted }),
     targets,
   };
 }

@@ -6,7 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { parseHostPort } from '@qotp/reference/node';
 import type { Capability } from '../cases/case.js';
 import { schemaValidator } from '../schemas.js';
 
@@ -95,33 +97,106 @@ export function fill(template: string[], values: Record<string, string>): string
 
 export interface LaunchedProcess {
   child: ChildProcess;
+  /** What the process printed on stdout and stderr: the start and the end when it printed much. */
   output(): string;
-  /** Resolves with the exit code when the process ends. */
+  /** The first line it printed that matched `watch`, if any (scanned as lines arrive, so none is missed). */
+  matched(): RegExpExecArray | null;
+  /** Resolves with the exit code when the process ends (-1 for a signal or a spawn failure). */
   exited: Promise<number | null>;
+  /** Set when the command could not be started at all (ENOENT, EACCES): the target file's fault, not the endpoint's. */
+  spawnError(): string | null;
+  /** Kills the process and everything it started (its process group). */
   stop(): void;
 }
 
-export function launch(argv: string[]): LaunchedProcess {
-  const [file, ...args] = argv as [string, ...string[]];
-  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const keep = (chunk: Buffer) => {
-    out += chunk.toString();
-    if (out.length > 64_000) out = out.slice(-32_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : null)));
-    child.once('error', (e) => {
-      out += `\n${e.message}`;
-      resolve(-1);
-    });
-  });
-  return { child, output: () => out, exited, stop: () => child.kill('SIGKILL') };
+/** Every launched process group still alive, so that a signalled runner can end them all. */
+const live = new Set<LaunchedProcess>();
+
+/** Kills every endpoint the runner launched and has not stopped yet (on SIGINT or SIGTERM). */
+export function stopAllLaunched(): number {
+  const n = live.size;
+  for (const p of [...live]) p.stop();
+  return n;
 }
 
-const READY = '^qotp listening (?<address>\\S+) (?<publicKey>[0-9a-f]{64})$';
+const OUTPUT_HEAD = 16_000;
+const OUTPUT_TAIL = 32_000;
+
+/**
+ * Starts a command in a process group of its own: an endpoint launched through a wrapper
+ * script (a shell, npx, a container runner) leaves no child behind when the group is killed.
+ */
+export function launch(argv: string[], watch: RegExp | null = null): LaunchedProcess {
+  const [file, ...args] = argv as [string, ...string[]];
+  const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let head = '';
+  let tail = '';
+  let dropped = 0;
+  let match: RegExpExecArray | null = null;
+  let spawnFailure: string | null = null;
+  const keep = (text: string) => {
+    if (head.length < OUTPUT_HEAD) {
+      const room = OUTPUT_HEAD - head.length;
+      head += text.slice(0, room);
+      text = text.slice(room);
+    }
+    tail += text;
+    if (tail.length > 2 * OUTPUT_TAIL) {
+      dropped += tail.length - OUTPUT_TAIL;
+      tail = tail.slice(-OUTPUT_TAIL);
+    }
+  };
+  const scanner = () => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      const text = chunk.toString();
+      keep(text);
+      if (watch === null || match !== null) return;
+      const lines = (partial + text).split('\n');
+      partial = (lines.pop() as string).slice(-4096); // a line longer than that cannot be a ready line
+      for (const line of lines) {
+        const m = watch.exec(line.replace(/\r$/, ''));
+        if (m !== null) {
+          match = m;
+          return;
+        }
+      }
+    };
+  };
+  child.stdout?.on('data', scanner());
+  child.stderr?.on('data', scanner());
+  const proc: LaunchedProcess = {
+    child,
+    output: () => (dropped > 0 ? `${head}\n[... ${dropped} bytes of output left out ...]\n${tail}` : head + tail),
+    matched: () => match,
+    spawnError: () => spawnFailure,
+    exited: new Promise<number | null>((resolve) => {
+      child.once('exit', (code, signal) => {
+        live.delete(proc);
+        resolve(code ?? (signal ? -1 : null));
+      });
+      child.once('error', (e) => {
+        spawnFailure = `cannot run '${argv.join(' ')}': ${e.message}`;
+        keep(`\n${spawnFailure}`);
+        live.delete(proc);
+        resolve(-1);
+      });
+    }),
+    stop: () => {
+      live.delete(proc);
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL'); // the whole group: wrapper and endpoint
+      } catch {
+        // the group is gone already
+      }
+    },
+  };
+  live.add(proc);
+  return proc;
+}
+
+const READY = '^qotp listening (?<address>\\S+) (?<publicKey>[0-9a-fA-F]{64})$';
 const SERVER_START_MS = 10_000;
 
 export interface RunningServer extends LaunchedProcess {
@@ -129,8 +204,28 @@ export interface RunningServer extends LaunchedProcess {
   publicKey: Uint8Array;
 }
 
-/** Launches the target's server and waits for the line that gives its address and key. */
-export async function startServer(target: Target, keylog: string, application: 'echo' | 'sink' = 'echo'): Promise<RunningServer> {
+/**
+ * The launched server broke the launch contract (conformance/README.md): it printed no
+ * ready line in time, exited before or right after it, or gave an unusable address or key.
+ * The endpoint's failure (clause harness.server-ready), unlike a TargetError.
+ */
+export class ServerStartFailure extends Error {
+  override readonly name = 'ServerStartFailure';
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
+    super(message);
+  }
+}
+
+const lastLines = (text: string, n = 5): string => text.trim().split('\n').slice(-n).join(' | ');
+
+/**
+ * Launches the target's server and waits, at most until `startBy` (performance.now()), for
+ * the line that gives its address and key.
+ */
+export async function startServer(target: Target, keylog: string, application: 'echo' | 'sink', startBy: number): Promise<RunningServer> {
   const server = target.config.server;
   if (server === undefined) throw new TargetError(`target ${target.config.name} has no server command`);
   if (application === 'sink' && server.sinkArgs === undefined) throw new TargetError(`target ${target.config.name} has no sink mode`);
@@ -141,19 +236,42 @@ export async function startServer(target: Target, keylog: string, application: '
     seed: randomBytes(32).toString('hex'),
     keylog,
   });
-  const proc = launch(argv);
-  const ready = new RegExp(server.ready ?? READY, 'm');
-  const started = Date.now();
-  for (;;) {
-    const m = ready.exec(proc.output());
-    if (m?.groups?.address && m.groups.publicKey) {
-      return { ...proc, address: m.groups.address, publicKey: new Uint8Array(Buffer.from(m.groups.publicKey, 'hex')) };
-    }
-    const code = await Promise.race([proc.exited, new Promise<'wait'>((r) => setTimeout(() => r('wait'), 20))]);
-    if (code !== 'wait') throw new TargetError(`server '${argv.join(' ')}' exited with ${code} before it was ready: ${proc.output().slice(-500)}`);
-    if (Date.now() - started > SERVER_START_MS) {
-      proc.stop();
-      throw new TargetError(`server '${argv.join(' ')}' printed no line matching /${ready.source}/ within ${SERVER_START_MS} ms`);
-    }
+  const ready = new RegExp(server.ready ?? READY);
+  const proc = launch(argv, ready);
+  const limit = Math.min(SERVER_START_MS, Math.max(0, startBy - performance.now()));
+  const fail = (message: string): never => {
+    proc.stop();
+    throw new ServerStartFailure(message, proc.output());
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    proc.exited,
+    new Promise<'ready' | 'late'>((resolve) => {
+      const started = performance.now();
+      const poll = () => {
+        if (proc.matched() !== null) resolve('ready');
+        else if (performance.now() - started >= limit) resolve('late');
+        else timer = setTimeout(poll, 5);
+      };
+      poll();
+    }),
+  ]);
+  clearTimeout(timer);
+  const spawnError = proc.spawnError();
+  if (spawnError !== null) throw new TargetError(spawnError);
+  const m = proc.matched();
+  if (m === null) {
+    if (code === 'late') fail(`the server printed no line matching /${ready.source}/ within ${Math.round(limit)} ms${proc.output().trim() ? `; it printed: ${lastLines(proc.output())}` : ' and nothing else'}`);
+    fail(`the server exited with status ${code} before it printed its ready line${proc.output().trim() ? `: ${lastLines(proc.output())}` : ' (it printed nothing)'}`);
   }
+  const { address, publicKey } = (m as RegExpExecArray).groups ?? {};
+  if (address === undefined || publicKey === undefined) throw new TargetError(`the ready pattern /${ready.source}/ must have the named groups address and publicKey`);
+  if (!/^[0-9a-fA-F]{64}$/.test(publicKey)) fail(`the server's ready line gave the public key '${publicKey.slice(0, 80)}', expected 64 hex digits`);
+  try {
+    parseHostPort(address);
+  } catch (e) {
+    fail(`the server's ready line gave the address '${address.slice(0, 80)}': ${(e as Error).message}`);
+  }
+  if (typeof code === 'number' || proc.child.exitCode !== null) fail(`the server exited with status ${proc.child.exitCode ?? code} right after its ready line: ${lastLines(proc.output())}`);
+  return { ...proc, address, publicKey: new Uint8Array(Buffer.from(publicKey, 'hex')) };
 }

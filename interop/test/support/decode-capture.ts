@@ -28,6 +28,24 @@ export interface DecodeReport {
   failures: string[];
 }
 
+/** One datagram opened with the logged secrets: its type, sequence number and payload (null for InitSnd). */
+function openCaptured(d: Uint8Array, keys: KeyLog, senderIsInitiator: boolean): { type: MessageName; sn: number | null; payload: Uint8Array | null } {
+  const type = messageTypeOf(d);
+  if (type === 'InitSnd') {
+    decodeInitSnd(d, constant('DefaultMtu'));
+    return { type, sn: null, payload: null };
+  }
+  // InitCryptoSnd carries no connection id: it is the first 8 bytes of the ephemeral key.
+  const connId = readUint64(d, 1);
+  const secret = type === 'InitCryptoSnd' ? keys.identitySecrets.get(connId) : keys.secrets.get(connId);
+  if (secret === undefined) throw new Error(`no logged secret for ${type} of connection ${connId.toString(16)}`);
+  const sealedByInitiator = type === 'Data' ? senderIsInitiator : type === 'InitCryptoSnd';
+  const opened = openPacket(d, headerSize(type), { secret, epoch: 0, sealedByInitiator });
+  let payload = opened.payload;
+  if (type === 'InitCryptoSnd') payload = payload.subarray(constant('MsgInitFillLenSize') + readUint(payload, 0, 16));
+  return { type, sn: opened.sn, payload };
+}
+
 /**
  * Decodes every datagram: its crypto layer with the logged secrets and its payload.
  * `senderIsInitiator` says which role sent these datagrams (for the nonce direction bit).
@@ -36,26 +54,51 @@ export function decodeCaptured(datagrams: Uint8Array[], keys: KeyLog, senderIsIn
   const report: DecodeReport = { decoded: 0, types: {}, payloads: [], failures: [] };
   for (const [i, d] of datagrams.entries()) {
     try {
-      const type = messageTypeOf(d);
+      const { type, payload } = openCaptured(d, keys, senderIsInitiator);
       report.types[type] = (report.types[type] ?? 0) + 1;
-      if (type === 'InitSnd') {
-        decodeInitSnd(d, constant('DefaultMtu'));
-        report.decoded++;
-        continue;
+      if (payload !== null) {
+        decodePayload(payload);
+        report.payloads.push(payload);
       }
-      // InitCryptoSnd carries no connection id: it is the first 8 bytes of the ephemeral key.
-      const connId = readUint64(d, 1);
-      const secret = type === 'InitCryptoSnd' ? keys.identitySecrets.get(connId) : keys.secrets.get(connId);
-      if (secret === undefined) throw new Error(`no logged secret for ${type} of connection ${connId.toString(16)}`);
-      const sealedByInitiator = type === 'Data' ? senderIsInitiator : type === 'InitCryptoSnd';
-      let { payload } = openPacket(d, headerSize(type), { secret, epoch: 0, sealedByInitiator });
-      if (type === 'InitCryptoSnd') payload = payload.subarray(constant('MsgInitFillLenSize') + readUint(payload, 0, 16));
-      decodePayload(payload);
-      report.payloads.push(payload);
       report.decoded++;
     } catch (e) {
       report.failures.push(`datagram ${i} (${d.length} bytes): ${(e as Error).message}`);
     }
   }
   return report;
+}
+
+export interface TimedDatagram {
+  fromClient: boolean;
+  data: Uint8Array;
+  /** ms */
+  t: number;
+}
+
+/** One line: what a datagram carried, decoded as far as the key log allows. */
+function describe(d: TimedDatagram, keys: KeyLog): string {
+  const head = `${d.t.toFixed(1).padStart(9)} ms  ${d.fromClient ? 'client -> server' : 'server -> client'}  ${String(d.data.length).padStart(4)} B  `;
+  try {
+    const { type, sn, payload } = openCaptured(d.data, keys, d.fromClient);
+    const parts = [type, sn === null ? '' : `sn ${sn}`];
+    if (payload !== null) {
+      const p = decodePayload(payload);
+      if (p.ack) parts.push(`ACK s${p.ack.streamId} ${p.ack.offset}+${p.ack.length} window ${p.ack.window}`);
+      if (p.stream) parts.push(`${p.stream.data.length === 0 && !p.isClose ? 'PING' : 'DATA'} s${p.stream.streamId} ${p.stream.offset}+${p.stream.data.length}`);
+      if (p.isClose) parts.push('CLOSE');
+    }
+    return head + parts.filter(Boolean).join('  ');
+  } catch (e) {
+    return `${head}undecodable: ${(e as Error).message}`;
+  }
+}
+
+/**
+ * The decoded packet timeline of both directions, for a failing case: all of it when
+ * short, else the first and the last `edge` datagrams (where a stall shows).
+ */
+export function timeline(datagrams: TimedDatagram[], keys: KeyLog, edge = 40): string {
+  const lines = datagrams.map((d) => describe(d, keys));
+  if (lines.length <= 2 * edge) return lines.join('\n');
+  return [...lines.slice(0, edge), `   ... ${lines.length - 2 * edge} datagrams left out ...`, ...lines.slice(-edge)].join('\n');
 }

@@ -7,6 +7,8 @@ import { parseHostPort } from '@qotp/reference/node';
 export interface Captured {
   fromClient: boolean;
   data: Uint8Array;
+  /** When the relay received it, ms since the relay started (performance.now scale). */
+  t: number;
 }
 
 export interface Proxy {
@@ -23,10 +25,11 @@ export async function startProxy(server: string): Promise<Proxy> {
   udp.setRecvBufferSize(4 * 1024 * 1024);
   udp.setSendBufferSize(4 * 1024 * 1024);
   const captured: Captured[] = [];
+  const started = performance.now();
   let client: { address: string; port: number } | null = null;
   udp.on('message', (msg, rinfo) => {
     const fromServer = rinfo.port === target.port && rinfo.address === target.host;
-    captured.push({ fromClient: !fromServer, data: new Uint8Array(msg) });
+    captured.push({ fromClient: !fromServer, data: new Uint8Array(msg), t: performance.now() - started });
     if (fromServer) {
       if (client !== null) udp.send(msg, client.port, client.address);
     } else {

@@ -1,0 +1,108 @@
+// Endpoints that break the runner's launch contract or misbehave on the wire, to prove
+// that the runner survives them, names what happened and leaves no process behind.
+//
+//   node --import tsx hostile-endpoint.ts --mode MODE --token TOKEN
+//
+// TOKEN is only carried in the command line (of this process and of any child it starts),
+// so that a test can look for leftover processes with `pgrep -f TOKEN`.
+//
+// Modes (server role unless noted):
+//   never-ready      prints a line that is not the ready line, then waits forever
+//   ready-then-exit  prints a valid ready line and exits at once with status 0
+//   malformed-key    prints "ready <address> <not a key>" (for a target with a custom ready pattern)
+//   silent           binds a UDP port, prints the ready line, answers nothing
+//   garbage          answers every datagram with one of random bytes
+//   amplifier        answers every datagram with 50 random datagrams of 1400 bytes
+//   huge-stdout      a real reference server whose ready line is followed by 50 MB on stdout
+//   crash-mid        a real reference server that dies (status 3) 300 ms after it is ready
+//   client-exits     (client) prints a complaint on stderr and exits with status 1 at once
+//   client-hangs     (client) sends nothing and never exits
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+export const MODES = ['never-ready', 'ready-then-exit', 'malformed-key', 'silent', 'garbage', 'amplifier', 'huge-stdout', 'crash-mid', 'client-exits', 'client-hangs'] as const;
+export type Mode = (typeof MODES)[number];
+
+const referenceCli = fileURLToPath(new URL('../../../reference/dist/cli.js', import.meta.url));
+const forever = () => setInterval(() => {}, 1 << 30);
+
+async function udpServer(answer: (reply: (b: Uint8Array) => void) => void): Promise<string> {
+  const udp = createSocket('udp4');
+  await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', resolve));
+  udp.on('message', (_msg, from) => answer((b) => udp.send(b, from.port, from.address)));
+  return `127.0.0.1:${udp.address().port}`;
+}
+
+/** Starts the reference server as a child (same process group) and resolves with its ready line. */
+function referenceServer(token: string): Promise<{ line: string; kill: () => void }> {
+  const child = spawn(process.execPath, [referenceCli, 'serve', '--seed', token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const line = /^qotp listening .*$/m.exec(out)?.[0];
+      if (line !== undefined) resolve({ line, kill: () => child.kill('SIGKILL') });
+    });
+  });
+}
+
+const key = () => randomBytes(32).toString('hex');
+
+async function main(mode: Mode, token: string): Promise<void> {
+  switch (mode) {
+    case 'never-ready':
+      process.stdout.write(`starting up (${token}), any minute now\n`);
+      forever();
+      return;
+    case 'ready-then-exit':
+      process.stdout.write(`qotp listening 127.0.0.1:9 ${key()}\n`);
+      process.exit(0);
+      return;
+    case 'malformed-key':
+      process.stdout.write(`ready ${await udpServer(() => {})} not-a-key\n`);
+      forever();
+      return;
+    case 'silent':
+      process.stdout.write(`qotp listening ${await udpServer(() => {})} ${key()}\n`);
+      return;
+    case 'garbage':
+      process.stdout.write(`qotp listening ${await udpServer((reply) => reply(randomBytes(1 + Math.floor(Math.random() * 1400))))} ${key()}\n`);
+      return;
+    case 'amplifier':
+      process.stdout.write(`qotp listening ${await udpServer((reply) => {
+        for (let i = 0; i < 50; i++) reply(randomBytes(1400));
+      })} ${key()}\n`);
+      return;
+    case 'huge-stdout': {
+      const server = await referenceServer(token);
+      process.stdout.write(`${server.line}\n`);
+      const junk = `${'x'.repeat(1023)}\n`.repeat(1024); // 1 MiB
+      for (let i = 0; i < 50; i++) if (!process.stdout.write(junk)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      return;
+    }
+    case 'crash-mid': {
+      const server = await referenceServer(token);
+      process.stdout.write(`${server.line}\n`);
+      setTimeout(() => {
+        server.kill();
+        process.stderr.write('hostile endpoint: crashing on purpose\n');
+        process.exit(3);
+      }, 300);
+      return;
+    }
+    case 'client-exits':
+      process.stderr.write('client: cannot parse my own arguments, giving up\n');
+      process.exit(1);
+      return;
+    case 'client-hangs':
+      forever();
+      return;
+  }
+}
+
+const { values } = parseArgs({ options: { mode: { type: 'string' }, token: { type: 'string', default: '' } }, strict: false });
+if (!MODES.includes(values.mode as Mode)) throw new Error(`--mode must be one of ${MODES.join(', ')}`);
+void main(values.mode as Mode, String(values.token));
