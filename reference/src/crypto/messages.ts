@@ -75,6 +75,11 @@ export interface EncodeInitCryptoRcv {
   initiatorEphemeralPublicKey: Uint8Array;
   sn: number;
   payload: Uint8Array;
+  /**
+   * What follows from the two keys above, for a responder that keeps them: every reply it
+   * seals then costs no X25519 operation. Computed when absent.
+   */
+  derived?: { responderEphemeralPublicKey: Uint8Array; secret: Uint8Array };
 }
 
 export interface EncodeInitRcv extends EncodeInitCryptoRcv {
@@ -89,8 +94,8 @@ export interface Encoded {
 
 function encodeReply(name: Reply, m: EncodeInitCryptoRcv, header = newHeader(name)): Encoded {
   writeUint64(header, fieldOffset(name, 'connId'), m.connId);
-  header.set(publicKeyOf(m.responderEphemeralPrivateKey), fieldOffset(name, 'pubKeyEpRcv'));
-  const secret = sharedSecret(m.responderEphemeralPrivateKey, m.initiatorEphemeralPublicKey);
+  header.set(m.derived?.responderEphemeralPublicKey ?? publicKeyOf(m.responderEphemeralPrivateKey), fieldOffset(name, 'pubKeyEpRcv'));
+  const secret = m.derived?.secret ?? sharedSecret(m.responderEphemeralPrivateKey, m.initiatorEphemeralPublicKey);
   return { packet: sealPacket(header, m.payload, { secret, sn: m.sn, epoch: 0, sealedByInitiator: false }), secret };
 }
 

@@ -21,6 +21,8 @@ export interface ConnectionContext {
   identityPublicKey: Uint8Array;
   mtu: number;
   emit(event: EngineEvent): void;
+  /** This connection has something new to do (the application wrote or closed): poll it. */
+  touch(conn: Connection): void;
 }
 
 interface PendingAck {
@@ -61,6 +63,8 @@ export class Connection {
   /** While the peer's window is closed: when it closed or was last probed, ns. */
   private lastProbeAt: number | null = null;
   private lastReceivedAt = 0;
+  /** Received bytes held for the application, over all streams (kept as a sum: asked per packet). */
+  private buffered = 0;
   closeReason: CloseReason | null = null;
   private nextStream = 0; // round-robin position: index of the stream after the last sender
 
@@ -74,12 +78,17 @@ export class Connection {
     readonly ephemeralPrivateKey: Uint8Array,
     public peerIdentityPublicKey: Uint8Array | null,
     private readonly ctx: ConnectionContext,
-  ) {}
+  ) {
+    this.ephemeralPublicKey = publicKeyOf(ephemeralPrivateKey);
+  }
+
+  /** This side's ephemeral public key, derived once. */
+  readonly ephemeralPublicKey: Uint8Array;
 
   stream(id: number): Stream {
     let s = this.streams.get(id);
     if (s === undefined) {
-      s = new Stream(id);
+      s = new Stream(id, () => this.ctx.touch(this));
       this.streams.set(id, s);
     }
     return s;
@@ -129,10 +138,10 @@ export class Connection {
   private onSegment(segment: NonNullable<Payload['stream']>, isClose: boolean, now: number): void {
     const s = this.stream(segment.streamId);
     const { offset, data } = segment;
-    if (data.length > 0 && this.bufferedBytes() + data.length > RECEIVE_CAPACITY) return; // dropped unacknowledged: the peer resends
-    if (data.length > 0 && s.receiver.insert(offset, data) > 0) {
-      this.ctx.emit({ type: 'stream-readable', connId: this.id, streamId: s.id });
-    }
+    if (data.length > 0 && this.buffered + data.length > RECEIVE_CAPACITY) return; // dropped unacknowledged: the peer resends
+    const added = data.length > 0 ? s.receiver.insert(offset, data) : 0;
+    this.buffered += added;
+    if (added > 0) this.ctx.emit({ type: 'stream-readable', connId: this.id, streamId: s.id });
     this.acks.push({ streamId: s.id, offset, length: data.length }); // duplicates too: the earlier ACK may be lost
     if (isClose) {
       s.receiver.close(offset + data.length);
@@ -163,17 +172,13 @@ export class Connection {
     this.checkStream(s, now);
   }
 
-  private bufferedBytes(): number {
-    let total = 0;
-    for (const s of this.streams.values()) total += s.receiver.bufferedBytes;
-    return total;
-  }
 
   /** Reads what a stream has in order and reports its end. */
   read(streamId: number, now: number): Uint8Array {
     const s = this.streams.get(streamId);
     if (s === undefined) return new Uint8Array(0);
     const data = s.receiver.read();
+    this.buffered -= data.length;
     this.checkStream(s, now);
     return data;
   }
@@ -340,7 +345,7 @@ export class Connection {
   }
 
   private window(): number {
-    return Math.max(RECEIVE_CAPACITY - this.bufferedBytes(), 0);
+    return Math.max(RECEIVE_CAPACITY - this.buffered, 0);
   }
 
   private pace(now: number, bytes: number): void {
@@ -365,7 +370,7 @@ export class Connection {
     const peerEphemeral = this.peerEphemeralPublicKey;
     switch (type) {
       case 'InitSnd':
-        return encodeInitSnd({ ephemeralPublicKey: publicKeyOf(this.ephemeralPrivateKey), identityPublicKey: this.ctx.identityPublicKey }, this.ctx.mtu);
+        return encodeInitSnd({ ephemeralPublicKey: this.ephemeralPublicKey, identityPublicKey: this.ctx.identityPublicKey }, this.ctx.mtu);
       case 'InitCryptoSnd':
         if (this.peerIdentityPublicKey === null) throw new QotpError('invalid-argument', '0-RTT needs the peer identity key');
         return encodeInitCryptoSnd({
@@ -378,8 +383,9 @@ export class Connection {
         }).packet;
       case 'InitRcv':
       case 'InitCryptoRcv': {
-        if (peerEphemeral === null) throw new QotpError('invalid-argument', 'reply before the peer ephemeral key is known');
-        const reply = { connId: this.id, responderEphemeralPrivateKey: this.ephemeralPrivateKey, initiatorEphemeralPublicKey: peerEphemeral, sn, payload };
+        if (peerEphemeral === null || this.secret === null) throw new QotpError('invalid-argument', 'reply before the peer ephemeral key is known');
+        const derived = { responderEphemeralPublicKey: this.ephemeralPublicKey, secret: this.secret }; // computed once, at accept
+        const reply = { connId: this.id, responderEphemeralPrivateKey: this.ephemeralPrivateKey, initiatorEphemeralPublicKey: peerEphemeral, sn, payload, derived };
         return type === 'InitRcv' ? encodeInitRcv({ ...reply, responderIdentityPublicKey: this.ctx.identityPublicKey }).packet : encodeInitCryptoRcv(reply).packet;
       }
       case 'Data':
@@ -403,7 +409,10 @@ export class Connection {
       return;
     }
     for (const s of this.streams.values()) {
-      if (s.closedAt !== null && now > s.closedAt + CLOSE_GRACE) this.streams.delete(s.id);
+      if (s.closedAt !== null && now > s.closedAt + CLOSE_GRACE) {
+        this.buffered -= s.receiver.bufferedBytes; // bytes past its close offset nobody will read
+        this.streams.delete(s.id);
+      }
     }
   }
 
@@ -440,6 +449,7 @@ export class Connection {
   close(reason: CloseReason): void {
     if (this.closeReason !== null) return;
     this.closeReason = reason;
+    this.ctx.touch(this); // so that the endpoint forgets it at the next poll
     this.ctx.emit({ type: 'connection-closed', connId: this.id, reason });
   }
 }

@@ -10,6 +10,7 @@ import { messageTypeOf } from '../crypto/receive.js';
 import { publicKeyOf, sharedSecret } from '../crypto/x25519.js';
 import { readUint64 } from '../wire/uint.js';
 import { Connection, type ConnectionContext } from './connection.js';
+import { DueQueue } from './due-queue.js';
 import type { Address, EngineEvent, Outgoing } from './events.js';
 
 export interface EndpointOptions {
@@ -33,6 +34,10 @@ export class Endpoint {
   readonly mtu: number;
   private readonly events: EngineEvent[] = [];
   private readonly ctx: ConnectionContext;
+  /** Connections something happened to since the last poll (a packet, a write, a close). */
+  private readonly touched = new Set<Connection>();
+  /** When each idle connection next needs a poll (a timer, pacing). */
+  private readonly due = new DueQueue<Connection>();
 
   constructor(private readonly options: EndpointOptions) {
     this.publicKey = publicKeyOf(options.identityPrivateKey);
@@ -42,6 +47,7 @@ export class Endpoint {
       identityPublicKey: this.publicKey,
       mtu: this.mtu,
       emit: (event) => this.events.push(event),
+      touch: (conn) => this.touched.add(conn),
     };
   }
 
@@ -53,6 +59,7 @@ export class Endpoint {
       if (this.connections.has(id)) continue; // 2^-64: draw again
       const conn = new Connection(id, 'initiator', peerPublicKey !== undefined, remote, ephemeral, peerPublicKey ?? null, this.ctx);
       this.connections.set(id, conn);
+      this.touched.add(conn);
       return conn;
     }
   }
@@ -128,16 +135,21 @@ export class Endpoint {
     const id = readUint64(packet, fieldOffset('Data', 'connId'));
     const conn = this.connections.get(id);
     if (conn === undefined || conn.closeReason !== null) throw new QotpError('unknown-connection', `no connection with id 0x${id.toString(16)}`);
+    this.touched.add(conn);
     return conn;
   }
 
   /** The responder's connection for a handshake start: new, or the existing one for a repeated start. */
   private accept(id: bigint, from: Address, withCrypto: boolean, peerIdentity: Uint8Array, peerEphemeral: Uint8Array): Connection {
     const existing = this.connections.get(id);
-    if (existing !== undefined && existing.closeReason === null) return existing;
+    if (existing !== undefined && existing.closeReason === null) {
+      this.touched.add(existing);
+      return existing;
+    }
     const ephemeral = this.options.randomBytes(32);
     const secret = sharedSecret(ephemeral, peerEphemeral); // refuses low-order keys before any state exists
     const conn = new Connection(id, 'responder', withCrypto, from, ephemeral, peerIdentity, this.ctx);
+    this.touched.add(conn);
     conn.secret = secret;
     conn.peerEphemeralPublicKey = peerEphemeral;
     this.connections.set(id, conn);
@@ -155,14 +167,20 @@ export class Endpoint {
     }
   }
 
-  /** Datagrams due now, from all connections in turn. */
+  /**
+   * Datagrams due now, from the connections that need attention in turn: those touched
+   * since the last poll and those whose deadline came. The others are not looked at, so
+   * the cost does not grow with the number of idle connections.
+   */
   poll(now: number): Outgoing[] {
+    const active = new Set([...this.touched, ...this.due.takeDue(now)]);
+    this.touched.clear();
+    for (const conn of active) conn.checkTimers(now);
     const out: Outgoing[] = [];
-    for (const conn of this.connections.values()) conn.checkTimers(now);
     let progress = true;
     while (progress && out.length < POLL_BUDGET) {
       progress = false;
-      for (const conn of this.connections.values()) {
+      for (const conn of active) {
         const data = conn.nextDatagram(now);
         if (data !== null) {
           out.push({ to: conn.remote, data });
@@ -170,17 +188,19 @@ export class Endpoint {
         }
       }
     }
-    for (const [id, conn] of this.connections) if (conn.closeReason !== null) this.connections.delete(id);
+    for (const conn of active) {
+      if (conn.closeReason !== null) {
+        this.connections.delete(conn.id);
+        this.due.schedule(conn, null);
+      } else this.due.schedule(conn, conn.nextDeadline(now));
+    }
+    this.touched.clear(); // what the sends above touched is already rescheduled
     return out;
   }
 
   /** When poll() should run next, ns; null when only an incoming datagram can make work. */
   nextDeadline(now: number): number | null {
-    let next: number | null = null;
-    for (const conn of this.connections.values()) {
-      const t = conn.nextDeadline(now);
-      if (t !== null && (next === null || t < next)) next = t;
-    }
-    return next;
+    if (this.touched.size > 0) return now;
+    return this.due.peek();
   }
 }

@@ -9,37 +9,60 @@ interface Piece {
 
 export class StreamReceiver {
   /** Held bytes beyond the read position, sorted by offset, never overlapping. */
-  private pieces: Piece[] = [];
+  private readonly pieces: Piece[] = [];
   /** Offset of the next byte the application will read. */
   readOffset = 0;
   /** Where the peer's direction ends, once its CLOSE arrived. */
   closeAt: number | null = null;
   bufferedBytes = 0;
 
-  /** Stores the new bytes of a segment; returns how many were new. */
+  /**
+   * Stores the new bytes of a segment; returns how many were new. Finds its place by
+   * binary search and touches only the pieces it overlaps, so a receiver holding many
+   * gapped pieces pays O(log n) to find the place, not a sort of all of them.
+   */
   insert(offset: number, data: Uint8Array): number {
     let start = Math.max(offset, this.readOffset);
     const end = offset + data.length;
-    let added = 0;
-    const pieces: Piece[] = [];
-    for (const piece of this.pieces) {
-      const pieceEnd = piece.offset + piece.data.length;
-      if (pieceEnd <= start || piece.offset >= end || start >= end) {
-        pieces.push(piece);
-        continue;
-      }
-      if (piece.offset > start) {
-        pieces.push({ offset: start, data: data.slice(start - offset, piece.offset - offset) });
-        added += piece.offset - start;
-      }
-      pieces.push(piece);
-      start = Math.max(start, pieceEnd);
+    if (start >= end) return 0;
+    // The first piece that ends after `start`: everything before it lies wholly below.
+    let lo = 0;
+    let hi = this.pieces.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const p = this.pieces[mid] as Piece;
+      if (p.offset + p.data.length <= start) lo = mid + 1;
+      else hi = mid;
     }
-    if (start < end) {
-      pieces.push({ offset: start, data: data.slice(start - offset) });
-      added += end - start;
+    // Fill the gaps between the pieces this segment overlaps, keeping the bytes held.
+    const fresh: Piece[] = [];
+    let i = lo;
+    for (; i < this.pieces.length && start < end; i++) {
+      const piece = this.pieces[i] as Piece;
+      if (piece.offset >= end) break;
+      if (piece.offset > start) fresh.push({ offset: start, data: data.slice(start - offset, piece.offset - offset) });
+      start = Math.max(start, piece.offset + piece.data.length);
     }
-    this.pieces = pieces.sort((a, b) => a.offset - b.offset);
+    if (start < end) fresh.push({ offset: start, data: data.slice(start - offset) });
+    const added = fresh.reduce((n, p) => n + p.data.length, 0);
+    if (added === 0) return 0;
+    // Merge the fresh pieces with the overlapped ones (both sorted), in place of the latter.
+    const overlapped = this.pieces.slice(lo, i);
+    const merged: Piece[] = [];
+    let a = 0;
+    let b = 0;
+    while (a < overlapped.length || b < fresh.length) {
+      const x = overlapped[a];
+      const y = fresh[b];
+      if (y === undefined || (x !== undefined && x.offset < y.offset)) {
+        merged.push(x as Piece);
+        a++;
+      } else {
+        merged.push(y);
+        b++;
+      }
+    }
+    this.pieces.splice(lo, i - lo, ...merged);
     this.bufferedBytes += added;
     return added;
   }

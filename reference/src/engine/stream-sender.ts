@@ -28,21 +28,27 @@ export class StreamSender {
   /** Unacknowledged segments, in order of first transmission. */
   readonly inFlight = new Map<string, Segment>();
 
+  /** `onSend` runs on write, close and ping: the connection then asks to be polled. */
+  constructor(private readonly onSend: () => void = () => {}) {}
+
   write(data: Uint8Array): void {
     if (this.closeAt !== null) throw new QotpError('invalid-argument', 'stream is closed for writing');
     if (data.length === 0) return;
     this.queue.push(data.slice());
     this.queuedBytes += data.length;
+    this.onSend();
   }
 
   /** Asks for an empty segment to be acknowledged; a reliable one is retransmitted like data. */
   ping(options: { reliable?: boolean } = {}): void {
     this.pingRequested = options.reliable === true ? 'reliable' : 'once';
+    this.onSend();
   }
 
   /** Ends this direction after everything written so far. */
   close(): void {
     this.closeAt ??= this.sentOffset + this.queuedBytes;
+    this.onSend();
   }
 
   get hasNewData(): boolean {
