@@ -2,10 +2,11 @@
 // same run on the same machine, printed as tables and written as JSON
 // (schemas/bench.schema.json): seal and open of a 1400-byte Data packet, handshakes per
 // second with the time to the first echoed byte, bulk transfers between every pair of
-// endpoints with their CPU time, and the conformance suite's wall time per endpoint.
+// endpoints with their CPU time, the conformance suite's wall time per endpoint, and how
+// the reference server's cost per datagram grows with its connections (and a flood).
 //
 //   tsx src/main.ts [--quick] [--only SECTION,...] [--out FILE]
-//   --quick: short runs, for the smoke test; sections: seal-open, handshakes, bulk, suite
+//   --quick: short runs, for the smoke test; sections: seal-open, handshakes, bulk, suite, scaling
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -18,10 +19,11 @@ import { goSealOpenRow } from './go.js';
 import { handshakeRows, type HandshakeRow } from './handshakes.js';
 import { busyFraction, type Summary } from './measure.js';
 import { sealOpenRows, type SealOpenRow } from './seal-open.js';
+import { floodRow, scalingRows, type FloodRow, type ScalingRow } from './scaling.js';
 import { suiteRows, type SuiteRow } from './suite.js';
 
 const schemaPath = fileURLToPath(new URL('../schemas/bench.schema.json', import.meta.url));
-const SECTIONS = ['seal-open', 'handshakes', 'bulk', 'suite'] as const;
+const SECTIONS = ['seal-open', 'handshakes', 'bulk', 'suite', 'scaling'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const MiB = 1 << 20;
@@ -38,6 +40,9 @@ const FULL = {
   bulkRepeats: 3,
   bulkTimeoutSeconds: 60,
   suiteArgs: [] as string[],
+  scalingConnections: [0, 1000, 5000, 20_000],
+  scalingDatagrams: 2000,
+  flood: { perSecond: 2000, seconds: 5 },
 };
 const QUICK: typeof FULL = {
   packetSize: 1400,
@@ -51,6 +56,9 @@ const QUICK: typeof FULL = {
   bulkRepeats: 1,
   bulkTimeoutSeconds: 15,
   suiteArgs: ['--grep', '^handshake\\.in-band$'],
+  scalingConnections: [0, 100],
+  scalingDatagrams: 50,
+  flood: { perSecond: 200, seconds: 2 },
 };
 
 const fmt = (n: number): string => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} M` : `${(n / 1e3).toFixed(0)} k`);
@@ -98,6 +106,16 @@ function bulkTable(rows: BulkRow[]): string {
 
 function suiteTable(rows: SuiteRow[]): string {
   return table(['endpoint', 'cases', 'wall time s (median, spread)', 'verdict (last run)'], rows.map((r) => [r.endpoint, String(r.cases), spread(r.seconds, 1), r.verdict]));
+}
+
+function scalingTable(rows: ScalingRow[], flood: FloodRow): string {
+  const base = rows[0]?.usPerDatagram ?? 0;
+  const cost = table(
+    ['live connections', 'us per datagram', 'x the first row'],
+    rows.map((r) => [String(r.liveConnections), r.usPerDatagram.toFixed(1), base > 0 ? (r.usPerDatagram / base).toFixed(2) : '-']),
+  );
+  const during = `flood of ${flood.initSndPerSecond} InitSnd/s for ${flood.floodSeconds} s (${flood.sent} sent): a 1-RTT echo client launched 1 s in ${flood.clientCompleted ? 'completed' : 'FAILED'} after ${(flood.clientMs / 1000).toFixed(2)} s (${flood.clientSays})`;
+  return `${cost}\n${during}`;
 }
 
 function parseSections(text: string | undefined): Section[] {
@@ -162,6 +180,14 @@ if (sections.includes('suite')) {
   const rows = await suiteRows({ endpoints: ['reference', 'go'], repeats: settings.bulkRepeats, args: settings.suiteArgs, progress });
   results.suite = rows;
   tables.push(suiteTable(rows));
+}
+
+if (sections.includes('scaling')) {
+  progress(`reference server cost per datagram with ${settings.scalingConnections.join(', ')} live connections, then an InitSnd flood of ${settings.flood.perSecond}/s`);
+  const perDatagram = scalingRows({ connections: settings.scalingConnections, datagrams: settings.scalingDatagrams });
+  const flood = await floodRow({ ...settings.flood, clientTimeoutSeconds: 20 });
+  results.scaling = { perDatagram, flood };
+  tables.push(scalingTable(perDatagram, flood));
 }
 
 const validate = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);

@@ -44,6 +44,11 @@ it('npm run bench --quick prints the tables and writes schema-valid JSON with ev
     expect(results.suite.map((row) => `${row.endpoint} ${row.cases}`)).toEqual(['reference 1', 'go 1']);
     expect(results.suite[0]?.verdict).toBe('reference: 1 passed, 0 failed');
     expect(r.stdout).toMatch(/^endpoint\s+cases\s+wall time/m);
+    const scaling = (results as unknown as { scaling: { perDatagram: { liveConnections: number }[]; flood: { sent: number; clientSays: string } } }).scaling;
+    expect(scaling.perDatagram.map((row) => row.liveConnections)).toEqual([0, 100]);
+    expect(scaling.flood.sent).toBeGreaterThan(0);
+    expect(scaling.flood.clientSays).not.toBe('');
+    expect(r.stdout).toMatch(/^live connections\s+us per datagram/m);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

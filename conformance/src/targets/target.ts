@@ -223,9 +223,9 @@ const lastLines = (text: string, n = 5): string => text.trim().split('\n').slice
 
 /**
  * Launches the target's server and waits, at most until `startBy` (performance.now()), for
- * the line that gives its address and key.
+ * the line that gives its address and key (never longer than 10 s).
  */
-export async function startServer(target: Target, keylog: string, application: 'echo' | 'sink', startBy: number): Promise<RunningServer> {
+export async function startServer(target: Target, keylog: string, application: 'echo' | 'sink' = 'echo', startBy = Infinity): Promise<RunningServer> {
   const server = target.config.server;
   if (server === undefined) throw new TargetError(`target ${target.config.name} has no server command`);
   if (application === 'sink' && server.sinkArgs === undefined) throw new TargetError(`target ${target.config.name} has no sink mode`);
