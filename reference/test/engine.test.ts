@@ -2,7 +2,7 @@
 // window, the README's close example, and the idle timeout.
 import { constant } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
-import { encodeInitCryptoRcv, encodePayload, Endpoint, StreamReceiver, type Connection, type Outgoing } from '../src/index.js';
+import { encodeData, encodeInitCryptoRcv, encodePayload, Endpoint, StreamReceiver, type Connection, type Outgoing } from '../src/index.js';
 import { prng } from './helpers.js';
 import { SimNet } from './sim/simnet.js';
 
@@ -115,7 +115,7 @@ describe('engine over a clean simulated network', () => {
     expect(next.length).toBeGreaterThan(4);
   });
 
-  it('retransmits while lost segments fill the peer window (a resend adds nothing in flight)', () => {
+  it('retransmits while lost segments fill the peer window: a resend adds nothing in flight (flow.retransmit-past-window)', () => {
     const { a, b, net } = pair(6);
     const conn = a.connect('b');
     const sender = conn.stream(0).sender;
@@ -204,4 +204,46 @@ describe('handshake confirmation (clause handshake.initiator-confirms)', () => {
     expect(a.poll(sentAt + conn.rto)).toEqual([]);
     expect(a.poll(sentAt + conn.rto + 1)).toHaveLength(1);
   });
+});
+
+describe('receiver limits (clauses stream.limit, stream.held-pieces)', () => {
+  /** b's connection after a 1-RTT handshake, and a sealer for Data packets as a would send them. */
+  function established(seed: number) {
+    const { a, b, net } = pair(seed);
+    const conn = a.connect('b');
+    conn.stream(0).sender.write(Uint8Array.of(1));
+    net.run(() => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0, () => {}, 5e9);
+    const server = [...b.connections.values()][0] as Connection;
+    let sn = 100;
+    const send = (streamId: number, offset: number, data: Uint8Array) =>
+      b.receive(encodeData({ connId: conn.id, secret: conn.secret as Uint8Array, sn: sn++, epoch: 0, sealedByInitiator: true, payload: encodePayload({ isClose: false, ack: null, stream: { streamId, offset, data } }) }), 'a', net.now);
+    return { b, server, send, now: () => net.now };
+  }
+
+  it('a segment that would open a stream past ReferenceMaxStreams is dropped without an ACK', () => {
+    const { b, server, send, now } = established(21);
+    const limit = constant('ReferenceMaxStreams');
+    for (let id = 1; id < limit + 10; id++) send(id, 0, Uint8Array.of(id & 255));
+    expect(server.streams.size).toBe(limit);
+    while (b.poll(now()).length > 0); // the ACKs of the accepted ones, a poll budget at a time
+    send(limit + 50, 0, Uint8Array.of(7));
+    expect(b.poll(now())).toEqual([]); // no ACK for the refused stream
+    send(5, 1, Uint8Array.of(8)); // an existing stream still takes data
+    expect(b.poll(now())).toHaveLength(1);
+  });
+
+  it('a segment that would add pieces past ReferenceMaxHeldPieces is dropped without an ACK; in-order data that fills a gap is still taken', () => {
+    const { b, server, send, now } = established(22);
+    const limit = constant('ReferenceMaxHeldPieces');
+    // One-byte pieces with a gap before each, on stream 1: none can be read yet.
+    for (let i = 0; i < limit; i++) send(1, 2 * i + 1, Uint8Array.of(1));
+    while (b.poll(now()).length > 0);
+    send(1, 2 * limit + 1, Uint8Array.of(1)); // one more separate piece
+    expect(b.poll(now())).toEqual([]);
+    send(1, 0, Uint8Array.of(0)); // at the read position: always taken, and it makes two bytes readable
+    expect(b.poll(now())).toHaveLength(1);
+    expect(server.read(1, now())).toEqual(Uint8Array.of(0, 1));
+    send(1, 2 * limit + 1, Uint8Array.of(1)); // room again after the read
+    expect(b.poll(now())).toHaveLength(1);
+  }, 60_000);
 });

@@ -97,7 +97,7 @@ describe('retransmission timing under the simulated clock', () => {
   });
 });
 
-describe('no single lost datagram hangs an exchange (clause handshake.progress)', () => {
+describe('no single lost datagram hangs an exchange (clauses handshake.responder-progress, handshake.reply-after-handshake)', () => {
   const clean = { loss: 0, duplicate: 0, delay: 5_000_000, jitter: 0 };
   // The echo written at once rides on the responder's first reply; written 20 ms later
   // (as a Node application does) it must go out in a later packet, which is where a

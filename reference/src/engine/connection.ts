@@ -36,6 +36,8 @@ const NARROW_MAX = constant('NarrowOffsetMax');
 const IDLE_TIMEOUT = constant('IdleTimeout');
 const CLOSE_GRACE = constant('CloseGrace');
 const SN_MAX = constant('SnMax');
+const MAX_STREAMS = constant('ReferenceMaxStreams');
+const MAX_HELD_PIECES = constant('ReferenceMaxHeldPieces');
 const EPOCH_MAX = constant('EpochMax');
 
 /** Bytes a message type adds around the payload: cleartext header, masked SN and tag (and InitCryptoSnd's filler length). */
@@ -65,6 +67,8 @@ export class Connection {
   private lastReceivedAt = 0;
   /** Received bytes held for the application, over all streams (kept as a sum: asked per packet). */
   private buffered = 0;
+  /** Separate pieces of those bytes, over all streams (clause stream.held-pieces). */
+  private heldPieces = 0;
   closeReason: CloseReason | null = null;
   private nextStream = 0; // round-robin position: index of the stream after the last sender
 
@@ -135,11 +139,23 @@ export class Connection {
     this.stream(first).sender.ping({ reliable: true });
   }
 
+  /**
+   * A received stream segment. One that does not fit - the receive buffer's bytes, the
+   * streams a connection keeps (clause stream.limit) or the pieces it holds (clause
+   * stream.held-pieces) - is dropped without an ACK: the peer resends it later.
+   */
   private onSegment(segment: NonNullable<Payload['stream']>, isClose: boolean, now: number): void {
+    if (!this.streams.has(segment.streamId) && this.streams.size >= MAX_STREAMS) return;
     const s = this.stream(segment.streamId);
     const { offset, data } = segment;
-    if (data.length > 0 && this.buffered + data.length > RECEIVE_CAPACITY) return; // dropped unacknowledged: the peer resends
-    const added = data.length > 0 ? s.receiver.insert(offset, data) : 0;
+    if (data.length > 0 && this.buffered + data.length > RECEIVE_CAPACITY) return;
+    const piecesBefore = s.receiver.pieceCount;
+    // A segment at the read position is always taken: it is what lets the application read
+    // and so frees pieces; a limit on it could stall the stream for good.
+    const room = offset <= s.receiver.readOffset ? Infinity : MAX_HELD_PIECES - this.heldPieces;
+    const added = data.length > 0 ? s.receiver.insert(offset, data, room) : 0;
+    if (added === null) return;
+    this.heldPieces += s.receiver.pieceCount - piecesBefore;
     this.buffered += added;
     if (added > 0) this.ctx.emit({ type: 'stream-readable', connId: this.id, streamId: s.id });
     this.acks.push({ streamId: s.id, offset, length: data.length }); // duplicates too: the earlier ACK may be lost
@@ -177,8 +193,10 @@ export class Connection {
   read(streamId: number, now: number): Uint8Array {
     const s = this.streams.get(streamId);
     if (s === undefined) return new Uint8Array(0);
+    const piecesBefore = s.receiver.pieceCount;
     const data = s.receiver.read();
     this.buffered -= data.length;
+    this.heldPieces -= piecesBefore - s.receiver.pieceCount;
     this.checkStream(s, now);
     return data;
   }
@@ -411,6 +429,7 @@ export class Connection {
     for (const s of this.streams.values()) {
       if (s.closedAt !== null && now > s.closedAt + CLOSE_GRACE) {
         this.buffered -= s.receiver.bufferedBytes; // bytes past its close offset nobody will read
+        this.heldPieces -= s.receiver.pieceCount;
         this.streams.delete(s.id);
       }
     }

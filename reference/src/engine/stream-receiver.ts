@@ -17,11 +17,12 @@ export class StreamReceiver {
   bufferedBytes = 0;
 
   /**
-   * Stores the new bytes of a segment; returns how many were new. Finds its place by
-   * binary search and touches only the pieces it overlaps, so a receiver holding many
-   * gapped pieces pays O(log n) to find the place, not a sort of all of them.
+   * Stores the new bytes of a segment; returns how many were new, or null (storing nothing)
+   * when that would take more than `maxNewPieces` new pieces. Finds its place by binary
+   * search and touches only the pieces it overlaps, so a receiver holding many gapped
+   * pieces pays O(log n) to find the place, not a sort of all of them.
    */
-  insert(offset: number, data: Uint8Array): number {
+  insert(offset: number, data: Uint8Array, maxNewPieces = Infinity): number | null {
     let start = Math.max(offset, this.readOffset);
     const end = offset + data.length;
     if (start >= end) return 0;
@@ -46,6 +47,7 @@ export class StreamReceiver {
     if (start < end) fresh.push({ offset: start, data: data.slice(start - offset) });
     const added = fresh.reduce((n, p) => n + p.data.length, 0);
     if (added === 0) return 0;
+    if (fresh.length > maxNewPieces) return null;
     // Merge the fresh pieces with the overlapped ones (both sorted), in place of the latter.
     const overlapped = this.pieces.slice(lo, i);
     const merged: Piece[] = [];
@@ -65,6 +67,11 @@ export class StreamReceiver {
     this.pieces.splice(lo, i - lo, ...merged);
     this.bufferedBytes += added;
     return added;
+  }
+
+  /** How many separate pieces are held (the gaps between them are bytes still missing). */
+  get pieceCount(): number {
+    return this.pieces.length;
   }
 
   /** Marks the end of the peer's direction (the end of its CLOSE segment). */
