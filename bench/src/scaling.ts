@@ -115,11 +115,18 @@ export async function floodRow(o: { perSecond: number; seconds: number; clientTi
   udp.on('message', () => {}); // the replies are read and dropped
   let sent = 0;
   const started = performance.now();
-  const flood = setInterval(() => {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * o.perSecond));
-    for (; sent < due; sent++) udp.send(packets[sent] as Uint8Array, target.port, target.host);
-    if (sent >= total) clearInterval(flood);
-  }, 5);
+  let flood: NodeJS.Timeout | undefined;
+  // The whole flood, whenever the client finishes; its pace is checked every 5 ms.
+  const flooded = new Promise<void>((resolve) => {
+    flood = setInterval(() => {
+      const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * o.perSecond));
+      for (; sent < due; sent++) udp.send(packets[sent] as Uint8Array, target.port, target.host);
+      if (sent >= total || performance.now() - started > (o.seconds + 5) * 1000) {
+        clearInterval(flood);
+        resolve();
+      }
+    }, 5);
+  });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const clientStarted = performance.now();
   const client = spawn(process.execPath, [referenceCli, 'connect', '--to', server.address, '--file', referenceCli, '--timeout', String(o.clientTimeoutSeconds)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -128,6 +135,7 @@ export async function floodRow(o: { perSecond: number; seconds: number; clientTi
   client.stderr.on('data', (c: Buffer) => (said += c.toString()));
   const code = await new Promise<number | null>((resolve) => client.once('exit', resolve));
   const clientMs = performance.now() - clientStarted;
+  await flooded;
   clearInterval(flood);
   udp.close();
   server.stop();

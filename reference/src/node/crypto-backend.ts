@@ -1,6 +1,7 @@
 // The crypto backend on node:crypto: OpenSSL's X25519 and ChaCha20-Poly1305, several
-// times faster than plain JavaScript. Raw 32-byte keys become OpenSSL key objects through
-// their fixed DER prefixes (PKCS#8 for a private key, SPKI for a public one, RFC 8410).
+// times faster than plain JavaScript. A raw private key becomes an OpenSSL key object
+// through its fixed PKCS#8 DER prefix (RFC 8410), a raw public key through a JWK, which
+// OpenSSL reads some ten times faster than DER (about 12 us against 120 us here).
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, getCiphers, type KeyObject } from 'node:crypto';
 import { nobleBackend, setCryptoBackend, type CryptoBackend } from '../crypto/backend.js';
 import { QotpError } from '../errors.js';
@@ -9,8 +10,27 @@ const PKCS8_X25519 = Buffer.from('302e020100300506032b656e04220420', 'hex');
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
 const TAG_SIZE = 16;
 
-const privateKeyObject = (raw: Uint8Array): KeyObject => createPrivateKey({ key: Buffer.concat([PKCS8_X25519, raw]), format: 'der', type: 'pkcs8' });
-const publicKeyObject = (raw: Uint8Array): KeyObject => createPublicKey({ key: Buffer.concat([SPKI_X25519, raw]), format: 'der', type: 'spki' });
+/**
+ * Reading a private key costs some 350 us (OpenSSL's DER decoder), and each one is used
+ * more than once - an ephemeral key for its public key and its secret, the identity key
+ * for every 0-RTT packet - so the last few key objects are kept. A handshake flood at a
+ * server was bound by this: two reads per InitSnd before, one now.
+ */
+const PRIVATE_KEYS_KEPT = 256;
+const privateKeys = new Map<string, KeyObject>();
+
+function privateKeyObject(raw: Uint8Array): KeyObject {
+  const id = Buffer.from(raw).toString('base64');
+  let key = privateKeys.get(id);
+  if (key === undefined) {
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519, raw]), format: 'der', type: 'pkcs8' });
+    privateKeys.set(id, key);
+    if (privateKeys.size > PRIVATE_KEYS_KEPT) privateKeys.delete(privateKeys.keys().next().value as string);
+  }
+  return key;
+}
+
+const publicKeyObject = (raw: Uint8Array): KeyObject => createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
 const bytes = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
 export const nodeCryptoBackend: CryptoBackend = {
