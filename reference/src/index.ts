@@ -23,7 +23,7 @@ export { xorSnMask } from './crypto/sn-mask.js';
 export { epochsToTry, openPacket, sealPacket, type Opened, type OpenParams, type SealParams } from './crypto/chained.js';
 export * from './crypto/messages.js';
 export { messageTypeOf, receivePacket, type KnownConnection, type Received, type ReceiverContext } from './crypto/receive.js';
-export { backoffNanos, initialRtt, rtoNanos, updateRtt, type RttState } from './recovery/rtt.js';
+export { backoffNanos, giveUpNanos, initialRtt, rtoNanos, updateRtt, type RttState } from './recovery/rtt.js';
 export { initialBbr, onAck, onDuplicateAck, onRetransmit, pacingInterval, type BbrState } from './recovery/bbr.js';
 export { Endpoint, type EndpointOptions } from './engine/endpoint.js';
 export { Connection, type Role } from './engine/connection.js';

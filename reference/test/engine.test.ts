@@ -247,3 +247,28 @@ describe('receiver limits (clauses stream.limit, stream.held-pieces)', () => {
     expect(b.poll(now())).toHaveLength(1);
   }, 60_000);
 });
+
+describe('the last transmission (clause retransmission.give-up)', () => {
+  it('a sixth transmission acknowledged before the give-up wait keeps the connection', () => {
+    const { a, b, net } = pair(31);
+    const conn = a.connect('b');
+    const sender = conn.stream(0).sender;
+    sender.write(Uint8Array.of(1));
+    net.run(() => sender.inFlight.size === 0 && sender.sentOffset === 1, () => {}, 5e9);
+    sender.write(Uint8Array.of(2, 3, 4));
+    // Every copy is lost but the sixth, which arrives and is answered at once.
+    let now = net.now;
+    let sixth: Outgoing | undefined;
+    for (let polls = 0; polls < 100 && sixth === undefined; polls++) {
+      now = Math.max(now, a.nextDeadline(now) ?? now);
+      for (const d of a.poll(now)) if (sender.oldest()?.transmissions === 6) sixth = d;
+    }
+    expect(sixth).toBeDefined();
+    a.poll(now + 20_000_000); // the sender's loop wakes before the ACK is back
+    b.receive((sixth as Outgoing).data, 'a', now + 25_000_000);
+    for (const d of b.poll(now + 25_000_000)) a.receive(d.data, 'b', now + 50_000_000);
+    a.poll(now + 50_000_000);
+    expect(conn.closeReason).toBeNull();
+    expect(sender.inFlight.size).toBe(0);
+  });
+});

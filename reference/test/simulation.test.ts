@@ -3,7 +3,7 @@
 // completed closes, and the exact retransmission schedule of the spec.
 import { constant, spec } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
-import { Endpoint } from '../src/index.js';
+import { Endpoint, giveUpNanos } from '../src/index.js';
 import { prng } from './helpers.js';
 import { runEcho } from './sim/echo.js';
 import { SimNet } from './sim/simnet.js';
@@ -78,7 +78,7 @@ describe('retransmission timing under the simulated clock', () => {
   it.each([
     ['InitSnd (1-RTT)', false],
     ['InitCryptoSnd (0-RTT)', true],
-  ])('an unanswered %s goes out 6 times on the spec schedule, then the connection gives up', (_, zeroRtt) => {
+  ])('an unanswered %s goes out 6 times on the spec schedule, then the connection gives up (retransmission.give-up)', (_, zeroRtt) => {
     const { sent, closedAt, reason } = blackHole(zeroRtt);
     // A resend is due once MORE than RTO * 2^(n-1) has passed: 1 ns after each boundary.
     let at = 0;
@@ -91,9 +91,9 @@ describe('retransmission timing under the simulated clock', () => {
     expect(sent).toEqual(expected);
     expect(sent.map((t) => Math.round(t / 1e6))).toEqual([0, 200, 600, 1400, 3000, 6200]);
     expect(reason).toBe('retransmission-limit');
-    // The check after the sixth transmission fails at once; it runs when pacing next lets the
-    // connection send, which without any RTT sample is PacingFallback (10 ms) later.
-    expect(closedAt).toBe((expected.at(-1) ?? 0) + constant('PacingFallback'));
+    // After the sixth transmission the connection waits once more, RTO * 2^5, for its ACK
+    // (the Go original would close at once, giving it no chance), then gives up.
+    expect(closedAt).toBe((expected.at(-1) ?? 0) + giveUpNanos(constant('DefaultRto')) + 1);
   });
 });
 

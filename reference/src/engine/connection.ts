@@ -7,7 +7,7 @@ import { QotpError } from '../errors.js';
 import { encodeData, encodeInitCryptoRcv, encodeInitCryptoSnd, encodeInitRcv, encodeInitSnd } from '../crypto/messages.js';
 import { publicKeyOf } from '../crypto/x25519.js';
 import { initialBbr, onAck, onDuplicateAck, onRetransmit, pacingInterval, type BbrState } from '../recovery/bbr.js';
-import { backoffNanos, initialRtt, rtoNanos, updateRtt, type RttState } from '../recovery/rtt.js';
+import { backoffNanos, giveUpNanos, initialRtt, rtoNanos, updateRtt, type RttState } from '../recovery/rtt.js';
 import { decodePayload, encodePayload, payloadOverhead, type Ack, type Payload } from '../wire/payload.js';
 import type { Address, CloseReason, EngineEvent } from './events.js';
 import { Stream } from './stream.js';
@@ -310,11 +310,11 @@ export class Connection {
       const segment = s.sender.oldest();
       if (segment === undefined) continue;
       const wait = backoffNanos(this.rto, segment.transmissions);
+      if (now - segment.sentAt <= (wait ?? giveUpNanos(this.rto))) continue;
       if (wait === null) {
-        this.close('retransmission-limit');
+        this.close('retransmission-limit'); // the last transmission, too, went unacknowledged
         return null;
       }
-      if (now - segment.sentAt <= wait) continue;
       if (segment.isPing) {
         s.sender.forget(segment); // PINGs are not retransmitted
         continue;
@@ -330,10 +330,15 @@ export class Connection {
 
   private sendSegment(s: Stream, segment: Segment, type: MessageName, now: number, isRetransmission: boolean): Uint8Array {
     if (type === 'InitSnd') return this.sendHandshakeStart(type, now);
-    // Attach the oldest pending ACK when it fits (a resent segment may have been cut without one).
-    const pending = this.acks[0] ?? null;
+    // Attach a pending ACK when it fits (a resent segment may have been cut without one):
+    // one of this segment's own stream first, else the oldest. The Go original credits an
+    // ACK to the stream of the packet's stream section (finding G4), so an ACK of a CLOSE
+    // that rides on another stream's segment never confirms that close there.
+    const own = this.acks.findIndex((a) => a.streamId === s.id);
+    const index = own >= 0 ? own : 0;
+    const pending = this.acks[index] ?? null;
     const ack = pending !== null && segment.data.length <= this.maxData(type, pending, segment.offset) ? pending : null;
-    if (ack !== null) this.acks.shift();
+    if (ack !== null) this.acks.splice(index, 1);
     const datagram = this.seal(type, {
       isClose: segment.isClose,
       ack: ack && { ...ack, window: this.window() },
@@ -453,8 +458,8 @@ export class Connection {
       wantsToSend ||= mayStartData && s.sender.hasNewData;
       const segment = s.sender.oldest();
       if (segment !== undefined) {
-        const wait = backoffNanos(rto, segment.transmissions);
-        next = Math.min(next, Math.max(wait === null ? now : segment.sentAt + wait + 1, this.nextWriteAt));
+        const wait = backoffNanos(rto, segment.transmissions) ?? giveUpNanos(rto);
+        next = Math.min(next, Math.max(segment.sentAt + wait + 1, this.nextWriteAt));
       }
       if (s.closedAt !== null) next = Math.min(next, s.closedAt + CLOSE_GRACE + 1);
     }

@@ -51,3 +51,13 @@ export function backoffNanos(rto: number, transmissions: number): number | null 
   for (let i = 1; i < transmissions; i++) wait = Math.floor((wait * BACKOFF_PERCENT) / 100);
   return wait;
 }
+
+/**
+ * How long after the last transmission (the MaxTransmissions-th) a sender waits for its
+ * ACK before it closes the connection: the doubling continued once more, RTO * 2^5. The
+ * Go original closes at the first check after the sixth transmission, which leaves that
+ * transmission no time to be acknowledged (clause retransmission.give-up).
+ */
+export function giveUpNanos(rto: number): number {
+  return 2 * (backoffNanos(rto, MAX_RETRY) as number);
+}
