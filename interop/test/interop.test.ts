@@ -141,15 +141,17 @@ describe('interop over real UDP', () => {
         const s = closesAndWidth(fromServer, decodeCaptured(fromServer, keys, false));
         const streams = [...Array(load.streams).keys()];
         const sent = (side: string, closed: Set<number>) => ({ side, closeOnStreams: [...closed].sort() });
-        expect(sent(`${client} client`, c.closed)).toEqual(sent(`${client} client`, new Set(streams)));
-        if (server === 'go' && load.streams > 1) {
-          // Known deviation of the Go original v0.2.18 (interop/README.md, finding G3): with several
-          // streams it does not always answer every CLOSE. Reported, not hidden; the rest still holds.
-          for (const id of s.closed) expect(streams).toContain(id);
-          const missing = streams.filter((id) => !s.closed.has(id));
-          if (missing.length > 0) console.log(`interop: finding G3: the go server sent no CLOSE on stream(s) ${missing.join(', ')}`);
-        } else {
-          expect(sent(`${server} server`, s.closed)).toEqual(sent(`${server} server`, new Set(streams)));
+        for (const [impl, role, closed] of [[client, 'client', c.closed], [server, 'server', s.closed]] as const) {
+          if (impl === 'go' && load.streams > 1) {
+            // Known deviation of the Go original v0.2.18 (interop/README.md, finding G3): with several
+            // streams, cleaning one up can rename another, whose CLOSE is then never sent, as server
+            // or as client. Reported, not hidden; the echo checks above still hold.
+            for (const id of closed) expect(streams).toContain(id);
+            const missing = streams.filter((id) => !closed.has(id));
+            if (missing.length > 0) console.log(`interop: finding G3: the go ${role} sent no CLOSE on stream(s) ${missing.join(', ')}`);
+          } else {
+            expect(sent(`${impl} ${role}`, closed)).toEqual(sent(`${impl} ${role}`, new Set(streams)));
+          }
         }
         if (load === PAST_16_MIB) {
           expect(c.wide).toBeGreaterThan(0);
