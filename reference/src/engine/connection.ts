@@ -188,7 +188,6 @@ export class Connection {
     this.checkStream(s, now);
   }
 
-
   /** Reads what a stream has in order and reports its end. */
   read(streamId: number, now: number): Uint8Array {
     const s = this.streams.get(streamId);
