@@ -36,12 +36,15 @@ describe('case catalogue', () => {
 describe('shipped targets', () => {
   const files = readdirSync(targetsDir).filter((f) => f.endsWith('.json') && !f.includes('expected-failures'));
 
-  it.each(files)('%s follows the target schema and its expected failures name real cases with reasons', (file) => {
+  it.each(files)('%s follows the target schema and its expected failures name real cases with reasons and a clause of that case', (file) => {
     const target = loadTarget(`${targetsDir}${file}`);
     const ids = new Set(allCases.map((c) => c.id));
-    for (const [id, reason] of target.expectedFailures) {
+    const clauseIds = new Set(spec.clauses.map((c) => c.id));
+    for (const [id, entry] of target.expectedFailures) {
       expect(ids, `${file}: ${id}`).toContain(id);
-      expect(reason.length).toBeGreaterThan(20);
+      expect(entry.reason.length).toBeGreaterThan(20);
+      // The shipped files say under which clause each failure is expected.
+      expect(clauseIds, `${file}: ${id} -> ${entry.clause}`).toContain(entry.clause);
     }
   });
 

@@ -19,7 +19,7 @@ const defects: [Defect, string, string][] = [
   ['ack-length-off-by-one', 'streams.ack-fields', 'ack.segment'],
 ];
 
-function defectiveTarget(defect: Defect): Target {
+function defectiveTarget(defect: Defect, expectedFailures: Target['expectedFailures'] = new Map()): Target {
   return {
     config: {
       name: `defect-${defect}`,
@@ -29,7 +29,7 @@ function defectiveTarget(defect: Defect): Target {
       server: { command: [process.execPath, '--import', 'tsx', fixture, '--defect', defect] },
     },
     dir: process.cwd(),
-    expectedFailures: new Map(),
+    expectedFailures,
     attached: null,
   };
 }
@@ -62,4 +62,24 @@ describe('the runner fails defective endpoints', () => {
     const outcomes = Object.fromEntries(results.map((r) => [r.id, r.message ?? r.outcome]));
     expect(outcomes).toEqual(Object.fromEntries(defects.map(([, id]) => [id, 'pass'])));
   }, 60_000);
+});
+
+describe('expected failures match on the clause', () => {
+  const listed = (clause: string) => new Map([['streams.ack-fields', { case: 'streams.ack-fields', reason: 'a deliberate defect of this test', clause }]]);
+  const runListed = async (clause: string) => {
+    const cases = allCases.filter((c) => c.id === 'streams.ack-fields');
+    const [r] = await runCases(cases, defectiveTarget('ack-length-off-by-one', listed(clause)), { caseTimeoutMs: 20_000, deadline: performance.now() + 60_000, concurrency: 1, artifactsDir: null });
+    return r as CaseResult;
+  };
+
+  it('a failure under the listed clause is expected', async () => {
+    const r = await runListed('ack.segment');
+    expect([r.outcome, r.failedClause, r.expectedFailure]).toEqual(['fail', 'ack.segment', 'a deliberate defect of this test']);
+  }, 30_000);
+
+  it('a failure under another clause is not, and the report says why', async () => {
+    const r = await runListed('payload.types');
+    expect([r.outcome, r.failedClause, r.expectedFailure]).toEqual(['fail', 'ack.segment', null]);
+    expect(r.notes.join('\n')).toContain('listed as an expected failure under payload.types (a deliberate defect of this test), but it failed under ack.segment: counted as unexpected');
+  }, 30_000);
 });

@@ -25,14 +25,16 @@ export interface TargetConfig {
 export interface ExpectedFailure {
   case: string;
   reason: string;
+  /** The clause the failure must name to count as expected. */
+  clause?: string;
 }
 
 export interface Target {
   config: TargetConfig;
   /** Directory of the target file: {dir} in commands. */
   dir: string;
-  /** Case id -> reason. */
-  expectedFailures: Map<string, string>;
+  /** Case id -> its entry in the expected-failures file. */
+  expectedFailures: Map<string, ExpectedFailure>;
   /** Set for an attached (already running) server. */
   attached: { address: string; publicKey: Uint8Array } | null;
 }
@@ -56,13 +58,13 @@ export function loadTarget(path: string): Target {
   if (problems.length > 0) throw new TargetError(`${path} is not a valid target file:\n  ${problems.join('\n  ')}`);
   const target = config as TargetConfig;
   const dir = dirname(resolve(path));
-  const expectedFailures = new Map<string, string>();
+  const expectedFailures = new Map<string, ExpectedFailure>();
   if (target.expectedFailures !== undefined) {
     const file = resolve(dir, target.expectedFailures);
     const data = readJson(file);
     const errors = schemaValidator('expected-failures.schema.json')(data);
     if (errors.length > 0) throw new TargetError(`${file} is not a valid expected-failures file:\n  ${errors.join('\n  ')}`);
-    for (const e of (data as { entries: ExpectedFailure[] }).entries) expectedFailures.set(e.case, e.reason);
+    for (const e of (data as { entries: ExpectedFailure[] }).entries) expectedFailures.set(e.case, e);
   }
   return { config: target, dir, expectedFailures, attached: null };
 }
