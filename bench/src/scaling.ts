@@ -34,7 +34,7 @@ function endpoint(): Endpoint {
   return new Endpoint({ identityPrivateKey: randomBytes(32), randomBytes: (n) => randomBytes(n) });
 }
 
-/** Datagrams from `from` polled over simulated time until `until()` holds. */
+/** Delivers what each engine sends to the other, 1 ms of simulated time a step, until `until()` holds. */
 function exchange(a: Endpoint, b: Endpoint, now: { t: number }, until: () => boolean): void {
   for (let step = 0; step < 10_000 && !until(); step++) {
     now.t += MS;
@@ -115,10 +115,9 @@ export async function floodRow(o: { perSecond: number; seconds: number; clientTi
   udp.on('message', () => {}); // the replies are read and dropped
   let sent = 0;
   const started = performance.now();
-  let flood: NodeJS.Timeout | undefined;
   // The whole flood, whenever the client finishes; its pace is checked every 5 ms.
   const flooded = new Promise<void>((resolve) => {
-    flood = setInterval(() => {
+    const flood = setInterval(() => {
       const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * o.perSecond));
       for (; sent < due; sent++) udp.send(packets[sent] as Uint8Array, target.port, target.host);
       if (sent >= total || performance.now() - started > (o.seconds + 5) * 1000) {
@@ -136,7 +135,6 @@ export async function floodRow(o: { perSecond: number; seconds: number; clientTi
   const code = await new Promise<number | null>((resolve) => client.once('exit', resolve));
   const clientMs = performance.now() - clientStarted;
   await flooded;
-  clearInterval(flood);
   udp.close();
   server.stop();
   return { initSndPerSecond: o.perSecond, floodSeconds: o.seconds, sent, clientCompleted: code === 0, clientMs, clientSays: said.trim().split('\n').at(-1) ?? '' };

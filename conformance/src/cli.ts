@@ -15,9 +15,8 @@ import { htmlReport } from './report/html.js';
 import { junitXml } from './report/junit.js';
 import { progress, summaryTable } from './report/console.js';
 import { buildReport, targetReport, type Report, type TargetReport } from './report/model.js';
-import { runCases } from './runner.js';
+import { runCases, type CaseResult } from './runner.js';
 import { attachedTarget, bundledTarget, loadTarget, stopAllLaunched, TargetError, type Target } from './targets/target.js';
-import type { CaseResult } from './runner.js';
 
 const USAGE = `usage: qotp-conformance [options]
 

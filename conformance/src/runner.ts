@@ -79,7 +79,6 @@ interface LaunchHealth {
   firstFailure: string | null;
 }
 
-
 async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: LaunchHealth): Promise<CaseResult> {
   const started = performance.now();
   const result: CaseResult = {

@@ -95,9 +95,10 @@ export const clientCases: CaseDefinition[] = [
       // The reply a Go responder sends when its application has not answered yet: an ACK and
       // no stream section. It then waits for a Data packet before it sends anything new.
       const replied = peer.send(conn.reply(ackOnly(s?.streamId ?? 0, s?.offset ?? 0, s?.data.length ?? 0), 'InitCryptoRcv'), 'InitCryptoRcv, ACK-only, no PING').index;
-      const dataSegments = () => fromEndpoint(peer, conn).filter((d) => d.index > replied && d.decoded?.type === 'Data' && d.decoded.payload?.stream !== null);
       await peer.collect(2 * RTO_MS + SILENCE_MS);
-      const segments = dataSegments().map((d) => d.decoded?.payload?.stream as NonNullable<NonNullable<typeof s>>);
+      const segments = fromEndpoint(peer, conn)
+        .filter((d) => d.index > replied && d.decoded?.type === 'Data' && d.decoded.payload?.stream !== null)
+        .map((d) => d.decoded?.payload?.stream as NonNullable<NonNullable<typeof s>>);
       const resent = segments.some((x, i) => segments.findIndex((y) => y.streamId === x.streamId && y.offset === x.offset && y.data.length === x.data.length) < i);
       ctx.note(`after the ACK-only reply the client sent ${segments.length} Data packet(s) with a stream section: ${segments.map((x) => `stream ${x.streamId} offset ${x.offset} length ${x.data.length}`).join('; ') || 'none'}`);
       ctx.expect('handshake.initiator-confirms', segments.length > 0, `in ${2 * RTO_MS + SILENCE_MS} ms after an ACK-only reply the client sent no Data packet with a stream section: a responder that waits for one (as the Go original does) never sends its echo`);

@@ -208,18 +208,17 @@ export function sendStream(open: Open, streamId: number, data: Uint8Array, optio
 }
 
 /** Sends `data` and waits for its echo on the same stream; returns what came back. */
-export async function echo(open: Open, streamId: number, data: Uint8Array, options: { segment?: number; close?: boolean } = {}): Promise<Uint8Array> {
+export async function echo(open: Open, streamId: number, data: Uint8Array, options: { segment?: number; close?: boolean; waitMs?: number } = {}): Promise<Uint8Array> {
   sendStream(open, streamId, data, options);
-  await waitUntil(open.peer, () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length, REPLY_MS * 2);
+  await waitUntil(open.peer, () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length, options.waitMs ?? REPLY_MS * 2);
   return streamState(open.peer, open.conn, streamId).bytes;
 }
 
 export const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
 
 let aliveStream = 900;
-/** Fails with `clause` unless the connection still echoes a few bytes on a fresh stream. */
 /**
- * Fails with `clause` unless the connection still echoes a probe. The probe is sent up to
+ * Fails with `clause` unless the connection still echoes a probe on a fresh stream. The probe is sent up to
  * three times, as a sender would retransmit it: after a burst the endpoint's socket buffer
  * may have dropped the first copy, which says nothing about the endpoint.
  */
@@ -230,9 +229,7 @@ export async function expectAlive(ctx: CaseContext, open: Open, clause: string, 
   let tries = 0;
   while (tries < 3 && got.length < probe.length) {
     tries++;
-    sendStream(open, streamId, probe);
-    await waitUntil(open.peer, () => streamState(open.peer, open.conn, streamId).bytes.length >= probe.length, REPLY_MS);
-    got = streamState(open.peer, open.conn, streamId).bytes;
+    got = await echo(open, streamId, probe, { waitMs: REPLY_MS });
   }
   if (tries > 1) ctx.note(`the probe after ${after} was echoed only after ${tries} sends`);
   ctx.expect(clause, equal(got, probe), `the connection no longer echoes after ${after} (${got.length} of ${probe.length} bytes came back on stream ${streamId}, probe sent ${tries} times, ${REPLY_MS} ms apart)`);
