@@ -10,7 +10,11 @@ cd "$here"
 # committed, pins the module's hash instead.
 export GONOSUMDB="${GONOSUMDB:+$GONOSUMDB,}github.com/qo-proto/qotp"
 
+# The linker checks no types behind go:linkname: compare the declarations with the qotp
+# source this module builds with first, so a changed signature stops here.
+go test -count=1 ./internal/qotpx
+
 mkdir -p bin
-# -checklinkname=0: the checker binds to qotp's unexported functions (see linkname.go).
+# -checklinkname=0: the checker binds to qotp's unexported functions (see internal/qotpx).
 go build -ldflags=-checklinkname=0 -o bin/vectorcheck ./cmd/vectorcheck
 exec bin/vectorcheck "${1:-$here/../../vectors/data}"

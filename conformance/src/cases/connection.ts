@@ -104,20 +104,36 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect('stream.close-grace', again.length === 0, `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was delivered again`);
     },
   ),
-  {
-    id: 'connection.key-log',
-    title: "The endpoint's key log has a line with the connection id and the connection's secret",
+  keyLogCase('connection.key-log', "The endpoint's key log has a line with the connection id and the connection's secret", false),
+  keyLogCase('connection.key-log-0rtt', "After a 0-RTT handshake the endpoint's key log has the connection's identity secret as well", true),
+];
+
+/**
+ * Waits for the lines the endpoint's key log must hold for a connection the tester opened:
+ * the ephemeral secret and, after 0-RTT, the identity secret that sealed the InitCryptoSnd
+ * (both known to the tester, which derived them itself).
+ */
+function keyLogCase(id: string, title: string, zeroRtt: boolean): CaseDefinition {
+  return {
+    id,
+    title,
     clauses: ['keylog.format'],
     level: 'SHOULD',
     role: 'server',
+    requires: zeroRtt ? ['zeroRtt'] : [],
     needsLaunch: { keyLog: true },
     timeoutMs: 10_000,
     async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      const expected = `QOTP_SHARED_SECRET ${open.conn.connId.toString(16)} ${Buffer.from(open.conn.secret as Uint8Array).toString('hex')}`;
-      for (let waited = 0; !ctx.endpointKeyLog().includes(expected) && waited < REPLY_MS; waited += 100) await open.peer.collect(100);
-      const log = ctx.endpointKeyLog();
-      ctx.expect('keylog.format', log.includes(expected), `the key log has no line '${expected}'; it holds: ${log.trim().split('\n').slice(0, 3).join(' / ') || 'nothing'}`);
+      const open = await handshake(ctx, zeroRtt ? { zeroRtt: text('key log') } : {});
+      const expected = open.conn.keyLog();
+      const missing = () => expected.filter((line) => !ctx.endpointKeyLog().split('\n').includes(line));
+      for (let waited = 0; missing().length > 0 && waited < REPLY_MS; waited += 100) await open.peer.collect(100);
+      const log = ctx.endpointKeyLog().trim().split('\n').filter((line) => line.includes(open.conn.connId.toString(16)));
+      ctx.expect(
+        'keylog.format',
+        missing().length === 0,
+        `the key log lacks '${missing().join("' and '")}'; its lines for this connection: ${log.join(' / ') || 'none'}`,
+      );
     },
-  },
-];
+  };
+}

@@ -88,13 +88,13 @@ export class Endpoint {
     switch (type) {
       case 'InitSnd': {
         const m = decodeInitSnd(packet, this.mtu);
-        const conn = this.accept(m.connId, from, false, m.identityPublicKey, m.ephemeralPublicKey);
+        const conn = this.accept(m.connId, from, false, m.identityPublicKey, m.ephemeralPublicKey, null);
         conn.onPacket(type, null, 0, now);
         return;
       }
       case 'InitCryptoSnd': {
         const m = decodeInitCryptoSnd(packet, this.options.identityPrivateKey, this.mtu);
-        const conn = this.accept(m.connId, from, true, m.identityPublicKey, m.ephemeralPublicKey);
+        const conn = this.accept(m.connId, from, true, m.identityPublicKey, m.ephemeralPublicKey, m.identitySecret);
         conn.onPacket(type, m.payload, 0, now);
         return;
       }
@@ -128,7 +128,8 @@ export class Endpoint {
     conn.secret = secret;
     conn.peerEphemeralPublicKey = peerEphemeral;
     conn.peerIdentityPublicKey = peerIdentity;
-    this.logKeys(conn);
+    const identitySecret = conn.withCrypto && peerIdentity !== null ? sharedSecret(conn.ephemeralPrivateKey, peerIdentity) : null;
+    this.logKeys(conn, identitySecret);
   }
 
   private known(packet: Uint8Array): Connection {
@@ -140,7 +141,7 @@ export class Endpoint {
   }
 
   /** The responder's connection for a handshake start: new, or the existing one for a repeated start. */
-  private accept(id: bigint, from: Address, withCrypto: boolean, peerIdentity: Uint8Array, peerEphemeral: Uint8Array): Connection {
+  private accept(id: bigint, from: Address, withCrypto: boolean, peerIdentity: Uint8Array, peerEphemeral: Uint8Array, identitySecret: Uint8Array | null): Connection {
     const existing = this.connections.get(id);
     if (existing !== undefined && existing.closeReason === null) {
       this.touched.add(existing);
@@ -154,17 +155,19 @@ export class Endpoint {
     conn.peerEphemeralPublicKey = peerEphemeral;
     this.connections.set(id, conn);
     this.events.push({ type: 'connection', connId: id, remote: from });
-    this.logKeys(conn);
+    this.logKeys(conn, identitySecret);
     return conn;
   }
 
-  private logKeys(conn: Connection): void {
+  /**
+   * Key log lines (clause keylog.format) once the connection's secret is known, on either
+   * side: the identity secret is the one that sealed the 0-RTT InitCryptoSnd, null for 1-RTT.
+   */
+  private logKeys(conn: Connection, identitySecret: Uint8Array | null): void {
     const log = this.options.keyLog;
     if (log === undefined || conn.secret === null) return;
     log(`QOTP_SHARED_SECRET ${conn.id.toString(16)} ${hex(conn.secret)}`);
-    if (conn.withCrypto && conn.peerIdentityPublicKey !== null && conn.role === 'initiator') {
-      log(`QOTP_SHARED_SECRET_ID ${conn.id.toString(16)} ${hex(sharedSecret(conn.ephemeralPrivateKey, conn.peerIdentityPublicKey))}`);
-    }
+    if (identitySecret !== null) log(`QOTP_SHARED_SECRET_ID ${conn.id.toString(16)} ${hex(identitySecret)}`);
   }
 
   /**

@@ -12,6 +12,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdh"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"reflect"
 	"strings"
@@ -73,9 +75,21 @@ func fail(format string, args ...any) {
 	os.Exit(2)
 }
 
+// openKeyLog opens the --keylog file for appending; nil when none was asked for.
+func openKeyLog(o options) io.Writer {
+	if o.keylog == "" {
+		return nil
+	}
+	f, err := os.OpenFile(o.keylog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		fail("key log: %v", err)
+	}
+	return f
+}
+
 // listen binds the UDP socket itself (qotp does not expose the address it bound) and
-// hands it to qotp.
-func listen(o options, addr string) (*qotp.Listener, string) {
+// hands it to qotp, with keyLog as qotp's key log writer when it is not nil.
+func listen(o options, addr string, keyLog io.Writer) (*qotp.Listener, string) {
 	udpAddr, err := net.ResolveUDPAddr("udp", addr)
 	if err != nil {
 		fail("listen address %q: %v", addr, err)
@@ -103,12 +117,8 @@ func listen(o options, addr string) (*qotp.Listener, string) {
 	if o.mtu > 0 {
 		opts = append(opts, qotp.WithMtu(o.mtu))
 	}
-	if o.keylog != "" {
-		f, err := os.OpenFile(o.keylog, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			fail("key log: %v", err)
-		}
-		opts = append(opts, qotp.WithKeyLogWriter(f))
+	if keyLog != nil {
+		opts = append(opts, qotp.WithKeyLogWriter(keyLog))
 	}
 	l, err := qotp.Listen(opts...)
 	if err != nil {
@@ -166,7 +176,7 @@ func keyOf(s *qotp.Stream) streamKey {
 }
 
 func serve(o options) {
-	l, addr := listen(o, o.listen)
+	l, addr := listen(o, o.listen, openKeyLog(o))
 	fmt.Fprintf(out, "qotp listening %s %x\n", addr, l.PubKey().Bytes())
 	states := map[streamKey]*serverStream{}
 	latest := map[streamKey]*qotp.Stream{} // the object to write to
@@ -247,16 +257,32 @@ func connect(o options) {
 	if len(o.to) > 0 && o.to[0] == '[' {
 		bind = "[::1]:0"
 	}
-	l, _ := listen(o, bind)
+	to, err := netip.ParseAddrPort(o.to)
+	if err != nil {
+		fail("--to %q: %v", o.to, err)
+	}
+	// Not qotp's key log on the client: see keylog.go.
+	l, _ := listen(o, bind, nil)
+	// Dial and DialWithCrypto take the same arguments in every release; the string
+	// variants were renamed in v0.2.19 (DialWithCryptoString -> DialStringWithCryptoString).
 	var conn *qotp.Conn
+	var serverIdentity *ecdh.PublicKey
 	if o.pubkey != "" {
-		conn, err = l.DialWithCryptoString(o.to, o.pubkey)
+		key, err := hex.DecodeString(strings.TrimPrefix(o.pubkey, "0x"))
+		if err == nil {
+			serverIdentity, err = ecdh.X25519().NewPublicKey(key)
+		}
+		if err != nil {
+			fail("--pubkey must be 64 hex digits (an X25519 public key): %v", err)
+		}
+		conn, err = l.DialWithCrypto(to, serverIdentity)
 	} else {
-		conn, err = l.DialString(o.to)
+		conn, err = l.Dial(to)
 	}
 	if err != nil {
 		fail("dial: %v", err)
 	}
+	keyLog := newClientKeyLog(openKeyLog(o), conn, serverIdentity)
 	streams := make([]*clientStream, o.streams)
 	for i := range streams {
 		streams[i] = &clientStream{s: conn.Stream(uint32(i)), out: input}
@@ -300,6 +326,7 @@ func connect(o options) {
 		if !ok {
 			break
 		}
+		keyLog.poll()
 		wait = min(next, uint64(qotp.MinDeadLine))
 		for _, cs := range streams {
 			if cs.s == s || s == nil {

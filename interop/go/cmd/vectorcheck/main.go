@@ -20,6 +20,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/qotp-conformance/interop/internal/qotpx"
 )
 
 // tally counts the tests of one file and remembers why the failed ones failed.
@@ -87,6 +89,7 @@ func main() {
 	}
 	sort.Strings(files)
 
+	fmt.Printf("go-vectors: checking with qotp %s\n", qotpx.Release())
 	checked, failed, broken := 0, 0, 0
 	for _, path := range files {
 		name := filepath.Base(path)

@@ -2,11 +2,14 @@
 // functions: these declarations bind to them by symbol name (go:linkname), so that the
 // vector checker and the benchmarks run exactly the code a qotp listener runs. A binary
 // that uses them must be linked with -ldflags=-checklinkname=0 (run-vectorcheck.sh and
-// the bench do). Signatures follow qotp v0.2.18 (crypto.go, measurement.go).
+// the bench do). The declarations match qotp v0.2.18 and v0.2.19 (crypto.go,
+// measurement.go); linkname_test.go compares them with the qotp source the module is built
+// with, since the linker checks no types.
 package qotpx
 
 import (
 	"crypto/ecdh"
+	"runtime/debug"
 	_ "unsafe" // required by go:linkname
 
 	"github.com/qo-proto/qotp"
@@ -52,8 +55,12 @@ func DecryptData(encData []byte, isSender bool, epochCrypt uint64, sharedSecret 
 //go:linkname Backoff github.com/qo-proto/qotp.backoff
 func Backoff(rtoNano uint64, rtoNr int) (uint64, error)
 
+// UpdateMeasurements feeds one RTT sample and the byte count of its bandwidth sample
+// (v0.2.18 names it bytesAcked uint64 and passes the ACK's length; v0.2.19 names it rawLen
+// int and passes the ACK's length + 42).
+//
 //go:linkname UpdateMeasurements github.com/qo-proto/qotp.(*Conn).updateMeasurements
-func UpdateMeasurements(c *qotp.Conn, rttMeasurementNano uint64, bytesAcked uint64, nowNano uint64)
+func UpdateMeasurements(c *qotp.Conn, rttMeasurementNano uint64, sampleBytes uint64, nowNano uint64)
 
 //go:linkname RtoNano github.com/qo-proto/qotp.(*Conn).rtoNano
 func RtoNano(c *qotp.Conn) uint64
@@ -66,3 +73,21 @@ func OnDuplicateAck(c *qotp.Conn)
 
 //go:linkname OnPacketLoss github.com/qo-proto/qotp.(*Conn).onPacketLoss
 func OnPacketLoss(c *qotp.Conn)
+
+// Release says which qotp the running binary was built with, as `go version -m` shows it:
+// the module version, "(devel)" for a Go workspace, or "VERSION => PATH" for a replace.
+func Release() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown (no build information)"
+	}
+	for _, dep := range info.Deps {
+		if dep.Path == "github.com/qo-proto/qotp" {
+			if dep.Replace != nil {
+				return dep.Version + " => " + dep.Replace.Path + " " + dep.Replace.Version
+			}
+			return dep.Version
+		}
+	}
+	return "unknown (not a dependency)"
+}
