@@ -14,7 +14,7 @@ import { allCases } from './cases/index.js';
 import { htmlReport } from './report/html.js';
 import { junitXml } from './report/junit.js';
 import { progress, summaryTable } from './report/console.js';
-import { buildReport, targetReport, type Report, type TargetReport } from './report/model.js';
+import { buildReport, implementationLine, targetReport, type Report, type TargetReport } from './report/model.js';
 import { runCases, type CaseResult } from './runner.js';
 import { attachedTarget, bundledTarget, loadTarget, stopAllLaunched, TargetError, type Target } from './targets/target.js';
 
@@ -29,6 +29,8 @@ selection and verdict:
   --list                            list the cases and exit
   --grep REGEX                      only cases whose id or title matches
   --strict                          SHOULD cases count towards the verdict
+  --expected-failures-for VERSION   a target with expected failures per version uses VERSION's file,
+                                    whatever its version probe reads (e.g. for a "(devel)" Go build)
 timing:
   --timeout SECONDS                 limit per case (60; a case's own limit may be lower)
   --deadline SECONDS                limit of the whole run (300): later cases are reported as timeouts
@@ -58,6 +60,7 @@ function parsePubkey(hex: string): Uint8Array {
 
 function targetsFrom(values: Record<string, string | boolean | string[] | undefined>): Target[] {
   const configs = (values.config as string[] | undefined) ?? [];
+  const options = values['expected-failures-for'] === undefined ? {} : { expectedFailuresFor: values['expected-failures-for'] as string };
   const targets: Target[] = [];
   if (values.target !== undefined) {
     if (values.pubkey === undefined) usage('--target needs --pubkey (the server identity public key in hex)');
@@ -69,10 +72,10 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
     const manifest = values.manifest === undefined ? null : loadTarget(values.manifest as string).config;
     targets.push(attachedTarget(values.target as string, parsePubkey(values.pubkey as string), manifest));
   } else if (values.pubkey !== undefined || values.manifest !== undefined) usage('--pubkey and --manifest go with --target');
-  for (const c of configs) targets.push(loadTarget(c));
+  for (const c of configs) targets.push(loadTarget(c, options));
   if (targets.length === 0 || values.bundled !== undefined) {
     const names = ((values.bundled as string | undefined) ?? 'reference,go').split(',').filter(Boolean);
-    for (const n of names) targets.push(bundledTarget(n));
+    for (const n of names) targets.push(bundledTarget(n, options));
   }
   return targets;
 }
@@ -90,6 +93,7 @@ async function main(): Promise<number> {
         list: { type: 'boolean' },
         grep: { type: 'string' },
         strict: { type: 'boolean' },
+        'expected-failures-for': { type: 'string' },
         timeout: { type: 'string' },
         deadline: { type: 'string' },
         concurrency: { type: 'string' },
@@ -138,6 +142,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
 
   process.stdout.write(`qotp-conformance: ${cases.length} cases against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; artifacts in ${artifactsDir}\n`);
+  for (const t of targets) process.stdout.write(`  ${t.config.name}: ${implementationLine(t.implementation)}\n`);
 
   const write = (path: string | undefined, content: () => string) => {
     if (path === undefined) return;

@@ -13,7 +13,7 @@ import { CheckFailure } from './cases/case.js';
 import { runIsolated } from './isolated.js';
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { keyLogOf, writePcap } from './report/artifacts.js';
-import { fill, launch, ServerStartFailure, startServer, type RunningServer, type Target } from './targets/target.js';
+import { failsAsListed, fill, launch, ServerStartFailure, startServer, type RunningServer, type Target } from './targets/target.js';
 
 export type Outcome = 'pass' | 'fail' | 'unsupported' | 'timeout' | 'harness-error';
 
@@ -103,9 +103,14 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     result.durationMs = performance.now() - started;
     const listed = target.expectedFailures.get(c.id);
     if (listed !== undefined) {
-      const asListed = result.outcome === 'pass' || result.outcome === 'unsupported' || listed.clause === undefined || (result.outcome === 'fail' && result.failedClause === listed.clause);
+      const specific = listed.clause !== undefined || listed.observed !== undefined;
+      const asListed = result.outcome === 'pass' || result.outcome === 'unsupported' || !specific || (result.outcome === 'fail' && failsAsListed(listed, result.failedClause, result.message));
       if (asListed) result.expectedFailure = listed.reason;
-      else result.notes.push(`listed as an expected failure under ${listed.clause} (${listed.reason}), but it ${result.outcome === 'fail' ? `failed under ${result.failedClause}` : `ended as ${result.outcome}`}: counted as unexpected`);
+      else {
+        const wanted = [listed.clause === undefined ? '' : `under ${listed.clause}`, listed.observed === undefined ? '' : `with a message matching /${listed.observed}/`].filter(Boolean).join(' ');
+        const got = result.outcome === 'fail' ? `failed under ${result.failedClause}: ${result.message}` : `ended as ${result.outcome}`;
+        result.notes.push(`listed as an expected failure ${wanted} (${listed.reason}), but it ${got}: counted as unexpected`);
+      }
     }
     return result;
   };

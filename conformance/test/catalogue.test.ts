@@ -4,13 +4,13 @@
 // mutation wording of the invalid-packet vectors is understood by the runner.
 import { spec } from '@qotp/spec';
 import { allTests, fromHex, loadVectors } from '@qotp/vectors';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { parseMutation, UnknownMutationError } from '../src/peer/mutations.js';
 import { schemaValidator } from '../src/schemas.js';
-import { bundledTarget, loadTarget } from '../src/targets/target.js';
+import { bundledTarget, loadTarget, type TargetConfig } from '../src/targets/target.js';
 
 const targetsDir = fileURLToPath(new URL('../targets/', import.meta.url));
 const clauseIds = new Set(spec.clauses.map((c) => c.id));
@@ -36,16 +36,40 @@ describe('case catalogue', () => {
 describe('shipped targets', () => {
   const files = readdirSync(targetsDir).filter((f) => f.endsWith('.json') && !f.includes('expected-failures'));
 
-  it.each(files)('%s follows the target schema and its expected failures name real cases with reasons and a clause of that case', (file) => {
-    const target = loadTarget(`${targetsDir}${file}`);
+  // Every expected-failures file a shipped target lists: the only one, or one per version.
+  const listed = files.flatMap((file): [string, string | undefined][] => {
+    const config = JSON.parse(readFileSync(`${targetsDir}${file}`, 'utf8')) as TargetConfig;
+    const files = config.expectedFailures;
+    return typeof files === 'object' ? Object.keys(files).map((version) => [file, version]) : [[file, undefined]];
+  });
+
+  it.each(listed)('%s (version %s) follows the target schema and its expected failures name real cases with reasons and a clause of that case', (file, version) => {
+    const target = loadTarget(`${targetsDir}${file}`, version === undefined ? {} : { expectedFailuresFor: version });
     const ids = new Set(allCases.map((c) => c.id));
-    const clauseIds = new Set(spec.clauses.map((c) => c.id));
+    const byId = new Map(allCases.map((c) => [c.id, c]));
     for (const [id, entry] of target.expectedFailures) {
       expect(ids, `${file}: ${id}`).toContain(id);
       expect(entry.reason.length).toBeGreaterThan(20);
-      // The shipped files say under which clause each failure is expected.
-      expect(clauseIds, `${file}: ${id} -> ${entry.clause}`).toContain(entry.clause);
+      // The shipped files say under which clause each failure is expected, one the case checks.
+      expect(byId.get(id)?.clauses, `${file}: ${id} -> ${entry.clause}`).toContain(entry.clause);
     }
+  });
+
+  it("the Go target's version pattern reads a module build, a Go workspace and a replace directive", () => {
+    const config = JSON.parse(readFileSync(`${targetsDir}go.json`, 'utf8')) as TargetConfig;
+    const read = (output: string) => new RegExp(config.version?.pattern ?? '', 'm').exec(output)?.groups?.version;
+    const deps = (qotp: string) => `bin/endpoint: go1.26.8\n\tpath\tgithub.com/qotp-conformance/interop/cmd/endpoint\n\tmod\tgithub.com/qotp-conformance/interop\t(devel)\t\n${qotp}\tdep\tgolang.org/x/crypto\tv0.42.0\th1:x=\n`;
+    expect(read(deps('\tdep\tgithub.com/qo-proto/qotp\tv0.2.18\th1:jZPu8Nubpqz3RN8Cere+mMj87Q96MwcTXbmOBxs7Uq0=\n'))).toBe('v0.2.18');
+    expect(read(deps('\tdep\tgithub.com/qo-proto/qotp\t(devel)\t\n'))).toBe('(devel)');
+    expect(read(deps('\tdep\tgithub.com/qo-proto/qotp\tv0.2.18\n\t=>\t/src/qotp\t(devel)\t\n'))).toBe('(devel)');
+    expect(read(deps('\tdep\tgithub.com/qo-proto/qotp\tv0.2.18\n\t=>\tgithub.com/fork/qotp\tv0.2.20\th1:y=\n'))).toBe('v0.2.20');
+  });
+
+  it('a target with one expected-failures file per version uses the one for the version its probe reads', () => {
+    const go = bundledTarget('go');
+    expect(go.implementation.version, go.implementation.versionSource).toMatch(/^v\d+\.\d+\.\d+$|^\(devel\)$/);
+    if (go.implementation.version === '(devel)') expect(go.implementation.expectedFailuresFile).toBeNull();
+    else expect(go.implementation.expectedFailuresFile).toBe(`go.${go.implementation.version}.expected-failures.json`);
   });
 
   it('the expected-failures schema rejects an entry without a reason', () => {

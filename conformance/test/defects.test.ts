@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { progress } from '../src/report/console.js';
 import { runCases, type CaseResult } from '../src/runner.js';
-import type { Target } from '../src/targets/target.js';
+import { unprobed, type Target } from '../src/targets/target.js';
 import type { Defect } from './support/defective-endpoint.js';
 
 const fixture = fileURLToPath(new URL('./support/defective-endpoint.ts', import.meta.url));
@@ -30,6 +30,7 @@ function defectiveTarget(defect: Defect, expectedFailures: Target['expectedFailu
     },
     dir: process.cwd(),
     expectedFailures,
+    implementation: unprobed('a test target'),
     attached: null,
   };
 }
@@ -64,22 +65,29 @@ describe('the runner fails defective endpoints', () => {
   }, 60_000);
 });
 
-describe('expected failures match on the clause', () => {
-  const listed = (clause: string) => new Map([['streams.ack-fields', { case: 'streams.ack-fields', reason: 'a deliberate defect of this test', clause }]]);
-  const runListed = async (clause: string) => {
+describe('expected failures match on the clause and on what was observed', () => {
+  const reason = 'a deliberate defect of this test';
+  const runListed = async (entry: { clause?: string; observed?: string }) => {
     const cases = allCases.filter((c) => c.id === 'streams.ack-fields');
-    const [r] = await runCases(cases, defectiveTarget('ack-length-off-by-one', listed(clause)), { caseTimeoutMs: 20_000, deadline: performance.now() + 60_000, concurrency: 1, artifactsDir: null });
+    const listed = new Map([['streams.ack-fields', { case: 'streams.ack-fields', reason, ...entry }]]);
+    const [r] = await runCases(cases, defectiveTarget('ack-length-off-by-one', listed), { caseTimeoutMs: 20_000, deadline: performance.now() + 60_000, concurrency: 1, artifactsDir: null });
     return r as CaseResult;
   };
 
-  it('a failure under the listed clause is expected', async () => {
-    const r = await runListed('ack.segment');
-    expect([r.outcome, r.failedClause, r.expectedFailure]).toEqual(['fail', 'ack.segment', 'a deliberate defect of this test']);
+  it('a failure under the listed clause, with a message that matches, is expected', async () => {
+    const r = await runListed({ clause: 'ack.segment', observed: 'length' });
+    expect([r.outcome, r.failedClause, r.expectedFailure], r.message ?? '').toEqual(['fail', 'ack.segment', reason]);
   }, 30_000);
 
   it('a failure under another clause is not, and the report says why', async () => {
-    const r = await runListed('payload.types');
+    const r = await runListed({ clause: 'payload.types' });
     expect([r.outcome, r.failedClause, r.expectedFailure]).toEqual(['fail', 'ack.segment', null]);
-    expect(r.notes.join('\n')).toContain('listed as an expected failure under payload.types (a deliberate defect of this test), but it failed under ack.segment: counted as unexpected');
+    expect(r.notes.join('\n')).toMatch(/^listed as an expected failure under payload\.types \(a deliberate defect of this test\), but it failed under ack\.segment: .+: counted as unexpected$/m);
+  }, 30_000);
+
+  it('a failure under the listed clause that says something else is not either', async () => {
+    const r = await runListed({ clause: 'ack.segment', observed: 'panic: ' });
+    expect([r.outcome, r.failedClause, r.expectedFailure]).toEqual(['fail', 'ack.segment', null]);
+    expect(r.notes.join('\n')).toContain('listed as an expected failure under ack.segment with a message matching /panic: / (a deliberate defect of this test), but it failed under ack.segment: ');
   }, 30_000);
 });

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { runCases, type CaseResult } from '../src/runner.js';
-import type { Target, TargetConfig } from '../src/targets/target.js';
+import { unprobed, type Target, type TargetConfig } from '../src/targets/target.js';
 import type { Mode } from './support/hostile-endpoint.js';
 
 const fixture = fileURLToPath(new URL('./support/hostile-endpoint.ts', import.meta.url));
@@ -36,6 +36,7 @@ function target(name: string, config: Partial<TargetConfig>): Target {
     config: { name, description: name, mtu: 1400, capabilities: { zeroRtt: true, pingInHandshakeReply: false }, ...config },
     dir: process.cwd(),
     expectedFailures: new Map(),
+    implementation: unprobed('a test target'),
     attached: null,
   };
 }

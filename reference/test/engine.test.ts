@@ -2,9 +2,31 @@
 // window, the README's close example, and the idle timeout.
 import { constant } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
-import { encodeData, encodeInitCryptoRcv, encodePayload, Endpoint, StreamReceiver, type Connection, type Outgoing } from '../src/index.js';
+import { encodeData, encodeInitCryptoRcv, encodePayload, Endpoint, StreamReceiver, StreamSender, type Connection, type Outgoing } from '../src/index.js';
 import { prng } from './helpers.js';
 import { SimNet } from './sim/simnet.js';
+
+describe('StreamSender', () => {
+  // An ACK names stream, offset and length: it cannot tell a PING from an empty CLOSE at the
+  // same offset. Sent together, the ACK of the PING retired the CLOSE, and a lost CLOSE was
+  // never resent (a single-drop simulation hung on exactly that).
+  it('keeps at most one empty segment per offset in flight (clause stream.one-empty-segment)', () => {
+    const s = new StreamSender();
+    s.ping({ reliable: true });
+    s.close();
+    const ping = s.take(1000, 0);
+    expect([ping?.offset, ping?.data.length, ping?.isClose]).toEqual([0, 0, false]);
+    expect(s.hasNewData).toBe(false);
+    expect(s.take(1000, 1)).toBeNull();
+    expect(s.acknowledge(0, 0)).toBe(ping);
+    expect(s.hasNewData).toBe(true);
+    const close = s.take(1000, 2);
+    expect([close?.offset, close?.data.length, close?.isClose]).toEqual([0, 0, true]);
+    expect(s.finished).toBe(false);
+    s.acknowledge(0, 0);
+    expect(s.finished).toBe(true);
+  });
+});
 
 describe('StreamReceiver', () => {
   const bytes = (from: number, to: number) => Uint8Array.from({ length: to - from }, (_, i) => (from + i) & 255);

@@ -3,7 +3,7 @@
 // repeating numbers, so a change to the JSON is a change to every consumer.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { BitField, Clause, HeaderByte, MessageLayout, MessageName, QotpSpec } from './types.js';
+import type { BitField, Clause, HeaderByte, MessageLayout, MessageName, QotpSpec, Release } from './types.js';
 
 export type * from './types.js';
 
@@ -60,5 +60,12 @@ export function bitField(header: HeaderByte, name: string): BitField {
 export function clause(id: string): Clause {
   const found = spec.clauses.find((c) => c.id === id);
   if (found === undefined) throw new SpecLookupError(`spec has no clause '${id}'`);
+  return found;
+}
+
+/** The release of the Go original the spec describes (the others are profiles). */
+export function pinnedRelease(): Release {
+  const found = spec.releases.find((r) => r.role === 'pinned');
+  if (found === undefined) throw new SpecLookupError('spec names no pinned release');
   return found;
 }

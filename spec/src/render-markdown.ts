@@ -1,6 +1,6 @@
 // Renders the spec JSON as SPEC.md. The Markdown is derived, never edited by hand:
 // a test in this package fails when the committed SPEC.md differs from this output.
-import type { Field, HeaderByte, QotpSpec } from './types.js';
+import type { Clause, Evidence, Field, HeaderByte, QotpSpec } from './types.js';
 
 const cell = (text: string | number): string => String(text).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
@@ -36,6 +36,47 @@ function fieldTable(fields: Field[], withProtection: boolean): string {
 
 const bullets = (items: string[]): string => items.map((i) => `- ${i}`).join('\n');
 
+const releaseOrder = (spec: QotpSpec): string[] => spec.releases.map((r) => r.version);
+
+/** "v0.2.18: no (G8); v0.2.19: yes" for a clause's row. */
+function goColumn(spec: QotpSpec, c: Clause): string {
+  return releaseOrder(spec)
+    .map((r) => {
+      const g = c.goOriginal[r];
+      if (g === undefined) return `${r}: ?`;
+      if (g.holds) return `${r}: yes`;
+      const why = [...(g.findings ?? []), ...(g.note ? [g.note] : [])].join(', ');
+      return `${r}: no (${why})`;
+    })
+    .join('; ');
+}
+
+const FINDINGS_START = '<!-- findings-table: generated from spec/qotp.spec.json by `npm run spec:generate` -->';
+const FINDINGS_END = '<!-- /findings-table -->';
+
+/**
+ * A Markdown document with its copy of the findings table brought up to date: the table sits
+ * between the two marker comments; a document without them is returned unchanged.
+ */
+export function withFindingsTable(doc: string, spec: QotpSpec): string {
+  const start = doc.indexOf(FINDINGS_START);
+  const end = doc.indexOf(FINDINGS_END);
+  if (start < 0 || end < start) return doc;
+  return `${doc.slice(0, start + FINDINGS_START.length)}\n\n${findingsTable(spec)}\n\n${doc.slice(end)}`;
+}
+
+/** The findings x releases table; README.md and interop/README.md carry a copy (see withFindingsTable). */
+export function findingsTable(spec: QotpSpec): string {
+  const releases = releaseOrder(spec);
+  return table(
+    ['id', 'finding', ...releases, 'clauses'],
+    spec.findings.map((f) => [f.id, f.title, ...releases.map((r) => f.releases[r]?.status ?? '?'), f.clauses.map((c) => `\`${c}\``).join(', ') || '(none)']),
+  );
+}
+
+const evidence = (e: Evidence): string =>
+  `Go ${e.go.join(', ')}${e.vectors ? `; vectors ${e.vectors.join(', ')}` : ''}${e.observed ? `; observed: ${e.observed}` : ''}`;
+
 export function renderSpecMarkdown(spec: QotpSpec): string {
   const out: string[] = [];
   const push = (...blocks: string[]) => out.push(...blocks, '');
@@ -49,6 +90,7 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
     bullets([
       `README: ${spec.provenance.readme.module} ${spec.provenance.readme.version}. ${spec.provenance.readme.note}`,
       `Code: ${spec.provenance.code.module} ${spec.provenance.code.version}. ${spec.provenance.code.note}`,
+      ...spec.releases.map((r) => `Release ${r.version} (${r.date}), ${r.role === 'pinned' ? 'pinned: what this spec states' : 'a profile: see its differences below'}. ${r.checked}`),
       `Byte order: ${spec.byteOrder} for every multi-byte integer.`,
     ]),
   );
@@ -156,7 +198,7 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
     '## Clauses',
     'Each clause is one testable statement; `testedBy` names the parts of this suite that check it.',
     table(
-      ['id', 'level', 'statement', 'source', 'tested by'],
+      ['id', 'level', 'statement', 'source', 'tested by', 'Go original behaves so'],
       spec.clauses.map((c) => [
         `\`${c.id}\``,
         c.level,
@@ -165,6 +207,7 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
           .filter(Boolean)
           .join('; '),
         c.testedBy.join(', '),
+        goColumn(spec, c),
       ]),
     ),
   );
@@ -176,9 +219,27 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
       bullets([
         `README: ${e.readme}`,
         `Code: ${e.actual}`,
-        `Evidence: Go ${e.evidence.go.join(', ')}${e.evidence.vectors ? `; vectors ${e.evidence.vectors.join(', ')}` : ''}${e.evidence.observed ? `; observed: ${e.evidence.observed}` : ''}.`,
+        `Evidence: ${evidence(e.evidence)}.`,
         `Clauses: ${e.clauses.map((c) => `\`${c}\``).join(', ')}.`,
       ]),
+    );
+  }
+
+  push(
+    '## Findings about the Go original',
+    'Defects found by this suite, in every release it knows: *present*, *fixed* (an earlier release had it), *changed* (still there in another form) or *absent* (the release predates it).',
+    findingsTable(spec),
+  );
+  for (const f of spec.findings) {
+    push(`### ${f.id}: ${f.title}`, f.description, bullets(releaseOrder(spec).map((r) => `${r}: **${f.releases[r]?.status ?? '?'}**. ${f.releases[r]?.evidence ?? ''}`)));
+  }
+
+  for (const p of spec.profiles) {
+    const what = (d: (typeof p.differences)[number]) => ('clause' in d ? `clause \`${d.clause}\`` : 'constant' in d ? `constant \`${d.constant}\`` : `erratum ${d.erratum}`);
+    push(
+      `## Profile: ${p.release}`,
+      p.summary,
+      table(['what', `${p.release} instead`, 'evidence'], p.differences.map((d) => [what(d), d.behaviour, evidence(d.evidence)])),
     );
   }
   return out.join('\n');

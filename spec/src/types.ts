@@ -79,6 +79,50 @@ export interface Clause {
   /** What a peer must do to interoperate with the Go original where it differs. */
   interop?: string;
   testedBy: TestedBy[];
+  /** Per release of the Go original: does it behave as the clause says, and if not, why. */
+  goOriginal: Record<string, ReleaseConformance>;
+}
+
+export interface ReleaseConformance {
+  holds: boolean;
+  findings?: string[];
+  note?: string;
+}
+
+export interface Evidence {
+  go: string[];
+  vectors?: string[];
+  observed?: string;
+}
+
+export interface Release {
+  version: string;
+  date: string;
+  role: 'pinned' | 'profile';
+  checked: string;
+}
+
+export type FindingStatus = 'present' | 'fixed' | 'changed' | 'absent';
+
+/** A defect of the Go original, with its state in each release. */
+export interface Finding {
+  id: string;
+  title: string;
+  clauses: string[];
+  description: string;
+  releases: Record<string, { status: FindingStatus; evidence: string }>;
+}
+
+/** One thing a release does differently from the pinned one: a clause, a constant or an erratum. */
+export type ProfileDifference = ({ clause: string } | { constant: string } | { erratum: string }) & {
+  behaviour: string;
+  evidence: Evidence;
+};
+
+export interface Profile {
+  release: string;
+  summary: string;
+  differences: ProfileDifference[];
 }
 
 export interface Erratum {
@@ -86,7 +130,7 @@ export interface Erratum {
   title: string;
   readme: string;
   actual: string;
-  evidence: { go: string[]; vectors?: string[]; observed?: string };
+  evidence: Evidence;
   clauses: string[];
 }
 
@@ -95,6 +139,7 @@ export interface QotpSpec {
   protocol: 'QOTP';
   protocolVersion: string;
   provenance: { readme: SourceVersion; code: SourceVersion };
+  releases: Release[];
   byteOrder: 'little-endian';
   constants: Record<string, Constant>;
   cryptoHeader: HeaderByte;
@@ -141,4 +186,6 @@ export interface QotpSpec {
   };
   clauses: Clause[];
   errata: Erratum[];
+  findings: Finding[];
+  profiles: Profile[];
 }

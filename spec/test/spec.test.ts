@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { constant, headerSize, spec, specSchemaPath } from '../src/index.js';
-import { renderSpecMarkdown } from '../src/render-markdown.js';
+import { constant, headerSize, pinnedRelease, spec, specSchemaPath } from '../src/index.js';
+import { renderSpecMarkdown, withFindingsTable } from '../src/render-markdown.js';
 import type { Field, MessageName } from '../src/types.js';
 
 const schema = JSON.parse(readFileSync(specSchemaPath, 'utf8'));
@@ -128,11 +128,70 @@ describe('SPEC.md', () => {
     expect(committed).toBe(renderSpecMarkdown(spec));
   });
 
+  it.each(['../../README.md', '../../interop/README.md'])('%s carries the current findings table (npm run spec:generate)', (doc) => {
+    const text = readFileSync(fileURLToPath(new URL(doc, import.meta.url)), 'utf8');
+    expect(text).toContain('<!-- findings-table:');
+    expect(text).toBe(withFindingsTable(text, spec));
+  });
+
   it('has a table row for every field of every message', () => {
     const md = renderSpecMarkdown(spec);
     for (const [name, m] of Object.entries(spec.messages)) {
       expect(md).toContain(`### ${name}`);
       for (const f of m.fields) expect(md).toContain(`\`${f.name}\``);
+    }
+  });
+});
+
+describe('releases, findings and profiles', () => {
+  const releases = spec.releases.map((r) => r.version);
+  const findings = new Map(spec.findings.map((f) => [f.id, f]));
+  const clauseIds = new Set(spec.clauses.map((c) => c.id));
+
+  it('pins exactly one release, the one the code provenance names, and has a profile for every other', () => {
+    expect(spec.releases.filter((r) => r.role === 'pinned')).toHaveLength(1);
+    expect(pinnedRelease().version).toBe(spec.provenance.code.version);
+    expect(spec.profiles.map((p) => p.release).sort()).toEqual(spec.releases.filter((r) => r.role === 'profile').map((r) => r.version).sort());
+  });
+
+  it('says for every clause, in every release, whether the Go original holds to it, and why not', () => {
+    for (const c of spec.clauses) {
+      expect(Object.keys(c.goOriginal).sort(), c.id).toEqual([...releases].sort());
+      for (const [r, g] of Object.entries(c.goOriginal)) {
+        if (!g.holds) expect((g.findings?.length ?? 0) > 0 || g.note !== undefined, `${c.id} ${r}: no finding and no note`).toBe(true);
+        if (g.holds) expect(g.findings, `${c.id} ${r}: holds but names findings`).toBeUndefined();
+        for (const id of g.findings ?? []) {
+          expect(findings.has(id), `${c.id} -> ${id}`).toBe(true);
+          expect(['present', 'changed'], `${c.id} ${r} cites ${id}, which is ${findings.get(id)?.releases[r]?.status} there`).toContain(findings.get(id)?.releases[r]?.status);
+        }
+      }
+    }
+  });
+
+  it('gives every finding a state in every release, and a present finding marks its clauses as not held', () => {
+    const byId = new Map(spec.clauses.map((c) => [c.id, c]));
+    for (const f of spec.findings) {
+      expect(Object.keys(f.releases).sort(), f.id).toEqual([...releases].sort());
+      for (const c of f.clauses) expect(clauseIds, `${f.id} -> ${c}`).toContain(c);
+      for (const [r, state] of Object.entries(f.releases)) {
+        if (state.status !== 'present') continue;
+        for (const c of f.clauses) expect(byId.get(c)?.goOriginal[r]?.findings ?? [], `${f.id} is present in ${r}, so ${c} must cite it`).toContain(f.id);
+      }
+    }
+  });
+
+  it('has a profile entry for every clause whose Go behaviour differs from the pinned release', () => {
+    const pinned = pinnedRelease().version;
+    for (const p of spec.profiles) {
+      const covered = new Set(p.differences.flatMap((d) => ('clause' in d ? [d.clause] : [])));
+      const differing = spec.clauses.filter((c) => c.goOriginal[p.release]?.holds !== c.goOriginal[pinned]?.holds).map((c) => c.id);
+      expect(differing.filter((id) => !covered.has(id)), `${p.release}: clauses without a profile entry`).toEqual([]);
+      for (const d of p.differences) {
+        expect(['clause', 'constant', 'erratum'].filter((k) => k in d), `${p.release}: ${d.behaviour.slice(0, 40)}`).toHaveLength(1);
+        if ('clause' in d) expect(clauseIds).toContain(d.clause);
+        if ('constant' in d) expect(Object.keys(spec.constants)).toContain(d.constant);
+        if ('erratum' in d) expect(spec.errata.map((e) => e.id)).toContain(d.erratum);
+      }
     }
   });
 });

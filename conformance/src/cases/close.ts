@@ -2,7 +2,9 @@
 // with its own CLOSE at its current write position (clause close.answer), so an echo
 // server closes after what it echoed so far. Delivery up to the close offset is checked
 // with a sink server, which reports what its application read.
+import { constant } from '@qotp/spec';
 import { createHash } from 'node:crypto';
+import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
 import {
   acksOf,
@@ -10,16 +12,23 @@ import {
   dataPayload,
   echo,
   equal,
+  fromEndpoint,
   handshake,
   onConnection,
   type Open,
   pattern,
   REPLY_MS,
   sendStream,
+  WINDOW,
   streamState,
   waitUntil,
 } from './helpers.js';
 
+/** How long the tester withholds its ACK of the endpoint's CLOSE, and how many copies fit in it. */
+const WITHHOLD_MS = 1000;
+const MIN_RTO_MS = constant('MinRto') / 1e6;
+/** Transmissions at 0, RTO, 3 RTO, 7 RTO ... that fit in WITHHOLD_MS at the smallest RTO, plus one for timer slack. */
+const MAX_CLOSE_COPIES = Math.floor(Math.log2(WITHHOLD_MS / MIN_RTO_MS + 1)) + 1 + 1;
 
 /** Waits until the endpoint closed its side of the stream. */
 async function awaitEndpointClose(open: Open, streamId: number): Promise<ReturnType<typeof streamState>> {
@@ -100,6 +109,42 @@ export const closeCases: CaseDefinition[] = [
       ctx.note(`the endpoint had echoed ${state.closeOffset} of ${data.length} bytes when it answered the CLOSE`);
     },
   ),
+  {
+    id: 'close.sent-once',
+    title: 'An unacknowledged CLOSE is resent on the RTO schedule only, and every copy keeps the close flag',
+    clauses: ['close.sent-once', 'close.answer'],
+    level: 'SHOULD',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      let holding = true;
+      const isCloseOf = (d: Datagram) => d.decoded?.payload?.isClose === true && d.decoded.payload.stream?.streamId === 5;
+      autoAck(open, WINDOW, (d) => holding && isCloseOf(d));
+      const data = pattern(3000, 12);
+      const got = await echo(open, 5, data);
+      ctx.expect('close.answer', equal(got, data), `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`);
+      const since = open.peer.send(open.conn.data(dataPayload(5, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 5 at ${data.length}`).index;
+      const first = await open.peer.waitFor((d) => isCloseOf(d), REPLY_MS * 2, since);
+      ctx.expect('close.answer', first !== null, 'the endpoint never answered the CLOSE of stream 5 with its own');
+      await open.peer.collect(Math.max(0, first.t + WITHHOLD_MS - open.peer.now()));
+      holding = false;
+      const window = fromEndpoint(open.peer, open.conn, first.index).filter((d) => d.t <= first.t + WITHHOLD_MS && d.decoded?.payload?.stream?.streamId === 5);
+      const closes = window.filter(isCloseOf);
+      const end = (d: Datagram) => (d.decoded?.payload?.stream?.offset ?? 0) + (d.decoded?.payload?.stream?.data.length ?? 0);
+      const closeEnd = end(first);
+      ctx.expect(
+        'close.sent-once',
+        closes.length <= MAX_CLOSE_COPIES,
+        `the endpoint sent its unacknowledged CLOSE ${closes.length} times in ${WITHHOLD_MS} ms; retransmission on the RTO schedule (RTO at least ${MIN_RTO_MS} ms, doubling) allows at most ${MAX_CLOSE_COPIES}`,
+      );
+      const lostFlag = window.filter((d) => !isCloseOf(d) && end(d) === closeEnd && (d.decoded?.payload?.stream?.offset ?? -1) === first.decoded?.payload?.stream?.offset);
+      ctx.expect('close.sent-once', lostFlag.length === 0, `${lostFlag.length} retransmission(s) of the CLOSE segment (offset ${first.decoded?.payload?.stream?.offset}) came without the close flag`);
+      const elsewhere = closes.filter((d) => end(d) !== closeEnd);
+      ctx.expect('close.sent-once', elsewhere.length === 0, `the close flag also came on segment(s) ending at ${elsewhere.map(end).join(', ')}, not at the close offset ${closeEnd}`);
+      ctx.note(`${closes.length} cop${closes.length === 1 ? 'y' : 'ies'} of the CLOSE (ending at ${closeEnd}) in ${WITHHOLD_MS} ms without an ACK`);
+    },
+  },
   sinkCase('deliver-to-offset', 'Data that arrives after an empty CLOSE, below its offset, is still delivered', (open, data) => {
     open.peer.send(open.conn.data(dataPayload(4, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${data.length}, before any data`);
     sendStream(open, 4, data);

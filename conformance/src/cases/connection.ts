@@ -23,6 +23,9 @@ import {
 } from './helpers.js';
 
 const IDLE_MS = constant('IdleTimeout') / 1e6;
+const IN_FLIGHT_WINDOW = 64 * 1024;
+const IN_FLIGHT_BYTES = 200_000; // three times what a drifting count lets through that window
+const IN_FLIGHT_MS = 10_000;
 
 /** Whether the connection still acknowledges a PING (a closed one does not answer at all). */
 async function answersPing(open: Open, streamId: number): Promise<boolean> {
@@ -54,6 +57,36 @@ export const connectionCases: CaseDefinition[] = [
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
       const got = streamState(open.peer, open.conn, 0).bytes;
       ctx.expect('flow.window-respected', equal(got, data), `after the window opened only ${got.length} of ${data.length} bytes were echoed`);
+    },
+  },
+  {
+    id: 'connection.in-flight',
+    title: 'A sender acknowledged only by small ACK-only packets keeps sending: bytes in flight go down by the acknowledged length',
+    clauses: ['flow.in-flight'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 20_000,
+    async run(ctx: CaseContext) {
+      // Every echoed segment is acknowledged by a 42-byte ACK-only packet that advertises a
+      // 64 KiB window. A sender that subtracts the ACK datagram's size instead of the
+      // acknowledged length keeps ~1.3 kB per segment counted and stops after ~50 segments.
+      const open = await handshake(ctx);
+      autoAck(open, IN_FLIGHT_WINDOW);
+      const data = pattern(IN_FLIGHT_BYTES, 11);
+      const started = open.peer.now();
+      // In bursts, so that the endpoint's socket buffer takes all of it: the tester does not retransmit.
+      for (let at = 0; at < data.length; at += 20_000) {
+        sendStream(open, 1, data.subarray(at, at + 20_000), { segment: 1200, from: at });
+        await open.peer.collect(20);
+      }
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 1).bytes.length >= data.length, IN_FLIGHT_MS);
+      const got = streamState(open.peer, open.conn, 1).bytes;
+      ctx.expect(
+        'flow.in-flight',
+        equal(got, data),
+        `${got.length} of ${data.length} bytes were echoed within ${IN_FLIGHT_MS / 1000} s although the tester acknowledged every segment at once with ACK-only packets advertising ${IN_FLIGHT_WINDOW} bytes: the endpoint stopped sending as if its window were full`,
+      );
+      ctx.note(`${data.length} bytes echoed in ${Math.round(open.peer.now() - started)} ms through a ${IN_FLIGHT_WINDOW}-byte window`);
     },
   },
   {

@@ -137,15 +137,15 @@ export function onConnection(header: CaseHeader, script: (ctx: CaseContext, open
 
 /**
  * Acknowledges every segment the endpoint sends on this connection with an ACK-only
- * packet, starting with the handshake reply's (a responder may hold its data back until
+ * packet advertising `window` (except those `withhold` picks), starting with the handshake reply's (a responder may hold its data back until
  * the initiator's first Data packet, as the Go original does).
  */
-export function autoAck(open: Open): void {
+export function autoAck(open: Open, window = WINDOW, withhold: (d: Datagram) => boolean = () => false): void {
   const { peer, conn } = open;
   const acknowledge = (d: Datagram) => {
     const s = d.decoded?.payload?.stream;
-    if (d.decoded?.connId !== conn.connId || s === undefined || s === null) return;
-    peer.send(conn.data(ackOnly(s.streamId, s.offset, s.data.length)), 'ACK');
+    if (d.decoded?.connId !== conn.connId || s === undefined || s === null || withhold(d)) return;
+    peer.send(conn.data(ackOnly(s.streamId, s.offset, s.data.length, window)), 'ACK');
   };
   const previous = peer.onDatagram;
   peer.onDatagram = (d) => {

@@ -15,10 +15,15 @@ import {
   type Open,
   pattern,
   REPLY_MS,
+  sendStream,
   SILENCE_MS,
   streamState,
   waitUntil,
 } from './helpers.js';
+
+const TURN_STREAMS = [1, 2, 3];
+/** Data segments looked at once the window opens: two full turns of a round-robin sender. */
+const TURN_SEGMENTS = 6;
 
 /** Sends the given segments of `data` (start, end) in the order given and expects the echo intact. */
 async function deliverySegments(open: Open, streamId: number, data: Uint8Array, segments: [number, number][]): Promise<Uint8Array> {
@@ -60,6 +65,39 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
 const chunks = (n: number, size: number): [number, number][] => Array.from({ length: Math.ceil(n / size) }, (_, i) => [i * size, Math.min(n, (i + 1) * size)]);
 
 export const streamCases: CaseDefinition[] = [
+  {
+    id: 'streams.round-robin',
+    title: 'Data queued on three streams is sent in turns, not one stream after the other',
+    clauses: ['flow.round-robin'],
+    level: 'SHOULD',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      // The window stays at 0 until all three echoes are queued, so that what the endpoint
+      // sends first when it opens shows its order, not the order the data came in.
+      const open = await handshake(ctx);
+      open.peer.send(open.conn.data(ackOnly(0, 0, 0, 0)), 'ACK-only advertising a window of 0 bytes');
+      const data = TURN_STREAMS.map((id) => pattern(12_000, id));
+      TURN_STREAMS.forEach((id, i) => sendStream(open, id, data[i] as Uint8Array));
+      await open.peer.collect(SILENCE_MS);
+      autoAck(open);
+      const opened = open.peer.send(open.conn.data(ackOnly(0, 0, 0)), 'ACK-only opening the window').index;
+      const echoed = () => TURN_STREAMS.every((id, i) => streamState(open.peer, open.conn, id).bytes.length >= (data[i] as Uint8Array).length);
+      await waitUntil(open.peer, echoed, REPLY_MS * 2);
+      const order = fromEndpoint(open.peer, open.conn, opened)
+        .map((d) => d.decoded?.payload?.stream)
+        .filter((st) => st !== null && st !== undefined && st.data.length > 0 && TURN_STREAMS.includes(st.streamId))
+        .map((st) => st?.streamId as number)
+        .slice(0, TURN_SEGMENTS);
+      ctx.expect('flow.round-robin', order.length === TURN_SEGMENTS, `only ${order.length} data segment(s) came after the window opened`);
+      ctx.expect(
+        'flow.round-robin',
+        new Set(order).size >= 2,
+        `with 12000 bytes queued on each of streams ${TURN_STREAMS.join(', ')}, the first ${TURN_SEGMENTS} data segments after the window opened were all on stream ${order[0]}: the endpoint serves one stream until it is done`,
+      );
+      ctx.note(`first ${TURN_SEGMENTS} data segments after the window opened: streams ${order.join(', ')}`);
+    },
+  },
   deliveryCase('in-order', 'Segments sent in order are echoed intact', (n) => chunks(n, 1000)),
   deliveryCase('out-of-order', 'Segments sent in reverse order are delivered in offset order', (n) => chunks(n, 1000).reverse()),
   deliveryCase('duplicate', 'Every segment sent twice is delivered once', (n) => chunks(n, 1000).flatMap((c) => [c, c])),

@@ -2,7 +2,7 @@
 // table per target and its summary line.
 import type { CaseDefinition } from '../cases/case.js';
 import type { CaseResult } from '../runner.js';
-import { summaryLine, type Report } from './model.js';
+import { implementationLine, summaryLine, type Report } from './model.js';
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -52,7 +52,7 @@ export function summaryTable(report: Report): string {
   const lines: string[] = report.targets.length > 1 ? matrix(report) : [];
   for (const t of report.targets) {
     const notPassed = t.cases.filter((c) => c.outcome !== 'pass');
-    lines.push('', `${t.name}: ${t.description}`);
+    lines.push('', `${t.name}: ${t.description}`, `  ${implementationLine(t.implementation)}`);
     if (notPassed.length === 0) lines.push('  every case passed');
     for (const c of notPassed) {
       const reason = c.expectedFailure !== null && c.outcome !== 'unsupported' ? `expected: ${c.expectedFailure}` : (c.message ?? '').split('\n')[0];

@@ -5,7 +5,7 @@
 import { spec } from '@qotp/spec';
 import { relative } from 'node:path';
 import type { CaseReport, Report, TargetReport } from './model.js';
-import { summaryLine } from './model.js';
+import { implementationLine, summaryLine } from './model.js';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const clauseText = new Map(spec.clauses.map((c) => [c.id, `${c.level}: ${c.text}`]));
@@ -89,7 +89,7 @@ tr.out td{background:#f4f8ff}tr.in td{background:#f6fff4}li.failed,li.bad,tr.bad
 export function htmlReport(report: Report, reportDir: string): string {
   const summaries = report.targets.map((t) => `<li class="${t.summary.verdict === 'pass' ? 'ok' : 'bad'}">${esc(summaryLine(t.name, t.summary))} &mdash; ${esc(t.description)}</li>`).join('');
   const sections = report.targets
-    .map((t) => `<h2 id="target-${esc(t.name)}">${esc(t.name)}</h2><p>${esc(t.description)} &middot; ${t.mode} &middot; MTU ${t.mtu} &middot; capabilities: ${esc(Object.entries(t.capabilities).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', '))}</p>${t.cases.map((c) => caseSection(t, c, reportDir)).join('\n')}`)
+    .map((t) => `<h2 id="target-${esc(t.name)}">${esc(t.name)}</h2><p>${esc(t.description)} &middot; ${t.mode} &middot; MTU ${t.mtu} &middot; capabilities: ${esc(Object.entries(t.capabilities).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', '))}</p><p class="implementation">${esc(implementationLine(t.implementation))}</p>${t.cases.map((c) => caseSection(t, c, reportDir)).join('\n')}`)
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>QOTP conformance report</title><style>${STYLE}</style></head>

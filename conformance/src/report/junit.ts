@@ -23,7 +23,15 @@ export function junitXml(report: Report): string {
     const errors = t.cases.filter((c) => (c.outcome === 'timeout' || c.outcome === 'harness-error') && c.expectedFailure === null).length;
     const skipped = t.cases.filter((c) => c.outcome === 'unsupported' || (c.outcome !== 'pass' && c.expectedFailure !== null)).length;
     const time = (t.cases.reduce((s, c) => s + c.durationMs, 0) / 1000).toFixed(3);
-    return `  <testsuite name="qotp-conformance ${escape(t.name)}" tests="${t.cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}">\n${cases.join('\n')}\n  </testsuite>`;
+    const i = t.implementation;
+    const properties: [string, string][] = [
+      ['implementation.version', i.version ?? 'unknown'],
+      ['implementation.version-source', i.versionSource],
+      ['expected-failures', i.expectedFailuresFile ?? 'none'],
+    ];
+    if (i.expectedFailuresNote !== null) properties.push(['expected-failures.note', i.expectedFailuresNote]);
+    const props = properties.map(([name, value]) => `      <property name="${escape(name)}" value="${escape(value)}"/>`);
+    return `  <testsuite name="qotp-conformance ${escape(t.name)}" tests="${t.cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}">\n    <properties>\n${props.join('\n')}\n    </properties>\n${cases.join('\n')}\n  </testsuite>`;
   });
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="qotp-conformance">\n${suites.join('\n')}\n</testsuites>\n`;
 }

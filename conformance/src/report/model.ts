@@ -3,7 +3,7 @@
 import { spec } from '@qotp/spec';
 import { describe } from '../peer/datagram.js';
 import { counts, isFailure, type CaseResult } from '../runner.js';
-import type { Target } from '../targets/target.js';
+import type { Implementation, Target } from '../targets/target.js';
 
 export interface TimelineEntry {
   index: number;
@@ -44,6 +44,7 @@ export interface TargetReport {
   mode: 'launched' | 'attached';
   mtu: number;
   capabilities: Record<string, boolean>;
+  implementation: Implementation;
   summary: Summary;
   cases: CaseReport[];
 }
@@ -94,6 +95,7 @@ export function targetReport(target: Target, results: CaseResult[], strict: bool
     mode: target.attached === null ? 'launched' : 'attached',
     mtu: target.config.mtu,
     capabilities: target.config.capabilities,
+    implementation: target.implementation,
     summary: summarize(results, strict),
     cases: results.map((r) => ({ ...r, timeline: r.timeline.map(entry) })),
   };
@@ -120,4 +122,11 @@ export function summaryLine(name: string, s: Summary): string {
   if (s.harnessErrors > 0) extra.push(`${s.harnessErrors} harness errors`);
   const expected = s.expectedFailures > 0 ? ` (${s.expectedFailures} expected)` : '';
   return `${name}: ${s.passed} passed, ${s.failed} failed${expected}${extra.length ? `, ${extra.join(', ')}` : ''}`;
+}
+
+/** "qotp v0.2.18 (go version -m ...); expected failures: FILE (why)", for the report headers. */
+export function implementationLine(i: Implementation): string {
+  const version = i.version === null ? `version unknown (${i.versionSource})` : `version ${i.version} (${i.versionSource})`;
+  const file = i.expectedFailuresFile === null ? 'none' : i.expectedFailuresFile;
+  return `${version}; expected failures: ${file}${i.expectedFailuresNote === null ? '' : ` (${i.expectedFailuresNote})`}`;
 }

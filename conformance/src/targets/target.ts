@@ -2,7 +2,7 @@
 // schemas/target.schema.json) declares the endpoint's MTU and capabilities and, to launch
 // it, command templates for the server and client roles; without a server template the
 // runner attaches to a server that is already running (--target, --pubkey).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -19,7 +19,9 @@ export interface TargetConfig {
   capabilities: Record<Capability, boolean>;
   server?: { command: string[]; ready?: string; sinkArgs?: string[] };
   client?: { command: string[]; zeroRttArgs?: string[] };
-  expectedFailures?: string;
+  version?: { command: string[]; pattern: string; source?: string };
+  /** One file, or one per version (as the version probe reads it). */
+  expectedFailures?: string | Record<string, string>;
 }
 
 export interface ExpectedFailure {
@@ -27,6 +29,28 @@ export interface ExpectedFailure {
   reason: string;
   /** The clause the failure must name to count as expected. */
   clause?: string;
+  /** A regular expression the failure's message must match to count as expected. */
+  observed?: string;
+}
+
+/** What the runner found out about the implementation behind a target. */
+export interface Implementation {
+  /** As the version probe read it ("v0.2.18", "(devel)"), or null without a probe or when it failed. */
+  version: string | null;
+  /** How the version was read, or why it could not be. */
+  versionSource: string;
+  /** The expected-failures file in use, relative to the target file; null for none. */
+  expectedFailuresFile: string | null;
+  /** Why that file (or none) was chosen, when there was a choice. */
+  expectedFailuresNote: string | null;
+}
+
+/** An implementation whose version nobody asked, with no expected failures. */
+export const unprobed = (why: string): Implementation => ({ version: null, versionSource: why, expectedFailuresFile: null, expectedFailuresNote: null });
+
+export interface LoadOptions {
+  /** Use the expected failures of this version whatever the probe reads (e.g. for a "(devel)" build). */
+  expectedFailuresFor?: string;
 }
 
 export interface Target {
@@ -35,6 +59,7 @@ export interface Target {
   dir: string;
   /** Case id -> its entry in the expected-failures file. */
   expectedFailures: Map<string, ExpectedFailure>;
+  implementation: Implementation;
   /** Set for an attached (already running) server. */
   attached: { address: string; publicKey: Uint8Array } | null;
 }
@@ -51,29 +76,88 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Reads a target file and its expected failures, both checked against their schemas. */
-export function loadTarget(path: string): Target {
+/** How long the version command may take (`go version -m` reads the binary: milliseconds). */
+const VERSION_PROBE_MS = 10_000;
+
+/** Runs the target's version command and matches its output; never throws. */
+function probeVersion(target: TargetConfig, dir: string): Pick<Implementation, 'version' | 'versionSource'> {
+  const probe = target.version;
+  if (probe === undefined) return { version: null, versionSource: 'the target file has no version probe' };
+  const argv = fill(probe.command, { node: process.execPath, dir });
+  const shown = probe.source ?? argv.join(' ');
+  const run = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', timeout: VERSION_PROBE_MS });
+  if (run.error !== undefined) return { version: null, versionSource: `${shown} could not run: ${run.error.message}` };
+  if (run.status !== 0) return { version: null, versionSource: `${shown} exited with ${run.status ?? run.signal}: ${(run.stderr || run.stdout).trim().slice(0, 200)}` };
+  const version = new RegExp(probe.pattern, 'm').exec(run.stdout)?.groups?.version;
+  if (version === undefined) return { version: null, versionSource: `${shown} printed nothing that matches /${probe.pattern}/: ${run.stdout.trim().slice(0, 200)}` };
+  return { version, versionSource: shown };
+}
+
+/** Picks the expected-failures file: the only one, or the one for the probed (or the asked-for) version. */
+function chooseExpectedFailures(target: TargetConfig, found: Pick<Implementation, 'version' | 'versionSource'>, options: LoadOptions): Pick<Implementation, 'expectedFailuresFile' | 'expectedFailuresNote'> {
+  const files = target.expectedFailures;
+  if (files === undefined) return { expectedFailuresFile: null, expectedFailuresNote: null };
+  if (typeof files === 'string') return { expectedFailuresFile: files, expectedFailuresNote: null };
+  const known = Object.keys(files).join(', ');
+  const key = options.expectedFailuresFor ?? found.version;
+  const how = options.expectedFailuresFor !== undefined ? `chosen by --expected-failures-for` : `for the version found`;
+  if (key !== null && files[key] !== undefined) {
+    const asked = options.expectedFailuresFor !== undefined && found.version !== key ? ` although the version found is ${found.version ?? 'unknown'}` : '';
+    return { expectedFailuresFile: files[key], expectedFailuresNote: `${how}${asked}` };
+  }
+  const why = key === null ? `the version is unknown (${found.versionSource})` : `there is none for ${key}`;
+  return {
+    expectedFailuresFile: null,
+    expectedFailuresNote: `no expected failures: ${why}; there are files for ${known} (--expected-failures-for VERSION picks one); every failure counts`,
+  };
+}
+
+/** Reads a target file, probes the implementation's version and reads the matching expected failures, all checked against their schemas. */
+export function loadTarget(path: string, options: LoadOptions = {}): Target {
   const config = readJson(path);
   const problems = schemaValidator('target.schema.json')(config);
   if (problems.length > 0) throw new TargetError(`${path} is not a valid target file:\n  ${problems.join('\n  ')}`);
   const target = config as TargetConfig;
   const dir = dirname(resolve(path));
+  const found = probeVersion(target, dir);
+  const implementation: Implementation = { ...found, ...chooseExpectedFailures(target, found, options) };
   const expectedFailures = new Map<string, ExpectedFailure>();
-  if (target.expectedFailures !== undefined) {
-    const file = resolve(dir, target.expectedFailures);
+  if (implementation.expectedFailuresFile !== null) {
+    const file = resolve(dir, implementation.expectedFailuresFile);
     const data = readJson(file);
     const errors = schemaValidator('expected-failures.schema.json')(data);
     if (errors.length > 0) throw new TargetError(`${file} is not a valid expected-failures file:\n  ${errors.join('\n  ')}`);
-    for (const e of (data as { entries: ExpectedFailure[] }).entries) expectedFailures.set(e.case, e);
+    const list = data as { release?: string; entries: ExpectedFailure[] };
+    if (list.release !== undefined && typeof target.expectedFailures === 'object' && target.expectedFailures[list.release] !== implementation.expectedFailuresFile) {
+      throw new TargetError(`${file} says it is for ${list.release}, but ${path} lists it under another version`);
+    }
+    for (const e of list.entries) {
+      if (e.observed !== undefined) compilePattern(e.observed, `${file}: entry ${e.case}: observed`);
+      expectedFailures.set(e.case, e);
+    }
   }
-  return { config: target, dir, expectedFailures, attached: null };
+  return { config: target, dir, expectedFailures, implementation, attached: null };
+}
+
+function compilePattern(pattern: string, where: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch (e) {
+    throw new TargetError(`${where}: not a regular expression: ${(e as Error).message}`);
+  }
+}
+
+/** Whether a finished case failed the way its expected-failures entry says (clause and observed text). */
+export function failsAsListed(entry: ExpectedFailure, failedClause: string | null, message: string | null): boolean {
+  if (entry.clause !== undefined && failedClause !== entry.clause) return false;
+  return entry.observed === undefined || new RegExp(entry.observed).test(message ?? '');
 }
 
 const bundledDir = fileURLToPath(new URL('../../targets/', import.meta.url));
 
 /** One of the target files shipped in conformance/targets/ ("reference", "go"). */
-export function bundledTarget(name: string): Target {
-  return loadTarget(`${bundledDir}${name}.json`);
+export function bundledTarget(name: string, options: LoadOptions = {}): Target {
+  return loadTarget(`${bundledDir}${name}.json`, options);
 }
 
 /** A target for a server started by hand: no launch commands, so no client-role cases. */
@@ -84,7 +168,7 @@ export function attachedTarget(address: string, publicKey: Uint8Array, base: Tar
     mtu: 1400,
     capabilities: { zeroRtt: true, pingInHandshakeReply: false },
   };
-  return { config, dir: process.cwd(), expectedFailures: new Map(), attached: { address, publicKey } };
+  return { config, dir: process.cwd(), expectedFailures: new Map(), implementation: unprobed('an attached server is not probed'), attached: { address, publicKey } };
 }
 
 export function fill(template: string[], values: Record<string, string>): string[] {

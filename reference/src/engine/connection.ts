@@ -39,6 +39,7 @@ const SN_MAX = constant('SnMax');
 const MAX_STREAMS = constant('ReferenceMaxStreams');
 const MAX_HELD_PIECES = constant('ReferenceMaxHeldPieces');
 const EPOCH_MAX = constant('EpochMax');
+const BANDWIDTH_SAMPLE_OVERHEAD = constant('BandwidthSampleOverhead');
 
 /** Bytes a message type adds around the payload: cleartext header, masked SN and tag (and InitCryptoSnd's filler length). */
 function cryptoOverhead(type: MessageName): number {
@@ -178,12 +179,15 @@ export class Connection {
     this.bytesInFlight -= segment.data.length;
     // Our CLOSE arrived. Earlier segments may still be unacknowledged: ACKs are per segment.
     if (segment.isClose) this.ctx.emit({ type: 'stream-close-acknowledged', connId: this.id, streamId: s.id });
-    // Empty segments (PING, empty CLOSE, InitSnd) give no RTT sample, as in the original.
+    // Every acknowledged segment gives an RTT sample, empty ones (PING, empty CLOSE) too; only
+    // a segment with data gives a bandwidth sample, counted with the per-packet overhead
+    // (clause flow.pacing). An empty one would claim 42 bytes per RTT: as the first sample,
+    // say the late ACK of a window probe, that makes the next pacing wait seconds (G21).
     if (ack.length > 0 && now > segment.sentAt) {
       const sample = now - segment.sentAt;
       const before = this.rtt;
       this.rtt = updateRtt(this.rtt, sample);
-      if (this.rtt !== before) this.bbr = onAck(this.bbr, sample, this.rtt.srtt, ack.length, now);
+      if (this.rtt !== before && ack.length > 0) this.bbr = onAck(this.bbr, sample, this.rtt.srtt, ack.length + BANDWIDTH_SAMPLE_OVERHEAD, now);
     }
     this.checkStream(s, now);
   }

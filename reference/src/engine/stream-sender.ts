@@ -52,18 +52,29 @@ export class StreamSender {
   }
 
   get hasNewData(): boolean {
-    return this.pingRequested !== null || this.queuedBytes > 0 || (this.closeAt !== null && !this.closeSent);
+    if (this.queuedBytes > 0) return true;
+    return (this.pingRequested !== null || (this.closeAt !== null && !this.closeSent)) && !this.emptySegmentInFlight;
+  }
+
+  /**
+   * An ACK names a segment by stream, offset and length only, so two empty segments at one
+   * offset (a PING and an empty CLOSE) cannot be told apart: the ACK of the first would
+   * retire the second, and were that one lost nothing would resend it. So an empty segment
+   * waits while another one at its offset is in flight (clause stream.one-empty-segment).
+   */
+  private get emptySegmentInFlight(): boolean {
+    return this.inFlight.has(key(this.sentOffset, 0));
   }
 
   /** The next new segment with at most `maxData` bytes, recorded as in flight; null when there is none. */
   take(maxData: number, now: number): Segment | null {
-    if (this.pingRequested !== null) {
+    if (this.pingRequested !== null && !this.emptySegmentInFlight) {
       const isPing = this.pingRequested === 'once';
       this.pingRequested = null;
       return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing, isClose: false });
     }
     if (this.queuedBytes === 0) {
-      if (this.closeAt === null || this.closeSent || this.sentOffset < this.closeAt) return null;
+      if (this.closeAt === null || this.closeSent || this.sentOffset < this.closeAt || this.emptySegmentInFlight) return null;
       this.closeSent = true; // an empty CLOSE: nothing was left to carry the flag
       return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing: false, isClose: true });
     }

@@ -23,7 +23,8 @@ export function vectorFile<G extends { tests: VectorTest[] }>(
     source: {
       generator: '@qotp/vectors (npm run vectors:generate), computed by @qotp/reference',
       protocolVersion: `QOTP ${spec.protocolVersion}`,
-      checkedAgainst: `${spec.provenance.code.module} ${spec.provenance.code.version} (interop/go)`,
+      // Every release the spec knows: the vector checker agrees with all of them (interop/go).
+      checkedAgainst: `${spec.provenance.code.module} ${spec.releases.map((r) => r.version).join(' and ')} (interop/go)`,
     },
     numberOfTests: tests.length,
     header,
