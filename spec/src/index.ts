@@ -1,18 +1,17 @@
 // @qotp/spec: the machine-readable QOTP wire specification and small accessors over it.
 // Code elsewhere in the project takes layouts and constants from here instead of
 // repeating numbers, so a change to the JSON is a change to every consumer.
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+//
+// The document comes in as a JSON module, not through the file system, so that this
+// package (and the reference's protocol core on top of it) loads in a browser bundle,
+// Deno or Bun as well as in Node.
+import document from '../qotp.spec.json' with { type: 'json' };
 import type { BitField, Clause, HeaderByte, MessageLayout, MessageName, QotpSpec, Release } from './types.js';
 
 export type * from './types.js';
 
-/** Absolute paths of the spec document and its schema (the same from src/ and dist/). */
-export const specPath = fileURLToPath(new URL('../qotp.spec.json', import.meta.url));
-export const specSchemaPath = fileURLToPath(new URL('../qotp.spec.schema.json', import.meta.url));
-
 /** The parsed spec. Its shape is enforced by the schema in this package's tests. */
-export const spec: QotpSpec = JSON.parse(readFileSync(specPath, 'utf8')) as QotpSpec;
+export const spec: QotpSpec = document as unknown as QotpSpec;
 
 export class SpecLookupError extends Error {
   override readonly name = 'SpecLookupError';

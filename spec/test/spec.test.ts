@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
-import { constant, headerSize, pinnedRelease, spec, specSchemaPath } from '../src/index.js';
+import { constant, headerSize, pinnedRelease, spec } from '../src/index.js';
 import { renderSpecMarkdown, withFindingsTable } from '../src/render-markdown.js';
 import type { Field, MessageName } from '../src/types.js';
 
-const schema = JSON.parse(readFileSync(specSchemaPath, 'utf8'));
+const schema = JSON.parse(readFileSync(fileURLToPath(new URL('../qotp.spec.schema.json', import.meta.url)), 'utf8'));
 
 describe('spec document', () => {
   it('validates against its JSON Schema', () => {

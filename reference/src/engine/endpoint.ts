@@ -3,6 +3,7 @@
 // poll() gives the datagrams to send, nextDeadline() when to call poll() again, and
 // takeEvents() what happened. No sockets, clocks or randomness inside: the caller
 // injects `randomBytes` and passes `now` (nanoseconds on any monotonic scale).
+import { bytesToHex } from '@noble/ciphers/utils.js';
 import { constant, fieldOffset } from '@qotp/spec';
 import { QotpError } from '../errors.js';
 import { connIdOf, decodeData, decodeInitCryptoRcv, decodeInitCryptoSnd, decodeInitRcv, decodeInitSnd } from '../crypto/messages.js';
@@ -26,7 +27,6 @@ export interface EndpointOptions {
 /** Most datagrams one poll() returns, so that a busy endpoint still lets its caller read. */
 const POLL_BUDGET = 256;
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 export class Endpoint {
   readonly connections = new Map<bigint, Connection>();
@@ -166,8 +166,8 @@ export class Endpoint {
   private logKeys(conn: Connection, identitySecret: Uint8Array | null): void {
     const log = this.options.keyLog;
     if (log === undefined || conn.secret === null) return;
-    log(`QOTP_SHARED_SECRET ${conn.id.toString(16)} ${hex(conn.secret)}`);
-    if (identitySecret !== null) log(`QOTP_SHARED_SECRET_ID ${conn.id.toString(16)} ${hex(identitySecret)}`);
+    log(`QOTP_SHARED_SECRET ${conn.id.toString(16)} ${bytesToHex(conn.secret)}`);
+    if (identitySecret !== null) log(`QOTP_SHARED_SECRET_ID ${conn.id.toString(16)} ${bytesToHex(identitySecret)}`);
   }
 
   /**
