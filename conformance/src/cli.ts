@@ -8,15 +8,21 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import runnerPackage from '../package.json' with { type: 'json' };
 import { parseHostPort, selectCryptoBackend } from '@qotp/reference/node';
-import { cryptoBackend } from '@qotp/reference';
+import { cryptoBackend, QotpError } from '@qotp/reference';
+import { pinnedRelease, spec } from '@qotp/spec';
+import type { CaseDefinition } from './cases/case.js';
 import { allCases } from './cases/index.js';
 import { htmlReport } from './report/html.js';
 import { junitXml } from './report/junit.js';
 import { progress, summaryTable } from './report/console.js';
 import { buildReport, implementationLine, targetReport, type Report, type TargetReport } from './report/model.js';
-import { runCases, type CaseResult } from './runner.js';
-import { attachedTarget, bundledTarget, loadTarget, stopAllLaunched, TargetError, type Target } from './targets/target.js';
+import { needsOf, runCases, type CaseResult } from './runner.js';
+import { attachProblem } from './targets/attach-check.js';
+import { attachedTarget, bundledTarget, bundledTargetNames, launchProblems, loadTarget, stopAllLaunched, TargetError, type Target } from './targets/target.js';
+
+const RUNNER_VERSION = runnerPackage.version;
 
 const USAGE = `usage: qotp-conformance [options]
 
@@ -26,8 +32,10 @@ targets (default: the bundled ones, ${'`'}--bundled reference,go${'`'}):
   --config FILE                     a target file; may be given several times
   --bundled NAMES                   bundled targets by name, comma-separated (reference, go)
 selection and verdict:
-  --list                            list the cases and exit
+  --list                            list the cases (id, level, role, needs, clauses, title) and exit;
+                                    with --json FILE, as JSON
   --grep REGEX                      only cases whose id or title matches
+  --exclude REGEX                   leave out cases whose id or title matches
   --strict                          SHOULD cases count towards the verdict
   --expected-failures-for VERSION   a target with expected failures per version uses VERSION's file,
                                     whatever its version probe reads (e.g. for a "(devel)" Go build)
@@ -37,13 +45,27 @@ timing:
   --concurrency N                   cases run at the same time (4)
 output:
   --json FILE  --junit FILE  --html FILE
-  --out DIR                         per-case pcap and key logs (conformance-results)
+  --out DIR                         per-case pcaps and key logs (none without it)
   --crypto node|noble               the tester's crypto backend (node:crypto when available)
-Exit status: 0 when no counted case failed, 1 when one did, 2 on bad usage.`;
+  --version                         the runner's version, the spec it checks, and exit
+Exit status: 0 when no counted case failed, 1 when one did, 2 on bad usage or an unusable target.`;
 
+/** One line on standard error, exit 2: bad usage or a target that cannot be used. */
 function usage(message: string): never {
-  process.stderr.write(`qotp-conformance: ${message}\n\n${USAGE}\n`);
+  process.stderr.write(`qotp-conformance: ${message}\n(qotp-conformance --help lists the options)\n`);
   process.exit(2);
+}
+
+/** An error's message for people: a QotpError's reason without its code. */
+const reasonOf = (e: unknown): string => (e instanceof QotpError ? e.reason : (e as Error).message);
+
+function pattern(text: string | undefined, name: string): RegExp | null {
+  if (text === undefined) return null;
+  try {
+    return new RegExp(text);
+  } catch (e) {
+    return usage(`--${name}: ${(e as Error).message}`);
+  }
 }
 
 function positive(text: string | undefined, name: string, fallback: number): number {
@@ -67,15 +89,26 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
     try {
       parseHostPort(values.target as string);
     } catch (e) {
-      usage(`--target: ${(e as Error).message}`);
+      usage(`--target: ${reasonOf(e)}`);
     }
     const manifest = values.manifest === undefined ? null : loadTarget(values.manifest as string).config;
     targets.push(attachedTarget(values.target as string, parsePubkey(values.pubkey as string), manifest));
   } else if (values.pubkey !== undefined || values.manifest !== undefined) usage('--pubkey and --manifest go with --target');
   for (const c of configs) targets.push(loadTarget(c, options));
-  if (targets.length === 0 || values.bundled !== undefined) {
-    const names = ((values.bundled as string | undefined) ?? 'reference,go').split(',').filter(Boolean);
+  if (values.bundled !== undefined) {
+    const names = (values.bundled as string).split(',').filter(Boolean);
+    const unknown = names.filter((n) => !bundledTargetNames.includes(n));
+    if (unknown.length > 0) usage(`--bundled: no bundled target named ${unknown.map((n) => `'${n}'`).join(', ')} (bundled: ${bundledTargetNames.join(', ')})`);
     for (const n of names) targets.push(bundledTarget(n, options));
+  } else if (targets.length === 0) {
+    // The default: every bundled target that can run here. The Go endpoint is built from a
+    // clone (interop/go), so an installed package or an unbuilt clone has none.
+    for (const n of bundledTargetNames) {
+      const t = bundledTarget(n, { ...options, check: false });
+      const missing = launchProblems(t);
+      if (missing.length === 0) targets.push(bundledTarget(n, options));
+      else process.stdout.write(`qotp-conformance: target ${n} left out: ${missing[0]}${n === 'go' ? ' (in a clone: npm run build:endpoint --workspace=@qotp/interop)' : ''}\n`);
+    }
   }
   return targets;
 }
@@ -92,6 +125,8 @@ async function main(): Promise<number> {
         bundled: { type: 'string' },
         list: { type: 'boolean' },
         grep: { type: 'string' },
+        exclude: { type: 'string' },
+        version: { type: 'boolean' },
         strict: { type: 'boolean' },
         'expected-failures-for': { type: 'string' },
         timeout: { type: 'string' },
@@ -100,7 +135,7 @@ async function main(): Promise<number> {
         json: { type: 'string' },
         junit: { type: 'string' },
         html: { type: 'string' },
-        out: { type: 'string', default: 'conformance-results' },
+        out: { type: 'string' },
         crypto: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -113,35 +148,49 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  let grep: RegExp | null = null;
-  try {
-    grep = values.grep === undefined ? null : new RegExp(values.grep);
-  } catch (e) {
-    usage(`--grep: ${(e as Error).message}`);
-  }
-  const cases = allCases.filter((c) => grep === null || grep.test(c.id) || grep.test(c.title));
-  if (values.list) {
-    for (const c of cases) process.stdout.write(`${c.id.padEnd(40)} ${c.level.padEnd(6)} ${c.role.padEnd(6)} ${c.clauses.join(', ')}\n`);
-    process.stdout.write(`${cases.length} cases\n`);
+  if (values.version) {
+    process.stdout.write(`qotp-conformance ${RUNNER_VERSION}: ${allCases.length} cases, spec of ${spec.protocol} ${spec.protocolVersion} (Go original ${pinnedRelease().version})\n`);
     return 0;
   }
-  if (cases.length === 0) usage(`no case matches --grep ${values.grep}`);
+  const grep = pattern(values.grep, 'grep');
+  const exclude = pattern(values.exclude, 'exclude');
+  const matches = (re: RegExp, c: CaseDefinition) => re.test(c.id) || re.test(c.title);
+  const cases = allCases.filter((c) => (grep === null || matches(grep, c)) && (exclude === null || !matches(exclude, c)));
+  if (values.list) {
+    const rows = cases.map((c) => ({ id: c.id, title: c.title, level: c.level, role: c.role, clauses: c.clauses, needs: needsOf(c) }));
+    if (values.json !== undefined) {
+      writeFileSync(values.json, `${JSON.stringify(rows, null, 1)}\n`);
+      process.stdout.write(`wrote ${values.json} (${rows.length} ${rows.length === 1 ? 'case' : 'cases'})\n`);
+      return 0;
+    }
+    for (const r of rows) process.stdout.write(`${r.id.padEnd(40)} ${r.level.padEnd(6)} ${r.role.padEnd(6)} ${(r.needs.join('+') || '-').padEnd(22)} ${r.clauses.join(', ')}\n${' '.repeat(41)}${r.title}\n`);
+    process.stdout.write(`${rows.length} ${rows.length === 1 ? 'case' : 'cases'}\n`);
+    return 0;
+  }
+  if (cases.length === 0) usage(`no case left after ${[values.grep === undefined ? '' : `--grep ${values.grep}`, values.exclude === undefined ? '' : `--exclude ${values.exclude}`].filter(Boolean).join(' and ')}`);
 
   try {
     selectCryptoBackend(values.crypto);
   } catch (e) {
-    usage(`--crypto: ${(e as Error).message}`);
+    usage(`--crypto: ${reasonOf(e)}`);
   }
   const targets = targetsFrom(values);
+  for (const t of targets) {
+    if (t.attached === null) continue;
+    const problem = await attachProblem(t.attached.address, t.attached.publicKey, t.config.mtu);
+    if (problem !== null) usage(`--target: ${problem}`);
+  }
   const caseTimeoutMs = positive(values.timeout, 'timeout', 60) * 1000;
   const deadline = performance.now() + positive(values.deadline, 'deadline', 300) * 1000;
   const concurrency = Math.floor(positive(values.concurrency, 'concurrency', 4));
   const strict = values.strict === true;
-  const artifactsDir = resolve(values.out);
+  const artifactsDir = values.out === undefined ? null : resolve(values.out);
   const startedAt = new Date();
   const t0 = performance.now();
 
-  process.stdout.write(`qotp-conformance: ${cases.length} cases against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; artifacts in ${artifactsDir}\n`);
+  process.stdout.write(
+    `qotp-conformance ${RUNNER_VERSION}: ${cases.length} ${cases.length === 1 ? 'case' : 'cases'} against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; ${artifactsDir === null ? 'no pcaps or key logs (--out DIR writes them)' : `pcaps and key logs in ${artifactsDir}`}\n`,
+  );
   for (const t of targets) process.stdout.write(`  ${t.config.name}: ${implementationLine(t.implementation)}\n`);
 
   const write = (path: string | undefined, content: () => string) => {

@@ -3,6 +3,7 @@
 // deadline, so that a hanging endpoint can never hang the run. Outcomes are distinct:
 // pass, fail, unsupported (declared, never counted), timeout and harness error.
 import { cryptoBackend } from '@qotp/reference';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { CheckFailure } from './cases/case.js';
 import { runIsolated } from './isolated.js';
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { keyLogOf, writePcap } from './report/artifacts.js';
-import { failsAsListed, fill, launch, ServerStartFailure, startServer, type RunningServer, type Target } from './targets/target.js';
+import { failsAsListed, fill, launch, ServerStartFailure, UNSUPPORTED_EXIT, startServer, type RunningServer, type Target } from './targets/target.js';
 
 export type Outcome = 'pass' | 'fail' | 'unsupported' | 'timeout' | 'harness-error';
 
@@ -52,8 +53,13 @@ export interface RunOptions {
 }
 
 /** Whether a case counts against the verdict: MUST always, SHOULD in strict mode. */
-export const counts = (r: CaseResult, strict: boolean): boolean => r.level === 'MUST' || strict;
+export const counts = (r: Pick<CaseResult, 'level'>, strict: boolean): boolean => r.level === 'MUST' || strict;
 export const isFailure = (r: CaseResult): boolean => r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'harness-error';
+
+/** What a case needs beyond a server to talk to: capabilities and what the runner must launch. */
+export function needsOf(c: CaseDefinition): string[] {
+  return [...(c.requires ?? []), ...(c.role === 'client' ? ['client command'] : []), ...(c.needsLaunch?.sink ? ['sink'] : c.needsLaunch ? ['launched server'] : []), ...(c.needsLaunch?.keyLog ? ['key log'] : [])];
+}
 
 function unsupportedBecause(c: CaseDefinition, target: Target): string | null {
   const missing = (c.requires ?? []).filter((cap) => !target.config.capabilities[cap]);
@@ -128,7 +134,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
 
   const caseDir = options.artifactsDir === null ? null : join(options.artifactsDir, target.config.name);
   if (caseDir !== null) mkdirSync(caseDir, { recursive: true });
-  const processes: { stop(): void; output(): string }[] = [];
+  const processes: { stop(): void; output(): string; child?: ChildProcess }[] = [];
   let server: RunningServer | null = null;
   let keyLog = '';
   // The endpoint's own key log: kept as an artifact, or a temporary file; never appended to an old one.
@@ -233,7 +239,12 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
       result.outcome = 'harness-error';
       result.message = (e as Error).stack ?? String(e);
     }
-    if (server !== null && server.child.exitCode !== null && result.outcome !== 'harness-error') {
+    const declined = e instanceof ServerStartFailure ? e.exitCode === UNSUPPORTED_EXIT : processes.some((p) => p.child?.exitCode === UNSUPPORTED_EXIT);
+    if (declined) {
+      result.outcome = 'unsupported';
+      result.failedClause = null;
+      result.message = `the endpoint exited with status ${UNSUPPORTED_EXIT}: it does not support what this case asks (it then looked like: ${result.message})`;
+    } else if (server !== null && server.child.exitCode !== null && result.outcome !== 'harness-error') {
       // The endpoint died during the case: that is the failure, whatever check noticed it first.
       const output = server.output();
       const last = output.split('\n').find((l) => /panic|fatal|error/i.test(l)) ?? output.trim().split('\n').at(-1) ?? '';

@@ -45,7 +45,7 @@ describe('qotp-conformance', () => {
   it('--list prints every case with level, role and clauses', () => {
     const r = run(['--list']);
     expect(r.status).toBe(0);
-    expect(r.out).toMatch(/^handshake\.in-band\s+MUST\s+server\s+crypto\.init-rcv\.layout/m);
+    expect(r.out).toMatch(/^handshake\.in-band\s+MUST\s+server\s+-\s+crypto\.init-rcv\.layout/m);
     const count = Number(/^(\d+) cases$/m.exec(r.out)?.[1]);
     expect(count).toBeGreaterThanOrEqual(40);
   });
@@ -53,17 +53,65 @@ describe('qotp-conformance', () => {
   it.each([
     [['--target', '127.0.0.1:1'], /--target needs --pubkey/],
     [['--target', '127.0.0.1:1', '--pubkey', 'xyz'], /--pubkey must be 64 hex digits, got 'xyz'/],
-    [['--target', 'localhost', '--pubkey', 'ab'.repeat(32)], /--target: invalid-argument: not a host:port address: 'localhost'/],
+    [['--target', 'localhost', '--pubkey', 'ab'.repeat(32)], /^qotp-conformance: --target: not a host:port address: 'localhost' \(IPv6 as \[::1\]:port\)$/m],
     [['--grep', '('], /--grep: Invalid regular expression/],
-    [['--crypto', 'openssl'], /--crypto: invalid-argument: crypto backend must be node or noble, got 'openssl'/],
-    [['--grep', 'no-such-case'], /no case matches --grep no-such-case/],
+    [['--crypto', 'openssl'], /^qotp-conformance: --crypto: crypto backend must be node or noble, got 'openssl'$/m],
+    [['--bundled', 'refrence'], /^qotp-conformance: --bundled: no bundled target named 'refrence' \(bundled: reference, go\)$/m],
+    [['--exclude', '['], /--exclude: Invalid regular expression/],
+    [['--grep', 'handshake', '--exclude', '.'], /no case left after --grep handshake and --exclude \./],
+    [['--grep', 'no-such-case'], /no case left after --grep no-such-case/],
     [['--timeout', '0'], /--timeout must be a positive number, got '0'/],
     [['--config', '/nonexistent/target.json'], /cannot read \/nonexistent\/target.json/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
-  ])('rejects %j with exit 2 and says why', (args, message) => {
+  ])('rejects %j with exit 2 and says why in one line', (args, message) => {
     const r = run(args);
     expect(r.status).toBe(2);
     expect(r.err).toMatch(message);
+    // The message (and, for a usage error, a pointer to --help); not the whole usage.
+    expect(r.err.trim().split('\n').length).toBeLessThanOrEqual(2);
+    expect(r.err).not.toContain('usage:');
+  });
+
+  it('--version names the runner, the case count and the spec', () => {
+    const r = run(['--version']);
+    expect(r.status).toBe(0);
+    expect(r.out).toMatch(/^qotp-conformance 0\.1\.0: \d+ cases, spec of QOTP v0\.2\.19 \(Go original v0\.2\.19\)$/m);
+  });
+
+  it('--list shows titles and needs, --exclude leaves cases out, and --list --json writes the list', () => {
+    const r = run(['--list', '--grep', '^connection\\.key-log', '--exclude', '0rtt']);
+    expect(r.status).toBe(0);
+    expect(r.out).toMatch(/^connection\.key-log\s+SHOULD server launched server\+key log\s+keylog\.format\n\s+The endpoint's key log has a line/m);
+    expect(r.out).toMatch(/^1 case$/m);
+    const file = join(dir, 'list.json');
+    const j = run(['--list', '--json', file, '--grep', 'key-log']);
+    expect(j.out).toContain(`wrote ${file} (2 cases)`);
+    const rows = JSON.parse(readFileSync(file, 'utf8')) as { id: string; title: string; needs: string[] }[];
+    expect(rows.map((x) => x.id)).toEqual(['connection.key-log', 'connection.key-log-0rtt']);
+    expect(rows[1]?.needs).toEqual(['zeroRtt', 'launched server', 'key log']);
+  });
+
+  it.each([
+    ['a placeholder typo', { server: { command: ['{node}', referenceCli, 'serve', '--listen', '{lisen}'] } }, /server\.command: unknown placeholder \{lisen\} \(server commands take \{node\} \{dir\} \{listen\} \{seed\} \{keylog\}\)/],
+    ['a program that is not there', { server: { command: ['./no-such-server', 'serve'] } }, /server\.command: \.\/no-such-server does not exist or is not executable/],
+    ['a program not on PATH', { client: { command: ['no-such-qotp-client', '--to', '{peer}'] } }, /client\.command: no-such-qotp-client is not on PATH/],
+  ])('rejects a target file with %s at load, before any case, with exit 2', (_, part, message) => {
+    const file = join(dir, `target-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(file, JSON.stringify({ name: 'mine', description: 'x', mtu: 1400, capabilities: { zeroRtt: false, pingInHandshakeReply: false }, ...part }));
+    const r = run(['--config', file]);
+    expect(r.status).toBe(2);
+    expect(r.err).toContain(`${file} cannot be launched:`);
+    expect(r.err).toMatch(message);
+    expect(r.out).not.toMatch(/\[\s*1\//); // no case ran
+  });
+
+  it('checks an attached server first: nothing answering, or another key, is one line and exit 2', () => {
+    const silent = run(['--target', '127.0.0.1:9', '--pubkey', 'ab'.repeat(32)]);
+    expect(silent.status).toBe(2);
+    expect(silent.err).toMatch(/^qotp-conformance: --target: nothing answers at 127\.0\.0\.1:9: no reply to 3 InitSnd sent 1000 ms apart$/m);
+    const wrongKey = run(['--target', server.address, '--pubkey', 'ab'.repeat(32)]);
+    expect(wrongKey.status).toBe(2);
+    expect(wrongKey.err).toContain(`--target: the server at ${server.address} answers with identity key ${server.publicKey}, not the --pubkey ${'ab'.repeat(32)}`);
   });
 
   it('rejects a target file that does not follow the schema, naming the problem', () => {

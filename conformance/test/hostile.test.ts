@@ -135,6 +135,17 @@ describe('the command line under a stuck endpoint', () => {
     return path;
   };
 
+  it('an endpoint that exits with status 127 declares the case unsupported, server and client role alike', async () => {
+    const token = newToken();
+    const t = target('declines', { server: { command: hostile('declines', token) }, client: { command: hostile('declines', token) } });
+    const { results } = await run(t, ['handshake.in-band', 'client.init-snd']);
+    for (const r of results) {
+      expect(view(r)).toMatchObject({ outcome: 'unsupported', clause: null });
+      expect(r.message).toMatch(/^the endpoint exited with status 127: it does not support what this case asks/);
+    }
+    expect(await leftOver(token)).toEqual([]);
+  }, 30_000);
+
   it('--deadline 3 ends within 4 s although the server never gets ready', () => {
     const token = newToken();
     const json = join(dir, `${token}.report.json`);

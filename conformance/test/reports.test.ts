@@ -42,6 +42,35 @@ describe('reports', () => {
     ]);
   });
 
+  it('JUnit fails exactly what the verdict counts: a SHOULD shortfall is skipped unless --strict', () => {
+    const withShould = (strict: boolean): Report => {
+      const r = JSON.parse(JSON.stringify(report)) as Report;
+      const c = r.targets[0]?.cases[1];
+      if (c === undefined) throw new Error('no case');
+      Object.assign(c, { level: 'SHOULD', outcome: 'fail', failedClause: 'ack.segment', message: 'planted for this test' });
+      r.strict = strict;
+      return r;
+    };
+    const lenient = junitXml(withShould(false));
+    expect(lenient).toMatch(/failures="0" errors="0" skipped="2"/);
+    expect(lenient).toContain('<skipped message="SHOULD not met, counted only with --strict: ack.segment: planted for this test"/>');
+    const strict = junitXml(withShould(true));
+    expect(strict).toMatch(/failures="1" errors="0" skipped="1"/);
+    expect(strict).toContain('<failure message="ack.segment: planted for this test" type="ack.segment"/>');
+  });
+
+  it('the HTML report puts passes of listed failures first and shows the failing clause in the matrix', () => {
+    const r = JSON.parse(JSON.stringify(report)) as Report;
+    Object.assign(r.targets[0]?.cases[0] ?? {}, { expectedFailure: 'planted: listed although it passes' });
+    Object.assign(r.targets[0]?.cases[1] ?? {}, { outcome: 'fail', failedClause: 'ack.segment', message: 'planted' });
+    const html = htmlReport(r, dir);
+    const first = html.indexOf('Passed although listed as expected failures');
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(html.indexOf('<h2>Matrix</h2>'));
+    expect(html).toContain('pass (listed as expected to fail)');
+    expect(html).toMatch(/<span class="badge fail">fail<\/span> <code>ack\.segment<\/code>/);
+  });
+
   it('the schema rejects a report with an unknown outcome', () => {
     const broken = JSON.parse(JSON.stringify(report)) as { targets: { cases: { outcome: string }[] }[] };
     (broken.targets[0]?.cases[0] as { outcome: string }).outcome = 'maybe';

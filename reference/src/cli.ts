@@ -12,7 +12,8 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parsePublicKey, type IdentityOption } from './node/identity.js';
 import { selectCryptoBackend } from './node/crypto-backend.js';
-import { QotpSocket, type QotpStream } from './node/socket.js';
+import { QotpError } from './errors.js';
+import { QotpSocket, type ListenOptions, type QotpStream } from './node/socket.js';
 
 const USAGE = `usage:
   qotp-ref serve   [--listen HOST:PORT] [--mode echo|sink] [--seed-hex HEX | --seed STRING] [--keylog FILE] [--mtu N]
@@ -30,10 +31,37 @@ connect sends the file (stdin by default) on each of --streams streams (1):
   sink: closes after sending and prints "qotp stream <id> sent <n> bytes sha256 <hex>" once the CLOSE arrived.
   --pubkey starts 0-RTT with the server's identity key. Exit status 0 when every stream succeeded.`;
 
+/** Bad usage: one line on standard error, exit 2. */
 function fail(message: string): never {
-  process.stderr.write(`qotp-ref: ${message}\n${USAGE}\n`);
+  process.stderr.write(`qotp-ref: ${message} (qotp-ref --help for usage)\n`);
   process.exit(2);
 }
+
+/** Something went wrong while running (a busy port, say): one line, exit 1, no usage. */
+function runtimeError(message: string): never {
+  process.stderr.write(`qotp-ref: ${message}\n`);
+  process.exit(1);
+}
+
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+
+/** Runs the option parser; a bad option is a usage error. */
+function parsed<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+}
+
+function exitOnHelp(values: { help?: boolean | undefined }): void {
+  if (!values.help) return;
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+/** When a connect hears nothing back, what it is waiting for, on standard error. */
+const NO_REPLY_HINT_MS = 2000;
 
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
@@ -54,24 +82,28 @@ function positiveInt(text: string | undefined, name: string, fallback: number): 
 }
 
 async function serve(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      listen: { type: 'string', default: '127.0.0.1:0' },
-      mode: { type: 'string', default: 'echo' },
-      'seed-hex': { type: 'string' },
-      seed: { type: 'string' },
-      keylog: { type: 'string' },
-      mtu: { type: 'string' },
-      crypto: { type: 'string' },
-    },
-  });
+  const { values } = parsed(() =>
+    parseArgs({
+      args,
+      options: {
+        listen: { type: 'string', default: '127.0.0.1:0' },
+        mode: { type: 'string', default: 'echo' },
+        'seed-hex': { type: 'string' },
+        seed: { type: 'string' },
+        keylog: { type: 'string' },
+        mtu: { type: 'string' },
+        crypto: { type: 'string' },
+        ...HELP,
+      },
+    }),
+  );
+  exitOnHelp(values);
   if (values.mode !== 'echo' && values.mode !== 'sink') fail(`--mode must be echo or sink, got '${values.mode}'`);
-  selectCryptoBackend(values.crypto);
+  usable(() => selectCryptoBackend(values.crypto));
   const keyLog = keyLogWriter(values.keylog);
-  const socket = await QotpSocket.listen({
+  const socket = await listen({
     listen: values.listen,
-    identity: identity(values),
+    identity: usable(() => identity(values)),
     ...(values.mtu !== undefined ? { mtu: positiveInt(values.mtu, 'mtu', 1400) } : {}),
     ...(keyLog ? { keyLog } : {}),
   });
@@ -166,42 +198,57 @@ function runStream(stream: QotpStream, input: Buffer, mode: 'echo' | 'sink', all
 }
 
 async function connect(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      to: { type: 'string' },
-      pubkey: { type: 'string' },
-      file: { type: 'string' },
-      streams: { type: 'string' },
-      mode: { type: 'string', default: 'echo' },
-      'seed-hex': { type: 'string' },
-      seed: { type: 'string' },
-      keylog: { type: 'string' },
-      mtu: { type: 'string' },
-      timeout: { type: 'string', default: '60' },
-      listen: { type: 'string' },
-      crypto: { type: 'string' },
-    },
-  });
-  selectCryptoBackend(values.crypto);
+  const { values } = parsed(() =>
+    parseArgs({
+      args,
+      options: {
+        to: { type: 'string' },
+        pubkey: { type: 'string' },
+        file: { type: 'string' },
+        streams: { type: 'string' },
+        mode: { type: 'string', default: 'echo' },
+        'seed-hex': { type: 'string' },
+        seed: { type: 'string' },
+        keylog: { type: 'string' },
+        mtu: { type: 'string' },
+        timeout: { type: 'string', default: '60' },
+        listen: { type: 'string' },
+        crypto: { type: 'string' },
+        ...HELP,
+      },
+    }),
+  );
+  exitOnHelp(values);
+  usable(() => selectCryptoBackend(values.crypto));
   if (values.to === undefined) fail('connect needs --to HOST:PORT');
   if (values.mode !== 'echo' && values.mode !== 'sink') fail(`--mode must be echo or sink, got '${values.mode}'`);
+  const to = values.to;
   const mode = values.mode;
-  const input = values.file === undefined ? readFileSync(0) : readFileSync(values.file);
+  if (values.file === undefined && process.stdin.isTTY) fail('connect sends --file FILE or what comes on standard input, and standard input is a terminal: give --file or pipe the data in');
+  const input = readInput(values.file);
   const streams = positiveInt(values.streams, 'streams', 1);
   const timeout = positiveInt(values.timeout, 'timeout', 60);
+  const serverKey = values.pubkey === undefined ? undefined : usable(() => parsePublicKey(values.pubkey as string));
   const keyLog = keyLogWriter(values.keylog);
-  const host = values.to.startsWith('[') ? '[::1]:0' : '127.0.0.1:0';
-  const socket = await QotpSocket.listen({
+  const host = to.startsWith('[') ? '[::1]:0' : '127.0.0.1:0';
+  const socket = await listen({
     listen: values.listen ?? host,
-    identity: identity(values),
+    identity: usable(() => identity(values)),
     ...(values.mtu !== undefined ? { mtu: positiveInt(values.mtu, 'mtu', 1400) } : {}),
     ...(keyLog ? { keyLog } : {}),
   });
   const dialed = performance.now();
-  const conn = socket.dial(values.to, values.pubkey === undefined ? undefined : parsePublicKey(values.pubkey));
+  const conn = usable(() => socket.dial(to, serverKey));
+  // What the client waits for, so that a silent server or a wrong key is said, not guessed.
+  let waitingFor = `the handshake reply from ${to}`;
+  conn.once('handshake', () => (waitingFor = mode === 'echo' ? 'the echo' : "the server's acknowledgement of the data and the CLOSE"));
+  const hint = setTimeout(() => {
+    if (waitingFor.startsWith('the handshake')) {
+      process.stderr.write(`qotp: no reply from ${to} after ${NO_REPLY_HINT_MS / 1000} s: is a QOTP server listening there?${serverKey ? ' For 0-RTT, is --pubkey its identity key?' : ''} (still trying until --timeout ${timeout} s)\n`);
+    }
+  }, NO_REPLY_HINT_MS);
   const timer = setTimeout(() => {
-    process.stdout.write(`qotp timeout after ${timeout} s\n`);
+    process.stdout.write(`qotp timeout after ${timeout} s, waiting for ${waitingFor}\n`);
     process.exit(1);
   }, timeout * 1000);
   let pending = streams;
@@ -213,15 +260,43 @@ async function connect(args: string[]): Promise<void> {
   };
   const results = await Promise.all(Array.from({ length: streams }, (_, id) => runStream(conn.stream(id), input, mode, echoedAll, echoed)));
   clearTimeout(timer);
+  clearTimeout(hint);
   await socket.close();
   process.exit(results.every(Boolean) ? 0 : 1);
 }
 
-const [command, ...rest] = process.argv.slice(2);
-try {
-  if (command === 'serve') await serve(rest);
-  else if (command === 'connect') await connect(rest);
-  else fail(command === undefined ? 'missing command' : `unknown command '${command}'`);
-} catch (e) {
-  fail((e as Error).message);
+/** Runs a step whose error is the user's input (a key, a seed, an address): a usage error. */
+function usable<T>(step: () => T): T {
+  try {
+    return step();
+  } catch (e) {
+    return fail(e instanceof QotpError ? e.reason : (e as Error).message);
+  }
 }
+
+/** Binds the socket; a port in use or an address not on this host is a runtime error, said in one line. */
+async function listen(o: ListenOptions): Promise<QotpSocket> {
+  try {
+    return await QotpSocket.listen(o);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') return runtimeError(`cannot listen on ${o.listen}: the address is in use`);
+    if (code === 'EADDRNOTAVAIL') return runtimeError(`cannot listen on ${o.listen}: no such address on this host`);
+    if (e instanceof QotpError) return fail(e.reason);
+    return runtimeError(`cannot listen on ${o.listen}: ${(e as Error).message}`);
+  }
+}
+
+function readInput(file: string | undefined): Buffer {
+  try {
+    return file === undefined ? readFileSync(0) : readFileSync(file);
+  } catch (e) {
+    return runtimeError(`cannot read ${file ?? 'standard input'}: ${(e as Error).message}`);
+  }
+}
+
+const [command, ...rest] = process.argv.slice(2);
+if (command === 'serve') await serve(rest);
+else if (command === 'connect') await connect(rest);
+else if (command === '--help' || command === '-h' || command === 'help') process.stdout.write(`${USAGE}\n`);
+else fail(command === undefined ? 'missing command: serve or connect' : `unknown command '${command}': serve or connect`);

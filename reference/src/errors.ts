@@ -16,9 +16,10 @@ export class QotpError extends Error {
   override readonly name = 'QotpError';
   constructor(
     readonly code: QotpErrorCode,
-    message: string,
+    /** What was wrong, without the code: for messages to people. */
+    readonly reason: string,
   ) {
-    super(`${code}: ${message}`);
+    super(`${code}: ${reason}`);
   }
 }
 

@@ -1,8 +1,6 @@
 // The Node adapter over real UDP on loopback, TS against TS: echo in both handshakes,
 // IPv6, the key log format, and the CLI's handling of bad arguments.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QotpSocket, type QotpStream } from '../src/node/index.js';
 
@@ -89,21 +87,3 @@ describe('Node adapter', () => {
   });
 });
 
-describe('qotp-ref CLI', () => {
-  const cli = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-  const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8' });
-
-  it.each([
-    [['bogus'], /unknown command 'bogus'/],
-    [['serve', '--mode', 'loud'], /--mode must be echo or sink/],
-    [['connect'], /connect needs --to HOST:PORT/],
-    [['connect', '--to', 'nowhere', '--file', cli], /not a host:port address: 'nowhere'/],
-    [['connect', '--to', '127.0.0.1:9', '--pubkey', 'abc', '--file', cli], /public key must be 64 hex digits/],
-    [['serve', '--seed', 'x', '--seed-hex', '00'], /give --seed-hex or --seed, not both/],
-  ])('refuses %j with a message and usage', (args, message) => {
-    const r = run(...args);
-    expect(r.status).toBe(2);
-    expect(r.stderr).toMatch(message);
-    expect(r.stderr).toContain('usage:');
-  });
-});

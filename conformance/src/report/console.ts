@@ -59,7 +59,8 @@ export function summaryTable(report: Report): string {
       lines.push(`  ${c.outcome.padEnd(13)} ${c.level.padEnd(6)} ${c.id.padEnd(38)} ${c.failedClause ?? ''}${c.failedClause ? ' ' : ''}${reason}`);
       if (c.expectedFailure !== null || c.outcome === 'unsupported') continue;
       // An unexpected failure: the rest of the cause and what the endpoint said last.
-      for (const more of (c.message ?? '').split('\n').slice(1, 6)) lines.push(`${' '.repeat(16)}${more}`);
+      // A harness error is the runner's own trouble: all of its cause, so nobody needs the JSON.
+      for (const more of (c.message ?? '').split('\n').slice(1, c.outcome === 'harness-error' ? 20 : 6)) lines.push(`${' '.repeat(16)}${more}`);
       const said = c.endpointOutput.trim().split('\n').filter(Boolean).slice(-3);
       if (said.length > 0) lines.push(`${' '.repeat(16)}endpoint's last output: ${said.join(' | ').slice(0, 400)}`);
     }

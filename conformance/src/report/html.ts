@@ -11,10 +11,21 @@ const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeA
 const clauseText = new Map(spec.clauses.map((c) => [c.id, `${c.level}: ${c.text}`]));
 const anchor = (t: string, c: string) => `case-${t}-${c}`.replace(/[^a-zA-Z0-9-]/g, '-');
 
+/** Listed as an expected failure, yet it passed: the list is out of date. */
+const unexpectedPass = (c: CaseReport): boolean => c.outcome === 'pass' && c.expectedFailure !== null;
+
 function badge(c: CaseReport): string {
-  const label = c.outcome !== 'pass' && c.outcome !== 'unsupported' && c.expectedFailure !== null ? `${c.outcome} (expected)` : c.outcome;
-  const cls = c.outcome !== 'pass' && c.expectedFailure !== null ? 'expected' : c.outcome;
-  return `<span class="badge ${cls}">${esc(label)}</span>`;
+  const label = unexpectedPass(c) ? 'pass (listed as expected to fail)' : c.outcome !== 'pass' && c.outcome !== 'unsupported' && c.expectedFailure !== null ? `${c.outcome} (expected)` : c.outcome;
+  const cls = unexpectedPass(c) ? 'unexpected-pass' : c.outcome !== 'pass' && c.expectedFailure !== null ? 'expected' : c.outcome;
+  // The clause a failure names, in the cell itself: the matrix alone then says what broke.
+  const clause = c.outcome === 'fail' && c.failedClause !== null ? ` <code>${esc(c.failedClause)}</code>` : '';
+  return `<span class="badge ${cls}">${esc(label)}</span>${clause}`;
+}
+
+/** Cases listed as expected failures that passed, first on the page: what to remove from the list. */
+function unexpectedPasses(report: Report): string {
+  const rows = report.targets.flatMap((t) => t.cases.filter(unexpectedPass).map((c) => `<li><a href="#${anchor(t.name, c.id)}">${esc(t.name)}: ${esc(c.id)}</a> &mdash; listed because: ${esc(c.expectedFailure ?? '')}</li>`));
+  return rows.length === 0 ? '' : `<div class="unexpected-passes"><h2>Passed although listed as expected failures</h2><ul>${rows.join('')}</ul></div>`;
 }
 
 function matrix(report: Report): string {
@@ -64,7 +75,7 @@ function caseSection(t: TargetReport, c: CaseReport, reportDir: string): string 
   return `<details id="${anchor(t.name, c.id)}"${c.outcome === 'fail' && c.expectedFailure === null ? ' open' : ''}>
 <summary>${badge(c)} <b>${esc(c.id)}</b> <span class="muted">${c.level} &middot; ${c.role} role &middot; ${c.durationMs.toFixed(0)} ms</span> &mdash; ${esc(c.title)}</summary>
 ${c.message ? `<p class="message">${c.failedClause ? `<code>${esc(c.failedClause)}</code>: ` : ''}${esc(c.message)}</p>` : ''}
-${c.expectedFailure ? `<p class="expected-reason">Expected failure: ${esc(c.expectedFailure)}</p>` : ''}
+${c.expectedFailure ? `<p class="expected-reason">${unexpectedPass(c) ? 'Listed as an expected failure, but it passed' : 'Expected failure'}: ${esc(c.expectedFailure)}</p>` : ''}
 <h4>Clauses</h4><ul>${clauses}</ul>
 ${checks ? `<h4>Checks</h4><ul class="checks">${checks}</ul>` : ''}
 ${measurements}
@@ -83,6 +94,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding
 .badge.pass{background:#2a7d2a}.badge.fail{background:#c0392b}.badge.timeout,.badge.harness-error{background:#8e44ad}.badge.unsupported{background:#999}.badge.expected{background:#d68910}
 details{border:1px solid #ddd;border-radius:4px;margin:4px 0;padding:4px 8px}summary{cursor:pointer}
 tr.out td{background:#f4f8ff}tr.in td{background:#f6fff4}li.failed,li.bad,tr.bad td{color:#c0392b}li.ok{color:#2a7d2a}
+.badge.unexpected-pass{background:#1f618d}.unexpected-passes{border:2px solid #1f618d;padding:0 1em;margin:1em 0}
 .message{font-weight:bold;color:#c0392b}.expected-reason{color:#b9770e}pre{background:#f7f7f7;padding:6px;overflow:auto;max-height:20em}
 .timeline{font-size:12px}`;
 
@@ -97,6 +109,7 @@ export function htmlReport(report: Report, reportDir: string): string {
 <h1>QOTP conformance report</h1>
 <p class="muted">${esc(report.protocol)} ${esc(report.protocolVersion)} &middot; ${esc(report.startedAt)} &middot; ${(report.durationMs / 1000).toFixed(1)} s${report.strict ? ' &middot; strict (SHOULD cases count)' : ''}</p>
 <ul>${summaries}</ul>
+${unexpectedPasses(report)}
 <h2>Matrix</h2>
 ${matrix(report)}
 ${sections}

@@ -1,5 +1,7 @@
 // JUnit XML for CI systems: one testsuite per target, one testcase per case.
-// Expected failures and unsupported cases are reported as skipped, with the reason.
+// Expected failures, unsupported cases and (without --strict) SHOULD shortfalls are reported
+// as skipped, with the reason, so that JUnit's failures are exactly the verdict's.
+import { counts } from '../runner.js';
 import type { Report } from './model.js';
 
 const escape = (s: string): string =>
@@ -13,15 +15,18 @@ export function junitXml(report: Report): string {
       const head = `    <testcase classname="qotp.${escape(t.name)}.${escape(c.id.split('.')[0] as string)}" name="${escape(name)}" time="${time}">`;
       let body = '';
       if (c.outcome === 'unsupported') body = `\n      <skipped message="${escape(`unsupported: ${c.message ?? ''}`)}"/>`;
-      else if (c.outcome !== 'pass' && c.expectedFailure !== null) body = `\n      <skipped message="${escape(`expected failure: ${c.expectedFailure}`)}"/>`;
+      else if (c.outcome !== 'pass' && c.expectedFailure !== null) body = `\n      <skipped message="${escape(`expected failure: ${c.expectedFailure} (observed: ${c.message ?? c.outcome})`)}"/>`;
+      else if (c.outcome !== 'pass' && !counts(c, report.strict)) body = `\n      <skipped message="${escape(`${c.level} not met, counted only with --strict: ${c.failedClause ?? c.outcome}: ${c.message ?? ''}`)}"/>`;
       else if (c.outcome === 'fail') body = `\n      <failure message="${escape(`${c.failedClause}: ${c.message ?? ''}`)}" type="${escape(c.failedClause ?? 'fail')}"/>`;
       else if (c.outcome !== 'pass') body = `\n      <error message="${escape(`${c.outcome}: ${c.message ?? ''}`)}" type="${c.outcome}"/>`;
       const notes = c.notes.length > 0 ? `\n      <system-out>${escape(c.notes.join('\n'))}</system-out>` : '';
       return `${head}${body}${notes}\n    </testcase>`;
     });
-    const failures = t.cases.filter((c) => c.outcome === 'fail' && c.expectedFailure === null).length;
-    const errors = t.cases.filter((c) => (c.outcome === 'timeout' || c.outcome === 'harness-error') && c.expectedFailure === null).length;
-    const skipped = t.cases.filter((c) => c.outcome === 'unsupported' || (c.outcome !== 'pass' && c.expectedFailure !== null)).length;
+    // The same cases as the verdict's: a SHOULD shortfall without --strict is skipped, with its reason.
+    const counted = (c: (typeof t.cases)[number]) => c.expectedFailure === null && counts(c, report.strict);
+    const failures = t.cases.filter((c) => c.outcome === 'fail' && counted(c)).length;
+    const errors = t.cases.filter((c) => (c.outcome === 'timeout' || c.outcome === 'harness-error') && counted(c)).length;
+    const skipped = t.cases.filter((c) => c.outcome !== 'pass' && !((c.outcome === 'fail' || c.outcome === 'timeout' || c.outcome === 'harness-error') && counted(c))).length;
     const time = (t.cases.reduce((s, c) => s + c.durationMs, 0) / 1000).toFixed(3);
     const i = t.implementation;
     const properties: [string, string][] = [

@@ -4,8 +4,8 @@
 // runner attaches to a server that is already running (--target, --pubkey).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants as fsConstants, readFileSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseHostPort } from '@qotp/reference/node';
@@ -51,6 +51,61 @@ export const unprobed = (why: string): Implementation => ({ version: null, versi
 export interface LoadOptions {
   /** Use the expected failures of this version whatever the probe reads (e.g. for a "(devel)" build). */
   expectedFailuresFor?: string;
+  /** Check the launch commands (placeholders, programs) and throw on a problem; true unless said. */
+  check?: boolean;
+}
+
+/** The placeholders each kind of command may use. */
+const PLACEHOLDERS = {
+  server: ['node', 'dir', 'listen', 'seed', 'keylog'],
+  client: ['node', 'dir', 'peer', 'pubkey', 'input', 'keylog', 'seed'],
+  version: ['node', 'dir'],
+} as const;
+
+/** Where a program would be run from: a path as given, or the first match on PATH; null when none. */
+function findProgram(program: string, dir: string): string | null {
+  const executable = (path: string) => {
+    try {
+      accessSync(path, fsConstants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (program.includes('/')) return executable(isAbsolute(program) ? program : resolve(dir, program)) ? program : null;
+  for (const entry of (process.env.PATH ?? '').split(delimiter)) if (entry !== '' && executable(join(entry, program))) return join(entry, program);
+  return null;
+}
+
+/**
+ * What keeps a target's launch commands from running, one line each: a placeholder the
+ * command may not use, or a program that is not there. Empty when they can run.
+ */
+export function launchProblems(t: Pick<Target, 'config' | 'dir'>): string[] {
+  const problems: string[] = [];
+  const commands: [keyof typeof PLACEHOLDERS, string, string[] | undefined][] = [
+    ['server', 'server.command', t.config.server?.command],
+    ['server', 'server.sinkArgs', t.config.server?.sinkArgs],
+    ['client', 'client.command', t.config.client?.command],
+    ['client', 'client.zeroRttArgs', t.config.client?.zeroRttArgs],
+    ['version', 'version.command', t.config.version?.command],
+  ];
+  for (const [kind, where, argv] of commands) {
+    if (argv === undefined) continue;
+    const allowed: readonly string[] = PLACEHOLDERS[kind];
+    for (const arg of argv) {
+      for (const [, name] of arg.matchAll(/\{(\w+)\}/g)) {
+        if (!allowed.includes(name as string)) problems.push(`${where}: unknown placeholder {${name}} (${kind} commands take ${allowed.map((n) => `{${n}}`).join(' ')})`);
+      }
+    }
+    if (where.endsWith('.command') && kind !== 'version' && problems.length === 0) {
+      const program = (argv[0] as string).replace('{node}', process.execPath).replace('{dir}', t.dir);
+      if (!/\{\w+\}/.test(program) && findProgram(program, t.dir) === null) {
+        problems.push(`${where}: ${program} ${program.includes('/') ? 'does not exist or is not executable' : 'is not on PATH'}`);
+      }
+    }
+  }
+  return problems;
 }
 
 export interface Target {
@@ -119,6 +174,8 @@ export function loadTarget(path: string, options: LoadOptions = {}): Target {
   if (problems.length > 0) throw new TargetError(`${path} is not a valid target file:\n  ${problems.join('\n  ')}`);
   const target = config as TargetConfig;
   const dir = dirname(resolve(path));
+  const unusable = options.check === false ? [] : launchProblems({ config: target, dir });
+  if (unusable.length > 0) throw new TargetError(`${path} cannot be launched:\n  ${unusable.join('\n  ')}`);
   const found = probeVersion(target, dir);
   const implementation: Implementation = { ...found, ...chooseExpectedFailures(target, found, options) };
   const expectedFailures = new Map<string, ExpectedFailure>();
@@ -154,6 +211,9 @@ export function failsAsListed(entry: ExpectedFailure, failedClause: string | nul
 }
 
 const bundledDir = fileURLToPath(new URL('../../targets/', import.meta.url));
+
+/** The target files shipped in conformance/targets/. */
+export const bundledTargetNames = ['reference', 'go'];
 
 /** One of the target files shipped in conformance/targets/ ("reference", "go"). */
 export function bundledTarget(name: string, options: LoadOptions = {}): Target {
@@ -300,10 +360,18 @@ export class ServerStartFailure extends Error {
   constructor(
     message: string,
     readonly output: string,
+    /** The server's exit status, when it exited before it was ready. */
+    readonly exitCode: number | null = null,
   ) {
     super(message);
   }
 }
+
+/**
+ * The exit status by which a launched endpoint says it does not support what a case asks of
+ * it (as in the QUIC interop runner): the case is reported unsupported, not failed.
+ */
+export const UNSUPPORTED_EXIT = 127;
 
 const lastLines = (text: string, n = 5): string => text.trim().split('\n').slice(-n).join(' | ');
 
@@ -327,7 +395,7 @@ export async function startServer(target: Target, keylog: string, application: '
   const limit = Math.min(SERVER_START_MS, Math.max(0, startBy - performance.now()));
   const fail = (message: string): never => {
     proc.stop();
-    throw new ServerStartFailure(message, proc.output());
+    throw new ServerStartFailure(message, proc.output(), proc.child.exitCode);
   };
   let timer: NodeJS.Timeout | undefined;
   const code = await Promise.race([

@@ -17,13 +17,14 @@
 //   crash-mid        a real reference server that dies (status 3) 300 ms after it is ready
 //   client-exits     (client) prints a complaint on stderr and exits with status 1 at once
 //   client-hangs     (client) sends nothing and never exits
+//   declines         server or client: says it does not support this and exits with status 127
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export const MODES = ['never-ready', 'ready-then-exit', 'malformed-key', 'silent', 'garbage', 'amplifier', 'huge-stdout', 'crash-mid', 'client-exits', 'client-hangs'] as const;
+export const MODES = ['never-ready', 'ready-then-exit', 'malformed-key', 'silent', 'garbage', 'amplifier', 'huge-stdout', 'crash-mid', 'client-exits', 'client-hangs', 'declines'] as const;
 export type Mode = (typeof MODES)[number];
 
 const referenceCli = fileURLToPath(new URL('../../../reference/dist/cli.js', import.meta.url));
@@ -100,6 +101,9 @@ async function main(mode: Mode, token: string): Promise<void> {
     case 'client-hangs':
       forever();
       return;
+    case 'declines':
+      process.stderr.write('hostile endpoint: not supported here\n');
+      process.exit(127);
   }
 }
 
