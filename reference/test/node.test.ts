@@ -1,5 +1,5 @@
 // The Node adapter over real UDP on loopback, TS against TS: echo in both handshakes,
-// IPv6, the key log format, and the CLI's handling of bad arguments.
+// IPv6, the key log format.
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QotpSocket, type QotpStream } from '../src/node/index.js';
