@@ -12,6 +12,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import type { VectorFile, VectorFileName, VectorFiles } from './types.js';
 
 export type * from './types.js';
+export { applyDamage, DamageError, describeDamage, withType, withVersion, type Damage, type Reseal } from './damage.js';
 
 /** Every vector file and the schema it follows. */
 export const vectorFileSchemas: Record<VectorFileName, string> = {

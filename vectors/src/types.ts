@@ -1,4 +1,5 @@
 // TypeScript shapes of the vector files; the JSON Schemas in ../schemas are the authority.
+import type { Damage } from './damage.js';
 
 export type VectorResult = 'valid' | 'invalid';
 
@@ -81,7 +82,9 @@ export interface PacketTest extends VectorTest {
   sealedByInitiator: boolean;
   mtu: number;
   payload: string;
+  /** How the packet was damaged, in words (derived from `damage`). */
   mutation?: string;
+  damage?: Damage;
   packet: string;
   receiver: ReceiverJson;
   decoded?: { payload: string; sn?: number; epoch?: number; fillerLength?: number };

@@ -18,6 +18,7 @@ import {
   readUint64,
   receivePacket,
   rtoNanos,
+  sealPacket,
   setCryptoBackend,
   updateRtt,
   writeUint,
@@ -25,8 +26,9 @@ import {
   type Payload,
 } from '@qotp/reference';
 import { nodeCryptoBackend } from '@qotp/reference/node';
+import { headerSize } from '@qotp/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allTests, buildPacket, fromHex, loadVectors, receiverContext, toHex, type PayloadJson } from '../src/index.js';
+import { allTests, applyDamage, buildPacket, fromHex, loadVectors, receiverContext, toHex, type PayloadJson } from '../src/index.js';
 
 /** The QotpError code `run` throws, or 'no error'. */
 function errorCode(run: () => unknown): string {
@@ -91,7 +93,12 @@ describe.each(packetRuns)('%s.json on the %s backend', (file, _, backend) => {
   it.each([...allTests(loadVectors(file))].map((c) => [caseName(c), c] as const))('%s', (_, { group, test }) => {
     const packet = fromHex(test.packet);
     const ctx = receiverContext(group.keySet, test.receiver);
-    if (test.mutation === undefined) expect(toHex(buildPacket(group.keySet, test))).toBe(test.packet);
+    // The packet is the test's sealing, damaged as `damage` says (the only way it was made).
+    expect(test.damage === undefined, 'mutation and damage go together').toBe(test.mutation === undefined);
+    const reseal = (sealed: Uint8Array, plaintext: Uint8Array) =>
+      sealPacket(sealed.subarray(0, headerSize(test.message)), plaintext, { secret: fromHex(group.keySet.identitySecret), sn: test.sn, epoch: test.epoch, sealedByInitiator: test.sealedByInitiator });
+    const sealed = buildPacket(group.keySet, test);
+    expect(toHex(test.damage === undefined ? sealed : applyDamage(sealed, test.damage, reseal))).toBe(test.packet);
     if (test.result === 'invalid') {
       expect(errorCode(() => receivePacket(packet, ctx))).toBe(test.error);
       return;

@@ -3,7 +3,7 @@
 import { headerSize } from '@qotp/spec';
 import { headerByte, openPacket, QotpError, readUint, readUint64, writeUint64 } from '@qotp/reference';
 import { describe } from '../peer/datagram.js';
-import { withType, withVersion } from '../peer/mutations.js';
+import { withType, withVersion } from '@qotp/vectors';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { echo, expectAlive, fromEndpoint, onConnection, pattern, probePayload, probeReactions, SILENCE_MS, type CaseHeader, type Open } from './helpers.js';
 

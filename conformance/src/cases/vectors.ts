@@ -5,11 +5,10 @@
 // of its own, and the same mutation. The endpoint must not react to any of them, and
 // the connection must work afterwards.
 import { constant, headerSize, type MessageName } from '@qotp/spec';
-import { sealPacket, writeUint, writeUint64 } from '@qotp/reference';
-import { allTests, fromHex, loadVectors, type PacketTest } from '@qotp/vectors';
+import { sealPacket, writeUint64 } from '@qotp/reference';
+import { allTests, applyDamage, fromHex, loadVectors, type PacketTest, type Reseal } from '@qotp/vectors';
 import { randomBytes } from 'node:crypto';
 import { describe, type Datagram } from '../peer/datagram.js';
-import { parseMutation } from '../peer/mutations.js';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { TesterPeer } from '../peer/tester-peer.js';
 import type { CaseContext, CaseDefinition, Role } from './case.js';
@@ -38,12 +37,18 @@ function notApplicable(test: PacketTest, mtu: number): string | null {
   return null;
 }
 
-/** An InitCryptoSnd whose authentic plaintext announces a filler longer than itself (erratum E14). */
-function overlongFiller(conn: PeerConnection, sealedInitCryptoSnd: Uint8Array, mtu: number): Uint8Array {
-  const header = sealedInitCryptoSnd.slice(0, headerSize('InitCryptoSnd'));
-  const plaintext = new Uint8Array(mtu - header.length - constant('FooterDataSize'));
-  writeUint(plaintext, 0, 0xffff, 16);
-  return sealPacket(header, plaintext, { secret: conn.identitySecret as Uint8Array, sn: 0, epoch: 0, sealedByInitiator: true });
+/**
+ * Seals a 're-seal' damage's plaintext under the live InitCryptoSnd's header with the live
+ * 0-RTT secret (erratum E14's filler overrun), zero-padded or cut to the endpoint's MTU so
+ * that the datagram is as long as that endpoint requires.
+ */
+function resealFor(conn: PeerConnection, mtu: number): Reseal {
+  return (packet, plaintext) => {
+    const header = packet.slice(0, headerSize('InitCryptoSnd'));
+    const sized = new Uint8Array(mtu - header.length - constant('FooterDataSize'));
+    sized.set(plaintext.subarray(0, sized.length));
+    return sealPacket(header, sized, { secret: conn.identitySecret as Uint8Array, sn: 0, epoch: 0, sealedByInitiator: true });
+  };
 }
 
 /** Seals the vector's packet with the live keys and damages it as the vector says. */
@@ -56,7 +61,6 @@ function rebuild(test: PacketTest, index: number, conn: PeerConnection, mtu: num
       break;
     case 'InitCryptoSnd':
       packet = conn.initCryptoSnd(payload, test.mtu);
-      if (test.mutation?.startsWith('re-seal')) return overlongFiller(conn, packet, mtu);
       break;
     case 'InitRcv':
     case 'InitCryptoRcv':
@@ -67,7 +71,7 @@ function rebuild(test: PacketTest, index: number, conn: PeerConnection, mtu: num
       if (!test.receiver.knowsConnection) writeUint64(packet, 1, conn.connId ^ 0x0f0f0f0f0f0f0f0fn);
       break;
   }
-  return test.mutation === undefined ? packet : parseMutation(test.mutation, test.message, fromHex(test.packet))(packet);
+  return test.damage === undefined ? packet : applyDamage(packet, test.damage, resealFor(conn, mtu));
 }
 
 /** What the endpoint sent about probe stream `index`, or on a connection opened by vector `index`. */

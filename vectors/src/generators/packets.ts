@@ -11,7 +11,8 @@ import {
   sealPacket,
   sharedSecret,
 } from '@qotp/reference';
-import { constant, headerSize, spec, type MessageName } from '@qotp/spec';
+import { constant, headerSize, type MessageName } from '@qotp/spec';
+import { applyDamage, describeDamage, type Damage, type Reseal } from '../damage.js';
 import { toHex } from '../hex.js';
 import { buildPacket, receiverContext, type Sealing as VectorSealing } from '../packets.js';
 import type { KeySet, PacketFile, PacketTest, ReceiverJson } from '../types.js';
@@ -75,14 +76,16 @@ interface TestSpec {
   flags?: string[];
   sealing: Sealing;
   receiver?: Partial<ReceiverJson>;
-  /** Changes the packet after sealing; its description goes into `mutation`. */
-  mutate?: [string, (packet: Uint8Array) => Uint8Array];
+  /** How the packet is damaged after sealing (its description goes into `mutation`). */
+  damage?: Damage;
+  /** For a 're-seal' damage: seals a plaintext under the packet's header with its keys. */
+  reseal?: Reseal;
 }
 
 /** Builds, replays through the reference receiver and records the verdict. */
 function makeTest(k: Keys, t: TestSpec): PacketTest {
   const sealed = build(k, t.sealing);
-  const packet = t.mutate ? t.mutate[1](sealed.slice()) : sealed;
+  const packet = t.damage ? applyDamage(sealed, t.damage, t.reseal) : sealed;
   const receiver = { ...naturalReceiver(t.sealing), ...t.receiver };
   const base = {
     id: t.id,
@@ -95,7 +98,7 @@ function makeTest(k: Keys, t: TestSpec): PacketTest {
     sealedByInitiator: t.sealing.sealedByInitiator,
     mtu: t.sealing.mtu,
     payload: toHex(t.sealing.payload),
-    ...(t.mutate ? { mutation: t.mutate[0] } : {}),
+    ...(t.damage ? { mutation: describeDamage(t.damage), damage: t.damage } : {}),
     packet: toHex(packet),
     receiver,
   };
@@ -130,28 +133,10 @@ const data = (sn: number, epoch: number, sealedByInitiator: boolean, payload = p
 
 // ------------------------------------------------------------------ mutations
 
-const flip = (byte: number, bit: number): [string, (p: Uint8Array) => Uint8Array] => [
-  `flip bit ${bit} of byte ${byte}`,
-  (p) => {
-    p[byte] = (p[byte] as number) ^ (1 << bit);
-    return p;
-  },
-];
-const truncate = (length: number): [string, (p: Uint8Array) => Uint8Array] => [`truncate to ${length} bytes`, (p) => p.slice(0, length)];
-const setByte = (byte: number, value: number, what: string): [string, (p: Uint8Array) => Uint8Array] => [
-  what,
-  (p) => {
-    p[byte] = value;
-    return p;
-  },
-];
-const replace = (offset: number, bytes: Uint8Array, what: string): [string, (p: Uint8Array) => Uint8Array] => [
-  what,
-  (p) => {
-    p.set(bytes, offset);
-    return p;
-  },
-];
+const flip = (byte: number, bit: number): Damage => ({ op: 'flip-bit', byte, bit });
+const truncate = (length: number): Damage => ({ op: 'truncate', length });
+const setType = (value: number): Damage => ({ op: 'set-type', value });
+const appendZero: Damage = { op: 'append', bytes: '00' };
 
 /** Low-order X25519 points: all give the zero shared secret. */
 const LOW_ORDER: [string, string][] = [
@@ -175,8 +160,8 @@ function messageTests(group: string): TestSpec[] {
     { id: id('init-crypto-snd'), comment: '0-RTT InitCryptoSnd with data, padded to 1400 bytes.', clauses: ['crypto.init-crypto-snd.layout', 'crypto.init-crypto-snd.secret', 'crypto.keys.x25519', 'crypto.aead.cipher', 'crypto.init-crypto-snd.filler', 'crypto.nonce.direction-bit'], sealing: initCryptoSnd() },
     { id: id('init-crypto-snd-no-filler'), comment: 'InitCryptoSnd whose payload fills the MTU: filler length 0.', clauses: ['crypto.init-crypto-snd.filler'], sealing: initCryptoSnd(encodePayload({ isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(MTU - 65 - 22 - 2 - 8).fill(0x61) } })) },
     { id: id('init-crypto-snd-mtu-1200'), comment: 'InitCryptoSnd with MTU 1200 at a receiver with MTU 1200.', clauses: ['crypto.init-crypto-snd.filler', 'crypto.init-snd.min-size'], sealing: initCryptoSnd(payloads.hello, 1200) },
-    { id: id('init-crypto-snd-downgraded'), comment: 'An InitCryptoSnd whose header byte was changed to 0x00 is a well-formed InitSnd: the header is not protected against this, the receiver answers with InitRcv and the 0-RTT payload is lost.', clauses: ['crypto.init-snd.layout', 'crypto.header.layout'], flags: ['Downgrade'], sealing: initCryptoSnd(), mutate: flip(0, 6) },
-    { id: id('init-crypto-snd-oversized'), comment: 'An InitCryptoSnd with one byte appended: the receiver reads only its MTU, which cuts the byte off again.', clauses: ['crypto.receive.mtu-cut'], flags: ['CutToMtu'], sealing: initCryptoSnd(), mutate: ['append one zero byte', (p) => Uint8Array.of(...p, 0)] },
+    { id: id('init-crypto-snd-downgraded'), comment: 'An InitCryptoSnd whose header byte was changed to 0x00 is a well-formed InitSnd: the header is not protected against this, the receiver answers with InitRcv and the 0-RTT payload is lost.', clauses: ['crypto.init-snd.layout', 'crypto.header.layout'], flags: ['Downgrade'], sealing: initCryptoSnd(), damage: flip(0, 6) },
+    { id: id('init-crypto-snd-oversized'), comment: 'An InitCryptoSnd with one byte appended: the receiver reads only its MTU, which cuts the byte off again.', clauses: ['crypto.receive.mtu-cut'], flags: ['CutToMtu'], sealing: initCryptoSnd(), damage: appendZero },
     { id: id('init-crypto-rcv'), comment: '0-RTT reply with ACK and data.', clauses: ['crypto.init-crypto-rcv.layout', 'crypto.init-crypto-rcv.secret', 'crypto.nonce.direction-bit'], sealing: initCryptoRcv() },
     { id: id('init-crypto-rcv-minimal'), comment: 'InitCryptoRcv with an 8-byte payload: 71 bytes.', clauses: ['crypto.init-crypto-rcv.layout', 'crypto.sn.min-payload'], sealing: initCryptoRcv(payloads.ping) },
   ];
@@ -224,55 +209,54 @@ function mutationTests(k: Keys): TestSpec[] {
     for (let bit = 0; bit < 8; bit++) {
       // 0x40 with bit 6 cleared is 0x00: a well-formed InitSnd (see crypto.*.init-crypto-snd-downgraded).
       if (sealing.message === 'InitCryptoSnd' && bit === 6) continue;
-      tests.push({ id: id(`header-bit-${bit}`), comment: `Header byte bit ${bit} flipped (${bit < 5 ? 'version' : 'type'} field).`, clauses: [bit < 5 ? 'crypto.header.version' : 'crypto.header.layout', 'crypto.aead.tamper'], sealing, mutate: flip(0, bit) });
+      tests.push({ id: id(`header-bit-${bit}`), comment: `Header byte bit ${bit} flipped (${bit < 5 ? 'version' : 'type'} field).`, clauses: [bit < 5 ? 'crypto.header.version' : 'crypto.header.layout', 'crypto.aead.tamper'], sealing, damage: flip(0, bit) });
     }
     for (const code of [5, 6, 7]) {
-      tests.push({ id: id(`unknown-type-${code}`), comment: `Header type set to ${code}.`, clauses: ['crypto.header.unknown-type'], sealing, mutate: setByte(0, code << 5, `set the header byte to type ${code}`) });
+      tests.push({ id: id(`unknown-type-${code}`), comment: `Header type set to ${code}.`, clauses: ['crypto.header.unknown-type'], sealing, damage: setType(code) });
     }
     for (let byte = 1; byte < r.header; byte += sealing.message === 'Data' ? 1 : 4) {
       const inConnId = sealing.message !== 'InitCryptoSnd' && byte < 9;
-      tests.push({ id: id(`aad-byte-${byte}`), comment: `Bit 0 of cleartext byte ${byte} (${inConnId ? 'connection id' : 'a public key'}) flipped.`, clauses: [inConnId ? 'crypto.conn-id.stable' : 'crypto.aead.aad', 'crypto.aead.tamper'], sealing, mutate: flip(byte, 0) });
+      tests.push({ id: id(`aad-byte-${byte}`), comment: `Bit 0 of cleartext byte ${byte} (${inConnId ? 'connection id' : 'a public key'}) flipped.`, clauses: [inConnId ? 'crypto.conn-id.stable' : 'crypto.aead.aad', 'crypto.aead.tamper'], sealing, damage: flip(byte, 0) });
     }
     for (let i = 0; i < 6; i++) {
-      tests.push({ id: id(`sn-byte-${i}`), comment: `Bit 7 of masked sequence number byte ${i} flipped.`, clauses: ['crypto.sn.masking', 'crypto.aead.tamper'], sealing, mutate: flip(r.sn + i, 7) });
+      tests.push({ id: id(`sn-byte-${i}`), comment: `Bit 7 of masked sequence number byte ${i} flipped.`, clauses: ['crypto.sn.masking', 'crypto.aead.tamper'], sealing, damage: flip(r.sn + i, 7) });
     }
     const body = r.tag - r.ciphertext;
     for (const [where, at] of [['first', r.ciphertext], ['middle', r.ciphertext + Math.floor(body / 2)], ['last', r.tag - 1]] as const) {
-      tests.push({ id: id(`ciphertext-${where}`), comment: `Bit 3 of the ${where} ciphertext byte flipped.`, clauses: ['crypto.aead.tamper'], sealing, mutate: flip(at, 3) });
+      tests.push({ id: id(`ciphertext-${where}`), comment: `Bit 3 of the ${where} ciphertext byte flipped.`, clauses: ['crypto.aead.tamper'], sealing, damage: flip(at, 3) });
     }
     for (const [where, at] of [['first', r.tag], ['last', length - 1]] as const) {
-      tests.push({ id: id(`tag-${where}`), comment: `Bit 5 of the ${where} tag byte flipped.`, clauses: ['crypto.aead.tamper'], sealing, mutate: flip(at, 5) });
+      tests.push({ id: id(`tag-${where}`), comment: `Bit 5 of the ${where} tag byte flipped.`, clauses: ['crypto.aead.tamper'], sealing, damage: flip(at, 5) });
     }
     const cuts = new Set([0, 1, 9, constant('MinPacketSize') - 1, r.header, r.header + 6, r.header + 21, r.header + 22, r.header + 29, length - 1]);
     for (const cut of [...cuts].filter((c) => c < length).sort((a, b) => a - b)) {
-      tests.push({ id: id(`truncated-${cut}`), comment: `Cut to ${cut} of ${length} bytes.`, clauses: ['crypto.min-packet-size', 'crypto.aead.tamper'], sealing, mutate: truncate(cut) });
+      tests.push({ id: id(`truncated-${cut}`), comment: `Cut to ${cut} of ${length} bytes.`, clauses: ['crypto.min-packet-size', 'crypto.aead.tamper'], sealing, damage: truncate(cut) });
     }
     // An InitCryptoSnd fills the MTU, so an appended byte is cut off again (see crypto.*.init-crypto-snd-oversized).
-    if (sealing.message !== 'InitCryptoSnd') tests.push({ id: id('extra-byte'), comment: 'One zero byte appended: the tag is no longer at the end.', clauses: ['crypto.aead.tamper'], sealing, mutate: [`append one zero byte`, (p) => Uint8Array.of(...p, 0)] });
-    tests.push({ id: id('version-31'), comment: 'All version bits set.', clauses: ['crypto.header.version'], sealing, mutate: setByte(0, (spec.messages[sealing.message].type << 5) | 31, 'set the version to 31') });
+    if (sealing.message !== 'InitCryptoSnd') tests.push({ id: id('extra-byte'), comment: 'One zero byte appended: the tag is no longer at the end.', clauses: ['crypto.aead.tamper'], sealing, damage: appendZero });
+    tests.push({ id: id('version-31'), comment: 'All version bits set.', clauses: ['crypto.header.version'], sealing, damage: { op: 'set-version', value: 31 } });
   }
   // InitSnd has no integrity protection: only its size, header and keys can make it invalid.
   const snd = initSnd();
   for (const cut of [0, 38, 64, 65, MTU - 1]) {
-    tests.push({ id: `invalid.init-snd.truncated-${cut}`, comment: `InitSnd cut to ${cut} bytes: below the receiver MTU, not answered.`, clauses: ['crypto.init-snd.min-size', 'crypto.min-packet-size'], sealing: snd, mutate: truncate(cut) });
+    tests.push({ id: `invalid.init-snd.truncated-${cut}`, comment: `InitSnd cut to ${cut} bytes: below the receiver MTU, not answered.`, clauses: ['crypto.init-snd.min-size', 'crypto.min-packet-size'], sealing: snd, damage: truncate(cut) });
   }
   for (const bit of [0, 4]) {
-    tests.push({ id: `invalid.init-snd.header-bit-${bit}`, comment: `InitSnd header version bit ${bit} flipped.`, clauses: ['crypto.header.version'], sealing: snd, mutate: flip(0, bit) });
+    tests.push({ id: `invalid.init-snd.header-bit-${bit}`, comment: `InitSnd header version bit ${bit} flipped.`, clauses: ['crypto.header.version'], sealing: snd, damage: flip(0, bit) });
   }
   for (const code of [5, 6, 7]) {
-    tests.push({ id: `invalid.init-snd.unknown-type-${code}`, comment: `InitSnd with type code ${code}.`, clauses: ['crypto.header.unknown-type'], sealing: snd, mutate: setByte(0, code << 5, `set the header byte to type ${code}`) });
+    tests.push({ id: `invalid.init-snd.unknown-type-${code}`, comment: `InitSnd with type code ${code}.`, clauses: ['crypto.header.unknown-type'], sealing: snd, damage: setType(code) });
   }
   tests.push({ id: 'invalid.init-snd.receiver-mtu-larger', comment: 'A 1400-byte InitSnd at a receiver with MTU 1500: too short for it.', clauses: ['crypto.init-snd.min-size'], flags: ['ReceiverMtuLarger'], sealing: snd, receiver: { mtu: 1500 } });
   tests.push({ id: 'invalid.init-crypto-snd.receiver-mtu-larger', comment: 'A 1400-byte InitCryptoSnd at a receiver with MTU 1500.', clauses: ['crypto.init-snd.min-size'], flags: ['ReceiverMtuLarger'], sealing: initCryptoSnd(), receiver: { mtu: 1500 } });
 
   for (const [pointName, point] of LOW_ORDER) {
-    const bytes = Uint8Array.from(Buffer.from(point, 'hex'));
-    const lowOrder = (message: string, offset: number) => replace(offset, bytes, `replace the ${message} ephemeral key with the low-order point ${pointName}`);
+    const lowOrder = (message: string, offset: number): Damage => ({ op: 'replace', offset, bytes: point, what: `replace the ${message} ephemeral key with the low-order point ${pointName}` });
     tests.push(
-      { id: `invalid.init-snd.low-order-${pointName}`, comment: `InitSnd whose ephemeral key is the low-order point '${pointName}'.`, clauses: ['crypto.keys.low-order'], flags: ['LowOrderKey'], sealing: snd, mutate: lowOrder('initiator', 1) },
-      { id: `invalid.init-rcv.low-order-${pointName}`, comment: `InitRcv whose ephemeral key is the low-order point '${pointName}'.`, clauses: ['crypto.keys.low-order'], flags: ['LowOrderKey'], sealing: initRcv(), mutate: lowOrder('responder', 9) },
-      { id: `invalid.init-crypto-snd.low-order-${pointName}`, comment: `InitCryptoSnd whose ephemeral key is the low-order point '${pointName}'.`, clauses: ['crypto.keys.low-order'], flags: ['LowOrderKey'], sealing: initCryptoSnd(), mutate: lowOrder('initiator', 1) },
-      { id: `invalid.init-crypto-rcv.low-order-${pointName}`, comment: `InitCryptoRcv whose ephemeral key is the low-order point '${pointName}'.`, clauses: ['crypto.keys.low-order'], flags: ['LowOrderKey'], sealing: initCryptoRcv(), mutate: lowOrder('responder', 9) },
+      { id: `invalid.init-snd.low-order-${pointName}`, comment: `InitSnd whose ephemeral key is the low-order point '${pointName}'.`, clauses: ['crypto.keys.low-order'], flags: ['LowOrderKey'], sealing: snd, damage: lowOrder('initiator', 1) },
+      { id: `invalid.init-rcv.low-order-${pointName}`, comment: `InitRcv whose ephemeral key is the low-order point '${pointName}'.`, clauses: ['crypto.keys.low-order'], flags: ['LowOrderKey'], sealing: initRcv(), damage: lowOrder('responder', 9) },
+      { id: `invalid.init-crypto-snd.low-order-${pointName}`, comment: `InitCryptoSnd whose ephemeral key is the low-order point '${pointName}'.`, clauses: ['crypto.keys.low-order'], flags: ['LowOrderKey'], sealing: initCryptoSnd(), damage: lowOrder('initiator', 1) },
+      { id: `invalid.init-crypto-rcv.low-order-${pointName}`, comment: `InitCryptoRcv whose ephemeral key is the low-order point '${pointName}'.`, clauses: ['crypto.keys.low-order'], flags: ['LowOrderKey'], sealing: initCryptoRcv(), damage: lowOrder('responder', 9) },
     );
   }
   return tests;
@@ -281,7 +265,6 @@ function mutationTests(k: Keys): TestSpec[] {
 /** An InitCryptoSnd, correctly sealed, whose filler length points past the plaintext. */
 function overlongFiller(k: Keys): PacketTest {
   const sealing = initCryptoSnd();
-  const header = build(k, sealing).subarray(0, headerSize('InitCryptoSnd'));
   const plaintext = new Uint8Array(MTU - headerSize('InitCryptoSnd') - constant('FooterDataSize'));
   plaintext.set([0xff, 0xff]); // filler length 65535, little-endian
   const secret = sharedSecret(k.initiatorEphemeral, publicKeyOf(k.responderIdentity));
@@ -291,10 +274,8 @@ function overlongFiller(k: Keys): PacketTest {
     clauses: ['crypto.init-crypto-snd.filler', 'crypto.receive.no-crash'],
     flags: ['FillerOverrun'],
     sealing,
-    mutate: [
-      're-seal the same header with a zero plaintext whose filler length is 65535',
-      () => sealPacket(header, plaintext, { secret, sn: 0, epoch: 0, sealedByInitiator: true }),
-    ],
+    damage: { op: 're-seal', plaintext: toHex(plaintext), what: 're-seal the same header with a zero plaintext whose filler length is 65535' },
+    reseal: (packet, p) => sealPacket(packet.subarray(0, headerSize('InitCryptoSnd')), p, { secret, sn: 0, epoch: 0, sealedByInitiator: true }),
   });
 }
 
