@@ -6,7 +6,7 @@ import type { CaseContext, Check, ClientRun, Measurement } from './cases/case.js
 import { CheckFailure } from './cases/case.js';
 import type { Datagram } from './peer/datagram.js';
 import { PeerConnection } from './peer/peer-connection.js';
-import { TesterPeer } from './peer/tester-peer.js';
+import { NO_OWNER, TesterPeer } from './peer/tester-peer.js';
 
 export interface CaseRecord {
   checks: Check[];
@@ -45,7 +45,7 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
     },
     expect(clause, ok, message) {
       record.checks.push({ clause, ok, message: ok ? null : message });
-      if (!ok) throw new CheckFailure(clause, message);
+      if (!ok) throw explained(record.timeline, clause, message);
     },
     measure(m) {
       record.measurements.push(m);
@@ -82,4 +82,20 @@ export function warmUp(): void {
     const client = new PeerConnection('initiator', { peerIdentityPublicKey: server.identityPublicKey });
     client.initCryptoSnd({ isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(100) } });
   }
+}
+
+/**
+ * A failed check, explained by what the endpoint sent: when one of its packets opens only
+ * under a known wrong rule, that rule's clause is the failure (an echo "0 bytes back" is a
+ * symptom); packets that did not decrypt at all are said next to the message.
+ */
+function explained(timeline: Datagram[], clause: string, message: string): CheckFailure {
+  const unreadable = timeline.filter((d) => d.direction === 'in' && d.decoded === null && d.error !== null && d.error !== NO_OWNER);
+  const diagnosed = unreadable.find((d) => d.diagnosis !== undefined);
+  if (diagnosed?.diagnosis !== undefined) {
+    return new CheckFailure(diagnosed.diagnosis.clause, `${diagnosed.diagnosis.says} (datagram #${diagnosed.index} at ${diagnosed.t.toFixed(1)} ms; ${unreadable.length} of its datagrams did not decrypt); the check that noticed: [${clause}] ${message}`);
+  }
+  if (unreadable.length === 0) return new CheckFailure(clause, message);
+  const first = unreadable[0] as Datagram;
+  return new CheckFailure(clause, `${message}; ${unreadable.length} datagram(s) from the endpoint did not decrypt (first: #${first.index}, ${first.error})`);
 }

@@ -3,7 +3,7 @@
 // with npx against the reference launched from the installed @qotp/reference, through a
 // target file of the third party's own.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,6 +47,8 @@ it('the packed packages install into an empty folder and check a third-party tar
   const run = sh('npx', ['--no-install', 'qotp-conformance', '--config', 'their.json', '--junit', 'out.xml'], consumer, 240_000);
   expect(run.status, run.all.slice(-3000)).toBe(0);
   expect(run.out).toMatch(/^their: \d+ passed, 0 failed/m);
+  expect(existsSync(join(consumer, 'conformance-results')), 'pcaps written without --out').toBe(false);
+  expect(run.out).toContain('no pcaps or key logs (--out DIR writes them)');
   const junit = readFileSync(join(consumer, 'out.xml'), 'utf8');
   expect(junit).toMatch(/<testsuite name="qotp-conformance their" tests="\d+" failures="0" errors="0"/);
   console.log(`pack: ${run.out.trim().split('\n').at(-1)}`);

@@ -49,4 +49,17 @@ describe('qotp-ref', () => {
     expect(r.stderr).toContain('qotp: no reply from 127.0.0.1:9 after 2 s: is a QOTP server listening there?');
     expect(r.stdout.trim()).toBe('qotp timeout after 3 s, waiting for the handshake reply from 127.0.0.1:9');
   });
+
+  it('connect with a key that is not the server\'s says what to check: the 0-RTT packet goes unanswered', async () => {
+    const server = spawn(process.execPath, [cli, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const line = await new Promise<string>((resolve) => server.stdout.once('data', (c: Buffer) => resolve(c.toString())));
+      const address = /^qotp listening (\S+) /.exec(line)?.[1] as string;
+      const r = run(['connect', '--to', address, '--pubkey', 'ab'.repeat(32), '--timeout', '3'], 'hello');
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`qotp: no reply from ${address} after 2 s: is a QOTP server listening there? For 0-RTT, is --pubkey its identity key?`);
+    } finally {
+      server.kill('SIGKILL');
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
 import {
+  acksSeen,
   acksOf,
   autoAck,
   dataPayload,
@@ -88,7 +89,7 @@ export const closeCases: CaseDefinition[] = [
       ctx.expect('close.answer', state.closeOffset !== null, 'the endpoint never answered the CLOSE with its own');
       ctx.expect('close.answer', state.closeOffset === data.length, `the endpoint closed at offset ${state.closeOffset}, after writing ${data.length} bytes`);
       const acked = acksOf(open, 0).some((a) => a.offset === data.length && a.length === 0);
-      ctx.expect('close.acknowledged', acked, `the empty CLOSE at ${data.length} was not acknowledged (no ACK with offset ${data.length}, length 0)`);
+      ctx.expect('close.acknowledged', acked, `the empty CLOSE at ${data.length} was not acknowledged (no ACK with offset ${data.length}, length 0; ${acksSeen(open, 0)})`);
     },
   ),
   onConnection(

@@ -76,6 +76,11 @@ export function ackDatagrams(open: Open, streamId: number): Datagram[] {
 
 /** The ACK sections the endpoint sent for `streamId`, in order. */
 export const acksOf = (open: Open, streamId: number): Ack[] => ackDatagrams(open, streamId).map((d) => d.decoded?.payload?.ack as Ack);
+/** "ACKs of stream 3 seen: (0, 7), (6, 6)" or "no ACK of stream 3 came": for a message about a missing one. */
+export function acksSeen(open: Open, streamId: number): string {
+  const acks = acksOf(open, streamId);
+  return acks.length === 0 ? `no ACK of stream ${streamId} came` : `ACKs of stream ${streamId} seen (offset, length): ${acks.map((a) => `(${a.offset}, ${a.length})`).join(', ')}`;
+}
 
 /** The highest stream offset the endpoint sent on a stream: above the data length means something was delivered twice. */
 export function highestOffset(open: Open, streamId: number): number {

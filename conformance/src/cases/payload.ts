@@ -4,7 +4,7 @@ import { bitField, spec } from '@qotp/spec';
 import { encodePayload, type Payload } from '@qotp/reference';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { expectDropped } from './encryption.js';
-import { ackDatagrams, expectAlive, onConnection, type Open, pattern, probePayload, REPLY_MS, text, waitUntil, WINDOW } from './helpers.js';
+import { ackDatagrams, acksSeen, expectAlive, onConnection, type Open, pattern, probePayload, REPLY_MS, text, waitUntil, WINDOW } from './helpers.js';
 
 const PAYLOAD_VERSION = bitField(spec.payload.header, 'version');
 const WIDE = bitField(spec.payload.header, 'wideOffsets');
@@ -31,7 +31,7 @@ export const payloadCases: CaseDefinition[] = [
       ];
       for (const [what, , payload] of variants) open.peer.send(open.conn.data(payload), what);
       await waitUntil(open.peer, () => variants.every(([, id]) => ackOf(open, id, 0, 6) !== undefined), REPLY_MS);
-      for (const [what, id] of variants) ctx.expect('payload.types', ackOf(open, id, 0, 6) !== undefined, `the ${what} segment on stream ${id} was not acknowledged (stream ${id}, offset 0, length 6)`);
+      for (const [what, id] of variants) ctx.expect('payload.types', ackOf(open, id, 0, 6) !== undefined, `the ${what} segment on stream ${id} was not acknowledged (expected an ACK of stream ${id}, offset 0, length 6; ${acksSeen(open, id)})`);
     },
   ),
   onConnection(

@@ -2,6 +2,7 @@
 // segments, several streams, the ACK fields, ACK-only packets and PING.
 import type { CaseContext, CaseDefinition } from './case.js';
 import {
+  acksSeen,
   ackOnly,
   acksOf,
   autoAck,
@@ -204,7 +205,7 @@ export const streamCases: CaseDefinition[] = [
     async (ctx: CaseContext, open: Open) => {
       open.peer.send(open.conn.data(dataPayload(8, 0, new Uint8Array(0))), 'PING on stream 8');
       const ack = await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === 8, REPLY_MS);
-      ctx.expect('payload.ping', ack !== null, 'the PING on stream 8 was not acknowledged');
+      ctx.expect('payload.ping', ack !== null, `the PING on stream 8 was not acknowledged (${acksSeen(open, 8)})`);
       const a = ack.decoded?.payload?.ack;
       ctx.expect('ack.segment', a?.offset === 0 && a.length === 0, `the PING was acknowledged as offset ${a?.offset} length ${a?.length}, expected 0 and 0`);
       await open.peer.collect(SILENCE_MS / 2);

@@ -1,5 +1,6 @@
 // One datagram as the tester saw it: when, which way, the bytes, and what they decoded to.
 // The same records feed the checks, the HTML timeline, the JSON report and the pcap.
+import type { Diagnosis } from './diagnose.js';
 import type { MessageName } from '@qotp/spec';
 import type { Payload } from '@qotp/reference';
 
@@ -31,6 +32,8 @@ export interface Datagram {
   decoded: Decoded | null;
   /** Why an incoming datagram did not decode. */
   error: string | null;
+  /** For one that did not decode: the known mistake under which it does, if any. */
+  diagnosis?: Diagnosis;
 }
 
 const short = (connId: bigint) => connId.toString(16).padStart(16, '0').slice(0, 8);

@@ -4,7 +4,9 @@
 import { formatHostPort, type HostPort } from '@qotp/reference/node';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
+import { messageTypeOf } from '@qotp/reference';
 import type { Datagram } from './datagram.js';
+import { diagnose, type Diagnosis } from './diagnose.js';
 import type { PeerConnection } from './peer-connection.js';
 
 /** "host:port" of an address, "[host]:port" for IPv6. */
@@ -14,6 +16,9 @@ const format = (a: HostPort): string => formatHostPort(a.host, a.port);
 const MAX_RECORDED = 50_000;
 
 type Waiter = { match: (d: Datagram) => boolean; resolve: (d: Datagram | null) => void; timer: NodeJS.Timeout };
+
+/** The error of an incoming datagram that belongs to none of the tester's connections. */
+export const NO_OWNER = 'no connection of the tester matches it';
 
 export class TesterPeer {
   /** Every datagram of the case, shared by all peers of the case, in time order. */
@@ -104,12 +109,14 @@ export class TesterPeer {
       error: null,
     };
     const owner = this.connections.find((c) => c.owns(bytes));
-    if (owner === undefined) d.error = 'no connection of the tester matches it';
+    if (owner === undefined) d.error = NO_OWNER;
     else {
       try {
         d.decoded = owner.receive(bytes, this.mtu);
       } catch (e) {
         d.error = (e as Error).message;
+        const why = diagnoseOwned(bytes, owner);
+        if (why !== null) d.diagnosis = why;
       }
     }
     this.timeline.push(d);
@@ -172,5 +179,13 @@ export class TesterPeer {
     this.waiters.clear();
     for (const wake of this.sleepers) wake();
     this.socket.close();
+  }
+}
+
+function diagnoseOwned(bytes: Uint8Array, owner: PeerConnection): Diagnosis | null {
+  try {
+    return diagnose(messageTypeOf(bytes), bytes, owner);
+  } catch {
+    return null; // not even a type to go by
   }
 }

@@ -46,7 +46,9 @@ function timeline(c: CaseReport): string {
   if (c.timeline.length === 0) return '<p class="muted">No datagrams.</p>';
   const rows = c.timeline.map((d) => {
     const arrow = d.direction === 'out' ? 'tester &rarr; endpoint' : 'endpoint &rarr; tester';
-    return `<tr class="${d.direction}"><td class="num">${d.t.toFixed(1)}</td><td>${arrow}</td><td class="num">${d.length}</td><td>${esc(d.summary)}</td><td>${esc(d.note ?? '')}</td></tr>`;
+    // A datagram the tester could not read is what a failure is usually about: marked, with why.
+    const problem = d.problem === null ? '' : `<br><b>${esc(d.problem)}</b>`;
+    return `<tr class="${d.direction}${d.problem === null ? '' : ' problem'}" id="${anchor(c.id, `d${d.index}`)}"><td class="num">${d.t.toFixed(1)}</td><td>${arrow}</td><td class="num">${d.length}</td><td>${esc(d.summary)}${problem}</td><td>${esc(d.note ?? '')}</td></tr>`;
   });
   return `<table class="timeline"><thead><tr><th>t (ms)</th><th>direction</th><th>bytes</th><th>decoded</th><th>tester's intent</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -93,7 +95,7 @@ table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding
 .badge{display:inline-block;padding:0 6px;border-radius:3px;font-size:12px;color:#fff;background:#888}
 .badge.pass{background:#2a7d2a}.badge.fail{background:#c0392b}.badge.timeout,.badge.harness-error{background:#8e44ad}.badge.unsupported{background:#999}.badge.expected{background:#d68910}
 details{border:1px solid #ddd;border-radius:4px;margin:4px 0;padding:4px 8px}summary{cursor:pointer}
-tr.out td{background:#f4f8ff}tr.in td{background:#f6fff4}li.failed,li.bad,tr.bad td{color:#c0392b}li.ok{color:#2a7d2a}
+tr.out td{background:#f4f8ff}tr.in td{background:#f6fff4}tr.problem td{background:#fdecea;color:#922b21}li.failed,li.bad,tr.bad td{color:#c0392b}li.ok{color:#2a7d2a}
 .badge.unexpected-pass{background:#1f618d}.unexpected-passes{border:2px solid #1f618d;padding:0 1em;margin:1em 0}
 .message{font-weight:bold;color:#c0392b}.expected-reason{color:#b9770e}pre{background:#f7f7f7;padding:6px;overflow:auto;max-height:20em}
 .timeline{font-size:12px}`;

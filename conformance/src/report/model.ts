@@ -2,6 +2,7 @@
 // what the console, JUnit and HTML views are rendered from.
 import { spec } from '@qotp/spec';
 import { describe } from '../peer/datagram.js';
+import { NO_OWNER } from '../peer/tester-peer.js';
 import { counts, isFailure, type CaseResult } from '../runner.js';
 import type { Implementation, Target } from '../targets/target.js';
 
@@ -18,6 +19,8 @@ export interface TimelineEntry {
   note: string | null;
   /** The first 48 bytes in hex. */
   head: string;
+  /** An endpoint datagram the tester could not decrypt: why, or the known mistake it shows. */
+  problem: string | null;
 }
 
 export interface CaseReport extends Omit<CaseResult, 'timeline'> {
@@ -71,6 +74,7 @@ const entry = (d: CaseResult['timeline'][number]): TimelineEntry => ({
   summary: describe(d),
   note: d.note,
   head: Buffer.from(d.bytes.subarray(0, 48)).toString('hex'),
+  problem: d.diagnosis?.says ?? (d.direction === 'in' && d.decoded === null && d.error !== null && d.error !== NO_OWNER ? d.error : null),
 });
 
 export function summarize(results: CaseResult[], strict: boolean): Summary {

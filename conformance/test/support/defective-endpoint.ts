@@ -14,13 +14,15 @@
 //   close-ignored            removes the CLOSE flag from the tester's packets
 //   short-init-snd-answered  pads a short InitSnd to the MTU, so the endpoint answers it
 //   ack-length-off-by-one    adds one to the length of every ACK the endpoint sends
+//   sn-mask-counter-0        re-masks the sequence number of every encrypted packet the endpoint
+//                            sends with XChaCha20 block counter 0 instead of 1
 import { constant, headerSize } from '@qotp/spec';
-import { decodePayload, encodePayload, messageTypeOf, openPacket, readUint64, sealPacket, type Payload } from '@qotp/reference';
+import { decodePayload, encodePayload, messageTypeOf, openPacket, readUint64, sealPacket, xorSnMask, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 
-export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one'] as const;
+export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0'] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 const DATA_HEADER = headerSize('Data');
@@ -65,6 +67,25 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         toTester: (b, send) => {
           const o = openData(b, secrets, false);
           send(o === null ? b : reseal(b, o, o.payload, true));
+        },
+      };
+    case 'sn-mask-counter-0':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          try {
+            const type = messageTypeOf(b);
+            const secret = secrets.get(readUint64(b, 1));
+            if (type === 'InitSnd' || type === 'InitCryptoSnd' || secret === undefined) return send(b);
+            const h = headerSize(type);
+            const out = b.slice();
+            const sealed = out.subarray(h + 6);
+            const sn = xorSnMask(secret, sealed, out.subarray(h, h + 6));
+            out.set(xorSnMask(secret, sealed, sn, 0), h);
+            send(out);
+          } catch {
+            send(b);
+          }
         },
       };
     case 'ack-length-off-by-one':

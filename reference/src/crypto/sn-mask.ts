@@ -10,8 +10,9 @@ import { requireLength } from '../errors.js';
 const NONCE_SIZE = spec.snMasking.nonceSize; // 24
 const SN_SIZE = constant('SnSize'); // 6
 
-export function xorSnMask(secret: Uint8Array, sealed: Uint8Array, snBytes: Uint8Array): Uint8Array {
+/** `counter` is the spec's; the conformance runner passes another to recognise a wrong mask. */
+export function xorSnMask(secret: Uint8Array, sealed: Uint8Array, snBytes: Uint8Array, counter: number = spec.snMasking.counter): Uint8Array {
   requireLength(sealed, NONCE_SIZE, 'sealed payload (it provides the SN mask nonce)');
   requireLength(snBytes, SN_SIZE, 'sequence number');
-  return xchacha20(secret, sealed.subarray(0, NONCE_SIZE), snBytes.subarray(0, SN_SIZE), undefined, spec.snMasking.counter);
+  return xchacha20(secret, sealed.subarray(0, NONCE_SIZE), snBytes.subarray(0, SN_SIZE), undefined, counter);
 }
