@@ -222,9 +222,10 @@ async function main(): Promise<number> {
   }
 
   // Targets run side by side: most of a case's time is waiting for the network or a timer.
+  const counter = { done: 0, total: cases.length * targets.length };
   const reports: TargetReport[] = await Promise.all(
     targets.map(async (target, i) => {
-      const shown = progress(target.config.name, cases.length);
+      const shown = progress(target.config.name, counter);
       const onCaseEnd = (r: CaseResult) => {
         finished[i]?.set(r.id, r);
         shown.end(r);

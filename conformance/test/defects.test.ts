@@ -42,7 +42,7 @@ function defectiveTarget(defect: Defect, expectedFailures: Target['expectedFailu
 async function run(defect: Defect, ids: string[]): Promise<{ results: CaseResult[]; console: string }> {
   const cases = allCases.filter((c) => ids.includes(c.id));
   let console = '';
-  const shown = progress(defect, cases.length, (s) => (console += s));
+  const shown = progress(defect, { done: 0, total: cases.length }, (s) => (console += s));
   const results = await runCases(cases, defectiveTarget(defect), {
     caseTimeoutMs: 20_000,
     deadline: performance.now() + 60_000,

@@ -1,7 +1,8 @@
 // TypeScript shapes of the vector files; the JSON Schemas in ../schemas are the authority.
 import type { Damage } from './damage.js';
 
-export type VectorResult = 'valid' | 'invalid';
+/** acceptable: allowed but not required (as in Wycheproof); a decoder may take it or drop it. */
+export type VectorResult = 'valid' | 'invalid' | 'acceptable';
 
 export interface VectorTest {
   id: string;

@@ -13,13 +13,19 @@ function label(r: CaseResult): string {
   return paint(r.expectedFailure !== null && r.outcome !== 'pass' ? 33 : OUTCOME_COLOR[r.outcome], text.padEnd(13));
 }
 
-/** Live progress: "[ 3/51] go  pass  handshake.in-band  (120 ms)". */
-export function progress(targetName: string, total: number, write: (s: string) => void = (s) => process.stdout.write(s)) {
-  let done = 0;
+/** How far the whole run is; shared by the targets, which run side by side. */
+export interface RunCounter {
+  done: number;
+  total: number;
+}
+
+/** Live progress: "[ 3/102] go  pass  handshake.in-band  (120 ms)", one count for all targets. */
+export function progress(targetName: string, counter: RunCounter, write: (s: string) => void = (s) => process.stdout.write(s)) {
+  const total = counter.total;
   return {
     start(_c: CaseDefinition) {},
     end(r: CaseResult) {
-      done++;
+      const done = ++counter.done;
       const why = r.outcome === 'pass' || r.message === null ? '' : `  ${r.failedClause ? `[${r.failedClause}] ` : ''}${r.message.split('\n')[0]}`;
       write(`[${String(done).padStart(String(total).length)}/${total}] ${targetName.padEnd(10)} ${label(r)} ${r.id} (${r.durationMs.toFixed(0)} ms)${why}\n`);
     },
