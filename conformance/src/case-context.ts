@@ -2,7 +2,7 @@
 // and datagrams, and the measure of the tester's own timing uncertainty. Shared by the
 // runner's own thread and the worker that runs timing cases in isolation.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { CaseContext, Check, ClientRun, Measurement } from './cases/case.js';
+import type { CaseContext, Check, ClientRun, Measurement, Observation } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
 import type { Datagram } from './peer/datagram.js';
 import { PeerConnection } from './peer/peer-connection.js';
@@ -43,9 +43,9 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
       peers.push(p);
       return p;
     },
-    expect(clause, ok, message) {
+    expect(clause, ok, message, observation) {
       record.checks.push({ clause, ok, message: ok ? null : message });
-      if (!ok) throw explained(record.timeline, clause, message);
+      if (!ok) throw explained(record.timeline, clause, message, observation ?? null);
     },
     measure(m) {
       record.measurements.push(m);
@@ -89,13 +89,13 @@ export function warmUp(): void {
  * under a known wrong rule, that rule's clause is the failure (an echo "0 bytes back" is a
  * symptom); packets that did not decrypt at all are said next to the message.
  */
-function explained(timeline: Datagram[], clause: string, message: string): CheckFailure {
+function explained(timeline: Datagram[], clause: string, message: string, observation: Observation | null): CheckFailure {
   const unreadable = timeline.filter((d) => d.direction === 'in' && d.decoded === null && d.error !== null && d.error !== NO_OWNER);
   const diagnosed = unreadable.find((d) => d.diagnosis !== undefined);
   if (diagnosed?.diagnosis !== undefined) {
     return new CheckFailure(diagnosed.diagnosis.clause, `${diagnosed.diagnosis.says} (datagram #${diagnosed.index} at ${diagnosed.t.toFixed(1)} ms; ${unreadable.length} of its datagrams did not decrypt); the check that noticed: [${clause}] ${message}`);
   }
-  if (unreadable.length === 0) return new CheckFailure(clause, message);
+  if (unreadable.length === 0) return new CheckFailure(clause, message, observation);
   const first = unreadable[0] as Datagram;
-  return new CheckFailure(clause, `${message}; ${unreadable.length} datagram(s) from the endpoint did not decrypt (first: #${first.index}, ${first.error})`);
+  return new CheckFailure(clause, `${message}; ${unreadable.length} datagram(s) from the endpoint did not decrypt (first: #${first.index}, ${first.error})`, observation);
 }

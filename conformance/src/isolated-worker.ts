@@ -27,7 +27,7 @@ async function run(request: IsolatedRequest): Promise<IsolatedResult> {
   try {
     await c.run(ctx);
   } catch (e) {
-    failure = e instanceof CheckFailure ? { clause: e.clause, message: e.message } : { clause: null, message: (e as Error).stack ?? String(e) };
+    failure = e instanceof CheckFailure ? { clause: e.clause, message: e.message, observation: e.observation } : { clause: null, message: (e as Error).stack ?? String(e), observation: null };
   } finally {
     close();
   }

@@ -4,7 +4,7 @@
 // tester notices a datagram, making one gap look longer and the next shorter.
 import { Worker } from 'node:worker_threads';
 import type { CaseRecord } from './case-context.js';
-import type { CaseContext } from './cases/case.js';
+import type { CaseContext, Observation } from './cases/case.js';
 
 export interface IsolatedRequest {
   caseId: string;
@@ -17,7 +17,7 @@ export interface IsolatedResult {
   record: CaseRecord;
   keyLog: string;
   /** How the case ended: null when it passed; clause null for an error of the case itself. */
-  failure: { clause: string | null; message: string } | null;
+  failure: { clause: string | null; message: string; observation: Observation | null } | null;
 }
 
 // Built, the worker is a JavaScript file. Run from the sources (as the tests do), it is

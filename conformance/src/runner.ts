@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { caseContext, warmUp, type CaseRecord, type ProcessHooks } from './case-context.js';
-import type { CaseContext, CaseDefinition, ClientRun } from './cases/case.js';
+import type { CaseContext, CaseDefinition, ClientRun, Observation } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
 import { runIsolated } from './isolated.js';
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
@@ -34,6 +34,8 @@ export interface CaseResult extends CaseRecord {
   message: string | null;
   /** The clause of the failing check. */
   failedClause: string | null;
+  /** What the failing check wanted and saw, when it compared two values. */
+  observation: Observation | null;
   durationMs: number;
   /** The tail of what the launched endpoint printed. */
   endpointOutput: string;
@@ -97,6 +99,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     expectedFailure: null,
     message: null,
     failedClause: null,
+    observation: null,
     durationMs: 0,
     checks: [],
     measurements: [],
@@ -205,7 +208,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
         Object.assign(result, outcome.record);
         keyLog = outcome.keyLog;
         if (outcome.failure !== null) {
-          throw outcome.failure.clause === null ? new Error(outcome.failure.message) : new CheckFailure(outcome.failure.clause, outcome.failure.message);
+          throw outcome.failure.clause === null ? new Error(outcome.failure.message) : new CheckFailure(outcome.failure.clause, outcome.failure.message, outcome.failure.observation);
         }
       } else {
         const { ctx, peers, close } = caseContext(result, endpoint, hooks);
@@ -227,6 +230,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
       result.outcome = 'fail';
       result.failedClause = e.clause;
       result.message = e.message;
+      result.observation = e.observation;
     } else if (e instanceof ServerStartFailure) {
       result.outcome = 'fail';
       result.failedClause = 'harness.server-ready';

@@ -59,11 +59,13 @@ describe('reports', () => {
     expect(strict).toContain('<failure message="ack.segment: planted for this test" type="ack.segment"/>');
   });
 
-  it('the HTML report puts passes of listed failures first and shows the failing clause in the matrix', () => {
+  it('the HTML report puts passes of listed failures first, names the failing clause in the matrix and shows expected against observed', () => {
     const r = JSON.parse(JSON.stringify(report)) as Report;
     Object.assign(r.targets[0]?.cases[0] ?? {}, { expectedFailure: 'planted: listed although it passes' });
-    Object.assign(r.targets[0]?.cases[1] ?? {}, { outcome: 'fail', failedClause: 'ack.segment', message: 'planted' });
+    Object.assign(r.targets[0]?.cases[1] ?? {}, { outcome: 'fail', failedClause: 'ack.segment', message: 'planted', observation: { expected: 'ACK stream 0 offset 0 length 6', observed: 'ACK stream 0 offset 0 length 7' } });
+    expect(schemaValidator('report.schema.json')(JSON.parse(JSON.stringify(r)))).toEqual([]);
     const html = htmlReport(r, dir);
+    expect(html).toContain('<tr><th>expected</th><td>ACK stream 0 offset 0 length 6</td></tr><tr><th>observed</th><td>ACK stream 0 offset 0 length 7</td></tr>');
     const first = html.indexOf('Passed although listed as expected failures');
     expect(first).toBeGreaterThan(0);
     expect(first).toBeLessThan(html.indexOf('<h2>Matrix</h2>'));

@@ -36,11 +36,18 @@ export interface CaseDefinition {
 }
 
 /** A check that did not hold: the case fails with this clause and message. */
+/** What a check wanted and what it saw, when both are a value (a length, a count, an offset). */
+export interface Observation {
+  expected: string;
+  observed: string;
+}
+
 export class CheckFailure extends Error {
   override readonly name = 'CheckFailure';
   constructor(
     readonly clause: string,
     message: string,
+    readonly observation: Observation | null = null,
   ) {
     super(message);
   }
@@ -95,7 +102,7 @@ export interface CaseContext {
   /** Client role: launches the implementation's client against `peer`; 0-RTT uses the peer's key. */
   startClient(options: { peer: TesterPeer; identityPublicKey: Uint8Array; zeroRtt: boolean; input: Uint8Array }): Promise<ClientRun>;
   /** Records a check; throws CheckFailure when it does not hold. */
-  expect(clause: string, ok: boolean, message: string): asserts ok;
+  expect(clause: string, ok: boolean, message: string, observation?: Observation): asserts ok;
   measure(m: Measurement): boolean;
   /** The longest the tester's event loop was held up since the case started, in ms. */
   timingUncertaintyMs(): number;

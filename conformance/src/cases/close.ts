@@ -138,6 +138,7 @@ export const closeCases: CaseDefinition[] = [
         'close.sent-once',
         closes.length <= MAX_CLOSE_COPIES,
         `the endpoint sent its unacknowledged CLOSE ${closes.length} times in ${WITHHOLD_MS} ms; retransmission on the RTO schedule (RTO at least ${MIN_RTO_MS} ms, doubling) allows at most ${MAX_CLOSE_COPIES}`,
+        { expected: `at most ${MAX_CLOSE_COPIES} copies in ${WITHHOLD_MS} ms`, observed: `${closes.length} copies` },
       );
       const lostFlag = window.filter((d) => !isCloseOf(d) && end(d) === closeEnd && (d.decoded?.payload?.stream?.offset ?? -1) === first.decoded?.payload?.stream?.offset);
       ctx.expect('close.sent-once', lostFlag.length === 0, `${lostFlag.length} retransmission(s) of the CLOSE segment (offset ${first.decoded?.payload?.stream?.offset}) came without the close flag`);

@@ -85,6 +85,7 @@ export const connectionCases: CaseDefinition[] = [
         'flow.in-flight',
         equal(got, data),
         `${got.length} of ${data.length} bytes were echoed within ${IN_FLIGHT_MS / 1000} s although the tester acknowledged every segment at once with ACK-only packets advertising ${IN_FLIGHT_WINDOW} bytes: the endpoint stopped sending as if its window were full`,
+        { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes` },
       );
       ctx.note(`${data.length} bytes echoed in ${Math.round(open.peer.now() - started)} ms through a ${IN_FLIGHT_WINDOW}-byte window`);
     },
@@ -166,6 +167,7 @@ function keyLogCase(id: string, title: string, zeroRtt: boolean): CaseDefinition
         'keylog.format',
         missing().length === 0,
         `the key log lacks '${missing().join("' and '")}'; its lines for this connection: ${log.join(' / ') || 'none'}`,
+        { expected: expected.join(' / '), observed: log.join(' / ') || 'no line for this connection' },
       );
     },
   };

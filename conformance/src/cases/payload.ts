@@ -31,7 +31,7 @@ export const payloadCases: CaseDefinition[] = [
       ];
       for (const [what, , payload] of variants) open.peer.send(open.conn.data(payload), what);
       await waitUntil(open.peer, () => variants.every(([, id]) => ackOf(open, id, 0, 6) !== undefined), REPLY_MS);
-      for (const [what, id] of variants) ctx.expect('payload.types', ackOf(open, id, 0, 6) !== undefined, `the ${what} segment on stream ${id} was not acknowledged (expected an ACK of stream ${id}, offset 0, length 6; ${acksSeen(open, id)})`);
+      for (const [what, id] of variants) ctx.expect('payload.types', ackOf(open, id, 0, 6) !== undefined, `the ${what} segment on stream ${id} was not acknowledged (expected an ACK of stream ${id}, offset 0, length 6; ${acksSeen(open, id)})`, { expected: `ACK stream ${id} offset 0 length 6`, observed: acksSeen(open, id) });
     },
   ),
   onConnection(

@@ -50,7 +50,7 @@ function deliveryCase(id: string, title: string, order: (n: number) => [number, 
       autoAck(open);
       const data = pattern(8000, 3);
       const got = await deliverySegments(open, 0, data, order(data.length));
-      ctx.expect('stream.ordered-delivery', equal(got, data), `the echo differs from what was sent: ${got.length} of ${data.length} bytes, first difference at ${firstDifference(got, data)}`);
+      ctx.expect('stream.ordered-delivery', equal(got, data), `the echo differs from what was sent: ${got.length} of ${data.length} bytes, first difference at ${firstDifference(got, data)}`, { expected: `${data.length} bytes echoed as sent`, observed: `${got.length} bytes, first difference at ${firstDifference(got, data)}` });
       const high = highestOffset(open, 0);
       ctx.expect('stream.ordered-delivery', high <= data.length, `the endpoint echoed up to offset ${high} of ${data.length} bytes: some bytes were delivered twice`);
     },
@@ -90,11 +90,12 @@ export const streamCases: CaseDefinition[] = [
         .filter((st) => st !== null && st !== undefined && st.data.length > 0 && TURN_STREAMS.includes(st.streamId))
         .map((st) => st?.streamId as number)
         .slice(0, TURN_SEGMENTS);
-      ctx.expect('flow.round-robin', order.length === TURN_SEGMENTS, `only ${order.length} data segment(s) came after the window opened`);
+      ctx.expect('flow.round-robin', order.length === TURN_SEGMENTS, `only ${order.length} data segment(s) came after the window opened`, { expected: `${TURN_SEGMENTS} data segments`, observed: `${order.length}` });
       ctx.expect(
         'flow.round-robin',
         new Set(order).size >= 2,
         `with 12000 bytes queued on each of streams ${TURN_STREAMS.join(', ')}, the first ${TURN_SEGMENTS} data segments after the window opened were all on stream ${order[0]}: the endpoint serves one stream until it is done`,
+        { expected: `segments of at least 2 of streams ${TURN_STREAMS.join(', ')}`, observed: `streams ${order.join(', ')}` },
       );
       ctx.note(`first ${TURN_SEGMENTS} data segments after the window opened: streams ${order.join(', ')}`);
     },

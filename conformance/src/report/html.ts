@@ -77,6 +77,7 @@ function caseSection(t: TargetReport, c: CaseReport, reportDir: string): string 
   return `<details id="${anchor(t.name, c.id)}"${c.outcome === 'fail' && c.expectedFailure === null ? ' open' : ''}>
 <summary>${badge(c)} <b>${esc(c.id)}</b> <span class="muted">${c.level} &middot; ${c.role} role &middot; ${c.durationMs.toFixed(0)} ms</span> &mdash; ${esc(c.title)}</summary>
 ${c.message ? `<p class="message">${c.failedClause ? `<code>${esc(c.failedClause)}</code>: ` : ''}${esc(c.message)}</p>` : ''}
+${c.observation ? `<table class="observation"><tr><th>expected</th><td>${esc(c.observation.expected)}</td></tr><tr><th>observed</th><td>${esc(c.observation.observed)}</td></tr></table>` : ''}
 ${c.expectedFailure ? `<p class="expected-reason">${unexpectedPass(c) ? 'Listed as an expected failure, but it passed' : 'Expected failure'}: ${esc(c.expectedFailure)}</p>` : ''}
 <h4>Clauses</h4><ul>${clauses}</ul>
 ${checks ? `<h4>Checks</h4><ul class="checks">${checks}</ul>` : ''}
