@@ -10,3 +10,5 @@ export { writePcap } from './report/artifacts.js';
 export { schemaValidator } from './schemas.js';
 export { TesterPeer } from './peer/tester-peer.js';
 export { PeerConnection } from './peer/peer-connection.js';
+export { startRelay, type Relay, type Relayed, type RelaySettings } from './impair/relay.js';
+export { describeImpairment, ImpairedPath, type Fate, type Impairment } from './impair/impairment.js';

@@ -22,7 +22,7 @@ async function run(request: IsolatedRequest): Promise<IsolatedResult> {
     endpointOutput: unavailable('the endpoint output'),
     endpointKeyLog: unavailable('the endpoint key log'),
     startClient: unavailable('a client process'),
-  });
+  }, request.seed);
   let failure: IsolatedResult['failure'] = null;
   try {
     await c.run(ctx);

@@ -11,6 +11,7 @@ export interface IsolatedRequest {
   endpoint: CaseContext['endpoint'];
   /** The runner's crypto backend: a worker thread has its own module state and must choose again. */
   cryptoBackend: string;
+  seed: number;
 }
 
 export interface IsolatedResult {

@@ -50,8 +50,20 @@ export interface RunOptions {
   concurrency: number;
   /** Where pcaps and key logs go; null: none written. */
   artifactsDir: string | null;
+  /** The run's seed; each case draws from its own seed derived from it and the case id. */
+  seed?: number;
   onCaseStart?: (c: CaseDefinition) => void;
   onCaseEnd?: (r: CaseResult) => void;
+}
+
+/**
+ * A case's seed: the run's seed mixed with the case id (FNV-1a), so that `--seed` gives every
+ * case the same draws again whatever else runs, and two cases do not share a sequence.
+ */
+export function caseSeed(runSeed: number | undefined, caseId: string): number {
+  let h = 0x811c9dc5 ^ (runSeed ?? 0);
+  for (let i = 0; i < caseId.length; i++) h = Math.imul(h ^ caseId.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** Whether a case counts against the verdict: MUST always, SHOULD in strict mode. */
@@ -202,7 +214,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     });
     try {
       if (c.isolated) {
-        const isolated = runIsolated({ caseId: c.id, endpoint, cryptoBackend: cryptoBackend().name });
+        const isolated = runIsolated({ caseId: c.id, endpoint, cryptoBackend: cryptoBackend().name, seed: caseSeed(options.seed, c.id) });
         processes.push({ stop: isolated.stop, output: () => '' });
         const outcome = await Promise.race([isolated.result, timeout]);
         Object.assign(result, outcome.record);
@@ -211,7 +223,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
           throw outcome.failure.clause === null ? new Error(outcome.failure.message) : new CheckFailure(outcome.failure.clause, outcome.failure.message, outcome.failure.observation);
         }
       } else {
-        const { ctx, peers, close } = caseContext(result, endpoint, hooks);
+        const { ctx, peers, close } = caseContext(result, endpoint, hooks, caseSeed(options.seed, c.id));
         try {
           await Promise.race([c.run(ctx), timeout]);
         } finally {

@@ -1,7 +1,8 @@
 // TS <-> Go interop over real UDP on loopback: every combination of client, handshake and
-// load, each against a fresh server, through a recording relay. Each case checks the
-// echo (size and SHA-256 per stream), that both sides sent a CLOSE on every stream, and
-// decodes every datagram both sides sent with the reference and the key logs.
+// load, each against a fresh server, through the conformance package's relay (here with no
+// impairment; impaired.test.ts adds it). Each case checks the echo (size and SHA-256 per
+// stream), that both sides sent a CLOSE on every stream, and decodes every datagram both
+// sides sent with the reference and the key logs.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,7 @@ import { decodePayload } from '@qotp/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCaptured, parseKeyLog, timeline, type DecodeReport } from './support/decode-capture.js';
 import { buildGoEndpoint, runClient, startServer, type Implementation } from './support/processes.js';
-import { startProxy } from './support/proxy.js';
+import { startRelay } from '@qotp/conformance';
 
 interface Load {
   name: string;
@@ -106,7 +107,7 @@ describe('interop over real UDP', () => {
       const clientKeys = serverKeys.replace('-server.', '-client.');
       const mode = load.sink ? 'sink' : 'echo';
       const srv = await startServer(server, ['--listen', '127.0.0.1:0', '--keylog', serverKeys, '--mode', mode]);
-      const relay = await startProxy(srv.address);
+      const relay = await startRelay({ server: srv.address });
       try {
         const budget = budgetMs(load);
         const args = ['--to', relay.address, '--file', inputFile(load.size), '--streams', String(load.streams), '--keylog', clientKeys, '--timeout', String(Math.ceil(budget / 1000)), '--mode', mode];

@@ -31,3 +31,4 @@ export { Stream } from './engine/stream.js';
 export { StreamSender, type Segment } from './engine/stream-sender.js';
 export { StreamReceiver } from './engine/stream-receiver.js';
 export type { Address, CloseReason, EngineEvent, Outgoing } from './engine/events.js';
+export { seededBytes, seededUnit, xorshift32 } from './random.js';

@@ -1,18 +1,7 @@
-import { QotpError } from '../src/index.js';
+import { QotpError, seededBytes } from '../src/index.js';
 
-/** Deterministic pseudo-random bytes (xorshift32), so failures reproduce. */
-export function prng(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-  return (n) => Uint8Array.from({ length: n }, () => next() & 0xff);
-}
+/** Deterministic pseudo-random bytes, so failures reproduce. */
+export const prng = seededBytes;
 
 /** The QotpError code that `run` throws; fails the test on success or on any other exception. */
 export function qotpErrorOf(run: () => unknown): string {

@@ -13,6 +13,7 @@ import {
   type Connection,
   type Payload,
   type ReceiverContext,
+  xorshift32,
 } from '@qotp/reference';
 import { fromHex, toHex } from './hex.js';
 import { allTests, loadVectors } from './index.js';
@@ -43,17 +44,9 @@ export interface FuzzReport {
   ms: number;
 }
 
-/** xorshift32: the same seed gives the same inputs. */
+/** The same seed gives the same inputs. */
 function dice(seed: number): { int(n: number): number; bytes(n: number): Uint8Array } {
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+  const next = xorshift32(seed);
   return { int: (n) => next() % n, bytes: (n) => Uint8Array.from({ length: n }, () => next() & 0xff) };
 }
 

@@ -93,6 +93,8 @@ export interface ClientRun {
 
 export interface CaseContext {
   readonly endpoint: EndpointInfo;
+  /** This case's seed for whatever it draws at random (the impairment relay): `--seed` fixes it. */
+  readonly seed: number;
   /** What the launched server printed so far ('' when attached). */
   endpointOutput(): string;
   /** What the launched server wrote to its key log so far. */

@@ -5,6 +5,7 @@ import { closeCases } from './close.js';
 import { connectionCases } from './connection.js';
 import { encryptionCases } from './encryption.js';
 import { handshakeCases } from './handshake.js';
+import { impairCases } from './impair.js';
 import { payloadCases } from './payload.js';
 import { retransmissionCases } from './retransmission.js';
 import { robustnessCases } from './robustness.js';
@@ -22,4 +23,5 @@ export const allCases: CaseDefinition[] = [
   ...robustnessCases,
   ...connectionCases,
   ...clientCases,
+  ...impairCases,
 ];

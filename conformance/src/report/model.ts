@@ -59,6 +59,8 @@ export interface Report {
   startedAt: string;
   durationMs: number;
   strict: boolean;
+  /** The run's seed (`--seed`), when the runner chose one. */
+  seed?: number;
   /** Set when a signal stopped the run; the targets then hold the cases that had finished. */
   interrupted?: { signal: 'SIGINT' | 'SIGTERM'; casesNotFinished: number };
   targets: TargetReport[];
@@ -105,7 +107,7 @@ export function targetReport(target: Target, results: CaseResult[], strict: bool
   };
 }
 
-export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, strict: boolean, interrupted?: Report['interrupted']): Report {
+export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, strict: boolean, interrupted?: Report['interrupted'], seed?: number): Report {
   return {
     tool: 'qotp-conformance',
     protocol: spec.protocol,
@@ -113,6 +115,7 @@ export function buildReport(targets: TargetReport[], startedAt: Date, durationMs
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(durationMs),
     strict,
+    ...(seed === undefined ? {} : { seed }),
     ...(interrupted === undefined ? {} : { interrupted }),
     targets,
   };

@@ -243,7 +243,7 @@ export class Connection {
         this.sent(s);
         return this.sendSegment(s, segment, type, now, false);
       }
-      if (!this.initSent && this.role === 'initiator' && this.streams.size > 0) return this.sendHandshakeStart(type, now);
+      if (!this.initSent && this.role === 'initiator' && this.streams.size > 0) return this.startHandshake(type, now);
     }
     return ack ? this.sendAckOnly(type, now) : null;
   }
@@ -361,6 +361,21 @@ export class Connection {
     const datagram = this.seal(type, { isClose: false, ack: { ...ack, window: this.window() }, stream: ping });
     if (paced) this.pace(now, datagram.length);
     return datagram;
+  }
+
+  /**
+   * The first packet of an initiator with nothing queued yet (the application dials, then
+   * writes): a reliable PING on stream 0, sent as the InitSnd or InitCryptoSnd and tracked
+   * like any segment, so that a lost first packet is resent on the RTO schedule until the
+   * reply acknowledges it. Sent untracked, its loss left both sides waiting for good: the
+   * data written next may not go out before the reply (clause retransmission.recovers).
+   */
+  private startHandshake(type: MessageName, now: number): Uint8Array {
+    const s = this.stream(0);
+    s.sender.ping({ reliable: true });
+    const segment = s.sender.take(this.maxData(type, null, s.sender.sentOffset), now) as Segment;
+    this.sent(s);
+    return this.sendSegment(s, segment, type, now, false);
   }
 
   /** InitSnd, or an InitCryptoSnd without data (a PING on stream 0 fills it up to the MTU). */

@@ -25,6 +25,11 @@ export interface EchoOptions {
   limit?: number;
   /** The server writes each echo this long (ns) after reading it; 0 writes it at once. */
   echoDelay?: number;
+  /**
+   * The client opens its streams at once but writes this long (ns) later, as a Node
+   * application does after dial(): the first packet then goes out with nothing queued.
+   */
+  writeDelay?: number;
 }
 
 const concat = (parts: Uint8Array[]): Uint8Array => {
@@ -49,7 +54,9 @@ export function runEcho(o: EchoOptions): EchoResult {
   const closedOn = { a: new Set<number>(), b: new Set<number>() };
   const closeReasons = { a: [] as string[], b: [] as string[] };
   o.payloads.forEach((p, id) => {
-    client.stream(id).sender.write(p);
+    const stream = client.stream(id);
+    if (o.writeDelay) net.schedule(o.writeDelay, () => stream.sender.write(p));
+    else stream.sender.write(p);
   });
 
   const completed = net.run(
