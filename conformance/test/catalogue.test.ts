@@ -49,8 +49,10 @@ describe('shipped targets', () => {
     for (const [id, entry] of target.expectedFailures) {
       expect(ids, `${file}: ${id}`).toContain(id);
       expect(entry.reason.length).toBeGreaterThan(20);
-      // The shipped files say under which clause each failure is expected, one the case checks.
-      expect(byId.get(id)?.clauses, `${file}: ${id} -> ${entry.clause}`).toContain(entry.clause);
+      // The shipped files say what each failure must look like: a clause the case checks, or
+      // (where the same defect shows under either of two clauses) the message it gives.
+      expect(entry.clause !== undefined || entry.observed !== undefined, `${file}: ${id} says neither clause nor observed`).toBe(true);
+      if (entry.clause !== undefined) expect(byId.get(id)?.clauses, `${file}: ${id} -> ${entry.clause}`).toContain(entry.clause);
     }
   });
 

@@ -10,12 +10,13 @@
 import { startRelay, type Impairment } from '@qotp/conformance';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseKeyLog, timeline } from './support/decode-capture.js';
 import { renderMatrix, type Matrix, type MatrixRun } from './support/matrix.js';
 import { buildGoEndpoint, goEndpoint, runClient, startServer, type Implementation } from './support/processes.js';
 
@@ -89,11 +90,12 @@ afterAll(() => {
 
 describe('interop under impairment', () => {
   it.each(runs.map((r) => [runName(r), r] as const))('%s', { timeout: (BUDGET_S + 30) * 1000 }, async (name, { client, server, zeroRtt, scenario }) => {
-    const srv = await startServer(server, ['--listen', '127.0.0.1:0']);
+    const keyLogs = [join(dir, `${name.replace(/\W+/g, '-')}-server.keylog`), join(dir, `${name.replace(/\W+/g, '-')}-client.keylog`)] as const;
+    const srv = await startServer(server, ['--listen', '127.0.0.1:0', '--keylog', keyLogs[0]]);
     const relay = await startRelay({ server: srv.address, toServer: scenario.both, toClient: scenario.both });
     const started = performance.now();
     try {
-      const args = ['--to', relay.address, '--file', input, '--timeout', String(BUDGET_S)];
+      const args = ['--to', relay.address, '--file', input, '--timeout', String(BUDGET_S), '--keylog', keyLogs[1]];
       if (zeroRtt) args.push('--pubkey', srv.publicKey);
       const run = await runClient(client, args, (BUDGET_S + 10) * 1000);
       const seconds = (performance.now() - started) / 1000;
@@ -104,7 +106,9 @@ describe('interop under impairment', () => {
       results.push({ client, server, handshake: zeroRtt ? '0-RTT' : '1-RTT', scenario: scenario.name, passed, seconds: Math.round(seconds * 10) / 10, why, expected, seed: relay.seed, relay: relay.description, fates: relay.stats() });
       console.log(`impaired: ${name}: ${passed ? 'pass' : 'FAIL'} in ${seconds.toFixed(1)} s (seed ${relay.seed}; ${Object.entries(relay.stats()).map(([f, n]) => `${n} ${f}`).join(', ')})${expected ? ` [listed: ${expected}]` : ''}`);
       if (expected !== null) return; // a finding of the Go original: reported in the matrix, not failed
-      expect(passed, `${why}\nrelay seed ${relay.seed} (${relay.description})\nclient:\n${run.stdout}\n${run.stderr}\nserver:\n${srv.output()}`).toBe(true);
+      const keys = parseKeyLog(keyLogs.filter(existsSync).map((p) => readFileSync(p, 'utf8')).join('\n'));
+      const decoded = passed ? '' : timeline(relay.captured, keys, 20);
+      expect(passed, `${why}\nrelay seed ${relay.seed} (${relay.description})\nclient:\n${run.stdout}\n${run.stderr}\nserver:\n${srv.output()}\ntimeline (as the relay received it, before its impairment):\n${decoded}`).toBe(true);
     } finally {
       srv.stop();
       await relay.close();

@@ -4,7 +4,7 @@
 // Server role: a reference client echoes through the relay with the target's server; client
 // role: the target's client echoes with a reference server behind the relay. A case passes
 // when the echo comes back intact; what happened to the datagrams is in its notes.
-import { QotpSocket, type QotpConnection, type QotpStream } from '@qotp/reference/node';
+import { parseHostPort, QotpSocket, type QotpConnection, type QotpStream } from '@qotp/reference/node';
 import { performance } from 'node:perf_hooks';
 import type { Impairment } from '../impair/impairment.js';
 import { startRelay, type Relay } from '../impair/relay.js';
@@ -111,6 +111,54 @@ function serverCase(s: Scenario): CaseDefinition {
   };
 }
 
+/** A reference echo server: every stream's data back on the same stream, closed when the peer closes. */
+async function referenceEchoServer(): Promise<QotpSocket> {
+  const socket = await QotpSocket.listen({ listen: '127.0.0.1:0' });
+  socket.on('connection', (conn: QotpConnection) => {
+    conn.on('stream', (stream: QotpStream) => {
+      stream.on('error', () => {});
+      stream.on('data', (chunk: Buffer) => stream.write(chunk));
+      stream.on('end', () => stream.end());
+    });
+  });
+  return socket;
+}
+
+/**
+ * Client role: the target's client echoes with a reference server behind the relay, and must
+ * exit 0 (its echo intact and its close through, by the client contract).
+ */
+function clientCase(s: Scenario): CaseDefinition {
+  return {
+    id: `impair.${s.id}`,
+    title: s.title,
+    clauses: s.clauses,
+    level: 'MUST',
+    role: 'client',
+    ...(s.zeroRtt ? { requires: ['zeroRtt' as const] } : {}),
+    timeoutMs: s.timeoutMs + 5000,
+    async run(ctx: CaseContext) {
+      const server = await referenceEchoServer();
+      const relay = await startRelay({ server: server.address, seed: ctx.seed, toServer: s.toServer ?? s.both ?? {}, toClient: s.toClient ?? s.both ?? {} });
+      try {
+        const started = performance.now();
+        const client = await ctx.startClient({ peer: { address: parseHostPort(relay.address) }, identityPublicKey: Uint8Array.from(Buffer.from(server.publicKeyHex, 'hex')), zeroRtt: s.zeroRtt === true, input: pattern(s.bytes, 22) });
+        let timer: NodeJS.Timeout | undefined;
+        const exit = await Promise.race([client.exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), s.timeoutMs)))]);
+        clearTimeout(timer);
+        client.stop();
+        ctx.note(relayNote(relay));
+        const said = exit === null ? `still running after ${s.timeoutMs / 1000} s` : `exited with ${exit.code}: ${exit.stdout.trim().split('\n').slice(-2).join(' | ').slice(0, 300)}`;
+        ctx.expect(s.clauses[0] as string, exit !== null && exit.code === 0, `the client's ${s.bytes}-byte echo through the impaired path did not succeed: it ${said}`, { expected: 'exit 0 after an intact echo', observed: said });
+        ctx.note(`the client finished after ${(performance.now() - started).toFixed(0)} ms`);
+      } finally {
+        await relay.close();
+        await server.close();
+      }
+    },
+  };
+}
+
 const MB = 1_000_000;
 
 export const impairCases: CaseDefinition[] = [
@@ -125,5 +173,8 @@ export const impairCases: CaseDefinition[] = [
   serverCase({ id: 'transfer-duplicate', title: 'A 1 MB echo arrives intact, each byte once, when 10 % of the datagrams come twice', clauses: ['stream.ordered-delivery'], bytes: MB, both: { duplicate: 0.1 }, timeoutMs: 30_000 }),
   serverCase({ id: 'transfer-corrupt', title: 'A 1 MB echo arrives intact when 5 % of the datagrams have a bit flipped: they are dropped and resent', clauses: ['crypto.aead.tamper', 'retransmission.recovers'], bytes: MB, both: { corrupt: 0.05 }, timeoutMs: 45_000 }),
   serverCase({ id: 'transfer-blackhole', title: 'A 1 MB echo resumes after a 2 s blackhole in the middle and arrives intact', clauses: ['retransmission.recovers'], bytes: MB, both: { blackholes: [{ fromMs: 300, toMs: 2300 }] }, timeoutMs: 45_000 }),
+  clientCase({ id: 'client-loss-5', title: 'The client completes a 200 kB echo with 5 % of the datagrams lost each way', clauses: ['retransmission.recovers'], bytes: 200_000, both: { loss: 0.05 }, timeoutMs: 20_000 }),
+  clientCase({ id: 'client-handshake-loss-0rtt', title: 'The client completes a 0-RTT handshake and a 1 kB echo with 30 % of the datagrams lost each way', clauses: ['retransmission.recovers'], bytes: 1000, zeroRtt: true, both: { loss: 0.3 }, timeoutMs: 20_000 }),
+  clientCase({ id: 'client-reorder', title: 'The client completes a 200 kB echo when 10 % of the datagrams are held back 20 ms', clauses: ['stream.ordered-delivery'], bytes: 200_000, both: { reorder: { rate: 0.1, ms: 20 } }, timeoutMs: 20_000 }),
   serverCase({ id: 'goodput-10mbit', title: 'A 2 MB echo through a 10 Mbit/s link with a 64 kB queue arrives intact (goodput in the notes)', clauses: ['retransmission.recovers', 'flow.pacing'], bytes: 2 * MB, both: { rate: { bitsPerSecond: 10e6, queueBytes: 64 * 1024 }, delayMs: 5 }, timeoutMs: 45_000 }),
 ];
