@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundledTarget, fill, launch, startServer, type Target } from '@qotp/conformance';
+import { bundledTarget, fill, launch, startRelay, startServer, type Impairment, type Target } from '@qotp/conformance';
 import { summarize, type Summary } from './measure.js';
 
 export type Implementation = 'go' | 'reference';
@@ -24,11 +24,15 @@ export type Mode = 'sink' | 'echo';
 export interface BulkLoad {
   mode: Mode;
   bytes: number;
+  /** Through the conformance package's seeded relay with this impairment (both ways); direct when absent. */
+  path?: { name: string; both: Impairment };
 }
 
 export interface BulkRow {
   mode: Mode;
   bytes: number;
+  /** The impaired path's name, for the impaired section; absent for direct transfers. */
+  path?: string;
   client: Implementation;
   server: Implementation;
   runs: number;
@@ -103,6 +107,7 @@ const lastLines = (text: string, n = 3): string => text.trim().split('\n').slice
 
 async function oneRun(client: Target, server: Target, load: BulkLoad, input: string, sha256: string, timeoutSeconds: number): Promise<RunResult | string> {
   const srv = await startServer(server, '/dev/null', load.mode);
+  const relay = load.path === undefined ? null : await startRelay({ server: srv.address, toServer: load.path.both, toClient: load.path.both });
   try {
     const clientConfig = client.config.client;
     if (clientConfig === undefined) throw new Error(`target ${client.config.name} has no client command`);
@@ -110,7 +115,7 @@ async function oneRun(client: Target, server: Target, load: BulkLoad, input: str
     const argv = fill([...clientConfig.command, '--mode', load.mode, '--timeout', String(timeoutSeconds)], {
       node: process.execPath,
       dir: client.dir,
-      peer: srv.address,
+      peer: relay?.address ?? srv.address,
       input,
       keylog: '/dev/null',
     });
@@ -139,6 +144,7 @@ async function oneRun(client: Target, server: Target, load: BulkLoad, input: str
     return finished;
   } finally {
     srv.stop();
+    await relay?.close();
   }
 }
 
@@ -165,7 +171,7 @@ export async function bulkRows(o: BulkOptions): Promise<BulkRow[]> {
         while (runs < o.repeats && (failure === null || results.length > 0)) {
           runs++;
           const r = await oneRun(targets[client], targets[server], load, input, sha256, o.timeoutSeconds);
-          const label = `bulk ${load.mode} ${load.bytes} B ${client} -> ${server} run ${runs}`;
+          const label = `bulk ${load.mode} ${load.bytes} B${load.path ? ` (${load.path.name})` : ''} ${client} -> ${server} run ${runs}`;
           if (typeof r === 'string') {
             failure ??= r;
             o.progress(`${label}: failed: ${r}`);
@@ -178,6 +184,7 @@ export async function bulkRows(o: BulkOptions): Promise<BulkRow[]> {
         loadRows.push({
           mode: load.mode,
           bytes: load.bytes,
+          ...(load.path ? { path: load.path.name } : {}),
           client,
           server,
           runs,

@@ -6,7 +6,7 @@
 // the reference server's cost per datagram grows with its connections (and a flood).
 //
 //   tsx src/main.ts [--quick] [--only SECTION,...] [--out FILE]
-//   --quick: short runs, for the smoke test; sections: seal-open, handshakes, bulk, suite, scaling
+//   --quick: short runs, for the smoke test; sections: seal-open, handshakes, bulk, impaired, suite, scaling
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -23,10 +23,17 @@ import { floodRow, scalingRows, type FloodRow, type ScalingRow } from './scaling
 import { suiteRows, type SuiteRow } from './suite.js';
 
 const schemaPath = fileURLToPath(new URL('../schemas/bench.schema.json', import.meta.url));
-const SECTIONS = ['seal-open', 'handshakes', 'bulk', 'suite', 'scaling'] as const;
+const SECTIONS = ['seal-open', 'handshakes', 'bulk', 'impaired', 'suite', 'scaling'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const MiB = 1 << 20;
+const IMPAIRED_PATHS: NonNullable<BulkLoad['path']>[] = [
+  { name: 'loss 5 %', both: { loss: 0.05 } },
+  { name: 'reorder 10 % by 20 ms', both: { reorder: { rate: 0.1, ms: 20 } } },
+  { name: 'duplicate 10 %', both: { duplicate: 0.1 } },
+  { name: 'corrupt 5 %', both: { corrupt: 0.05 } },
+  { name: '10 Mbit/s, 64 kB queue', both: { rate: { bitsPerSecond: 10e6, queueBytes: 64 * 1024 }, delayMs: 5 } },
+];
 const FULL = {
   packetSize: 1400,
   ms: 1000,
@@ -39,6 +46,8 @@ const FULL = {
   ] as BulkLoad[],
   bulkRepeats: 3,
   bulkTimeoutSeconds: 60,
+  // Goodput of a 1 MiB echo per pair through the interop matrix's impaired paths.
+  impairedLoads: IMPAIRED_PATHS.map((path) => ({ mode: 'echo', bytes: MiB, path })) as BulkLoad[],
   suiteArgs: [] as string[],
   scalingConnections: [0, 1000, 5000, 20_000],
   scalingDatagrams: 2000,
@@ -55,6 +64,7 @@ const QUICK: typeof FULL = {
   ],
   bulkRepeats: 1,
   bulkTimeoutSeconds: 15,
+  impairedLoads: [{ mode: 'echo', bytes: 64 * 1024, path: IMPAIRED_PATHS[0] as NonNullable<BulkLoad['path']> }],
   suiteArgs: ['--grep', '^handshake\\.in-band$'],
   scalingConnections: [0, 100],
   scalingDatagrams: 50,
@@ -92,7 +102,7 @@ function bulkTable(rows: BulkRow[]): string {
   return table(
     head,
     rows.map((r) => [
-      `${r.mode} ${size(r.bytes)}`,
+      `${r.mode} ${size(r.bytes)}${r.path === undefined ? '' : `, ${r.path}`}`,
       `${r.client} -> ${r.server}`,
       spread(r.mbPerSecond, 2),
       spread(r.clientCpuSeconds, 2),
@@ -173,6 +183,12 @@ if (sections.includes('bulk')) {
   progress(`bulk transfers, one stream, ${settings.bulkRepeats} runs per pair, ${settings.bulkTimeoutSeconds} s limit per run`);
   const rows = await bulkRows({ loads: settings.bulkLoads, repeats: settings.bulkRepeats, timeoutSeconds: settings.bulkTimeoutSeconds, progress });
   results.bulk = rows;
+  tables.push(bulkTable(rows));
+}
+if (sections.includes('impaired')) {
+  progress(`goodput through impaired paths (${settings.impairedLoads.map((l) => l.path?.name).join('; ')}), ${settings.bulkRepeats} runs per pair`);
+  const rows = await bulkRows({ loads: settings.impairedLoads, repeats: settings.bulkRepeats, timeoutSeconds: settings.bulkTimeoutSeconds, progress });
+  results.impaired = rows;
   tables.push(bulkTable(rows));
 }
 if (sections.includes('suite')) {

@@ -38,6 +38,10 @@ it('npm run bench --quick prints the tables and writes schema-valid JSON with ev
       ['sink', 'echo'].flatMap((mode) => ['go->go', 'reference->reference', 'reference->go', 'go->reference'].map((pair) => `${mode} ${pair}`)),
     );
     for (const row of results.bulk) expect(row.completed === row.runs || row.failure !== null, JSON.stringify(row)).toBe(true);
+    // The impaired section: every pair through the relay's first path, completed or saying why not.
+    const impaired = (results as unknown as { impaired: { path: string; client: string; server: string; runs: number; completed: number; failure: string | null }[] }).impaired;
+    expect(impaired.map((row) => `${row.path} ${row.client}->${row.server}`)).toEqual(['go->go', 'reference->reference', 'reference->go', 'go->reference'].map((pair) => `loss 5 % ${pair}`));
+    for (const row of impaired) expect(row.completed === row.runs || row.failure !== null, JSON.stringify(row)).toBe(true);
     // The reference completes its own transfers, so their rows carry figures.
     expect(results.bulk.filter((row) => row.client === 'reference' && row.server === 'reference').map((row) => row.completed)).toEqual([1, 1]);
     expect(r.stdout).toMatch(/^load\s+client -> server\s+MB\/s/m);
