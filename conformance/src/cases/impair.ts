@@ -168,7 +168,10 @@ export const impairCases: CaseDefinition[] = [
   // Each segment needs its data and its ACK through: 0.85^2 per try, so a segment fails six
   // tries with 0.28^6 = 5e-4, and about half the 1 MB echoes meet such a segment.
   serverCase({ id: 'transfer-loss-15', title: 'A 1 MB echo arrives intact with 15 % loss each way, or ends in a conforming give-up', clauses: ['retransmission.recovers'], bytes: MB, both: { loss: 0.15 }, timeoutMs: 50_000, giveUpAllowed: true }),
-  serverCase({ id: 'transfer-burst-loss', title: 'A 1 MB echo arrives intact through bursts of loss (Gilbert-Elliott)', clauses: ['retransmission.recovers'], bytes: MB, both: { burst: { enter: 0.02, leave: 0.3, lossInBad: 0.7 } }, timeoutMs: 45_000 }),
+  // Bursts are counted in datagrams: in the sparse tail of a transfer one burst covers several
+  // RTO-spaced resends of the same segment, so a conforming give-up happens now and then
+  // (seen: a reference client gave up on a segment whose five resends fell into bursts).
+  serverCase({ id: 'transfer-burst-loss', title: 'A 1 MB echo arrives intact through bursts of loss (Gilbert-Elliott), or ends in a conforming give-up', clauses: ['retransmission.recovers'], bytes: MB, both: { burst: { enter: 0.02, leave: 0.3, lossInBad: 0.7 } }, timeoutMs: 45_000, giveUpAllowed: true }),
   serverCase({ id: 'transfer-reorder', title: 'A 1 MB echo arrives intact and in order when 10 % of the datagrams are held back 20 ms', clauses: ['stream.ordered-delivery'], bytes: MB, both: { reorder: { rate: 0.1, ms: 20 } }, timeoutMs: 30_000 }),
   serverCase({ id: 'transfer-duplicate', title: 'A 1 MB echo arrives intact, each byte once, when 10 % of the datagrams come twice', clauses: ['stream.ordered-delivery'], bytes: MB, both: { duplicate: 0.1 }, timeoutMs: 30_000 }),
   serverCase({ id: 'transfer-corrupt', title: 'A 1 MB echo arrives intact when 5 % of the datagrams have a bit flipped: they are dropped and resent', clauses: ['crypto.aead.tamper', 'retransmission.recovers'], bytes: MB, both: { corrupt: 0.05 }, timeoutMs: 45_000 }),
