@@ -62,8 +62,9 @@ const IMPAIRED_EXPECTED: Record<string, [RegExp, string][]> = {
   // failure with Go on one side: 15 % loss 5 of 6, burst loss 4 of 6, the blackhole 3 of 6; TS-TS
   // passed all 14; 5 % loss, reordering, duplication and corruption passed every time.
   'v0.2.18': [[GO_UNDER_LONG_LOSS, G16]],
-  // Not run through this matrix on v0.2.19; the same cause fails the conformance case
-  // impair.transfer-blackhole there (seed 4242), so the same runs are listed.
+  // Measured on a v0.2.19 workspace build, all 56 runs, 2026-12-01: 47 passed; Go failed 15 % loss
+  // in 6 of 6 pairs with Go and the blackhole in 2 of 6 (a TS-TS burst run ended in a conforming
+  // give-up, accepted since).
   'v0.2.19': [[GO_UNDER_LONG_LOSS, G16]],
 };
 
