@@ -7,8 +7,7 @@
 // QOTP_INTEROP_IMPAIRED=all for every scenario with both handshakes. Failures of the Go
 // original that are findings are listed per release in IMPAIRED_EXPECTED and reported, not
 // failed; any other failure fails the test with the relay's seed and the client's output.
-import { startRelay, type Impairment } from '@qotp/conformance';
-import { spawnSync } from 'node:child_process';
+import { bundledTarget, startRelay, type Impairment } from '@qotp/conformance';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +17,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseKeyLog, timeline } from './support/decode-capture.js';
 import { renderMatrix, type Matrix, type MatrixRun } from './support/matrix.js';
-import { buildGoEndpoint, goEndpoint, runClient, startServer, type Implementation } from './support/processes.js';
+import { buildGoEndpoint, runClient, startServer, type Implementation } from './support/processes.js';
 
 const SCENARIOS: { name: string; both: Impairment }[] = [
   { name: 'loss 5 %', both: { loss: 0.05 } },
@@ -41,11 +40,6 @@ const runs = IMPLS.flatMap((client) =>
 );
 const runName = (r: (typeof runs)[number]) => `${r.client} client -> ${r.server} server, ${r.zeroRtt ? '0-RTT' : '1-RTT'}, ${r.scenario.name}`;
 
-/** Which qotp the Go endpoint was built from, as `go version -m` shows it. */
-function goRelease(): string {
-  const out = spawnSync('go', ['version', '-m', goEndpoint], { encoding: 'utf8' }).stdout ?? '';
-  return /\bdep\s+github\.com\/qo-proto\/qotp\s+(?:\S+[ \t]*\n\s*=>\s+\S+\s+)?(\S+)/.exec(out)?.[1] ?? 'unknown';
-}
 
 /**
  * Runs the Go original fails by a finding, per release, matched on the run name; a listed run
@@ -76,7 +70,8 @@ let release = 'unknown';
 
 beforeAll(() => {
   buildGoEndpoint();
-  release = goRelease();
+  // Which qotp the Go endpoint was built from: the Go target's own version probe (go version -m).
+  release = bundledTarget('go').implementation.version ?? 'unknown';
   const data = Buffer.alloc(SIZE);
   for (let i = 0; i < SIZE; i++) data[i] = (i * 131 + (i >> 11)) & 0xff;
   writeFileSync(input, data);

@@ -4,10 +4,10 @@
 // Server role: a reference client echoes through the relay with the target's server; client
 // role: the target's client echoes with a reference server behind the relay. A case passes
 // when the echo comes back intact; what happened to the datagrams is in its notes.
-import { parseHostPort, QotpSocket, type QotpConnection, type QotpStream } from '@qotp/reference/node';
+import { formatHostPort, parseHostPort, QotpSocket, type QotpConnection, type QotpStream } from '@qotp/reference/node';
 import { performance } from 'node:perf_hooks';
 import type { Impairment } from '../impair/impairment.js';
-import { startRelay, type Relay } from '../impair/relay.js';
+import { startRelay, type Relay, type RelaySettings } from '../impair/relay.js';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { pattern } from './helpers.js';
 
@@ -78,19 +78,29 @@ function relayNote(relay: Relay): string {
   return `relay seed ${relay.seed} (--seed replays it): ${relay.description}; datagrams: ${fates || 'none'}`;
 }
 
-function serverCase(s: Scenario): CaseDefinition {
+/** What a scenario's case declares, in either role. */
+function header(s: Scenario, role: CaseDefinition['role']): Omit<CaseDefinition, 'run'> {
   return {
     id: `impair.${s.id}`,
     title: s.title,
     clauses: s.clauses,
     level: 'MUST',
-    role: 'server',
+    role,
     ...(s.zeroRtt ? { requires: ['zeroRtt' as const] } : {}),
     timeoutMs: s.timeoutMs + 5000,
+  };
+}
+
+/** The relay in front of `server` for a scenario, drawing from the case's seed. */
+const relayFor = (s: Scenario, server: string, seed: number): RelaySettings => ({ server, seed, toServer: s.toServer ?? s.both ?? {}, toClient: s.toClient ?? s.both ?? {} });
+
+function serverCase(s: Scenario): CaseDefinition {
+  return {
+    ...header(s, 'server'),
     async run(ctx: CaseContext) {
       const address = ctx.endpoint.address;
       if (address === null) throw new Error('the case needs the server address');
-      const relay = await startRelay({ server: `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`, seed: ctx.seed, toServer: s.toServer ?? s.both ?? {}, toClient: s.toClient ?? s.both ?? {} });
+      const relay = await startRelay(relayFor(s, formatHostPort(address.host, address.port), ctx.seed));
       try {
         const data = pattern(s.bytes, 21);
         const echo = await referenceEcho(relay.address, s.zeroRtt ? (ctx.endpoint.publicKey ?? undefined) : undefined, data, s.timeoutMs);
@@ -130,16 +140,10 @@ async function referenceEchoServer(): Promise<QotpSocket> {
  */
 function clientCase(s: Scenario): CaseDefinition {
   return {
-    id: `impair.${s.id}`,
-    title: s.title,
-    clauses: s.clauses,
-    level: 'MUST',
-    role: 'client',
-    ...(s.zeroRtt ? { requires: ['zeroRtt' as const] } : {}),
-    timeoutMs: s.timeoutMs + 5000,
+    ...header(s, 'client'),
     async run(ctx: CaseContext) {
       const server = await referenceEchoServer();
-      const relay = await startRelay({ server: server.address, seed: ctx.seed, toServer: s.toServer ?? s.both ?? {}, toClient: s.toClient ?? s.both ?? {} });
+      const relay = await startRelay(relayFor(s, server.address, ctx.seed));
       try {
         const started = performance.now();
         const client = await ctx.startClient({ peer: { address: parseHostPort(relay.address) }, identityPublicKey: Uint8Array.from(Buffer.from(server.publicKeyHex, 'hex')), zeroRtt: s.zeroRtt === true, input: pattern(s.bytes, 22) });

@@ -332,7 +332,7 @@ export class Connection {
   }
 
   private sendSegment(s: Stream, segment: Segment, type: MessageName, now: number, isRetransmission: boolean): Uint8Array {
-    if (type === 'InitSnd') return this.sendHandshakeStart(type, now);
+    if (type === 'InitSnd') return this.sendInitSnd(now);
     // Attach a pending ACK when it fits (a resent segment may have been cut without one):
     // one of this segment's own stream first, else the oldest. The Go original credits an
     // ACK to the stream of the packet's stream section (finding G4), so an ACK of a CLOSE
@@ -378,9 +378,9 @@ export class Connection {
     return this.sendSegment(s, segment, type, now, false);
   }
 
-  /** InitSnd, or an InitCryptoSnd without data (a PING on stream 0 fills it up to the MTU). */
-  private sendHandshakeStart(type: MessageName, now: number): Uint8Array {
-    const datagram = this.seal(type, { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(0) } });
+  /** An InitSnd, which carries no payload: sealed from the keys alone, whatever segment it stands for. */
+  private sendInitSnd(now: number): Uint8Array {
+    const datagram = this.seal('InitSnd', { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(0) } });
     this.pace(now, datagram.length);
     return datagram;
   }
