@@ -1,4 +1,5 @@
-// Prints one closing line summed over vitest JSON reports: "N passed, N failed".
+// Prints one closing line summed over vitest JSON reports: "N passed, N failed", after a line
+// for each failed test (file, name, first line of its message).
 //   tsx scripts/test-summary.ts                       every workspace's .vitest-report.json
 //   tsx scripts/test-summary.ts --label interop FILE  the given reports, as "interop: N passed, N failed"
 import { existsSync, readFileSync } from 'node:fs';
@@ -10,6 +11,19 @@ interface VitestReport {
   numFailedTests: number;
   numPendingTests: number;
   numTodoTests: number;
+  testResults: { name: string; assertionResults: { fullName: string; status: string; failureMessages: string[] }[] }[];
+}
+
+/** The failed tests of a report, one line each, so the tail of a CI log names them. */
+function failures(report: VitestReport): string[] {
+  return report.testResults.flatMap((file) =>
+    file.assertionResults
+      .filter((t) => t.status === 'failed')
+      .map((t) => {
+        const why = (t.failureMessages[0] ?? '').split('\n')[0]!.slice(0, 300);
+        return `${file.name.replace(root + '/', '')} > ${t.fullName}: ${why}`;
+      }),
+  );
 }
 
 const root = join(import.meta.dirname, '..');
@@ -29,6 +43,7 @@ for (const [name, path] of reports) {
   }
   const r = JSON.parse(readFileSync(path, 'utf8')) as VitestReport;
   if (positionals.length === 0) console.log(`tests: ${name.padEnd(12)} ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  for (const line of failures(r)) console.log(`tests:   failed: ${line}`);
   passed += r.numPassedTests;
   failed += r.numFailedTests;
   skipped += r.numPendingTests + r.numTodoTests;

@@ -27,7 +27,7 @@ export interface ProcessHooks {
 /** Sampling interval of the event-loop delay; a stall shows up to one interval shorter than it was. */
 const LOOP_SAMPLE_MS = 5;
 
-export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'], hooks: ProcessHooks, seed: number) {
+export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'], hooks: ProcessHooks, seed: number, runs = 1) {
   const peers: TesterPeer[] = [];
   const epoch = performance.now();
   // How late the tester may notice a datagram: the longest its event loop was held up.
@@ -36,6 +36,7 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
   const ctx: CaseContext = {
     endpoint,
     seed,
+    runs,
     endpointOutput: () => hooks.endpointOutput(),
     endpointKeyLog: () => hooks.endpointKeyLog(),
     startClient: (o): Promise<ClientRun> => hooks.startClient(o),

@@ -45,6 +45,8 @@ timing:
   --concurrency N                   cases run at the same time (4)
   --seed N                          the run's seed (random by default): every case draws from a seed
                                     derived from it, so the impairment cases lose the same datagrams again
+  --repeat N                        run each chance-dependent case (impair.*) N times with successive
+                                    seeds and report how many ended which way (1; raise --deadline too)
 output:
   --json FILE  --junit FILE  --html FILE
   --out DIR                         per-case pcaps and key logs (none without it)
@@ -135,6 +137,7 @@ async function main(): Promise<number> {
         deadline: { type: 'string' },
         concurrency: { type: 'string' },
         seed: { type: 'string' },
+        repeat: { type: 'string' },
         json: { type: 'string' },
         junit: { type: 'string' },
         html: { type: 'string' },
@@ -189,6 +192,8 @@ async function main(): Promise<number> {
   const strict = values.strict === true;
   if (values.seed !== undefined && !/^\d{1,10}$/.test(values.seed)) usage(`--seed must be a whole number, got '${values.seed}'`);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : Number(values.seed) >>> 0;
+  if (values.repeat !== undefined && !/^[1-9]\d{0,2}$/.test(values.repeat)) usage(`--repeat must be a whole number from 1 to 999, got '${values.repeat}'`);
+  const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
   const artifactsDir = values.out === undefined ? null : resolve(values.out);
   const startedAt = new Date();
   const t0 = performance.now();
@@ -197,7 +202,7 @@ async function main(): Promise<number> {
     `qotp-conformance ${RUNNER_VERSION}: ${cases.length} ${cases.length === 1 ? 'case' : 'cases'} against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; ${artifactsDir === null ? 'no pcaps or key logs (--out DIR writes them)' : `pcaps and key logs in ${artifactsDir}`}\n`,
   );
   for (const t of targets) process.stdout.write(`  ${t.config.name}: ${implementationLine(t.implementation)}\n`);
-  process.stdout.write(`  seed ${seed} (--seed ${seed} replays what the cases drew at random)\n`);
+  process.stdout.write(`  seed ${seed} (--seed ${seed} replays what the cases drew at random)${repeat > 1 ? `; chance-dependent cases run ${repeat} times (--repeat)` : ''}\n`);
 
   const write = (path: string | undefined, content: () => string) => {
     if (path === undefined) return;
@@ -216,7 +221,7 @@ async function main(): Promise<number> {
   const partialReport = (signal: 'SIGINT' | 'SIGTERM'): Report => {
     const reports = targets.map((t, i) => targetReport(t, cases.flatMap((c) => finished[i]?.get(c.id) ?? []), strict));
     const notFinished = targets.length * cases.length - finished.reduce((n, m) => n + m.size, 0);
-    return buildReport(reports, startedAt, performance.now() - t0, strict, { signal, casesNotFinished: notFinished }, seed);
+    return buildReport(reports, startedAt, performance.now() - t0, strict, { signal, casesNotFinished: notFinished }, seed, repeat);
   };
   for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => {
@@ -236,11 +241,11 @@ async function main(): Promise<number> {
         finished[i]?.set(r.id, r);
         shown.end(r);
       };
-      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, seed, onCaseStart: shown.start, onCaseEnd });
+      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, seed, repeat, onCaseStart: shown.start, onCaseEnd });
       return targetReport(target, results, strict);
     }),
   );
-  const report = buildReport(reports, startedAt, performance.now() - t0, strict, undefined, seed);
+  const report = buildReport(reports, startedAt, performance.now() - t0, strict, undefined, seed, repeat);
   writeReports(report);
   process.stdout.write(summaryTable(report));
   return reports.every((r) => r.summary.verdict === 'pass') ? 0 : 1;

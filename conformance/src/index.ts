@@ -12,3 +12,5 @@ export { TesterPeer } from './peer/tester-peer.js';
 export { PeerConnection } from './peer/peer-connection.js';
 export { startRelay, type Relay, type Relayed, type RelaySettings } from './impair/relay.js';
 export { describeImpairment, ImpairedPath, type Fate, type Impairment } from './impair/impairment.js';
+export { decodeCaptured, parseKeyLog, timeline, type DecodeReport, type KeyLog, type TimedDatagram } from './impair/capture.js';
+export { giveUpAllowed, readResends, type ResendRecord, type Resent, type Side } from './impair/resends.js';

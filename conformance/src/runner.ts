@@ -52,6 +52,8 @@ export interface RunOptions {
   artifactsDir: string | null;
   /** The run's seed; each case draws from its own seed derived from it and the case id. */
   seed?: number;
+  /** Runs of each repeatable case (`--repeat`), 1 by default. */
+  repeat?: number;
   onCaseStart?: (c: CaseDefinition) => void;
   onCaseEnd?: (r: CaseResult) => void;
 }
@@ -181,7 +183,8 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
   };
 
   // One limit for the whole case, the server's start included.
-  const limit = Math.min(c.timeoutMs, options.caseTimeoutMs, Math.max(0, options.deadline - performance.now()));
+  const runs = c.repeatable ? (options.repeat ?? 1) : 1;
+  const limit = Math.min(c.timeoutMs * runs, options.caseTimeoutMs * runs, Math.max(0, options.deadline - performance.now()));
   const endBy = performance.now() + limit;
   try {
     let endpoint: CaseContext['endpoint'] = { address: null, publicKey: null, mtu: target.config.mtu };
@@ -223,7 +226,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
           throw outcome.failure.clause === null ? new Error(outcome.failure.message) : new CheckFailure(outcome.failure.clause, outcome.failure.message, outcome.failure.observation);
         }
       } else {
-        const { ctx, peers, close } = caseContext(result, endpoint, hooks, caseSeed(options.seed, c.id));
+        const { ctx, peers, close } = caseContext(result, endpoint, hooks, caseSeed(options.seed, c.id), runs);
         try {
           await Promise.race([c.run(ctx), timeout]);
         } finally {

@@ -61,6 +61,8 @@ describe('qotp-conformance', () => {
     [['--grep', 'handshake', '--exclude', '.'], /no case left after --grep handshake and --exclude \./],
     [['--grep', 'no-such-case'], /no case left after --grep no-such-case/],
     [['--timeout', '0'], /--timeout must be a positive number, got '0'/],
+    [['--repeat', '0'], /--repeat must be a whole number from 1 to 999, got '0'/],
+    [['--repeat', '1.5'], /--repeat must be a whole number from 1 to 999, got '1.5'/],
     [['--config', '/nonexistent/target.json'], /cannot read \/nonexistent\/target.json/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
   ])('rejects %j with exit 2 and says why in one line', (args, message) => {
@@ -70,6 +72,21 @@ describe('qotp-conformance', () => {
     // The message (and, for a usage error, a pointer to --help); not the whole usage.
     expect(r.err.trim().split('\n').length).toBeLessThanOrEqual(2);
     expect(r.err).not.toContain('usage:');
+  });
+
+  it('--repeat runs a chance-dependent case with successive relay seeds and counts how the runs ended', () => {
+    const json = join(dir, 'repeat.json');
+    const r = run(['--target', server.address, '--pubkey', server.publicKey, '--grep', '^impair.handshake-loss$', '--seed', '7', '--repeat', '3', '--json', json], 120_000);
+    expect(r.status, r.out + r.err).toBe(0);
+    expect(r.out).toMatch(/seed 7 .*; chance-dependent cases run 3 times \(--repeat\)/);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { seed: number; repeat: number; targets: { cases: { notes: string[] }[] }[] };
+    expect([report.seed, report.repeat]).toEqual([7, 3]);
+    expect(schemaValidator('report.schema.json')(report)).toEqual([]);
+    const notes = report.targets[0]?.cases[0]?.notes ?? [];
+    const seeds = notes.map((n) => /^run (\d) of 3 \(relay seed (\d+)\): relay seed \2/.exec(n)).filter((m) => m !== null).map((m) => Number(m[2]));
+    expect(seeds).toHaveLength(3);
+    expect([seeds[1]! - seeds[0]!, seeds[2]! - seeds[1]!]).toEqual([1, 1]);
+    expect(notes.at(-1)).toMatch(/^3 runs: \d intact \(\d+ %\), \d ended in a give-up the spec allows, none failed$/);
   });
 
   it('--version names the runner, the case count and the spec', () => {

@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePayload } from '@qotp/reference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCaptured, parseKeyLog, timeline, type DecodeReport } from './support/decode-capture.js';
 import { buildGoEndpoint, runClient, startServer, type Implementation } from './support/processes.js';
-import { startRelay } from '@qotp/conformance';
+import { decodeCaptured, parseKeyLog, startRelay, timeline, type DecodeReport } from '@qotp/conformance';
 
 interface Load {
   name: string;

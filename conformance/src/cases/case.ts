@@ -30,7 +30,12 @@ export interface CaseDefinition {
    * timestamps; such a case cannot use the endpoint's output, key log or a client.
    */
   isolated?: boolean;
-  /** How long the case may take on a loaded 2-core machine. */
+  /**
+   * Its verdict depends on chance (an impaired path): `--repeat N` runs it N times with
+   * successive seeds, and its limits grow N-fold.
+   */
+  repeatable?: boolean;
+  /** How long the case may take on a loaded 2-core machine (one run of a repeatable case). */
   timeoutMs: number;
   run(ctx: CaseContext): Promise<void>;
 }
@@ -95,6 +100,8 @@ export interface CaseContext {
   readonly endpoint: EndpointInfo;
   /** This case's seed for whatever it draws at random (the impairment relay): `--seed` fixes it. */
   readonly seed: number;
+  /** How many runs a repeatable case makes (`--repeat`), each with the seed after the last; 1 otherwise. */
+  readonly runs: number;
   /** What the launched server printed so far ('' when attached). */
   endpointOutput(): string;
   /** What the launched server wrote to its key log so far. */

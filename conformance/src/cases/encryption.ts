@@ -1,7 +1,7 @@
 // Encryption cases (server role): the direction bit, SN masking and counting on what the
 // endpoint sends; tampered, misdirected and misaddressed packets that it must drop.
 import { headerSize } from '@qotp/spec';
-import { headerByte, openPacket, QotpError, readUint, readUint64, writeUint64 } from '@qotp/reference';
+import { headerByte, openPacket, QotpError, readUint, readUint64 } from '@qotp/reference';
 import { describe } from '../peer/datagram.js';
 import { withType, withVersion } from '@qotp/vectors';
 import type { CaseContext, CaseDefinition } from './case.js';
@@ -128,16 +128,19 @@ export const encryptionCases: CaseDefinition[] = [
   onWarmConnection(
     {
       id: 'encryption.unknown-connection',
-      title: 'A Data packet for an unknown connection id is dropped',
+      title: 'A Data packet for an unknown connection id is dropped, and not answered under any connection id',
       clauses: ['crypto.receive.no-crash', 'crypto.data.layout'],
     },
     async (ctx: CaseContext, open: Open) => {
-      const packet = open.conn.data(probePayload(40));
+      // Sealed with this connection's keys under another id, so that an endpoint that finds
+      // the connection some other way (by the source address, say) can open it and answer
+      // on the connection it guessed.
       const unknown = open.conn.connId ^ 0x5a5a5a5a5a5a5a5an;
-      writeUint64(packet, 1, unknown);
-      open.peer.send(packet, 'Data for an unknown connection id');
+      const since = open.peer.send(open.conn.data(probePayload(40), { connId: unknown }), 'Data for an unknown connection id, sealed with the keys of the open connection').index;
       const answers = await open.peer.collect(SILENCE_MS, (d) => d.bytes.length >= 9 && readUint64(d.bytes, 1) === unknown);
-      ctx.expect('crypto.data.layout', answers.length === 0, `a packet for an unknown connection id was answered with ${answers.length} datagram(s)`);
+      ctx.expect('crypto.data.layout', answers.length === 0, `a packet for an unknown connection id was answered with ${answers.length} datagram(s) under that id`);
+      const onOurs = probeReactions(open.peer, open.conn, since);
+      ctx.expect('crypto.data.layout', onOurs.length === 0, `a packet for an unknown connection id was answered on the open connection ${open.conn.connId.toString(16)}: ${onOurs[0] ? describe(onOurs[0]) : ''}`);
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet for an unknown connection');
     },
   ),

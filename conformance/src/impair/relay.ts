@@ -2,7 +2,8 @@
 // impairment.ts decides, recording every datagram with its fate. QOTP matches packets by
 // connection id, so the relay is invisible to both ends. With no impairment it is the plain
 // recording relay of the interop tests.
-import { parseHostPort } from '@qotp/reference/node';
+import { formatHostPort, parseHostPort } from '@qotp/reference/node';
+import { writePcap } from '../report/artifacts.js';
 import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { seededUnit } from '@qotp/reference';
@@ -33,6 +34,14 @@ export interface Relay {
   /** "client -> server: loss 5 %; server -> client: none". */
   description: string;
   captured: Relayed[];
+  /** ms since the relay started: the clock of `captured`. */
+  now(): number;
+  /**
+   * A pcap of `captured`: every datagram as the relay received it (before its impairment,
+   * dropped ones too), addressed from client to server or back as if the relay were not there,
+   * so that a key log opens it in Wireshark.
+   */
+  pcap(): Uint8Array;
   /** Counts per fate, both directions together. */
   stats(): Record<string, number>;
   close(): Promise<void>;
@@ -60,6 +69,7 @@ export async function startRelay(settings: RelaySettings): Promise<Relay> {
   const counts: Record<string, number> = {};
   const timers = new Set<NodeJS.Timeout>();
   const started = performance.now();
+  const startedEpochMs = Date.now();
   let client: { address: string; port: number } | null = null;
   let closed = false;
 
@@ -95,6 +105,11 @@ export async function startRelay(settings: RelaySettings): Promise<Relay> {
     seed,
     description: `client -> server: ${describeImpairment(settings.toServer ?? {})}; server -> client: ${describeImpairment(settings.toClient ?? {})}`,
     captured,
+    now: () => performance.now() - started,
+    pcap: () => {
+      const ends = [client === null ? '127.0.0.1:0' : formatHostPort(client.address, client.port), formatHostPort(target.host, target.port)] as const;
+      return writePcap(captured.map((r) => ({ t: r.t, bytes: r.data, from: r.fromClient ? ends[0] : ends[1], to: r.fromClient ? ends[1] : ends[0] })), startedEpochMs);
+    },
     stats: () => ({ ...counts }),
     close: () => {
       closed = true;

@@ -40,6 +40,8 @@ export interface SealOptions {
   epoch?: number;
   /** Defaults to the tester's own role; the opposite gives a packet with the wrong direction bit. */
   sealedByInitiator?: boolean;
+  /** Another connection id in the header, sealed under it (the header is authenticated): a packet the endpoint could open only by guessing the connection. */
+  connId?: bigint;
 }
 
 /** Secrets in the Go original's key log format (clause keylog.format). */
@@ -134,7 +136,7 @@ export class PeerConnection {
   data(payload: Payload | Uint8Array, options: SealOptions = {}): Uint8Array {
     if (this.secret === null) throw new Error('no shared secret yet: the handshake has not completed');
     return encodeData({
-      connId: this.connId,
+      connId: options.connId ?? this.connId,
       secret: this.secret,
       sn: this.takeSn(options.sn),
       epoch: options.epoch ?? 0,

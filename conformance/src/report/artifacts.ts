@@ -24,7 +24,10 @@ function ipv6(a: string): number[] {
 }
 
 /** The datagram inside an IP and UDP header, as a capture on the loopback interface would show it. */
-function ipPacket(d: Datagram): Uint8Array {
+/** What a pcap needs of a datagram. */
+export type PcapDatagram = Pick<Datagram, 't' | 'from' | 'to' | 'bytes'>;
+
+function ipPacket(d: PcapDatagram): Uint8Array {
   const from = parseHostPort(d.from);
   const to = parseHostPort(d.to);
   const v6 = from.host.includes(':');
@@ -59,8 +62,8 @@ function ipPacket(d: Datagram): Uint8Array {
   return out;
 }
 
-/** A classic pcap file (microsecond timestamps) of a case's timeline. */
-export function writePcap(timeline: Datagram[], startEpochMs = Date.now() - (timeline.at(-1)?.t ?? 0)): Uint8Array {
+/** A classic pcap file (microsecond timestamps) of a case's timeline or a relay's record. */
+export function writePcap(timeline: PcapDatagram[], startEpochMs = Date.now() - (timeline.at(-1)?.t ?? 0)): Uint8Array {
   const packets = timeline.map((d) => ({ t: startEpochMs + d.t, data: ipPacket(d) }));
   const size = 24 + packets.reduce((n, p) => n + 16 + p.data.length, 0);
   const out = new Uint8Array(size);

@@ -61,6 +61,8 @@ export interface Report {
   strict: boolean;
   /** The run's seed (`--seed`), when the runner chose one. */
   seed?: number;
+  /** Runs of each chance-dependent case (`--repeat`), when more than one. */
+  repeat?: number;
   /** Set when a signal stopped the run; the targets then hold the cases that had finished. */
   interrupted?: { signal: 'SIGINT' | 'SIGTERM'; casesNotFinished: number };
   targets: TargetReport[];
@@ -107,7 +109,7 @@ export function targetReport(target: Target, results: CaseResult[], strict: bool
   };
 }
 
-export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, strict: boolean, interrupted?: Report['interrupted'], seed?: number): Report {
+export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, strict: boolean, interrupted?: Report['interrupted'], seed?: number, repeat = 1): Report {
   return {
     tool: 'qotp-conformance',
     protocol: spec.protocol,
@@ -116,6 +118,7 @@ export function buildReport(targets: TargetReport[], startedAt: Date, durationMs
     durationMs: Math.round(durationMs),
     strict,
     ...(seed === undefined ? {} : { seed }),
+    ...(repeat > 1 ? { repeat } : {}),
     ...(interrupted === undefined ? {} : { interrupted }),
     targets,
   };

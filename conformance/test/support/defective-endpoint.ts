@@ -14,15 +14,18 @@
 //   close-ignored            removes the CLOSE flag from the tester's packets
 //   short-init-snd-answered  pads a short InitSnd to the MTU, so the endpoint answers it
 //   ack-length-off-by-one    adds one to the length of every ACK the endpoint sends
+//   unknown-id-by-address    a Data packet under a connection id the endpoint does not know, which
+//                            opens with the keys of a connection it does know, is given that id
+//                            (an endpoint that finds connections by source address)
 //   sn-mask-counter-0        re-masks the sequence number of every encrypted packet the endpoint
 //                            sends with XChaCha20 block counter 0 instead of 1
 import { constant, headerSize } from '@qotp/spec';
-import { decodePayload, encodePayload, messageTypeOf, openPacket, readUint64, sealPacket, xorSnMask, type Payload } from '@qotp/reference';
+import { decodePayload, encodePayload, messageTypeOf, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 
-export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0'] as const;
+export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address'] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 const DATA_HEADER = headerSize('Data');
@@ -96,6 +99,24 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           if (o === null || o.payload.ack === null) return send(b);
           send(reseal(b, o, { ...o.payload, ack: { ...o.payload.ack, length: o.payload.ack.length + 1 } }, false));
         },
+      };
+    case 'unknown-id-by-address':
+      return {
+        toEndpoint: (b, send) => {
+          if (b.length < DATA_HEADER || openData(b, secrets, true) !== null || messageTypeOf(b) !== 'Data') return send(b);
+          for (const [connId, secret] of secrets) {
+            try {
+              const opened = openPacket(b, DATA_HEADER, { secret, epoch: 0, sealedByInitiator: true });
+              const header = b.slice(0, DATA_HEADER);
+              writeUint64(header, 1, connId);
+              return send(sealPacket(header, opened.payload, { secret, sn: opened.sn, epoch: opened.epoch, sealedByInitiator: true }));
+            } catch {
+              // not this connection's keys
+            }
+          }
+          send(b);
+        },
+        toTester: pass,
       };
     case 'close-ignored':
       return {

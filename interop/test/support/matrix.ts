@@ -11,12 +11,14 @@ export interface MatrixRun {
   seconds: number;
   /** Why it failed, in one line; null when it passed. */
   why: string | null;
-  /** The finding a listed failure of the Go original is, per release; null when not listed. */
+  /** Why a failure does not fail the test: the finding of the Go original it is, per release, or a give-up the spec allows; null otherwise. */
   expected: string | null;
   /** The relay's seed: a run with it replays the same fates. */
   seed: number;
   relay: string;
   fates: Record<string, number>;
+  /** The run's capture and key logs, relative to the matrix files. */
+  artifacts: { pcap: string; keyLogs: string[] };
 }
 
 export interface Matrix {
@@ -35,8 +37,8 @@ function cell(runs: MatrixRun[]): string {
   const cls = passed === runs.length ? 'ok' : runs.every((r) => r.passed || r.expected !== null) ? 'expected' : 'bad';
   const lines = runs.map((r) => {
     const mark = r.passed ? '&#10003;' : r.expected !== null ? '*' : '&#10007;';
-    const title = `${r.seconds} s, seed ${r.seed}; ${Object.entries(r.fates).map(([f, n]) => `${n} ${f}`).join(', ')}${r.why ? `; ${r.why}` : ''}${r.expected ? `; finding: ${r.expected}` : ''}`;
-    return `<li class="${r.passed ? 'ok' : r.expected !== null ? 'expected' : 'bad'}" title="${esc(title)}">${mark} ${esc(r.handshake)} ${esc(r.scenario)} <span class="muted">${r.seconds} s</span>${r.why && !r.passed ? `<br><small>${esc(r.why)}</small>` : ''}</li>`;
+    const title = `${r.seconds} s, seed ${r.seed}; ${Object.entries(r.fates).map(([f, n]) => `${n} ${f}`).join(', ')}${r.why ? `; ${r.why}` : ''}${r.expected ? `; not failed: ${r.expected}` : ''}`;
+    return `<li class="${r.passed ? 'ok' : r.expected !== null ? 'expected' : 'bad'}" title="${esc(title)}">${mark} ${esc(r.handshake)} ${esc(r.scenario)} <span class="muted">${r.seconds} s &middot; <a href="${esc(r.artifacts.pcap)}">pcap</a> ${r.artifacts.keyLogs.map((k, i) => `<a href="${esc(k)}">key log ${i + 1}</a>`).join(' ')}</span>${r.why && !r.passed ? `<br><small>${esc(r.why)}</small>` : ''}</li>`;
   });
   return `<td class="${cls}"><b>${passed}/${runs.length}</b><ul>${lines.join('')}</ul></td>`;
 }
@@ -51,7 +53,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-colla
 td.ok{background:#eafaf1}td.bad{background:#fdecea}td.expected{background:#fef5e7}td.none{color:#999}ul{margin:.3em 0;padding-left:1.1em}li.bad{color:#c0392b}li.expected{color:#b9770e}.muted{color:#777}
 </style></head><body>
 <h1>QOTP interop under impairment</h1>
-<p class="muted">${esc(m.startedAt)} &middot; Go original ${esc(m.goRelease)} &middot; ${m.bytes} bytes echoed per run &middot; &#10003; passed, &#10007; failed, * a listed finding of the Go original</p>
+<p class="muted">${esc(m.startedAt)} &middot; Go original ${esc(m.goRelease)} &middot; ${m.bytes} bytes echoed per run &middot; &#10003; passed, &#10007; failed, * a listed finding of the Go original or a give-up the spec allows (hover for why) &middot; each run's pcap is what the relay received, before its impairment; its key logs open it in Wireshark</p>
 <table><thead><tr><th>client \\ server</th>${servers.map((s) => `<th>${esc(s)} server</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
 </body></html>
 `;

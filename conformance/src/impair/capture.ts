@@ -1,5 +1,6 @@
 // Decodes captured datagrams with the reference implementation and the secrets of a key
-// log: a live check that what an endpoint puts on the wire is what the spec says.
+// log: a live check that what an endpoint puts on the wire is what the spec says, and the
+// decoded timeline of a failing run.
 import { constant, headerSize, type MessageName } from '@qotp/spec';
 import { decodeInitSnd, decodePayload, messageTypeOf, openPacket, readUint, readUint64 } from '@qotp/reference';
 
@@ -29,7 +30,7 @@ export interface DecodeReport {
 }
 
 /** One datagram opened with the logged secrets: its type, sequence number and payload (null for InitSnd). */
-function openCaptured(d: Uint8Array, keys: KeyLog, senderIsInitiator: boolean): { type: MessageName; sn: number | null; payload: Uint8Array | null } {
+export function openCaptured(d: Uint8Array, keys: KeyLog, senderIsInitiator: boolean): { type: MessageName; sn: number | null; payload: Uint8Array | null } {
   const type = messageTypeOf(d);
   if (type === 'InitSnd') {
     decodeInitSnd(d, constant('DefaultMtu'));
@@ -73,11 +74,14 @@ export interface TimedDatagram {
   data: Uint8Array;
   /** ms */
   t: number;
+  /** What a relay did with it ('sent' is not shown). */
+  fate?: string;
 }
 
 /** One line: what a datagram carried, decoded as far as the key log allows. */
 function describe(d: TimedDatagram, keys: KeyLog): string {
-  const head = `${d.t.toFixed(1).padStart(9)} ms  ${d.fromClient ? 'client -> server' : 'server -> client'}  ${String(d.data.length).padStart(4)} B  `;
+  const fate = d.fate === undefined || d.fate === 'sent' ? '' : `[${d.fate}]  `;
+  const head = `${d.t.toFixed(1).padStart(9)} ms  ${d.fromClient ? 'client -> server' : 'server -> client'}  ${String(d.data.length).padStart(4)} B  ${fate}`;
   try {
     const { type, sn, payload } = openCaptured(d.data, keys, d.fromClient);
     const parts = [type, sn === null ? '' : `sn ${sn}`];

@@ -1,0 +1,158 @@
+// Whether a give-up was allowed, read from what the relay saw: the spec lets a sender close a
+// connection once a segment went out six times unacknowledged (retransmission.give-up), and
+// asks a transfer to complete as long as no packet is lost six times in a row
+// (retransmission.recovers). With the key log of the reference side, every datagram the relay
+// received (dropped ones too: it keeps them as they arrived) opens, so the relay's record
+// says, per segment, how many copies each side sent and whether an acknowledgement of it
+// reached the sender.
+import { decodePayload, messageTypeOf } from '@qotp/reference';
+import type { MessageName } from '@qotp/spec';
+import { openCaptured, type KeyLog } from './capture.js';
+import type { Relayed } from './relay.js';
+
+export type Side = 'client' | 'server';
+
+/** One segment a side sent, with what became of its copies and of the answers to it. */
+export interface Resent {
+  /** "stream 0 at 12345", "stream 0 at 0 (empty)", "InitSnd", "InitCryptoSnd". */
+  segment: string;
+  copies: number;
+  /** Copies the relay dropped or corrupted. */
+  copiesLost: number;
+  /** When the first acknowledgement of it (for InitSnd: a reply) that reached the sender passed the relay; null if none did. */
+  answeredMs: number | null;
+  /** When its last copy reached the relay, ms after the relay started. */
+  lastCopyMs: number;
+}
+
+export interface ResendRecord {
+  /** Per side, the unanswered segment with the most copies (null: every segment was answered). */
+  worstUnanswered: Record<Side, Resent | null>;
+  /** Per side, when its last datagram reached the relay (null: it sent none). */
+  lastDatagramMs: Record<Side, number | null>;
+  /** Per side, when its last datagram with a stream segment was passed on to the other side. */
+  lastDeliveredSegmentMs: Record<Side, number | null>;
+  /** Per side, its last resend: which copy of which segment, and when it reached the relay. */
+  lastResend: Record<Side, { segment: Resent; copy: number; atMs: number } | null>;
+  /** Datagrams the key log could not open (none when it holds every secret). */
+  unreadable: number;
+}
+
+/** The most copies of one segment the spec lets a sender send before it gives up. */
+export const MAX_COPIES = 6;
+
+const delivered = (r: Relayed): boolean => !r.fate.startsWith('dropped') && r.fate !== 'corrupted';
+const sideOf = (r: Relayed): Side => (r.fromClient ? 'client' : 'server');
+/**
+ * A segment by stream and offset: a sender may resend the bytes at an offset in another size
+ * (qotp does, with an ACK in the same packet taking room), and an ACK of any length at that
+ * offset answers them. An empty segment (PING, empty CLOSE) is apart from data at its offset.
+ */
+const segmentKey = (streamId: number, offset: number, length: number): string => `stream ${streamId} at ${offset}${length === 0 ? ' (empty)' : ''}`;
+
+/** Reads the relay's record with the secrets of `keys`. */
+export function readResends(captured: readonly Relayed[], keys: KeyLog): ResendRecord {
+  const sent: Record<Side, Map<string, Resent>> = { client: new Map(), server: new Map() };
+  const answeredBy: Record<Side, Map<string, number>> = { client: new Map(), server: new Map() };
+  const answer = (side: Side, segment: string, r: Relayed) => {
+    if (!answeredBy[side].has(segment)) answeredBy[side].set(segment, r.t);
+  };
+  const lastResend: ResendRecord['lastResend'] = { client: null, server: null };
+  const lastDatagramMs: Record<Side, number | null> = { client: null, server: null };
+  const lastDeliveredSegmentMs: Record<Side, number | null> = { client: null, server: null };
+  let unreadable = 0;
+  const copy = (side: Side, segment: string, r: Relayed) => {
+    const s = sent[side].get(segment) ?? { segment, copies: 0, copiesLost: 0, answeredMs: null, lastCopyMs: r.t };
+    s.copies++;
+    if (s.copies > 1) lastResend[side] = { segment: s, copy: s.copies, atMs: r.t };
+    if (!delivered(r)) s.copiesLost++;
+    s.lastCopyMs = r.t;
+    sent[side].set(segment, s);
+  };
+  for (const r of captured) {
+    const side = sideOf(r);
+    const other: Side = side === 'client' ? 'server' : 'client';
+    lastDatagramMs[side] = r.t;
+    let type: MessageName;
+    try {
+      type = messageTypeOf(r.data);
+    } catch {
+      unreadable++;
+      continue;
+    }
+    // The initiator's first message counts by its type (a 0-RTT one opens only once the key
+    // log has the secret, after the reply), and any reply that reaches the initiator answers it.
+    if (type === 'InitSnd' || type === 'InitCryptoSnd') copy(side, type, r);
+    if ((type === 'InitRcv' || type === 'InitCryptoRcv') && delivered(r)) for (const first of ['InitSnd', 'InitCryptoSnd']) answer(other, first, r);
+    let payload: Uint8Array | null;
+    try {
+      payload = openCaptured(r.data, keys, r.fromClient).payload;
+    } catch {
+      unreadable++;
+      continue;
+    }
+    if (payload === null) continue;
+    const p = decodePayload(payload);
+    if (p.stream !== null) copy(side, segmentKey(p.stream.streamId, p.stream.offset, p.stream.data.length), r);
+    if (p.stream !== null && delivered(r)) lastDeliveredSegmentMs[side] = r.t;
+    if (p.ack !== null && delivered(r)) answer(other, segmentKey(p.ack.streamId, p.ack.offset, p.ack.length), r);
+  }
+  const worst = (side: Side): Resent | null => {
+    let found: Resent | null = null;
+    for (const s of sent[side].values()) {
+      s.answeredMs = answeredBy[side].get(s.segment) ?? null;
+      if (s.answeredMs === null && (found === null || s.copies > found.copies)) found = s;
+    }
+    return found;
+  };
+  return { worstUnanswered: { client: worst('client'), server: worst('server') }, lastDatagramMs, lastDeliveredSegmentMs, lastResend, unreadable };
+}
+
+/** How soon a live receiver answers a segment that reached it (an ACK is due at once). */
+const ANSWER_WITHIN_MS = 1000;
+
+/**
+ * The side that stopped first: segments of the other side's reached it for more than a
+ * second after its last datagram, so it had closed (or stalled). A side whose segments were
+ * all lost is not taken to have stopped, however long the other was silent. Null when both
+ * answered to the end.
+ */
+export function stoppedFirst(record: ResendRecord): Side | null {
+  const stopped = (side: Side): number | null => {
+    const last = record.lastDatagramMs[side] ?? -Infinity;
+    const theirs = record.lastDeliveredSegmentMs[side === 'client' ? 'server' : 'client'];
+    return theirs !== null && theirs - last > ANSWER_WITHIN_MS ? last : null;
+  };
+  const [client, server] = [stopped('client'), stopped('server')];
+  if (client === null) return server === null ? null : 'server';
+  return server === null || client < server ? 'client' : 'server';
+}
+
+/** "stream 0 at 12345: 6 copies, 4 lost on the way, no acknowledgement reached the sender". */
+export function describeResent(s: Resent): string {
+  return `${s.segment}: ${s.copies} cop${s.copies === 1 ? 'y' : 'ies'}, ${s.copiesLost} lost on the way, no acknowledgement reached the sender`;
+}
+
+/**
+ * Why `side` was allowed to give up: a segment of its sent six times without an
+ * acknowledgement reaching it. Null when no segment of its went that far.
+ */
+export function giveUpAllowed(record: ResendRecord, side: Side): string | null {
+  const s = record.worstUnanswered[side];
+  if (s === null || s.copies < MAX_COPIES) return null;
+  return `the ${side}'s ${describeResent(s)}: a give-up is conforming (retransmission.give-up)`;
+}
+
+/**
+ * What the record says of a side that stopped without cause, for a failure message: the most
+ * copies of a segment it sent unanswered, and its last resend with what became of it (a
+ * sender that closes right after its sixth copy shows here: the copy's acknowledgement came).
+ */
+export function noCause(record: ResendRecord, side: Side): string {
+  const s = record.worstUnanswered[side];
+  const most = s === null ? `every segment the ${side} sent was acknowledged` : `no segment of the ${side}'s went out ${MAX_COPIES} times unacknowledged (the most: ${describeResent(s)})`;
+  const last = record.lastResend[side];
+  const answered = last?.segment.answeredMs ?? null;
+  const resend = last === null ? '' : `; its last resend was copy ${last.copy} of ${last.segment.segment}, ${answered === null ? 'never acknowledged' : answered >= last.atMs ? `acknowledged ${(answered - last.atMs).toFixed(1)} ms later` : 'already acknowledged'}`;
+  return `${most}${resend}, so nothing allowed it to give up`;
+}
