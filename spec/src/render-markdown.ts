@@ -1,6 +1,6 @@
 // Renders the spec JSON as SPEC.md. The Markdown is derived, never edited by hand:
 // a test in this package fails when the committed SPEC.md differs from this output.
-import type { Clause, Evidence, Field, HeaderByte, QotpSpec } from './types.js';
+import type { Clause, Evidence, Field, HeaderByte, QotpSpec, StateMachine } from './types.js';
 
 const cell = (text: string | number): string => String(text).replaceAll('|', '\\|').replaceAll('\n', ' ');
 
@@ -76,6 +76,20 @@ export function findingsTable(spec: QotpSpec): string {
 
 const evidence = (e: Evidence): string =>
   `Go ${e.go.join(', ')}${e.vectors ? `; vectors ${e.vectors.join(', ')}` : ''}${e.observed ? `; observed: ${e.observed}` : ''}`;
+
+/** A state machine as its states, its transition table and a Mermaid diagram of the same rows. */
+function stateMachine(m: StateMachine): string[] {
+  const node = (state: string) => state.replace(/-/g, '_');
+  const edges = [...new Set(m.transitions.map((t) => `  ${node(t.from)} --> ${node(t.to)}: ${t.event.replace(/[:;]/g, ',')}`))];
+  return [
+    table(['state', 'meaning'], m.states.map((st) => [st.id === m.initial ? `\`${st.id}\` (initial)` : `\`${st.id}\``, st.description])),
+    table(
+      ['state', 'event', 'guard', 'action', 'next state', 'clauses'],
+      m.transitions.map((t) => [`\`${t.from}\``, t.event, t.guard ?? '', t.action, `\`${t.to}\``, t.clauses.map((c) => `\`${c}\``).join(', ')]),
+    ),
+    ['```mermaid', 'stateDiagram-v2', `  [*] --> ${node(m.initial)}`, ...edges, '```'].join('\n'),
+  ];
+}
 
 export function renderSpecMarkdown(spec: QotpSpec): string {
   const out: string[] = [];
@@ -193,6 +207,12 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
       r.transmissions.map((t) => [t.number, t.waitFactor === null ? 'none: the connection gives up' : `${t.waitFactor} x RTO`]),
     ),
   );
+
+  push(
+    '## State machines',
+    'Each machine is a transition table: in a state, on an event (when the guard holds), an endpoint does the action and moves to the next state. Every row names the clauses that state it; the diagram shows the same rows.',
+  );
+  for (const m of spec.stateMachines) push(`### ${m.title}`, m.description, ...stateMachine(m));
 
   push(
     '## Clauses',

@@ -184,8 +184,30 @@ export interface QotpSpec {
     transmissions: { number: number; waitFactor: number | null }[];
     description: string;
   };
+  stateMachines: StateMachine[];
   clauses: Clause[];
   errata: Erratum[];
   findings: Finding[];
   profiles: Profile[];
+}
+
+/** One row of a state machine: in state `from`, on `event` (when `guard` holds), do `action` and go to `to`. */
+export interface Transition {
+  from: string;
+  event: string;
+  guard?: string;
+  action: string;
+  to: string;
+  /** The clauses that state the row's behaviour. */
+  clauses: string[];
+}
+
+/** A state machine of the protocol as a transition table. */
+export interface StateMachine {
+  id: string;
+  title: string;
+  description: string;
+  initial: string;
+  states: { id: string; description: string }[];
+  transitions: Transition[];
 }

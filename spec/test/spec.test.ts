@@ -52,6 +52,35 @@ describe('spec document', () => {
   });
 });
 
+describe('state machines', () => {
+  const clauseIds = new Set(spec.clauses.map((c) => c.id));
+
+  it('has the five transition tables: both handshakes, the connection and both stream directions', () => {
+    expect(spec.stateMachines.map((m) => m.id).sort()).toEqual(['connection-lifetime', 'initiator-handshake', 'responder-handshake', 'stream-receive', 'stream-send']);
+  });
+
+  it.each(spec.stateMachines.map((m) => [m.id, m] as const))('%s: rows name declared states and existing clauses, and every state is reachable and used', (_, m) => {
+    const states = new Set(m.states.map((s) => s.id));
+    expect(states.size).toBe(m.states.length);
+    expect(states.has(m.initial)).toBe(true);
+    for (const t of m.transitions) {
+      expect(states, `row "${t.from} / ${t.event}"`).toContain(t.from);
+      expect(states, `row "${t.from} / ${t.event}"`).toContain(t.to);
+      for (const c of t.clauses) expect(clauseIds, `row "${t.from} / ${t.event}"`).toContain(c);
+    }
+    // Reachable from the initial state through the rows.
+    const reached = new Set([m.initial]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const t of m.transitions) if (reached.has(t.from) && !reached.has(t.to)) grew = reached.add(t.to) !== null;
+    }
+    expect([...states].filter((s) => !reached.has(s))).toEqual([]);
+    // Two rows for one state and event differ by their guards.
+    const keys = m.transitions.map((t) => `${t.from} / ${t.event} / ${t.guard ?? ''}`);
+    expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
+  });
+});
+
 describe('layouts agree with the constants', () => {
   const sizeOf = (f: Field) => (typeof f.size === 'number' ? f.size : 0);
 
