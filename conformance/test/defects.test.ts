@@ -22,6 +22,9 @@ const defects: [Defect, string, string][] = [
   ['sn-mask-counter-0', 'handshake.in-band', 'crypto.sn.masking'],
   ['wrong-direction-bit', 'streams.in-order', 'crypto.nonce.direction-bit'],
   ['unknown-id-by-address', 'encryption.unknown-connection', 'crypto.data.layout'],
+  ['window-always-full', 'connection.window-advertised', 'flow.window-advertised'],
+  ['window-counts-received', 'connection.window-advertised', 'flow.window-advertised'],
+  ['rto-floor-1s', 'retransmission.rto-min', 'retransmission.rto-formula'],
 ];
 
 function defectiveTarget(defect: Defect, expectedFailures: Target['expectedFailures'] = new Map()): Target {

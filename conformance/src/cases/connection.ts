@@ -1,9 +1,11 @@
 // Connection-level cases (server role): the peer's receive window, the idle timeout, the
 // grace period of a closed stream and the key log of a launched endpoint.
+import { decodeRcvWindow, encodeRcvWindow } from '@qotp/reference';
 import { constant } from '@qotp/spec';
 import type { CaseContext, CaseDefinition } from './case.js';
 import {
   ackOnly,
+  acksOf,
   autoAck,
   dataPayload,
   echo,
@@ -33,7 +35,74 @@ async function answersPing(open: Open, streamId: number): Promise<boolean> {
   return (await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === streamId, SILENCE_MS * 2, since)) !== null;
 }
 
+const CAPACITY = constant('ReceiveBufferCapacity');
+/**
+ * Held behind a one-segment gap: 120 kB, which any window code of capacity minus them must
+ * show (the code rounds down, to 15 MiB). Not more: the Go original v0.2.19 paces its ACKs
+ * 10 ms apart (G6), so a thousand segments would take it ten seconds to acknowledge.
+ */
+const HELD_SEGMENTS = 100;
+const HELD_SEGMENT = 1200;
+
+/** The window a receiver holding at least `held` bytes may advertise at most: the code of capacity - held, rounded down. */
+const windowAtMost = (held: number): number => decodeRcvWindow(encodeRcvWindow(CAPACITY - held));
+
 export const connectionCases: CaseDefinition[] = [
+  {
+    id: 'connection.window-advertised',
+    title: 'The advertised window shrinks by the bytes held behind a gap, and is the whole capacity again once they were read',
+    clauses: ['flow.window-advertised', 'window.round-down'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 20_000,
+    async run(ctx: CaseContext) {
+      const open = await handshake(ctx);
+      autoAck(open);
+      // 120 kB on stream 5 after a gap at 0..1199: the endpoint must hold all of it. Every
+      // ACK of a held segment says the endpoint holds that segment and those acknowledged
+      // before it, so its window can be at most the capacity minus their lengths.
+      const data = pattern(HELD_SEGMENT * (HELD_SEGMENTS + 1), 17);
+      for (let i = 1; i <= HELD_SEGMENTS; i++) {
+        open.peer.send(open.conn.data(dataPayload(5, i * HELD_SEGMENT, data.subarray(i * HELD_SEGMENT, (i + 1) * HELD_SEGMENT))), `DATA stream 5 at ${i * HELD_SEGMENT}, behind the gap at 0`);
+        if (i % 25 === 0) await open.peer.collect(5); // no burst for the endpoint's socket buffer to drop
+      }
+      await open.peer.collect(SILENCE_MS);
+      const heldAcks = acksOf(open, 5).filter((a) => a.offset > 0 && a.length > 0);
+      const seen = new Set<number>();
+      let held = 0;
+      let over: { window: number; atMost: number; held: number } | null = null;
+      for (const a of heldAcks) {
+        if (!seen.has(a.offset)) held += a.length;
+        seen.add(a.offset);
+        if (over === null && a.window > windowAtMost(held)) over = { window: a.window, atMost: windowAtMost(held), held };
+      }
+      ctx.note(`${seen.size} of ${HELD_SEGMENTS} held segments acknowledged; windows advertised meanwhile: ${[...new Set(heldAcks.map((a) => a.window))].join(', ')} bytes`);
+      // One ACK is enough for the bound: a receiver that leaves some unacknowledged breaks
+      // ack.segment, which other cases check (the Go original v0.2.18 drops most, G8).
+      ctx.expect('flow.window-advertised', seen.size > 0, `none of the ${HELD_SEGMENTS} segments sent behind a gap was acknowledged, so no window was advertised while they were held`);
+      ctx.expect('flow.window-advertised', over === null, `while holding at least ${over?.held} bytes behind a gap the endpoint advertised a window of ${over?.window} bytes, more than the ${over?.atMost} that capacity minus the held bytes encodes to`, over === null ? undefined : { expected: `at most ${over.atMost}`, observed: `${over.window}` });
+      // The gap filled, the endpoint delivers everything, its application reads and echoes it;
+      // nothing is buffered any more, so a PING's ACK carries the whole capacity.
+      // The tester resends what was not acknowledged, as a sender would, a few rounds.
+      const complete = () => streamState(open.peer, open.conn, 5).bytes.length >= data.length;
+      for (let round = 0; round < 4 && !complete(); round++) {
+        const acked = new Set(acksOf(open, 5).map((a) => a.offset));
+        for (let i = 0; i <= HELD_SEGMENTS; i++) {
+          if (acked.has(i * HELD_SEGMENT) && i > 0) continue;
+          open.peer.send(open.conn.data(dataPayload(5, i * HELD_SEGMENT, data.subarray(i * HELD_SEGMENT, (i + 1) * HELD_SEGMENT))), `DATA stream 5 at ${i * HELD_SEGMENT}${i === 0 ? ': the gap' : ', again'}`);
+          if (i % 25 === 24) await open.peer.collect(5);
+        }
+        await waitUntil(open.peer, complete, 3000);
+      }
+      const echoed = streamState(open.peer, open.conn, 5).bytes.length;
+      ctx.expect('flow.window-advertised', echoed >= data.length, `after the gap was filled only ${echoed} of ${data.length} bytes came back`);
+      const since = open.peer.send(open.conn.data(dataPayload(6, 0, new Uint8Array(0))), 'PING on stream 6, after the echo was read').index;
+      const ping = await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === 6, REPLY_MS, since);
+      const window = ping?.decoded?.payload?.ack?.window ?? null;
+      const full = decodeRcvWindow(encodeRcvWindow(CAPACITY));
+      ctx.expect('flow.window-advertised', window === full, window === null ? 'the PING after the echo was not acknowledged' : `with nothing buffered (all ${data.length} bytes read and echoed) the endpoint advertised ${window} bytes, not its capacity ${full}: a window that does not grow back when the application reads`, window === null ? undefined : { expected: `${full}`, observed: `${window}` });
+    },
+  },
   {
     id: 'connection.window-respected',
     title: 'The endpoint sends no new data while the advertised window is 0, and resumes when it opens',

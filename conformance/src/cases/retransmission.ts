@@ -4,7 +4,7 @@
 import { constant, spec } from '@qotp/spec';
 import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { dataPayload, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
+import { autoAck, dataPayload, echo, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
 
 /** The spec's DefaultRto in milliseconds (the spec counts nanoseconds). */
 const RTO_MS = constant('DefaultRto') / 1e6;
@@ -65,7 +65,43 @@ function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): void {
   }
 }
 
+/** The RTO's floor (retransmission.rto-formula), in ms. */
+const RTO_MIN_MS = constant('MinRto') / 1e6;
+
 export const retransmissionCases: CaseDefinition[] = [
+  {
+    id: 'retransmission.rto-min',
+    title: `After RTT samples of about a millisecond the RTO is its ${RTO_MIN_MS} ms floor: unacknowledged data is resent ${RTO_MIN_MS} ms later`,
+    clauses: ['retransmission.rto-formula'],
+    level: 'MUST',
+    role: 'server',
+    isolated: true,
+    timeoutMs: 15_000,
+    async run(ctx: CaseContext) {
+      // Echoes acknowledged at once give the endpoint RTT samples of loopback's fraction of a
+      // millisecond, so SRTT + 4*RTTVAR is a few ms and the RTO the floor. Then stream 1's
+      // echo goes unacknowledged and the tester times its first resend.
+      const open = await handshake(ctx);
+      autoAck(open, undefined, (d) => d.decoded?.payload?.stream?.streamId === 1);
+      for (let i = 0; i < 8; i++) await echo(open, 10 + i, text(`sample ${i}`));
+      open.peer.send(open.conn.data(dataPayload(1, 0, text('please resend me'))), 'DATA stream 1; its echo will not be acknowledged');
+      const isCopy = (d: Datagram) => d.decoded?.payload?.stream?.streamId === 1 && d.decoded.payload.stream.offset === 0 && d.decoded.payload.stream.data.length > 0;
+      await open.peer.collect(RTO_MIN_MS * 3 + 400);
+      const copies = fromEndpoint(open.peer, open.conn).filter(isCopy);
+      const uncertainty = ctx.timingUncertaintyMs();
+      const [low, high] = gapWindow(RTO_MIN_MS, uncertainty);
+      const measured = copies.length >= 2 ? (copies[1] as Datagram).t - (copies[0] as Datagram).t : null;
+      const ok = ctx.measure({ name: 'gap before the first resend, after RTT samples', clause: 'retransmission.rto-formula', expectedMs: RTO_MIN_MS, measuredMs: measured, lowMs: low, highMs: high, uncertaintyMs: uncertainty });
+      ctx.expect(
+        'retransmission.rto-formula',
+        ok,
+        measured === null
+          ? `${copies.length} transmission(s) of the unacknowledged echo in ${RTO_MIN_MS * 3 + 400} ms: no resend after the ${RTO_MIN_MS} ms floor`
+          : `the first resend came ${measured.toFixed(1)} ms after the echo, expected the RTO floor of ${RTO_MIN_MS} ms after RTT samples of about a millisecond (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms)`,
+        measured === null ? undefined : { expected: `${RTO_MIN_MS} ms`, observed: `${measured.toFixed(1)} ms` },
+      );
+    },
+  },
   {
     id: 'retransmission.rto-default',
     title: `Unacknowledged data is resent after the default RTO (${RTO_MS} ms) before any RTT sample`,

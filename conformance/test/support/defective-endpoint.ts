@@ -17,20 +17,27 @@
 //   unknown-id-by-address    a Data packet under a connection id the endpoint does not know, which
 //                            opens with the keys of a connection it does know, is given that id
 //                            (an endpoint that finds connections by source address)
+//   window-always-full       rewrites the window of every ACK the endpoint sends to the whole
+//                            capacity, whatever it holds
+//   window-counts-received   rewrites it to the capacity minus every byte the tester ever sent
+//                            on the connection, as if reading freed nothing
+//   rto-floor-1s             holds the endpoint's resends back until 1 s after the first
+//                            transmission, as an RTO clamped to at least 1 s would
 //   sn-mask-counter-0        re-masks the sequence number of every encrypted packet the endpoint
 //                            sends with XChaCha20 block counter 0 instead of 1
 import { constant, headerSize } from '@qotp/spec';
-import { decodePayload, encodePayload, messageTypeOf, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
+import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, messageTypeOf, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 
-export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address'] as const;
+export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s'] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 const DATA_HEADER = headerSize('Data');
 const MTU = constant('DefaultMtu');
 const RTO_MS = constant('DefaultRto') / 1e6;
+const CAPACITY = constant('ReceiveBufferCapacity');
 
 /** Opens a Data packet with the connection's secret, or null when it is no Data packet or does not open. */
 function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByInitiator: boolean): { secret: Uint8Array; sn: number; epoch: number; payload: Payload } | null {
@@ -136,6 +143,41 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
         toTester: pass,
       };
+    case 'window-always-full':
+    case 'window-counts-received': {
+      const received = new Map<string, number>(); // first-time segments per connection: key -> length
+      const total = (connId: bigint) => [...received.entries()].filter(([k]) => k.startsWith(`${connId}/`)).reduce((n, [, l]) => n + l, 0);
+      return {
+        toEndpoint: (b, send) => {
+          const o = openData(b, secrets, true);
+          const s = o?.payload.stream;
+          if (s) received.set(`${readUint64(b, 1)}/${s.streamId}/${s.offset}`, s.data.length);
+          send(b);
+        },
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          if (o === null || o.payload.ack === null) return send(b);
+          const window = defect === 'window-always-full' ? CAPACITY : Math.max(0, CAPACITY - total(readUint64(b, 1)));
+          send(reseal(b, o, { ...o.payload, ack: { ...o.payload.ack, window: decodeRcvWindow(encodeRcvWindow(window)) } }, false));
+        },
+      };
+    }
+    case 'rto-floor-1s': {
+      const first = new Map<string, number>();
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (s === null || s === undefined || s.data.length === 0) return send(b);
+          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          const at = first.get(key);
+          if (at === undefined) first.set(key, Date.now());
+          else if (Date.now() - at < 1000) return; // a resend an RTO floor of 1 s would not have sent yet
+          send(b);
+        },
+      };
+    }
     case 'no-backoff': {
       const seen = new Set<string>();
       const acked = new Set<string>();
