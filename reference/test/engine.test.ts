@@ -159,6 +159,26 @@ describe('engine over a clean simulated network', () => {
     expect(b.connections.size).toBe(1);
   });
 
+  it('resends only the oldest unacknowledged segment of a stream: a later one waits although its RTO ran out (clause retransmission.oldest-first)', () => {
+    const { a, net } = pair(7);
+    const conn = a.connect('b');
+    const sender = conn.stream(0).sender;
+    sender.write(new Uint8Array(100).fill(1));
+    net.run(() => sender.inFlight.size === 0 && sender.sentOffset === 100, () => {}, 5e9);
+    (conn as unknown as { peerWindow: number }).peerWindow = 3 * 1400;
+    sender.write(new Uint8Array(6000).fill(2));
+    // Three segments sent over 50 ms into a path that delivers nothing.
+    let t = net.now;
+    for (const end = t + 50_000_000; t < end; t += 1_000_000) a.poll(t);
+    const [first, second] = [...sender.inFlight.values()];
+    if (first === undefined || second === undefined || second.sentAt <= first.sentAt) throw new Error('expected two segments sent one after the other');
+    expect(a.poll(first.sentAt + conn.rto + 1)).toHaveLength(1); // the oldest, resent
+    expect(first.transmissions).toBe(2);
+    // The second one's RTO runs out now, but the oldest waits for its doubled RTO: nothing goes.
+    expect(a.poll(second.sentAt + conn.rto + 1)).toEqual([]);
+    expect(second.transmissions).toBe(1);
+  });
+
   it('takes turns between streams that both have data', () => {
     const { a, net } = pair(8);
     const conn = a.connect('b');
@@ -228,7 +248,7 @@ describe('handshake confirmation (clause handshake.initiator-confirms)', () => {
   });
 });
 
-describe('receiver limits (clauses stream.limit, stream.held-pieces)', () => {
+describe('receiver limits (clauses stream.buffer-full, stream.limit, stream.held-pieces)', () => {
   /** b's connection after a 1-RTT handshake, and a sealer for Data packets as a would send them. */
   function established(seed: number) {
     const { a, b, net } = pair(seed);
@@ -241,6 +261,23 @@ describe('receiver limits (clauses stream.limit, stream.held-pieces)', () => {
       b.receive(encodeData({ connId: conn.id, secret: conn.secret as Uint8Array, sn: sn++, epoch: 0, sealedByInitiator: true, payload: encodePayload({ isClose: false, ack: null, stream: { streamId, offset, data } }) }), 'a', net.now);
     return { b, server, send, now: () => net.now };
   }
+
+  it('a segment that does not fit the receive buffer is dropped without an ACK, one that just fits is taken (clause stream.buffer-full)', () => {
+    const { b, send, now } = established(23);
+    const capacity = constant('ReceiveBufferCapacity');
+    const chunk = new Uint8Array(1300);
+    // Held behind a gap at offset 0 of stream 1: the application cannot read any of it.
+    let at = 1;
+    for (; at - 1 + chunk.length <= capacity; at += chunk.length) {
+      send(1, at, chunk);
+      while (b.poll(now()).length > 0);
+    }
+    const room = capacity - (at - 1);
+    send(1, at, new Uint8Array(room + 1));
+    expect(b.poll(now())).toEqual([]); // one byte too many: no ACK, the sender resends it later
+    send(1, at, new Uint8Array(room));
+    expect(b.poll(now())).toHaveLength(1);
+  }, 60_000);
 
   it('a segment that would open a stream past ReferenceMaxStreams is dropped without an ACK', () => {
     const { b, server, send, now } = established(21);

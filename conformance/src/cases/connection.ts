@@ -25,6 +25,8 @@ import {
 } from './helpers.js';
 
 const IDLE_MS = constant('IdleTimeout') / 1e6;
+/** When, into the silence, the idle-refresh case sends its PING and its forgery: two thirds of the timeout. */
+const REFRESH_AT_MS = (IDLE_MS * 2) / 3;
 const IN_FLIGHT_WINDOW = 64 * 1024;
 const IN_FLIGHT_BYTES = 200_000; // three times what a drifting count lets through that window
 const IN_FLIGHT_MS = 10_000;
@@ -181,6 +183,35 @@ export const connectionCases: CaseDefinition[] = [
       await early.peer.collect(Math.max(0, quietSince + IDLE_MS + 1500 - early.peer.now()));
       const after = ((early.peer.now() - quietSince) / 1000).toFixed(1);
       ctx.expect('connection.idle-timeout', !(await answersPing(late, 1)), `the connection still answered after ${after} s of silence`);
+    },
+  },
+  {
+    id: 'connection.idle-refresh',
+    title: `Every packet that authenticates restarts the ${IDLE_MS / 1000} s idle timer, and one that does not authenticate does not`,
+    clauses: ['connection.idle-refresh', 'connection.idle-timeout'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: IDLE_MS + 15_000,
+    async run(ctx: CaseContext) {
+      // Two quiet connections; two thirds into the timeout one gets a PING, the other a
+      // packet with a flipped tag bit. Just after the timeout the first must still answer
+      // (its timer restarted) and the second must be gone (a forgery restarts nothing).
+      const pinged = await handshake(ctx);
+      const forged = await handshake(ctx, { peer: pinged.peer });
+      for (const open of [pinged, forged]) {
+        autoAck(open);
+        await echo(open, 0, text('then silence'));
+      }
+      const quietSince = pinged.peer.now();
+      await pinged.peer.collect(REFRESH_AT_MS);
+      ctx.expect('connection.idle-refresh', await answersPing(pinged, 2), `the connection did not answer a PING ${(REFRESH_AT_MS / 1000).toFixed(0)} s into its silence`);
+      const tampered = forged.conn.data(dataPayload(2, 0, new Uint8Array(0)));
+      tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 0x01;
+      forged.peer.send(tampered, 'PING with one bit of its tag flipped: it must not restart the idle timer');
+      await pinged.peer.collect(Math.max(0, quietSince + IDLE_MS + 3000 - pinged.peer.now()));
+      const at = ((pinged.peer.now() - quietSince) / 1000).toFixed(1);
+      ctx.expect('connection.idle-refresh', await answersPing(pinged, 3), `${at} s after the connection went quiet, and ${(IDLE_MS / 1000 + 3 - REFRESH_AT_MS / 1000).toFixed(0)} s after it last heard an authentic packet, it no longer answered: the PING did not restart its idle timer`);
+      ctx.expect('connection.idle-refresh', !(await answersPing(forged, 3)), `${at} s after the connection last heard an authentic packet it still answered: a packet that does not authenticate restarted its idle timer`);
     },
   },
   onConnection(

@@ -127,8 +127,8 @@ export const handshakeCases: CaseDefinition[] = [
   },
   {
     id: 'handshake.init-snd-duplicate',
-    title: 'A duplicated InitSnd neither breaks nor forks the connection',
-    clauses: ['crypto.conn-id.stable', 'crypto.receive.no-crash'],
+    title: 'A duplicated InitSnd is answered again, and neither breaks nor forks the connection',
+    clauses: ['handshake.init-snd-repeat', 'crypto.conn-id.stable', 'crypto.receive.no-crash'],
     level: 'MUST',
     role: 'server',
     timeoutMs: 10_000,
@@ -138,6 +138,7 @@ export const handshakeCases: CaseDefinition[] = [
       await open.peer.collect(SILENCE_MS);
       const replies = fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.type === 'InitRcv');
       ctx.note(`${replies.length} InitRcv for 2 InitSnd`);
+      ctx.expect('handshake.init-snd-repeat', replies.length >= 2, `${replies.length} InitRcv for 2 InitSnd: the repeat was not answered, so an initiator whose first reply was lost would wait for its next copy`, { expected: '2 InitRcv', observed: `${replies.length} InitRcv` });
       const foreign = open.peer.incoming(0).filter((d) => d.decoded === null);
       ctx.expect('crypto.conn-id.stable', foreign.length === 0, `after the duplicate the endpoint sent ${foreign.length} datagram(s) the connection's secret does not open: ${foreign[0]?.error}`);
       autoAck(open);

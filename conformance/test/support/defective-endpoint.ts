@@ -23,6 +23,8 @@
 //                            on the connection, as if reading freed nothing
 //   rto-floor-1s             holds the endpoint's resends back until 1 s after the first
 //                            transmission, as an RTO clamped to at least 1 s would
+//   idle-not-refreshed       drops everything of a connection from 30 s after its first datagram
+//                            on, as an idle timer that incoming packets do not restart would
 //   sn-mask-counter-0        re-masks the sequence number of every encrypted packet the endpoint
 //                            sends with XChaCha20 block counter 0 instead of 1
 import { constant, headerSize } from '@qotp/spec';
@@ -31,13 +33,14 @@ import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 
-export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s'] as const;
+export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'idle-not-refreshed'] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 const DATA_HEADER = headerSize('Data');
 const MTU = constant('DefaultMtu');
 const RTO_MS = constant('DefaultRto') / 1e6;
 const CAPACITY = constant('ReceiveBufferCapacity');
+const IDLE_MS = constant('IdleTimeout') / 1e6;
 
 /** Opens a Data packet with the connection's secret, or null when it is no Data packet or does not open. */
 function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByInitiator: boolean): { secret: Uint8Array; sn: number; epoch: number; payload: Payload } | null {
@@ -161,6 +164,16 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           send(reseal(b, o, { ...o.payload, ack: { ...o.payload.ack, window: decodeRcvWindow(encodeRcvWindow(window)) } }, false));
         },
       };
+    }
+    case 'idle-not-refreshed': {
+      const born = new Map<bigint, number>();
+      const alive = (b: Uint8Array) => {
+        if (b.length < 9) return true;
+        const connId = readUint64(b, 1);
+        if (!born.has(connId)) born.set(connId, Date.now());
+        return Date.now() - (born.get(connId) as number) < IDLE_MS;
+      };
+      return { toEndpoint: (b, send) => void (alive(b) && send(b)), toTester: (b, send) => void (alive(b) && send(b)) };
     }
     case 'rto-floor-1s': {
       const first = new Map<string, number>();
