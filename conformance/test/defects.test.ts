@@ -26,6 +26,10 @@ const defects: [Defect, string, string][] = [
   ['window-counts-received', 'connection.window-advertised', 'flow.window-advertised'],
   ['rto-floor-1s', 'retransmission.rto-min', 'retransmission.rto-formula'],
   ['idle-not-refreshed', 'connection.idle-refresh', 'connection.idle-refresh'],
+  ['low-order-answered', 'vectors.invalid.init-snd', 'crypto.keys.low-order'],
+  ['no-next-epoch', 'encryption.next-epoch', 'crypto.epoch.decrypt-window'],
+  ['small-window-as-zero', 'connection.small-window', 'window.decode'],
+  ['small-window-larger', 'connection.small-window', 'flow.window-respected'],
 ];
 
 function defectiveTarget(defect: Defect, expectedFailures: Target['expectedFailures'] = new Map()): Target {

@@ -2,6 +2,7 @@
 // grace period of a closed stream and the key log of a launched endpoint.
 import { decodeRcvWindow, encodeRcvWindow } from '@qotp/reference';
 import { constant } from '@qotp/spec';
+import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
 import {
   ackOnly,
@@ -38,6 +39,10 @@ async function answersPing(open: Open, streamId: number): Promise<boolean> {
 }
 
 const CAPACITY = constant('ReceiveBufferCapacity');
+/** A window of about three segments, as the window code has it. */
+const SMALL_WINDOW = decodeRcvWindow(encodeRcvWindow(3 * 1400));
+const SMALL_WINDOW_BYTES = 30_000;
+const SMALL_WINDOW_ACK_DELAY_MS = 100;
 /**
  * Held behind a one-segment gap: 120 kB, which any window code of capacity minus them must
  * show (the code rounds down, to 15 MiB). Not more: the Go original v0.2.19 paces its ACKs
@@ -128,6 +133,59 @@ export const connectionCases: CaseDefinition[] = [
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
       const got = streamState(open.peer, open.conn, 0).bytes;
       ctx.expect('flow.window-respected', equal(got, data), `after the window opened only ${got.length} of ${data.length} bytes were echoed`);
+    },
+  },
+  {
+    id: 'connection.small-window',
+    title: `A small advertised window (${SMALL_WINDOW} bytes) is read right: the endpoint keeps at most that much unacknowledged, and still sends`,
+    clauses: ['flow.window-respected', 'window.decode', 'flow.in-flight'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 20_000,
+    async run(ctx: CaseContext) {
+      // The tester advertises a window of three segments and acknowledges each echoed segment
+      // 100 ms late, time enough for a sender to overshoot. A decoder that reads the small code as 0 never sends; one that reads it
+      // larger has more unacknowledged than the window allows. The tester counts what it has
+      // acknowledged when it sends the ACK, before the endpoint hears of it: never too much.
+      const open = await handshake(ctx);
+      open.peer.send(open.conn.data(ackOnly(0, 0, 0, SMALL_WINDOW)), `ACK-only advertising a window of ${SMALL_WINDOW} bytes`);
+      const firstSent = new Set<number>();
+      const acknowledged = new Set<number>();
+      let sent = 0;
+      let acked = 0;
+      let most = 0;
+      const acknowledge = (d: Datagram) => {
+        const seg = d.decoded?.connId === open.conn.connId ? d.decoded.payload?.stream : null;
+        if (seg === null || seg === undefined) return;
+        if (seg.data.length > 0 && !firstSent.has(seg.offset)) {
+          firstSent.add(seg.offset);
+          sent += seg.data.length;
+          most = Math.max(most, sent - acked);
+        }
+        setTimeout(() => {
+          if (seg.data.length > 0 && !acknowledged.has(seg.offset)) {
+            acknowledged.add(seg.offset);
+            acked += seg.data.length;
+          }
+          open.peer.send(open.conn.data(ackOnly(seg.streamId, seg.offset, seg.data.length, SMALL_WINDOW)), `ACK, ${SMALL_WINDOW_ACK_DELAY_MS} ms late`);
+        }, SMALL_WINDOW_ACK_DELAY_MS);
+      };
+      const previous = open.peer.onDatagram;
+      open.peer.onDatagram = (d) => {
+        previous?.(d);
+        acknowledge(d);
+      };
+      acknowledge(open.reply);
+      const data = pattern(SMALL_WINDOW_BYTES, 23);
+      sendStream(open, 0, data);
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, 10_000);
+      const got = streamState(open.peer, open.conn, 0).bytes;
+      ctx.note(`at most ${most} bytes unacknowledged at once, window ${SMALL_WINDOW}`);
+      // Nothing sent at all: the small code read as 0. Some sent, then nothing although all of
+      // it was acknowledged: the count of bytes in flight does not come down as it should.
+      ctx.expect('window.decode', sent > 0, `with a window of ${SMALL_WINDOW} bytes the endpoint sent no data in 10 s: it reads the small window code as too small for one segment`);
+      ctx.expect('flow.in-flight', got.length >= data.length, `with a window of ${SMALL_WINDOW} bytes the endpoint stopped sending after ${sent} of ${data.length} bytes, although the tester acknowledged each segment ${SMALL_WINDOW_ACK_DELAY_MS} ms after it came: its count of bytes in flight does not come down by what was acknowledged`, { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes echoed` });
+      ctx.expect('flow.window-respected', most <= SMALL_WINDOW, `with a window of ${SMALL_WINDOW} bytes the endpoint had ${most} bytes unacknowledged at once`, { expected: `at most ${SMALL_WINDOW}`, observed: `${most}` });
     },
   },
   {

@@ -5,7 +5,7 @@ import { headerByte, openPacket, QotpError, readUint, readUint64 } from '@qotp/r
 import { describe } from '../peer/datagram.js';
 import { withType, withVersion } from '@qotp/vectors';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { echo, expectAlive, fromEndpoint, onConnection, pattern, probePayload, probeReactions, SILENCE_MS, type CaseHeader, type Open } from './helpers.js';
+import { echo, expectAlive, fromEndpoint, onConnection, pattern, PROBE_STREAM, probePayload, probeReactions, REPLY_MS, SILENCE_MS, type CaseHeader, type Open } from './helpers.js';
 
 /** Sends a packet that must be dropped and fails with `clause` if the endpoint reacts to it. */
 export async function expectDropped(ctx: CaseContext, open: Open, bytes: Uint8Array, what: string, clause: string): Promise<void> {
@@ -123,6 +123,24 @@ export const encryptionCases: CaseDefinition[] = [
     async (ctx: CaseContext, open: Open) => {
       await expectDropped(ctx, open, open.conn.data(probePayload(40), { sealedByInitiator: false }), "Data sealed with the responder's direction bit", 'crypto.nonce.direction-bit');
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet with the wrong direction bit');
+    },
+  ),
+  onWarmConnection(
+    {
+      id: 'encryption.next-epoch',
+      title: 'A Data packet of the next epoch (a sender whose sequence number wrapped) is accepted; one two epochs ahead is dropped',
+      clauses: ['crypto.epoch.decrypt-window', 'crypto.receive.no-crash'],
+    },
+    async (ctx: CaseContext, open: Open) => {
+      // As if the tester's sequence number had passed 2^48-1: its next packets are sealed in
+      // epoch 1. The endpoint, in receive epoch 0, must try epoch 1 after 0 and accept it.
+      const next = open.peer.send(open.conn.data(probePayload(40), { epoch: 1 }), 'Data sealed in epoch 1, as after a sequence-number wrap').index;
+      const answer = await open.peer.waitFor((d) => d.decoded?.connId === open.conn.connId && d.decoded.payload?.ack?.streamId === PROBE_STREAM, REPLY_MS, next);
+      ctx.expect('crypto.epoch.decrypt-window', answer !== null, `a Data packet sealed in the next epoch (1) was not acknowledged within ${REPLY_MS} ms: the endpoint did not try the next epoch`);
+      await open.peer.collect(SILENCE_MS); // the probe's echo, before the next one is judged
+      // Receive epoch 1 now: epoch 3 is two ahead and must not open.
+      await expectDropped(ctx, open, open.conn.data(probePayload(40), { epoch: 3 }), 'Data sealed in epoch 3, two epochs past the receive epoch', 'crypto.epoch.decrypt-window');
+      await expectAlive(ctx, open, 'crypto.receive.no-crash', 'packets of later epochs');
     },
   ),
   onWarmConnection(

@@ -5,7 +5,7 @@
 // of its own, and the same mutation. The endpoint must not react to any of them, and
 // the connection must work afterwards.
 import { constant, headerSize, type MessageName } from '@qotp/spec';
-import { sealPacket, writeUint64 } from '@qotp/reference';
+import { readUint64, sealPacket, writeUint64 } from '@qotp/reference';
 import { allTests, applyDamage, fromHex, loadVectors, type PacketTest, type Reseal } from '@qotp/vectors';
 import { randomBytes } from 'node:crypto';
 import { describe, type Datagram } from '../peer/datagram.js';
@@ -74,11 +74,18 @@ function rebuild(test: PacketTest, index: number, conn: PeerConnection, mtu: num
   return test.damage === undefined ? packet : applyDamage(packet, test.damage, resealFor(conn, mtu));
 }
 
-/** What the endpoint sent about probe stream `index`, or on a connection opened by vector `index`. */
-function reactionTo(d: Datagram, index: number, own: PeerConnection | null): boolean {
-  if (own !== null) return own.owns(d.bytes);
+/** The connection id a datagram names (the first 8 bytes of the key for the initiator's first messages). */
+const connIdOf = (bytes: Uint8Array): bigint | null => (bytes.length >= 9 ? readUint64(bytes, 1) : null);
+
+/**
+ * What the endpoint sent about probe stream `index`, or on a connection opened by vector
+ * `index`: under the tester's connection id or under the one the damaged packet named (a
+ * low-order key replaces the key the id is taken from).
+ */
+function reactionTo(d: Datagram, s: Sent): boolean {
+  if (s.own !== null) return s.own.owns(d.bytes) || connIdOf(d.bytes) === s.connId;
   const p = d.decoded?.payload;
-  return p?.ack?.streamId === PROBE_BASE + index || p?.stream?.streamId === PROBE_BASE + index;
+  return p?.ack?.streamId === PROBE_BASE + s.index || p?.stream?.streamId === PROBE_BASE + s.index;
 }
 
 interface Sent {
@@ -86,6 +93,8 @@ interface Sent {
   index: number;
   /** The connection a vector opened itself (InitSnd, InitCryptoSnd); null inside the live one. */
   own: PeerConnection | null;
+  /** The connection id the sent packet names. */
+  connId: bigint | null;
 }
 
 /**
@@ -106,21 +115,26 @@ async function sendAll(ctx: CaseContext, peer: TesterPeer, live: PeerConnection,
     }
     const opensItsOwn = test.message === 'InitSnd' || test.message === 'InitCryptoSnd';
     const own = opensItsOwn ? peer.add(new PeerConnection('initiator', { identity, ...(ctx.endpoint.publicKey ? { peerIdentityPublicKey: ctx.endpoint.publicKey } : {}) })) : null;
-    peer.send(rebuild(test, index, own ?? live, ctx.endpoint.mtu), `vector ${test.id}: ${test.mutation ?? test.comment}`);
-    sent.push({ test, index, own });
+    const packet = rebuild(test, index, own ?? live, ctx.endpoint.mtu);
+    peer.send(packet, `vector ${test.id}: ${test.mutation ?? test.comment}`);
+    sent.push({ test, index, own, connId: connIdOf(packet) });
     await new Promise((resolve) => setImmediate(resolve));
   }
   ctx.note(`${sent.length} of ${tests.length} vectors replayed${skipped.length ? `; not applicable here: ${skipped.join(', ')}` : ''}`);
   return sent;
 }
 
-function expectNoReactions(ctx: CaseContext, peer: TesterPeer, sent: Sent[], since: number): void {
+function expectNoReactions(ctx: CaseContext, peer: TesterPeer, live: PeerConnection, sent: Sent[], since: number): void {
   const accepted = sent.flatMap((s) => {
-    const r = peer.incoming(since).find((d) => reactionTo(d, s.index, s.own));
+    const r = peer.incoming(since).find((d) => reactionTo(d, s));
     return r === undefined ? [] : [{ ...s, reaction: r }];
   });
   const list = accepted.map((a) => `${a.test.id} (answered: ${describe(a.reaction)})`).join('; ');
   ctx.expect(accepted[0]?.test.clauses[0] ?? 'crypto.receive.no-crash', accepted.length === 0, `${accepted.length} of ${sent.length} invalid packets were not dropped: ${list}`);
+  // Anything else the endpoint sent must belong to the live connection: an answer under a
+  // connection id that no packet named is an answer all the same.
+  const stray = peer.incoming(since).filter((d) => !live.owns(d.bytes) && !sent.some((s) => reactionTo(d, s)));
+  ctx.expect('crypto.receive.no-crash', stray.length === 0, `while the invalid packets came, the endpoint sent ${stray.length} datagram(s) under a connection id none of them or the live connection has, first: ${stray[0] ? describe(stray[0]) : ''}`);
 }
 
 function serverCase(message: MessageName, id: string, requires: CaseDefinition['requires'] = []): CaseDefinition {
@@ -139,7 +153,7 @@ function serverCase(message: MessageName, id: string, requires: CaseDefinition['
       const since = open.reply.index + 1;
       const sent = await sendAll(ctx, open.peer, open.conn, tests);
       await open.peer.collect(SILENCE_MS * 2);
-      expectNoReactions(ctx, open.peer, sent, since);
+      expectNoReactions(ctx, open.peer, open.conn, sent, since);
       await expectAlive(ctx, open, 'crypto.receive.no-crash', `the invalid ${message} vectors`);
       await expectServing(ctx, 'crypto.receive.no-crash', `the invalid ${message} vectors`);
     },
@@ -166,7 +180,7 @@ function clientCase(message: MessageName, id: string, zeroRtt: boolean): CaseDef
       const sent = await sendAll(ctx, session.peer, session.conn, tests);
       await session.peer.collect(SILENCE_MS * 2);
       if (isReply) serveEcho(session);
-      expectNoReactions(ctx, session.peer, sent, since);
+      expectNoReactions(ctx, session.peer, session.conn, sent, since);
       const result = await clientExit(session, REPLY_MS * 4);
       ctx.expect('crypto.receive.no-crash', result !== null && result.code === 0, `after the invalid ${message} vectors the client did not complete its echo: ${result === null ? 'still running' : `exit ${result.code}: ${result.stdout.trim()}`}`);
     },

@@ -25,15 +25,22 @@
 //                            transmission, as an RTO clamped to at least 1 s would
 //   idle-not-refreshed       drops everything of a connection from 30 s after its first datagram
 //                            on, as an idle timer that incoming packets do not restart would
+//   low-order-answered       answers an InitSnd whose ephemeral key is a low-order point with a
+//                            datagram under the connection id that key gives (the endpoint drops it)
+//   no-next-epoch            drops the tester's Data packets that open only in a later epoch, as
+//                            a decoder that never tries the next epoch would
+//   small-window-as-zero     the endpoint reads every window below 64 KiB the tester advertises as
+//                            0 (a decoder that misreads small window codes)
+//   small-window-larger      it reads such a window as four times as large
 //   sn-mask-counter-0        re-masks the sequence number of every encrypted packet the endpoint
 //                            sends with XChaCha20 block counter 0 instead of 1
-import { constant, headerSize } from '@qotp/spec';
-import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, messageTypeOf, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
+import { constant, fieldOffset, headerSize } from '@qotp/spec';
+import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { parseArgs } from 'node:util';
 
-export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'idle-not-refreshed'] as const;
+export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'idle-not-refreshed', 'low-order-answered', 'no-next-epoch', 'small-window-as-zero', 'small-window-larger'] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 const DATA_HEADER = headerSize('Data');
@@ -41,6 +48,7 @@ const MTU = constant('DefaultMtu');
 const RTO_MS = constant('DefaultRto') / 1e6;
 const CAPACITY = constant('ReceiveBufferCapacity');
 const IDLE_MS = constant('IdleTimeout') / 1e6;
+const EP_KEY_AT = fieldOffset('InitSnd', 'pubKeyEpSnd');
 
 /** Opens a Data packet with the connection's secret, or null when it is no Data packet or does not open. */
 function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByInitiator: boolean): { secret: Uint8Array; sn: number; epoch: number; payload: Payload } | null {
@@ -66,7 +74,8 @@ function isInitSnd(bytes: Uint8Array): boolean {
 const reseal = (bytes: Uint8Array, o: { secret: Uint8Array; sn: number; epoch: number }, payload: Payload, sealedByInitiator: boolean): Uint8Array =>
   sealPacket(bytes.slice(0, DATA_HEADER), encodePayload(payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator });
 
-type Rewrite = (bytes: Uint8Array, send: (b: Uint8Array) => void) => void;
+/** Rewrites one datagram: `send` passes it on, `back` answers the side it came from. */
+type Rewrite = (bytes: Uint8Array, send: (b: Uint8Array) => void, back: (b: Uint8Array) => void) => void;
 
 /** The rewrites of one defect: towards the endpoint and towards the tester. */
 function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoint: Rewrite; toTester: Rewrite } {
@@ -165,6 +174,44 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
       };
     }
+    case 'small-window-as-zero':
+    case 'small-window-larger':
+      return {
+        toEndpoint: (b, send) => {
+          const o = openData(b, secrets, true);
+          const ack = o?.payload.ack;
+          if (o === null || ack === null || ack === undefined || ack.window >= 65_536) return send(b);
+          const window = defect === 'small-window-as-zero' ? 0 : decodeRcvWindow(encodeRcvWindow(ack.window * 4));
+          send(reseal(b, o, { ...o.payload, ack: { ...ack, window } }, true));
+        },
+        toTester: pass,
+      };
+    case 'no-next-epoch':
+      return {
+        toEndpoint: (b, send) => {
+          const o = openData(b, secrets, true);
+          if (o === null || o.epoch === 0) send(b);
+        },
+        toTester: pass,
+      };
+    case 'low-order-answered':
+      return {
+        toEndpoint: (b, send, back) => {
+          send(b);
+          if (!isInitSnd(b)) return;
+          const key = b.subarray(EP_KEY_AT, EP_KEY_AT + 32);
+          try {
+            sharedSecret(new Uint8Array(32).fill(9), key);
+          } catch {
+            // Low order: a careless responder would create a connection and reply under its id.
+            const reply = new Uint8Array(106);
+            reply.set(b.subarray(0, 9));
+            reply[0] = headerByte('InitRcv');
+            back(reply);
+          }
+        },
+        toTester: pass,
+      };
     case 'idle-not-refreshed': {
       const born = new Map<bigint, number>();
       const alive = (b: Uint8Array) => {
@@ -250,7 +297,14 @@ async function main(): Promise<void> {
     let up = upstreams.get(key);
     if (up === undefined) {
       up = createSocket('udp4');
-      up.on('message', (m) => toTester(new Uint8Array(m), (b) => relay.send(b, from.port, from.address)));
+      const socket = up;
+      up.on('message', (m) =>
+        toTester(
+          new Uint8Array(m),
+          (b) => relay.send(b, from.port, from.address),
+          (b) => socket.send(b, serverPort, serverHost),
+        ),
+      );
       up.bind(0, '127.0.0.1');
       upstreams.set(key, up);
     }
@@ -258,7 +312,11 @@ async function main(): Promise<void> {
   };
   relay.on('message', (m, from) => {
     const up = upstreamFor(from);
-    toEndpoint(new Uint8Array(m), (b) => up.send(b, serverPort, serverHost));
+    toEndpoint(
+      new Uint8Array(m),
+      (b) => up.send(b, serverPort, serverHost),
+      (b) => relay.send(b, from.port, from.address),
+    );
   });
   await new Promise<void>((resolve) => relay.bind(0, '127.0.0.1', resolve));
   process.stdout.write(`qotp listening 127.0.0.1:${relay.address().port} ${server.publicKeyHex}\n`);
