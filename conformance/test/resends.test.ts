@@ -72,9 +72,15 @@ describe('resends read from the relay record', () => {
       await new Promise((r) => setTimeout(r, 200));
       await server.close(); // gone without a word, as a give-up or a crash looks on the wire
       stream.write(new Uint8Array(700));
-      await new Promise((r) => setTimeout(r, 2500));
-      const record = readResends(relay.captured, parseKeyLog(lines.join('\n')));
+      await new Promise((r) => setTimeout(r, 1500));
+      await client.close(); // no more copies: the last one had more than a second to be answered
+      await new Promise((r) => setTimeout(r, 1200));
+      const keys = parseKeyLog(lines.join('\n'));
+      const record = readResends(relay.captured, keys, relay.now());
       expect(stoppedFirst(record)).toBe('server');
+      // Read half a second after the client's last copy arrived, the server had not yet had the time to answer it.
+      const soon = readResends(relay.captured, keys, (record.lastDeliveredSegmentMs.client as number) + 500);
+      expect(stoppedFirst(soon)).toBeNull();
       expect(giveUpAllowed(record, 'server')).toBeNull();
       expect(noCause(record, 'server')).toMatch(/every segment the server sent was acknowledged, so nothing allowed it to give up/);
       expect(record.worstUnanswered.client?.segment).toBe('stream 0 at 500');

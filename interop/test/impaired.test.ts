@@ -106,7 +106,7 @@ describe('interop under impairment', () => {
       // reaching it ended as the spec allows: the relay's record, opened with both key logs,
       // shows it; such a run is reported, not failed.
       const keys = parseKeyLog(keyLogs.filter(existsSync).map((p) => readFileSync(p, 'utf8')).join('\n'));
-      const record = passed ? null : readResends(relay.captured, keys);
+      const record = passed ? null : readResends(relay.captured, keys, relay.now());
       const gaveUp = record === null ? null : (giveUpAllowed(record, 'client') ?? giveUpAllowed(record, 'server'));
       const expected = gaveUp ?? (IMPAIRED_EXPECTED[release] ?? []).find(([pattern]) => pattern.test(name))?.[1] ?? null;
       writeFileSync(join(runsDir, slug, 'relay.pcap'), relay.pcap());

@@ -19,6 +19,7 @@ export { cryptoBackend, nobleBackend, setCryptoBackend, type CryptoBackend } fro
 export { publicKeyOf, sharedSecret } from './crypto/x25519.js';
 export { open, seal } from './crypto/aead.js';
 export { buildNonce } from './crypto/nonce.js';
+export { hchacha20 } from './crypto/hchacha20.js';
 export { xorSnMask } from './crypto/sn-mask.js';
 export { epochsToTry, openPacket, sealPacket, type Opened, type OpenParams, type SealParams } from './crypto/chained.js';
 export * from './crypto/messages.js';

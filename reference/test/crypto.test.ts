@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
-import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { chacha20, xchacha20, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { constant } from '@qotp/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeCryptoBackend } from '../src/node/crypto-backend.js';
@@ -8,6 +8,7 @@ import {
   connIdOf,
   decodeData,
   encodeData,
+  hchacha20,
   epochsToTry,
   nobleBackend,
   open,
@@ -109,6 +110,30 @@ describe('sequence-number mask', () => {
 
   it('needs 24 bytes of sealed payload', () => {
     expect(qotpErrorOf(() => xorSnMask(new Uint8Array(32), new Uint8Array(23), new Uint8Array(6)))).toBe('too-short');
+  });
+});
+
+describe('HChaCha20', () => {
+  it('matches the test vector of draft-irtf-cfrg-xchacha-03, section 2.2.1', () => {
+    const key = Uint8Array.from({ length: 32 }, (_, i) => i);
+    const input = hex('000000090000004a0000000031415927');
+    expect(toHex(hchacha20(key, input))).toBe('82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc');
+  });
+
+  it('is the subkey of noble\'s XChaCha20: ChaCha20 under it, nonce 4 zero bytes and the last 8, gives the same keystream', () => {
+    const random = prng(29);
+    for (let i = 0; i < 20; i++) {
+      const [key, nonce] = [random(32), random(24)];
+      const chachaNonce = new Uint8Array(12);
+      chachaNonce.set(nonce.subarray(16), 4);
+      const zeros = new Uint8Array(64);
+      expect(toHex(chacha20(hchacha20(key, nonce.subarray(0, 16)), chachaNonce, zeros, undefined, 1))).toBe(toHex(xchacha20(key, nonce, zeros, undefined, 1)));
+    }
+  });
+
+  it('refuses a key or input of the wrong size with a typed error', () => {
+    expect(qotpErrorOf(() => hchacha20(new Uint8Array(31), new Uint8Array(16)))).toBe('invalid-argument');
+    expect(qotpErrorOf(() => hchacha20(new Uint8Array(32), new Uint8Array(24)))).toBe('invalid-argument');
   });
 });
 

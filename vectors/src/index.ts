@@ -22,6 +22,7 @@ export const vectorFileSchemas: Record<VectorFileName, string> = {
   'crypto-messages': 'packets.schema.json',
   'invalid-packets': 'packets.schema.json',
   rto: 'rto.schema.json',
+  'sn-mask': 'sn-mask.schema.json',
 };
 export const vectorFileNames = Object.keys(vectorFileSchemas) as VectorFileName[];
 

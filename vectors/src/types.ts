@@ -112,6 +112,17 @@ export interface RtoTest extends VectorTest {
 }
 export type RtoFile = VectorFile<{ kind: 'rtt-samples' | 'backoff' | 'bbr'; tests: RtoTest[] }>;
 
+export interface SnMaskTest extends VectorTest {
+  key: string;
+  /** hchacha20: the 16-byte input; sn-mask: the 24-byte nonce (the sealed payload's first 24 bytes). */
+  nonce: string;
+  subkey: string;
+  /** sn-mask only: the sequence number (decimal) and its 6 masked bytes. */
+  sn?: string;
+  masked?: string;
+}
+export type SnMaskFile = VectorFile<{ kind: 'hchacha20' | 'sn-mask'; tests: SnMaskTest[] }>;
+
 export interface VectorFiles {
   'uint-codec': UintFile;
   'rcv-window': WindowFile;
@@ -119,5 +130,6 @@ export interface VectorFiles {
   'crypto-messages': PacketFile;
   'invalid-packets': PacketFile;
   rto: RtoFile;
+  'sn-mask': SnMaskFile;
 }
 export type VectorFileName = keyof VectorFiles;

@@ -79,7 +79,7 @@ function referenceEcho(relay: Relay, publicKey: Uint8Array | undefined, data: Ui
         const timer = setTimeout(() => done(false, null), limitMs);
         const watch = setInterval(() => {
           const last = lastDatagramOf(relay, 'server');
-          if (last !== null && relay.now() - last >= SILENT_AFTER_GIVE_UP_MS && giveUpAllowed(readResends(relay.captured, keyLines.keys()), 'server') !== null) done(false, 'endpoint-gave-up');
+          if (last !== null && relay.now() - last >= SILENT_AFTER_GIVE_UP_MS && giveUpAllowed(readResends(relay.captured, keyLines.keys(), relay.now()), 'server') !== null) done(false, 'endpoint-gave-up');
         }, 1000);
         const conn: QotpConnection = socket.dial(to, publicKey);
         conn.on('close', (reason: string) => done(false, reason));
@@ -119,7 +119,7 @@ function relayNote(relay: Relay): string {
   const fates = Object.entries(relay.stats())
     .map(([fate, n]) => `${n} ${fate}`)
     .join(', ');
-  return `relay seed ${relay.seed} (--seed replays it): ${relay.description}; datagrams: ${fates || 'none'}`;
+  return `relay seed ${relay.seed} (drawn from the run's seed: --seed with the run's seed replays it): ${relay.description}; datagrams: ${fates || 'none'}`;
 }
 
 /** What a scenario's case declares, in either role. */
@@ -175,7 +175,7 @@ interface Unfinished {
 }
 
 function giveUpOrFail(ctx: CaseContext, s: Scenario, relay: Relay, keys: KeyLog, endpoint: Side, failure: Unfinished): RunEnd {
-  const record = readResends(relay.captured, keys);
+  const record = readResends(relay.captured, keys, relay.now());
   // The side that stopped answering first ended the run, whatever the other did after.
   const gaveUp = stoppedFirst(record) ?? failure.gaveUp;
   const cause = gaveUp === null ? null : giveUpAllowed(record, gaveUp);
@@ -281,7 +281,7 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     // Either side may have given up: the client itself, or the reference server, after
     // which the client cannot finish. The record says which stopped first, and whether
     // it was allowed to; failing that, the reference server if it was allowed to.
-    const allowed = giveUpAllowed(readResends(relay.captured, keyLines.keys()), 'server') !== null;
+    const allowed = giveUpAllowed(readResends(relay.captured, keyLines.keys(), relay.now()), 'server') !== null;
     return giveUpOrFail(ctx, s, relay, keyLines.keys(), 'client', {
       gaveUp: allowed ? 'server' : 'client', message: `${label}the client's ${s.bytes}-byte echo through the impaired path did not succeed: it ${said}`, expected: 'exit 0 after an intact echo', observed: said });
   } finally {

@@ -36,6 +36,8 @@ export interface ResendRecord {
   lastResend: Record<Side, { segment: Resent; copy: number; atMs: number } | null>;
   /** Datagrams the key log could not open (none when it holds every secret). */
   unreadable: number;
+  /** When the record was read (the relay's clock): how long the sides had to answer. */
+  endMs: number;
 }
 
 /** The most copies of one segment the spec lets a sender send before it gives up. */
@@ -50,8 +52,8 @@ const sideOf = (r: Relayed): Side => (r.fromClient ? 'client' : 'server');
  */
 const segmentKey = (streamId: number, offset: number, length: number): string => `stream ${streamId} at ${offset}${length === 0 ? ' (empty)' : ''}`;
 
-/** Reads the relay's record with the secrets of `keys`. */
-export function readResends(captured: readonly Relayed[], keys: KeyLog): ResendRecord {
+/** Reads the relay's record with the secrets of `keys`, at `endMs` on the relay's clock (by default its last datagram). */
+export function readResends(captured: readonly Relayed[], keys: KeyLog, endMs = captured.at(-1)?.t ?? 0): ResendRecord {
   const sent: Record<Side, Map<string, Resent>> = { client: new Map(), server: new Map() };
   const answeredBy: Record<Side, Map<string, number>> = { client: new Map(), server: new Map() };
   const answer = (side: Side, segment: string, r: Relayed) => {
@@ -105,23 +107,23 @@ export function readResends(captured: readonly Relayed[], keys: KeyLog): ResendR
     }
     return found;
   };
-  return { worstUnanswered: { client: worst('client'), server: worst('server') }, lastDatagramMs, lastDeliveredSegmentMs, lastResend, unreadable };
+  return { worstUnanswered: { client: worst('client'), server: worst('server') }, lastDatagramMs, lastDeliveredSegmentMs, lastResend, unreadable, endMs };
 }
 
 /** How soon a live receiver answers a segment that reached it (an ACK is due at once). */
 const ANSWER_WITHIN_MS = 1000;
 
 /**
- * The side that stopped first: segments of the other side's reached it for more than a
- * second after its last datagram, so it had closed (or stalled). A side whose segments were
- * all lost is not taken to have stopped, however long the other was silent. Null when both
- * answered to the end.
+ * The side that stopped first: a segment of the other side's reached it after its last
+ * datagram and went unanswered for more than a second, so it had closed (or stalled). A
+ * side whose segments were all lost is not taken to have stopped, however long the other
+ * was silent. Null when both answered to the end.
  */
 export function stoppedFirst(record: ResendRecord): Side | null {
   const stopped = (side: Side): number | null => {
     const last = record.lastDatagramMs[side] ?? -Infinity;
     const theirs = record.lastDeliveredSegmentMs[side === 'client' ? 'server' : 'client'];
-    return theirs !== null && theirs - last > ANSWER_WITHIN_MS ? last : null;
+    return theirs !== null && theirs > last && record.endMs - theirs > ANSWER_WITHIN_MS ? last : null;
   };
   const [client, server] = [stopped('client'), stopped('server')];
   if (client === null) return server === null ? null : 'server';

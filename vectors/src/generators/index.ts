@@ -3,6 +3,7 @@ import type { VectorFileName, VectorFiles } from '../types.js';
 import { generateCryptoMessages, generateInvalidPackets } from './packets.js';
 import { generatePayloads } from './payloads.js';
 import { generateRto } from './rto.js';
+import { generateSnMask } from './sn-mask.js';
 import { generateUint } from './uint.js';
 import { generateWindow } from './window.js';
 
@@ -15,4 +16,5 @@ export const generators: { [N in VectorFileName]: () => VectorFiles[N] } = {
   'crypto-messages': generateCryptoMessages,
   'invalid-packets': generateInvalidPackets,
   rto: generateRto,
+  'sn-mask': generateSnMask,
 };

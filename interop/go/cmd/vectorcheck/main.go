@@ -60,6 +60,7 @@ var checkers = map[string]func(path string, t *tally) error{
 	"crypto-messages.json": checkPackets,
 	"invalid-packets.json": checkPackets,
 	"rto.json":             checkRto,
+	"sn-mask.json":         checkSnMask,
 }
 
 func readJSON(path string, into any) error {

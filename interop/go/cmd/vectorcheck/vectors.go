@@ -153,3 +153,18 @@ type rtoFile struct {
 		} `json:"tests"`
 	} `json:"testGroups"`
 }
+
+type snMaskFile struct {
+	fileHeader
+	TestGroups []struct {
+		Kind  string `json:"kind"`
+		Tests []struct {
+			vectorTest
+			Key    string `json:"key"`
+			Nonce  string `json:"nonce"`
+			Subkey string `json:"subkey"`
+			Sn     string `json:"sn"`
+			Masked string `json:"masked"`
+		} `json:"tests"`
+	} `json:"testGroups"`
+}

@@ -55,6 +55,12 @@ func DecryptData(encData []byte, isSender bool, epochCrypt uint64, sharedSecret 
 //go:linkname Backoff github.com/qo-proto/qotp.backoff
 func Backoff(rtoNano uint64, rtoNr int) (uint64, error)
 
+// OpenNoVerify XORs `encoded` (the masked sequence number) with XChaCha20 keystream from
+// block counter 1 under sharedSecret and the 24-byte nonce: how qotp unmasks an SN.
+//
+//go:linkname OpenNoVerify github.com/qo-proto/qotp.openNoVerify
+func OpenNoVerify(sharedSecret []byte, nonce []byte, encoded []byte, snSer []byte) ([]byte, error)
+
 // UpdateMeasurements feeds one RTT sample and the byte count of its bandwidth sample
 // (v0.2.18 names it bytesAcked uint64 and passes the ACK's length; v0.2.19 names it rawLen
 // int and passes the ACK's length + 42).
