@@ -78,12 +78,12 @@ export function generateRto(): RtoFile {
   ];
   const steady = Array.from({ length: 6 }, (): BbrEvent => ['ack', 20 * MS, 1400]);
   const bbrTests = [
-    bbr('startup', 'Growing bandwidth samples keep startup (gain 277%); three flat samples end it.', [['ack', 20 * MS, 1400], ['ack', 20 * MS, 2800], ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400]], ['flow.pacing']),
-    bbr('steady-then-inflation', 'After startup, SRTT above 125% then 150% of the minimum RTT lowers the gain to 90% then 75%.', [...steady, ['ack', 40 * MS, 1400], ['ack', 60 * MS, 1400], ['ack', 90 * MS, 1400]], ['flow.pacing']),
-    bbr('probe', 'In steady state, more than 8 minimum RTTs after the last probe the gain goes to 125% for one sample.', [...steady, ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400]], ['flow.pacing']),
-    bbr('duplicate-ack', 'A duplicate ACK keeps 98% of the bandwidth estimate and sets the gain to 90%.', [['ack', 10 * MS, 1400], ['ack', 10 * MS, 1400], ['duplicate-ack'], ['duplicate-ack']], ['flow.pacing']),
-    bbr('retransmit', 'A retransmission keeps 95% of the bandwidth estimate, sets the gain to 100% and ends startup.', [['ack', 10 * MS, 1400], ['retransmit'], ['ack', 10 * MS, 1400]], ['flow.pacing']),
-    bbr('no-estimate', 'Without a bandwidth estimate pacing is SRTT/10, or 10 ms before any sample.', [['duplicate-ack'], ['retransmit']], ['flow.pacing']),
+    bbr('startup', 'Growing bandwidth samples keep startup (gain 277%); three flat samples end it.', [['ack', 20 * MS, 1400], ['ack', 20 * MS, 2800], ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400]], ['flow.pacing', 'flow.bbr']),
+    bbr('steady-then-inflation', 'After startup, SRTT above 125% then 150% of the minimum RTT lowers the gain to 90% then 75%.', [...steady, ['ack', 40 * MS, 1400], ['ack', 60 * MS, 1400], ['ack', 90 * MS, 1400]], ['flow.pacing', 'flow.bbr']),
+    bbr('probe', 'In steady state, more than 8 minimum RTTs after the last probe the gain goes to 125% for one sample.', [...steady, ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400], ['ack', 20 * MS, 1400]], ['flow.pacing', 'flow.bbr']),
+    bbr('duplicate-ack', 'A duplicate ACK keeps 98% of the bandwidth estimate and sets the gain to 90%.', [['ack', 10 * MS, 1400], ['ack', 10 * MS, 1400], ['duplicate-ack'], ['duplicate-ack']], ['flow.pacing', 'flow.bbr']),
+    bbr('retransmit', 'A retransmission keeps 95% of the bandwidth estimate, sets the gain to 100% and ends startup.', [['ack', 10 * MS, 1400], ['retransmit'], ['ack', 10 * MS, 1400]], ['flow.pacing', 'flow.bbr']),
+    bbr('no-estimate', 'Without a bandwidth estimate pacing is SRTT/10, or 10 ms before any sample.', [['duplicate-ack'], ['retransmit']], ['flow.pacing', 'flow.bbr']),
   ];
   return vectorFile(
     'rto',
