@@ -86,6 +86,24 @@ function pair(seed: number) {
   return { a, b, net: new SimNet(a, b, { loss: 0, duplicate: 0, delay: 2_000_000, jitter: 0 }, seed) };
 }
 
+/**
+ * A connects to b, 100 bytes go through; then a window that fits three segments, and
+ * 6000 more bytes sent over 50 ms into a path that delivers nothing: three segments in
+ * flight, all lost. `t` is where a's clock stands.
+ */
+function threeLostSegments(seed: number) {
+  const { a, b, net } = pair(seed);
+  const conn = a.connect('b');
+  const sender = conn.stream(0).sender;
+  sender.write(new Uint8Array(100).fill(1));
+  net.run(() => sender.inFlight.size === 0 && sender.sentOffset === 100, () => {}, 5e9);
+  (conn as unknown as { peerWindow: number }).peerWindow = 3 * 1400;
+  sender.write(new Uint8Array(6000).fill(2));
+  let t = net.now;
+  for (const end = t + 50_000_000; t < end; t += 1_000_000) a.poll(t);
+  return { a, b, conn, sender, t };
+}
+
 describe('engine over a clean simulated network', () => {
   it("follows the README's close example: A sends 100 bytes and closes, B answers with 50 queued bytes and its CLOSE", () => {
     const { a, b, net } = pair(3);
@@ -138,17 +156,7 @@ describe('engine over a clean simulated network', () => {
   });
 
   it('retransmits while lost segments fill the peer window: a resend adds nothing in flight (flow.retransmit-past-window)', () => {
-    const { a, b, net } = pair(6);
-    const conn = a.connect('b');
-    const sender = conn.stream(0).sender;
-    sender.write(new Uint8Array(100).fill(1));
-    net.run(() => sender.inFlight.size === 0 && sender.sentOffset === 100, () => {}, 5e9);
-    // The window now fits exactly what goes out next; all of it is lost.
-    (conn as unknown as { peerWindow: number }).peerWindow = 3 * 1400;
-    sender.write(new Uint8Array(6000).fill(2));
-    // Sent over 50 ms and never delivered: the window fills with three lost segments.
-    let t = net.now;
-    for (const end = t + 50_000_000; t < end; t += 1_000_000) a.poll(t);
+    const { b, conn, sender, t, a } = threeLostSegments(6);
     expect(sender.sentOffset).toBe(100 + 3 * sender.oldest()!.data.length);
     const oldest = sender.oldest();
     const resendAt = (oldest?.sentAt ?? 0) + conn.rto + 1;
@@ -160,16 +168,7 @@ describe('engine over a clean simulated network', () => {
   });
 
   it('resends only the oldest unacknowledged segment of a stream: a later one waits although its RTO ran out (clause retransmission.oldest-first)', () => {
-    const { a, net } = pair(7);
-    const conn = a.connect('b');
-    const sender = conn.stream(0).sender;
-    sender.write(new Uint8Array(100).fill(1));
-    net.run(() => sender.inFlight.size === 0 && sender.sentOffset === 100, () => {}, 5e9);
-    (conn as unknown as { peerWindow: number }).peerWindow = 3 * 1400;
-    sender.write(new Uint8Array(6000).fill(2));
-    // Three segments sent over 50 ms into a path that delivers nothing.
-    let t = net.now;
-    for (const end = t + 50_000_000; t < end; t += 1_000_000) a.poll(t);
+    const { a, conn, sender } = threeLostSegments(7);
     const [first, second] = [...sender.inFlight.values()];
     if (first === undefined || second === undefined || second.sentAt <= first.sentAt) throw new Error('expected two segments sent one after the other');
     expect(a.poll(first.sentAt + conn.rto + 1)).toHaveLength(1); // the oldest, resent

@@ -54,17 +54,26 @@ const HELD_SEGMENT = 1200;
 /** The window a receiver holding at least `held` bytes may advertise at most: the code of capacity - held, rounded down. */
 const windowAtMost = (held: number): number => decodeRcvWindow(encodeRcvWindow(CAPACITY - held));
 
+/** Two connections on one tester socket, each after a short echo; and when they went quiet (the peer's clock). */
+async function twoQuietConnections(ctx: CaseContext): Promise<[Open, Open, number]> {
+  const first = await handshake(ctx);
+  const second = await handshake(ctx, { peer: first.peer });
+  for (const open of [first, second]) {
+    autoAck(open);
+    await echo(open, 0, text('then silence'));
+  }
+  return [first, second, first.peer.now()];
+}
+
 export const connectionCases: CaseDefinition[] = [
-  {
-    id: 'connection.window-advertised',
-    title: 'The advertised window shrinks by the bytes held behind a gap, and is the whole capacity again once they were read',
-    clauses: ['flow.window-advertised', 'window.round-down'],
-    level: 'MUST',
-    role: 'server',
-    timeoutMs: 20_000,
-    async run(ctx: CaseContext) {
-      const open = await handshake(ctx);
-      autoAck(open);
+  onConnection(
+    {
+      id: 'connection.window-advertised',
+      title: 'The advertised window shrinks by the bytes held behind a gap, and is the whole capacity again once they were read',
+      clauses: ['flow.window-advertised', 'window.round-down'],
+      timeoutMs: 20_000,
+    },
+    async (ctx: CaseContext, open: Open) => {
       // 120 kB on stream 5 after a gap at 0..1199: the endpoint must hold all of it. Every
       // ACK of a held segment says the endpoint holds that segment and those acknowledged
       // before it, so its window can be at most the capacity minus their lengths.
@@ -109,7 +118,7 @@ export const connectionCases: CaseDefinition[] = [
       const full = decodeRcvWindow(encodeRcvWindow(CAPACITY));
       ctx.expect('flow.window-advertised', window === full, window === null ? 'the PING after the echo was not acknowledged' : `with nothing buffered (all ${data.length} bytes read and echoed) the endpoint advertised ${window} bytes, not its capacity ${full}: a window that does not grow back when the application reads`, window === null ? undefined : { expected: `${full}`, observed: `${window}` });
     },
-  },
+  ),
   {
     id: 'connection.window-respected',
     title: 'The endpoint sends no new data while the advertised window is 0, and resumes when it opens',
@@ -144,9 +153,10 @@ export const connectionCases: CaseDefinition[] = [
     timeoutMs: 20_000,
     async run(ctx: CaseContext) {
       // The tester advertises a window of three segments and acknowledges each echoed segment
-      // 100 ms late, time enough for a sender to overshoot. A decoder that reads the small code as 0 never sends; one that reads it
-      // larger has more unacknowledged than the window allows. The tester counts what it has
-      // acknowledged when it sends the ACK, before the endpoint hears of it: never too much.
+      // 100 ms late, time enough for a sender to overshoot. A decoder that reads the small
+      // code as 0 never sends; one that reads it larger has more unacknowledged than the
+      // window allows. The tester counts what it has acknowledged when it sends the ACK,
+      // before the endpoint hears of it: never too much.
       const open = await handshake(ctx);
       open.peer.send(open.conn.data(ackOnly(0, 0, 0, SMALL_WINDOW)), `ACK-only advertising a window of ${SMALL_WINDOW} bytes`);
       const firstSent = new Set<number>();
@@ -229,13 +239,7 @@ export const connectionCases: CaseDefinition[] = [
     async run(ctx: CaseContext) {
       // Two connections opened together: one is probed shortly before the timeout (it must
       // still answer), the other shortly after (it must be gone).
-      const early = await handshake(ctx);
-      const late = await handshake(ctx, { peer: early.peer });
-      for (const open of [early, late]) {
-        autoAck(open);
-        await echo(open, 0, text('then silence'));
-      }
-      const quietSince = early.peer.now();
+      const [early, late, quietSince] = await twoQuietConnections(ctx);
       await early.peer.collect(IDLE_MS - 2500);
       ctx.expect('connection.idle-timeout', await answersPing(early, 1), `the connection no longer answered after ${((early.peer.now() - quietSince) / 1000).toFixed(1)} s of silence, before the ${IDLE_MS / 1000} s timeout`);
       await early.peer.collect(Math.max(0, quietSince + IDLE_MS + 1500 - early.peer.now()));
@@ -254,13 +258,7 @@ export const connectionCases: CaseDefinition[] = [
       // Two quiet connections; two thirds into the timeout one gets a PING, the other a
       // packet with a flipped tag bit. Just after the timeout the first must still answer
       // (its timer restarted) and the second must be gone (a forgery restarts nothing).
-      const pinged = await handshake(ctx);
-      const forged = await handshake(ctx, { peer: pinged.peer });
-      for (const open of [pinged, forged]) {
-        autoAck(open);
-        await echo(open, 0, text('then silence'));
-      }
-      const quietSince = pinged.peer.now();
+      const [pinged, forged, quietSince] = await twoQuietConnections(ctx);
       await pinged.peer.collect(REFRESH_AT_MS);
       ctx.expect('connection.idle-refresh', await answersPing(pinged, 2), `the connection did not answer a PING ${(REFRESH_AT_MS / 1000).toFixed(0)} s into its silence`);
       const tampered = forged.conn.data(dataPayload(2, 0, new Uint8Array(0)));
