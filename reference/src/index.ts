@@ -31,5 +31,6 @@ export { Connection, type Role } from './engine/connection.js';
 export { Stream } from './engine/stream.js';
 export { StreamSender, type Segment } from './engine/stream-sender.js';
 export { StreamReceiver } from './engine/stream-receiver.js';
+export { advertisedWindow, fitsReceiveBuffer } from './engine/receive-window.js';
 export type { Address, CloseReason, EngineEvent, Outgoing } from './engine/events.js';
 export { seededBytes, seededUnit, xorshift32 } from './random.js';

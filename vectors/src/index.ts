@@ -23,6 +23,7 @@ export const vectorFileSchemas: Record<VectorFileName, string> = {
   'invalid-packets': 'packets.schema.json',
   rto: 'rto.schema.json',
   'sn-mask': 'sn-mask.schema.json',
+  'rcv-buffer': 'rcv-buffer.schema.json',
 };
 export const vectorFileNames = Object.keys(vectorFileSchemas) as VectorFileName[];
 

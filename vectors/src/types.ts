@@ -123,6 +123,26 @@ export interface SnMaskTest extends VectorTest {
 }
 export type SnMaskFile = VectorFile<{ kind: 'hchacha20' | 'sn-mask'; tests: SnMaskTest[] }>;
 
+export interface RcvBufferStep {
+  op: 'insert' | 'read';
+  streamId: number;
+  /** insert: the segment (its bytes are irrelevant: any, the same for the same offset). */
+  offset?: number;
+  length?: number;
+  /** insert: kept (new bytes held), duplicate (nothing new, acknowledged all the same) or full (dropped, not acknowledged). */
+  result?: 'kept' | 'duplicate' | 'full';
+  /** read: the bytes the application could read, all that was in order. */
+  bytes?: number;
+  /** After the step: the bytes held, and the window an ACK would then carry (its code decoded). */
+  buffered: number;
+  window: number;
+}
+export interface RcvBufferTest extends VectorTest {
+  capacity: number;
+  steps: RcvBufferStep[];
+}
+export type RcvBufferFile = VectorFile<{ tests: RcvBufferTest[] }>;
+
 export interface VectorFiles {
   'uint-codec': UintFile;
   'rcv-window': WindowFile;
@@ -131,5 +151,6 @@ export interface VectorFiles {
   'invalid-packets': PacketFile;
   rto: RtoFile;
   'sn-mask': SnMaskFile;
+  'rcv-buffer': RcvBufferFile;
 }
 export type VectorFileName = keyof VectorFiles;

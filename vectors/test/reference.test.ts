@@ -1,6 +1,7 @@
 // The reference implementation replays every vector: decoders give the stated
 // results, encoders the stated bytes, and invalid inputs fail with the stated code.
 import {
+  advertisedWindow,
   backoffNanos,
   decodePayload,
   initialBbr,
@@ -12,6 +13,7 @@ import {
   encodePayload,
   hchacha20,
   encodeRcvWindow,
+  fitsReceiveBuffer,
   initialRtt,
   nobleBackend,
   QotpError,
@@ -21,6 +23,7 @@ import {
   rtoNanos,
   sealPacket,
   setCryptoBackend,
+  StreamReceiver,
   updateRtt,
   writeUint,
   writeUint64,
@@ -168,6 +171,33 @@ describe('sn-mask.json', () => {
       expect(toHex(xorSnMask(key, nonce, sn))).toBe(test.masked);
       // The same bytes from noble's own XChaCha20, which the reference does not use.
       expect(toHex(xchacha20(key, nonce, sn, undefined, 1))).toBe(test.masked);
+    }
+  });
+});
+
+describe('rcv-buffer.json', () => {
+  it.each([...allTests(loadVectors('rcv-buffer'))].map((c) => [caseName(c), c] as const))('%s', (_, { test }) => {
+    // The connection's budget over its streams, as the reference's Connection keeps it.
+    const streams = new Map<number, StreamReceiver>();
+    const receiver = (id: number) => streams.get(id) ?? streams.set(id, new StreamReceiver()).get(id)!;
+    let buffered = 0;
+    for (const step of test.steps) {
+      if (step.op === 'read') {
+        const got = receiver(step.streamId).read();
+        buffered -= got.length;
+        expect(got.length).toBe(step.bytes);
+      } else {
+        const length = step.length ?? 0;
+        const offset = step.offset ?? 0;
+        let result = 'full';
+        if (fitsReceiveBuffer(buffered, length, test.capacity)) {
+          const added = receiver(step.streamId).insert(offset, Uint8Array.from({ length }, (_, i) => (offset + i) & 255)) ?? 0;
+          buffered += added;
+          result = added > 0 ? 'kept' : 'duplicate';
+        }
+        expect(result).toBe(step.result);
+      }
+      expect({ buffered, window: decodeRcvWindow(encodeRcvWindow(advertisedWindow(buffered, test.capacity))) }).toEqual({ buffered: step.buffered, window: step.window });
     }
   });
 });

@@ -10,6 +10,7 @@ import { initialBbr, onAck, onDuplicateAck, onRetransmit, pacingInterval, type B
 import { backoffNanos, giveUpNanos, initialRtt, rtoNanos, updateRtt, type RttState } from '../recovery/rtt.js';
 import { decodePayload, encodePayload, payloadOverhead, type Ack, type Payload } from '../wire/payload.js';
 import type { Address, CloseReason, EngineEvent } from './events.js';
+import { advertisedWindow, fitsReceiveBuffer } from './receive-window.js';
 import { Stream } from './stream.js';
 import type { Segment } from './stream-sender.js';
 
@@ -149,7 +150,7 @@ export class Connection {
     if (!this.streams.has(segment.streamId) && this.streams.size >= MAX_STREAMS) return;
     const s = this.stream(segment.streamId);
     const { offset, data } = segment;
-    if (data.length > 0 && this.buffered + data.length > RECEIVE_CAPACITY) return;
+    if (!fitsReceiveBuffer(this.buffered, data.length)) return;
     const piecesBefore = s.receiver.pieceCount;
     // A segment at the read position is always taken: it is what lets the application read
     // and so frees pieces; a limit on it could stall the stream for good.
@@ -386,7 +387,7 @@ export class Connection {
   }
 
   private window(): number {
-    return Math.max(RECEIVE_CAPACITY - this.buffered, 0);
+    return advertisedWindow(this.buffered);
   }
 
   private pace(now: number, bytes: number): void {

@@ -3,6 +3,7 @@ import type { VectorFileName, VectorFiles } from '../types.js';
 import { generateCryptoMessages, generateInvalidPackets } from './packets.js';
 import { generatePayloads } from './payloads.js';
 import { generateRto } from './rto.js';
+import { generateRcvBuffer } from './rcv-buffer.js';
 import { generateSnMask } from './sn-mask.js';
 import { generateUint } from './uint.js';
 import { generateWindow } from './window.js';
@@ -17,4 +18,5 @@ export const generators: { [N in VectorFileName]: () => VectorFiles[N] } = {
   'invalid-packets': generateInvalidPackets,
   rto: generateRto,
   'sn-mask': generateSnMask,
+  'rcv-buffer': generateRcvBuffer,
 };

@@ -61,6 +61,7 @@ var checkers = map[string]func(path string, t *tally) error{
 	"invalid-packets.json": checkPackets,
 	"rto.json":             checkRto,
 	"sn-mask.json":         checkSnMask,
+	"rcv-buffer.json":      checkRcvBuffer,
 }
 
 func readJSON(path string, into any) error {

@@ -168,3 +168,23 @@ type snMaskFile struct {
 		} `json:"tests"`
 	} `json:"testGroups"`
 }
+
+type rcvBufferFile struct {
+	fileHeader
+	TestGroups []struct {
+		Tests []struct {
+			vectorTest
+			Capacity int `json:"capacity"`
+			Steps    []struct {
+				Op       string `json:"op"`
+				StreamID uint32 `json:"streamId"`
+				Offset   uint64 `json:"offset"`
+				Length   int    `json:"length"`
+				Result   string `json:"result"`
+				Bytes    int    `json:"bytes"`
+				Buffered int    `json:"buffered"`
+				Window   uint64 `json:"window"`
+			} `json:"steps"`
+		} `json:"tests"`
+	} `json:"testGroups"`
+}
