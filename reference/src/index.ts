@@ -32,5 +32,6 @@ export { Stream } from './engine/stream.js';
 export { StreamSender, type Segment } from './engine/stream-sender.js';
 export { StreamReceiver } from './engine/stream-receiver.js';
 export { advertisedWindow, fitsReceiveBuffer } from './engine/receive-window.js';
+export { Machine, observeTransitions, type MachineId } from './engine/state-machine.js';
 export type { Address, CloseReason, EngineEvent, Outgoing } from './engine/events.js';
 export { seededBytes, seededUnit, xorshift32 } from './random.js';

@@ -84,8 +84,8 @@ function stateMachine(m: StateMachine): string[] {
   return [
     table(['state', 'meaning'], m.states.map((st) => [st.id === m.initial ? `\`${st.id}\` (initial)` : `\`${st.id}\``, st.description])),
     table(
-      ['state', 'event', 'guard', 'action', 'next state', 'clauses'],
-      m.transitions.map((t) => [`\`${t.from}\``, t.event, t.guard ?? '', t.action, `\`${t.to}\``, t.clauses.map((c) => `\`${c}\``).join(', ')]),
+      ['row', 'state', 'event', 'guard', 'action', 'next state', 'clauses'],
+      m.transitions.map((t) => [`\`${t.id}\``, `\`${t.from}\``, t.event, t.guard ?? '', t.action, `\`${t.to}\``, t.clauses.map((c) => `\`${c}\``).join(', ')]),
     ),
     ['```mermaid', 'stateDiagram-v2', `  [*] --> ${node(m.initial)}`, ...edges, '```'].join('\n'),
   ];

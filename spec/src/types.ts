@@ -193,6 +193,8 @@ export interface QotpSpec {
 
 /** One row of a state machine: in state `from`, on `event` (when `guard` holds), do `action` and go to `to`. */
 export interface Transition {
+  /** The row's name, unique in its machine. */
+  id: string;
   from: string;
   event: string;
   guard?: string;

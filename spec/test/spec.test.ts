@@ -75,6 +75,8 @@ describe('state machines', () => {
       for (const t of m.transitions) if (reached.has(t.from) && !reached.has(t.to)) grew = reached.add(t.to) !== null;
     }
     expect([...states].filter((s) => !reached.has(s))).toEqual([]);
+    const rowIds = m.transitions.map((t) => t.id);
+    expect(rowIds.filter((r, i) => rowIds.indexOf(r) !== i)).toEqual([]);
     // Two rows for one state and event differ by their guards.
     const keys = m.transitions.map((t) => `${t.from} / ${t.event} / ${t.guard ?? ''}`);
     expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);

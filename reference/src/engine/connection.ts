@@ -11,6 +11,7 @@ import { backoffNanos, giveUpNanos, initialRtt, rtoNanos, updateRtt, type RttSta
 import { decodePayload, encodePayload, payloadOverhead, type Ack, type Payload } from '../wire/payload.js';
 import type { Address, CloseReason, EngineEvent } from './events.js';
 import { advertisedWindow, fitsReceiveBuffer } from './receive-window.js';
+import { Machine } from './state-machine.js';
 import { Stream } from './stream.js';
 import type { Segment } from './stream-sender.js';
 
@@ -54,8 +55,10 @@ export class Connection {
   private sn = 0;
   private sendEpoch = 0;
   private receiveEpoch = 0;
-  /** Initiator: a reply arrived. Responder: the first Data arrived. */
-  handshakeDone = false;
+  /** The handshake table this side follows (spec stateMachines: initiator- or responder-handshake). */
+  readonly handshake: Machine;
+  /** The connection's lifetime table (spec stateMachines: connection-lifetime). */
+  readonly lifetime = new Machine('connection-lifetime');
   private initSent = false;
   secret: Uint8Array | null = null;
   peerEphemeralPublicKey: Uint8Array | null = null;
@@ -86,6 +89,12 @@ export class Connection {
     private readonly ctx: ConnectionContext,
   ) {
     this.ephemeralPublicKey = publicKeyOf(ephemeralPrivateKey);
+    this.handshake = new Machine(role === 'initiator' ? 'initiator-handshake' : 'responder-handshake');
+  }
+
+  /** Initiator: a reply arrived. Responder: the initiator's first Data packet arrived. */
+  get handshakeDone(): boolean {
+    return this.handshake.state === 'established';
   }
 
   /** This side's ephemeral public key, derived once. */
@@ -116,17 +125,35 @@ export class Connection {
   /** A decrypted packet arrived; `payload` is null for an InitSnd, which carries none. */
   onPacket(type: MessageName, payload: Uint8Array | null, epoch: number, now: number): void {
     this.lastReceivedAt = now;
+    this.lifetime.take('authentic-packet');
     if (epoch > this.receiveEpoch) this.receiveEpoch = epoch;
-    const completes = !this.handshakeDone && (this.role === 'initiator' ? type === 'InitRcv' || type === 'InitCryptoRcv' : type === 'Data');
-    if (completes) {
-      this.handshakeDone = true;
-      this.ctx.emit({ type: 'handshake-complete', connId: this.id });
-    }
+    const wasDone = this.handshakeDone;
+    this.followHandshake(type);
+    const completes = !wasDone && this.handshakeDone;
+    if (completes) this.ctx.emit({ type: 'handshake-complete', connId: this.id });
     // InitSnd has no payload; its receipt is acknowledged like an empty segment at stream 0, offset 0.
     const p: Payload = payload === null ? { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(0) } } : decodePayload(payload);
     if (p.ack !== null) this.onAck(p.ack, now);
     if (p.stream !== null) this.onSegment(p.stream, p.isClose, now);
     if (completes && this.role === 'initiator') this.confirmHandshake();
+  }
+
+  /**
+   * The handshake table's row for a packet that authenticated, where the table has one: a
+   * message type it has no row for in the current state (a late or stray copy) changes
+   * nothing there.
+   */
+  private followHandshake(type: MessageName): void {
+    const rows: Partial<Record<MessageName, Record<string, string>>> =
+      this.role === 'initiator'
+        ? { InitRcv: { 'awaiting-reply': 'reply', established: 'further-reply' }, InitCryptoRcv: { 'awaiting-reply': 'reply', established: 'further-reply' } }
+        : {
+            InitSnd: { listening: 'init-snd', replying: 'init-snd-again', established: 'late-first-packet' },
+            InitCryptoSnd: { listening: 'init-crypto-snd', replying: 'init-crypto-snd-again', established: 'late-first-packet' },
+            Data: { replying: 'first-data' },
+          };
+    const row = rows[type]?.[this.handshake.state];
+    if (row !== undefined) this.handshake.take(row);
   }
 
   /**
@@ -139,6 +166,7 @@ export class Connection {
     for (const s of this.streams.values()) if (s.sender.hasNewData) return;
     const first: number = this.streams.keys().next().value ?? 0;
     this.stream(first).sender.ping({ reliable: true });
+    this.handshake.take('confirm');
   }
 
   /**
@@ -240,6 +268,7 @@ export class Connection {
         if (!s.sender.hasNewData) continue;
         const segment = s.sender.take(this.maxData(type, ack, s.sender.sentOffset), now);
         if (segment === null) continue;
+        if (this.handshake.state === 'replying') this.handshake.take('more-data');
         this.bytesInFlight += segment.data.length;
         this.sent(s);
         return this.sendSegment(s, segment, type, now, false);
@@ -316,6 +345,8 @@ export class Connection {
       const wait = backoffNanos(this.rto, segment.transmissions);
       if (now - segment.sentAt <= (wait ?? giveUpNanos(this.rto))) continue;
       if (wait === null) {
+        if (this.handshake.state === 'awaiting-reply') this.handshake.take('first-packet-give-up');
+        this.lifetime.take('give-up');
         this.close('retransmission-limit'); // the last transmission, too, went unacknowledged
         return null;
       }
@@ -325,6 +356,8 @@ export class Connection {
       }
       segment.sentAt = now;
       segment.transmissions++;
+      this.lifetime.take('segment-resent');
+      if (this.handshake.state === 'awaiting-reply') this.handshake.take('first-packet-resent');
       this.bbr = onRetransmit(this.bbr);
       this.sent(s);
       return this.sendSegment(s, segment, type, now, true);
@@ -397,6 +430,7 @@ export class Connection {
   private seal(type: MessageName, payload: Payload): Uint8Array {
     const sn = this.sn;
     const datagram = this.encode(type, encodePayload(payload), sn);
+    if (this.handshake.state === 'idle') this.handshake.take(this.withCrypto ? 'dial-0rtt' : 'dial');
     this.initSent = true;
     // Every encoded packet takes a sequence number, InitSnd included (erratum E11).
     this.sn++;
@@ -447,6 +481,7 @@ export class Connection {
   checkTimers(now: number): void {
     if (this.closeReason !== null) return;
     if (this.lastReceivedAt > 0 && now > this.lastReceivedAt + IDLE_TIMEOUT) {
+      this.lifetime.take('idle-timeout');
       this.close('idle-timeout');
       return;
     }

@@ -4,7 +4,7 @@
 // takeEvents() what happened. No sockets, clocks or randomness inside: the caller
 // injects `randomBytes` and passes `now` (nanoseconds on any monotonic scale).
 import { bytesToHex } from '@noble/ciphers/utils.js';
-import { constant, fieldOffset } from '@qotp/spec';
+import { constant, fieldOffset, type MessageName } from '@qotp/spec';
 import { QotpError } from '../errors.js';
 import { connIdOf, decodeData, decodeInitCryptoRcv, decodeInitCryptoSnd, decodeInitRcv, decodeInitSnd } from '../crypto/messages.js';
 import { messageTypeOf } from '../crypto/receive.js';
@@ -12,6 +12,7 @@ import { publicKeyOf, sharedSecret } from '../crypto/x25519.js';
 import { readUint64 } from '../wire/uint.js';
 import { Connection, type ConnectionContext } from './connection.js';
 import { DueQueue } from './due-queue.js';
+import { Machine } from './state-machine.js';
 import type { Address, EngineEvent, Outgoing } from './events.js';
 
 export interface EndpointOptions {
@@ -33,6 +34,8 @@ export class Endpoint {
   readonly publicKey: Uint8Array;
   readonly mtu: number;
   private readonly events: EngineEvent[] = [];
+  /** The responder table's listening state: first messages refused before any connection exists. */
+  private readonly listening = new Machine('responder-handshake');
   private readonly ctx: ConnectionContext;
   /** Connections something happened to since the last poll (a packet, a write, a close). */
   private readonly touched = new Set<Connection>();
@@ -75,12 +78,38 @@ export class Endpoint {
 
   /** Handles one datagram. A datagram that fails any check is dropped with a 'dropped' event. */
   receive(datagram: Uint8Array, from: Address, now: number): void {
+    const packet = datagram.length > this.mtu ? datagram.subarray(0, this.mtu) : datagram;
     try {
-      this.dispatch(datagram.length > this.mtu ? datagram.subarray(0, this.mtu) : datagram, from, now);
+      this.dispatch(packet, from, now);
     } catch (e) {
       if (!(e instanceof QotpError)) throw e;
+      this.followDrop(packet, e);
       this.events.push({ type: 'dropped', remote: from, reason: e.message });
     }
+  }
+
+  /**
+   * The table rows of a dropped datagram: a first message refused before any connection
+   * exists (the responder table's listening state), or a forgery under a known connection
+   * id (the connection's lifetime, and an initiator still waiting for its reply).
+   */
+  private followDrop(packet: Uint8Array, e: QotpError): void {
+    let type: MessageName;
+    try {
+      type = messageTypeOf(packet);
+    } catch {
+      return; // not even a message type: nothing any table knows
+    }
+    if (type === 'InitSnd' || type === 'InitCryptoSnd') {
+      if (e.code === 'too-short') this.listening.take('short-first-packet');
+      else if (e.code === 'invalid-public-key') this.listening.take('low-order-key');
+      return;
+    }
+    if (e.code !== 'authentication-failed' && e.code !== 'invalid-public-key') return;
+    const conn = this.connections.get(readUint64(packet, fieldOffset('Data', 'connId')));
+    if (conn === undefined || conn.closeReason !== null) return;
+    conn.lifetime.take('forgery');
+    if (conn.handshake.state === 'awaiting-reply') conn.handshake.take('dropped');
   }
 
   private dispatch(packet: Uint8Array, from: Address, now: number): void {
