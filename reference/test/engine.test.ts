@@ -4,7 +4,7 @@ import { constant } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
 import { encodeData, encodeInitCryptoRcv, encodePayload, Endpoint, StreamReceiver, StreamSender, type Connection, type Outgoing } from '../src/index.js';
 import { prng } from './helpers.js';
-import { SimNet } from './sim/simnet.js';
+import { simulatedPair } from './sim/simnet.js';
 
 describe('StreamSender', () => {
   // An ACK names stream, offset and length: it cannot tell a PING from an empty CLOSE at the
@@ -79,20 +79,13 @@ describe('StreamReceiver', () => {
   });
 });
 
-function pair(seed: number) {
-  const keys = prng(seed);
-  const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
-  const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
-  return { a, b, net: new SimNet(a, b, { loss: 0, duplicate: 0, delay: 2_000_000, jitter: 0 }, seed) };
-}
-
 /**
  * A connects to b, 100 bytes go through; then a window that fits three segments, and
  * 6000 more bytes sent over 50 ms into a path that delivers nothing: three segments in
  * flight, all lost. `t` is where a's clock stands.
  */
 function threeLostSegments(seed: number) {
-  const { a, b, net } = pair(seed);
+  const { a, b, net } = simulatedPair(seed);
   const conn = a.connect('b');
   const sender = conn.stream(0).sender;
   sender.write(new Uint8Array(100).fill(1));
@@ -104,9 +97,9 @@ function threeLostSegments(seed: number) {
   return { a, b, conn, sender, t };
 }
 
-describe('engine over a clean simulated network', () => {
+describe('engine over a CLEAN simulated network', () => {
   it("follows the README's close example: A sends 100 bytes and closes, B answers with 50 queued bytes and its CLOSE", () => {
-    const { a, b, net } = pair(3);
+    const { a, b, net } = simulatedPair(3);
     const conn = a.connect('b');
     conn.stream(0).sender.write(new Uint8Array(100).fill(1));
     conn.stream(0).sender.close();
@@ -134,7 +127,7 @@ describe('engine over a clean simulated network', () => {
   });
 
   it('holds new data while the window is too small, and probes it every RTO until an ACK opens it (flow.window-probe)', () => {
-    const { a, net } = pair(4);
+    const { a, net } = simulatedPair(4);
     const conn = a.connect('b');
     const sender = conn.stream(0).sender;
     sender.write(new Uint8Array(5000).fill(3));
@@ -179,7 +172,7 @@ describe('engine over a clean simulated network', () => {
   });
 
   it('takes turns between streams that both have data', () => {
-    const { a, net } = pair(8);
+    const { a, net } = simulatedPair(8);
     const conn = a.connect('b');
     conn.stream(0).sender.write(new Uint8Array(50_000));
     conn.stream(1).sender.write(new Uint8Array(50_000));
@@ -195,7 +188,7 @@ describe('engine over a clean simulated network', () => {
   });
 
   it('closes a connection that received nothing for IdleTimeout', () => {
-    const { a, b, net } = pair(5);
+    const { a, b, net } = simulatedPair(5);
     const conn = a.connect('b');
     conn.stream(0).sender.write(Uint8Array.of(1, 2, 3));
     net.run(() => conn.handshakeDone, () => {}, 5e9);
@@ -250,7 +243,7 @@ describe('handshake confirmation (clause handshake.initiator-confirms)', () => {
 describe('receiver limits (clauses stream.buffer-full, stream.limit, stream.held-pieces)', () => {
   /** b's connection after a 1-RTT handshake, and a sealer for Data packets as a would send them. */
   function established(seed: number) {
-    const { a, b, net } = pair(seed);
+    const { a, b, net } = simulatedPair(seed);
     const conn = a.connect('b');
     conn.stream(0).sender.write(Uint8Array.of(1));
     net.run(() => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0, () => {}, 5e9);
@@ -308,7 +301,7 @@ describe('receiver limits (clauses stream.buffer-full, stream.limit, stream.held
 
 describe('the last transmission (clause retransmission.give-up)', () => {
   it('a sixth transmission acknowledged before the give-up wait keeps the connection', () => {
-    const { a, b, net } = pair(31);
+    const { a, b, net } = simulatedPair(31);
     const conn = a.connect('b');
     const sender = conn.stream(0).sender;
     sender.write(Uint8Array.of(1));

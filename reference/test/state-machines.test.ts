@@ -7,7 +7,7 @@ import { constant, spec } from '@qotp/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeInitSnd, Endpoint, observeTransitions, type Connection, type MachineId, type Outgoing } from '../src/index.js';
 import { prng } from './helpers.js';
-import { SimNet, type NetConditions } from './sim/simnet.js';
+import { CLEAN, SimNet, simulatedPair } from './sim/simnet.js';
 
 const FOLLOWED: MachineId[] = ['initiator-handshake', 'responder-handshake', 'connection-lifetime'];
 const taken = new Map<MachineId, Set<string>>(FOLLOWED.map((m) => [m, new Set<string>()]));
@@ -16,15 +16,6 @@ beforeAll(() => {
   stop = observeTransitions((machine, row) => taken.get(machine)?.add(row));
 });
 afterAll(() => stop());
-
-const clean: NetConditions = { loss: 0, duplicate: 0, delay: 2_000_000, jitter: 0 };
-
-function pair(seed: number, conditions: NetConditions = clean) {
-  const keys = prng(seed);
-  const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
-  const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
-  return { a, b, net: new SimNet(a, b, conditions, seed) };
-}
 
 /** a echoes `bytes` through b (b's application writes back what it reads) until it is all back or `limitNs` passes. */
 function echo(net: SimNet, conn: Connection, b: Endpoint, bytes: number, limitNs = 60e9): number {
@@ -43,19 +34,19 @@ function echo(net: SimNet, conn: Connection, b: Endpoint, bytes: number, limitNs
 
 describe('the engine against the transition tables', () => {
   it('a 1-RTT echo: dial, reply, the responder sending more in its replies, the first Data packet', () => {
-    const { a, b, net } = pair(41);
+    const { a, b, net } = simulatedPair(41);
     const conn = a.connect('b');
     expect(echo(net, conn, b, 20_000)).toBe(20_000);
   });
 
   it('0-RTT: the first packet carries data', () => {
-    const { a, b, net } = pair(42);
+    const { a, b, net } = simulatedPair(42);
     const conn = a.connect('b', b.publicKey);
     expect(echo(net, conn, b, 5_000)).toBe(5_000);
   });
 
   it('an initiator with nothing to send confirms the reply with a PING', () => {
-    const { a, net } = pair(43);
+    const { a, net } = simulatedPair(43);
     const conn = a.connect('b');
     conn.stream(0); // the application opened a stream and writes nothing yet
     net.run(() => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0, () => {}, 5e9);
@@ -68,14 +59,14 @@ describe('the engine against the transition tables', () => {
       [45, true],
     ] as const) {
       // Datagram 0 (the first packet) and 2 (the reply to its resend, or the first reply) lost.
-      const { a, b, net } = pair(seed, { ...clean, drop: new Set([0, 2, 5]) });
+      const { a, b, net } = simulatedPair(seed, { ...CLEAN, drop: new Set([0, 2, 5]) });
       const conn = zeroRtt ? a.connect('b', b.publicKey) : a.connect('b');
       expect(echo(net, conn, b, 4_000)).toBe(4_000);
     }
   });
 
   it('a lost 0-RTT reply: the same InitCryptoSnd again', () => {
-    const { a, b, net } = pair(51, { ...clean, drop: new Set([1]) }); // b's first reply
+    const { a, b, net } = simulatedPair(51, { ...CLEAN, drop: new Set([1]) }); // b's first reply
     const conn = a.connect('b', b.publicKey);
     conn.stream(0).sender.write(Uint8Array.of(1));
     net.run(() => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0, () => {}, 5e9);
@@ -85,7 +76,7 @@ describe('the engine against the transition tables', () => {
   it('a responder that writes first: its data in further replies, which the initiator takes after the first', () => {
     // Datagrams 2 and 3 are a's first two Data packets (the ACK of the reply, the confirming
     // PING): lost, so b is still replying when its pacing lets the next packet go.
-    const { a, b, net } = pair(52, { ...clean, drop: new Set([2, 3]) });
+    const { a, b, net } = simulatedPair(52, { ...CLEAN, drop: new Set([2, 3]) });
     const conn = a.connect('b');
     conn.stream(0); // opened, nothing written: a's first Data packet is its confirming PING
     net.run(
@@ -99,7 +90,7 @@ describe('the engine against the transition tables', () => {
   });
 
   it('a path that delivers nothing: the first packet resent until the initiator gives up', () => {
-    const { a, net } = pair(46, { ...clean, loss: 1 });
+    const { a, net } = simulatedPair(46, { ...CLEAN, loss: 1 });
     const conn = a.connect('b');
     conn.stream(0).sender.write(Uint8Array.of(1));
     net.run(() => conn.closeReason !== null, () => {}, 60e9);
@@ -107,7 +98,7 @@ describe('the engine against the transition tables', () => {
   });
 
   it('an established connection whose peer goes silent gives up on its data, another times out', () => {
-    const { a, b, net } = pair(47);
+    const { a, b, net } = simulatedPair(47);
     const conn = a.connect('b');
     expect(echo(net, conn, b, 1_000)).toBe(1_000);
     const server = [...b.connections.values()][0] as Connection;
@@ -115,7 +106,7 @@ describe('the engine against the transition tables', () => {
     net.run(() => settled(conn) && settled(server), () => {}, net.now + 5e9);
     // From now on nothing arrives: a's next segment goes unanswered until a gives up, and
     // b, which hears nothing, closes when its idle timer runs out.
-    const silent = new SimNet(a, b, { ...clean, loss: 1 }, 48);
+    const silent = new SimNet(a, b, { ...CLEAN, loss: 1 }, 48);
     silent.now = net.now;
     conn.stream(0).sender.write(Uint8Array.of(2));
     silent.run(() => conn.closeReason !== null && server.closeReason !== null, () => {}, net.now + constant('IdleTimeout') + 20e9);
@@ -150,7 +141,7 @@ describe('the engine against the transition tables', () => {
   });
 
   it('a late copy of the first packet after the first Data packet', () => {
-    const { a, b, net } = pair(50);
+    const { a, b, net } = simulatedPair(50);
     const conn = a.connect('b');
     expect(echo(net, conn, b, 1_000)).toBe(1_000);
     const first = net.log.find((d) => d.from === 'a')?.data as Uint8Array;

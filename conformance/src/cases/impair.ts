@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import type { Impairment } from '../impair/impairment.js';
 import { parseKeyLog, timeline, type KeyLog } from '../impair/capture.js';
 import { startRelay, type Relay, type RelaySettings } from '../impair/relay.js';
-import { giveUpAllowed, noCause, readResends, stoppedFirst, type Side } from '../impair/resends.js';
+import { giveUpAllowed, noCause, readResends, stoppedFirst, type ResendRecord, type Side } from '../impair/resends.js';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { pattern } from './helpers.js';
 
@@ -171,13 +171,13 @@ interface Unfinished {
   expected: string;
   observed: string;
   /** The side that ended the run by what the case saw, when neither stopped answering first. */
-  gaveUp: Side | null;
+  gaveUp: Side | null | ((record: ResendRecord) => Side | null);
 }
 
 function giveUpOrFail(ctx: CaseContext, s: Scenario, relay: Relay, keys: KeyLog, endpoint: Side, failure: Unfinished): RunEnd {
   const record = readResends(relay.captured, keys, relay.now());
   // The side that stopped answering first ended the run, whatever the other did after.
-  const gaveUp = stoppedFirst(record) ?? failure.gaveUp;
+  const gaveUp = stoppedFirst(record) ?? (typeof failure.gaveUp === 'function' ? failure.gaveUp(record) : failure.gaveUp);
   const cause = gaveUp === null ? null : giveUpAllowed(record, gaveUp);
   if (cause !== null) {
     ctx.note(`not a completed transfer, but what the spec allows: ${failure.message}; ${cause}`);
@@ -281,9 +281,9 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     // Either side may have given up: the client itself, or the reference server, after
     // which the client cannot finish. The record says which stopped first, and whether
     // it was allowed to; failing that, the reference server if it was allowed to.
-    const allowed = giveUpAllowed(readResends(relay.captured, keyLines.keys(), relay.now()), 'server') !== null;
     return giveUpOrFail(ctx, s, relay, keyLines.keys(), 'client', {
-      gaveUp: allowed ? 'server' : 'client', message: `${label}the client's ${s.bytes}-byte echo through the impaired path did not succeed: it ${said}`, expected: 'exit 0 after an intact echo', observed: said });
+      gaveUp: (record) => (giveUpAllowed(record, 'server') !== null ? 'server' : 'client'),
+      message: `${label}the client's ${s.bytes}-byte echo through the impaired path did not succeed: it ${said}`, expected: 'exit 0 after an intact echo', observed: said });
   } finally {
     await relay.close();
     await server.close();

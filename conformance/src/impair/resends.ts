@@ -21,8 +21,6 @@ export interface Resent {
   copiesLost: number;
   /** When the first acknowledgement of it (for InitSnd: a reply) that reached the sender passed the relay; null if none did. */
   answeredMs: number | null;
-  /** When its last copy reached the relay, ms after the relay started. */
-  lastCopyMs: number;
 }
 
 export interface ResendRecord {
@@ -64,11 +62,10 @@ export function readResends(captured: readonly Relayed[], keys: KeyLog, endMs = 
   const lastDeliveredSegmentMs: Record<Side, number | null> = { client: null, server: null };
   let unreadable = 0;
   const copy = (side: Side, segment: string, r: Relayed) => {
-    const s = sent[side].get(segment) ?? { segment, copies: 0, copiesLost: 0, answeredMs: null, lastCopyMs: r.t };
+    const s = sent[side].get(segment) ?? { segment, copies: 0, copiesLost: 0, answeredMs: null };
     s.copies++;
     if (s.copies > 1) lastResend[side] = { segment: s, copy: s.copies, atMs: r.t };
     if (!delivered(r)) s.copiesLost++;
-    s.lastCopyMs = r.t;
     sent[side].set(segment, s);
   };
   for (const r of captured) {

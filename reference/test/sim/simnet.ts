@@ -125,3 +125,14 @@ export class SimNet {
     return { a: this.events.a.splice(0), b: this.events.b.splice(0) };
   }
 }
+
+/** No loss, no duplicates, 2 ms each way. */
+export const CLEAN: NetConditions = { loss: 0, duplicate: 0, delay: 2_000_000, jitter: 0 };
+
+/** Endpoints `a` and `b`, their keys and randomness drawn from `seed`, on a SimNet with `conditions`. */
+export function simulatedPair(seed: number, conditions: NetConditions = CLEAN): { a: Endpoint; b: Endpoint; net: SimNet } {
+  const keys = prng(seed);
+  const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
+  const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
+  return { a, b, net: new SimNet(a, b, conditions, seed) };
+}

@@ -8,17 +8,22 @@ import { constant } from '@qotp/spec';
 import type { RcvBufferFile, RcvBufferStep, RcvBufferTest } from '../types.js';
 import { vectorFile } from './envelope.js';
 
-type Op = ['insert', number, number, number] | ['read', number];
+/** One step to feed a receive buffer: insert (stream, offset, length), or read a stream. */
+export type RcvBufferOp = ['insert', number, number, number] | ['read', number];
 
 /** The bytes of a stream at an offset: the same wherever a segment covering it comes from. */
 const bytesAt = (offset: number, length: number): Uint8Array => Uint8Array.from({ length }, (_, i) => (offset + i) & 255);
 
-function run(id: string, comment: string, capacity: number, ops: Op[]): RcvBufferTest {
+/**
+ * Feeds `ops` to a fresh receive buffer of `capacity` bytes (the reference's StreamReceiver per
+ * stream, under one connection budget) and says after each what it held and would advertise.
+ */
+export function replayRcvBuffer(capacity: number, ops: RcvBufferOp[]): RcvBufferStep[] {
   const streams = new Map<number, StreamReceiver>();
   let buffered = 0;
   const receiver = (streamId: number) => streams.get(streamId) ?? streams.set(streamId, new StreamReceiver()).get(streamId)!;
   const window = () => decodeRcvWindow(encodeRcvWindow(advertisedWindow(buffered, capacity)));
-  const steps = ops.map((op): RcvBufferStep => {
+  return ops.map((op): RcvBufferStep => {
     if (op[0] === 'read') {
       const got = receiver(op[1]).read();
       buffered -= got.length;
@@ -33,7 +38,10 @@ function run(id: string, comment: string, capacity: number, ops: Op[]): RcvBuffe
     }
     return { op: 'insert', streamId, offset, length, result, buffered, window: window() };
   });
-  return { id: `buffer.window.${id}`, comment, flags: [], clauses: ['flow.window-advertised', 'stream.buffer-full'], result: 'valid', capacity, steps };
+}
+
+function run(id: string, comment: string, capacity: number, ops: RcvBufferOp[]): RcvBufferTest {
+  return { id: `buffer.window.${id}`, comment, flags: [], clauses: ['flow.window-advertised', 'stream.buffer-full'], result: 'valid', capacity, steps: replayRcvBuffer(capacity, ops) };
 }
 
 export function generateRcvBuffer(): RcvBufferFile {
