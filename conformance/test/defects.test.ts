@@ -30,6 +30,7 @@ const defects: [Defect, string, string][] = [
   ['no-next-epoch', 'encryption.next-epoch', 'crypto.epoch.decrypt-window'],
   ['small-window-as-zero', 'connection.small-window', 'window.decode'],
   ['small-window-larger', 'connection.small-window', 'flow.window-respected'],
+  ['reply-to-responder-accepted', 'handshake.wrong-role', 'handshake.role-messages'],
 ];
 
 function defectiveTarget(defect: Defect, expectedFailures: Target['expectedFailures'] = new Map()): Target {

@@ -7,6 +7,7 @@ export type QotpErrorCode =
   | 'unsupported-version' // a version field that is not 0
   | 'unknown-type' // a crypto message type code 5..7
   | 'unknown-connection' // a connection id the receiver does not know
+  | 'wrong-role' // a message of the connection's own role (a reply reaching the responder)
   | 'authentication-failed' // Poly1305 tag did not verify (wrong key, epoch, direction, or tampering)
   | 'invalid-public-key' // X25519 gave the all-zero shared secret (low-order point)
   | 'malformed' // a field value that contradicts the rest of the packet

@@ -77,6 +77,28 @@ describe('StreamReceiver', () => {
     r.read();
     expect(r.finished).toBe(true);
   });
+
+  it('keeps no byte at or past the close offset, held before the CLOSE or arriving after it (close.deliver-to-offset)', () => {
+    const r = new StreamReceiver();
+    r.insert(6, bytes(6, 10));
+    r.close(4);
+    expect(r.bufferedBytes).toBe(0);
+    r.insert(0, bytes(0, 10)); // straddles the end: cut at 4
+    r.insert(4, bytes(4, 8)); // wholly past it
+    expect([...r.read()]).toEqual([...bytes(0, 4)]);
+    expect(r.bufferedBytes).toBe(0);
+    expect(r.finished).toBe(true);
+  });
+
+  it('lets the first CLOSE fix the end: a second one at another offset changes nothing (close.second-close)', () => {
+    const r = new StreamReceiver();
+    r.close(6);
+    r.close(3);
+    r.close(9);
+    r.insert(0, bytes(0, 9));
+    expect(r.closeAt).toBe(6);
+    expect([...r.read()]).toEqual([...bytes(0, 6)]);
+  });
 });
 
 /**

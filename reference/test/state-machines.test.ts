@@ -5,7 +5,7 @@
 // follows. (The stream tables are not yet followed by the engine: see issue 13.)
 import { constant, spec } from '@qotp/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeInitSnd, Endpoint, observeTransitions, type Connection, type MachineId, type Outgoing } from '../src/index.js';
+import { encodeInitRcv, encodeInitSnd, encodePayload, Endpoint, observeTransitions, type Connection, type MachineId, type Outgoing } from '../src/index.js';
 import { prng } from './helpers.js';
 import { CLEAN, SimNet, simulatedPair } from './sim/simnet.js';
 
@@ -147,6 +147,33 @@ describe('the engine against the transition tables', () => {
     const first = net.log.find((d) => d.from === 'a')?.data as Uint8Array;
     b.receive(first, 'a', net.now + 1);
     expect([...b.connections.values()][0]?.closeReason).toBeNull();
+  });
+
+  it("messages of the connection's own role: a forged reply at the responder, the initiator's own InitSnd reflected to it", () => {
+    const { a, b, net } = simulatedPair(53);
+    const conn = a.connect('b');
+    expect(echo(net, conn, b, 1_000)).toBe(1_000);
+    const server = [...b.connections.values()][0] as Connection;
+    // The responder's ephemeral key went out in clear in its reply: a key pair of the
+    // forger's, taken as the "responder's", seals an InitRcv the responder can open.
+    const forged = encodeInitRcv({
+      connId: server.id,
+      responderEphemeralPrivateKey: new Uint8Array(32).fill(9),
+      initiatorEphemeralPublicKey: server.ephemeralPublicKey,
+      responderIdentityPublicKey: new Uint8Array(32).fill(9),
+      sn: 1,
+      payload: encodePayload({ isClose: false, ack: null, stream: { streamId: 9, offset: 0, data: Uint8Array.of(1, 2, 3) } }),
+    });
+    const secret = server.secret;
+    b.takeEvents();
+    b.receive(forged.packet, 'mallory', net.now);
+    a.takeEvents();
+    a.receive(net.log.find((d) => d.from === 'a')?.data as Uint8Array, 'b', net.now);
+    const drops = [...b.takeEvents(), ...a.takeEvents()].map((e) => (e.type === 'dropped' ? e.reason.split(':')[0] : e.type));
+    expect(drops).toEqual(['wrong-role', 'wrong-role']);
+    expect(server.secret).toBe(secret);
+    expect(server.streams.has(9)).toBe(false);
+    expect(echo(net, conn, b, 1_000)).toBe(1_000);
   });
 
   it('takes every row of every table it follows, and no other', () => {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { acceptClient, clientExit, serveEcho, type ClientSession } from './client-peer.js';
 import { ackOnly, dataPayload, equal, fromEndpoint, REPLY_MS, SILENCE_MS, streamState, waitUntil } from './helpers.js';
+import { checkGaps, GIVE_UP_LISTEN_MS, MAX_TRANSMISSIONS } from './retransmission.js';
 
 const INPUT_BYTES = 2500;
 const RTO_MS = constant('DefaultRto') / 1e6;
@@ -20,7 +21,50 @@ async function runEcho(ctx: CaseContext, zeroRtt: boolean): Promise<{ session: C
   return { session, input, code: result.code, stdout: result.stdout };
 }
 
+/**
+ * The tester never answers the client's first packet: the client resends it on the RTO
+ * schedule, at most six times. A 0-RTT client sends nothing else before a reply: every
+ * copy is the same InitCryptoSnd, though its input needs more than one packet.
+ */
+function unanswered(zeroRtt: boolean): CaseDefinition {
+  const first = zeroRtt ? 'InitCryptoSnd' : 'InitSnd';
+  return {
+    id: zeroRtt ? 'client.0rtt-unanswered' : 'client.handshake-give-up',
+    title: zeroRtt
+      ? `An unanswered 0-RTT client sends only its InitCryptoSnd, the same each time, at most ${MAX_TRANSMISSIONS} times`
+      : `An unanswered client resends its InitSnd on the RTO schedule, at most ${MAX_TRANSMISSIONS} times`,
+    clauses: zeroRtt ? ['handshake.zero-rtt-first-flight', 'retransmission.give-up'] : ['retransmission.give-up', 'retransmission.backoff', 'retransmission.rto-default'],
+    level: 'MUST',
+    role: 'client',
+    ...(zeroRtt ? { requires: ['zeroRtt' as const] } : {}),
+    timeoutMs: 35_000,
+    async run(ctx: CaseContext) {
+      const input = new Uint8Array(randomBytes(zeroRtt ? 3 * ctx.endpoint.mtu : 100));
+      const session = await acceptClient(ctx, { zeroRtt, input });
+      const exit = await clientExit(session, GIVE_UP_LISTEN_MS);
+      const sent = session.peer.incoming(0);
+      const copies = sent.filter((d) => d.decoded?.type === first);
+      ctx.note(`${copies.length} copies of the ${first} at ${copies.map((c) => (c.t - session.first.t).toFixed(0)).join(', ')} ms; the client ${exit === null ? `was still running ${GIVE_UP_LISTEN_MS} ms after its first packet` : `exited with status ${exit.code}`}`);
+      if (zeroRtt) {
+        const others = sent.filter((d) => d.decoded?.type !== first);
+        ctx.expect('handshake.zero-rtt-first-flight', others.length === 0, `before any reply the client sent ${others.length} packet(s) other than its InitCryptoSnd (first: ${others[0]?.decoded?.type ?? others[0]?.error})`);
+        const segment = (d: (typeof copies)[number]) => d.decoded?.payload?.stream;
+        const firstSegment = segment(session.first);
+        const differing = copies.filter((d) => segment(d)?.streamId !== firstSegment?.streamId || segment(d)?.offset !== firstSegment?.offset || !equal(segment(d)?.data ?? new Uint8Array(0), firstSegment?.data ?? new Uint8Array(0)));
+        const seen = differing[0] === undefined ? '' : `stream ${segment(differing[0])?.streamId} offset ${segment(differing[0])?.offset}, ${segment(differing[0])?.data.length} bytes`;
+        ctx.expect('handshake.zero-rtt-first-flight', differing.length === 0, `${differing.length} InitCryptoSnd(s) carry another segment than the first (offset ${firstSegment?.offset}, ${firstSegment?.data.length} bytes): ${seen}`);
+      } else {
+        checkGaps(ctx, copies, MAX_TRANSMISSIONS - 1);
+      }
+      ctx.expect('retransmission.give-up', copies.length <= MAX_TRANSMISSIONS, `the ${first} was sent ${copies.length} times, at most ${MAX_TRANSMISSIONS} allowed`);
+      ctx.expect('retransmission.give-up', copies.length > 1, `the unanswered ${first} was never resent`);
+    },
+  };
+}
+
 export const clientCases: CaseDefinition[] = [
+  unanswered(false),
+  unanswered(true),
   {
     id: 'client.init-snd',
     title: "The client's InitSnd is the header, its two keys and zero padding to the MTU",

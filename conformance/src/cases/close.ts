@@ -28,6 +28,8 @@ import {
 /** How long the tester withholds its ACK of the endpoint's CLOSE, and how many copies fit in it. */
 const WITHHOLD_MS = 1000;
 const MIN_RTO_MS = constant('MinRto') / 1e6;
+/** Where the beyond-offset and second-close cases end stream 4: the tester sends 3000 bytes. */
+const BEYOND_END = 2000;
 /** Transmissions at 0, RTO, 3 RTO, 7 RTO ... that fit in WITHHOLD_MS at the smallest RTO, plus one for timer slack. */
 const MAX_CLOSE_COPIES = Math.floor(Math.log2(WITHHOLD_MS / MIN_RTO_MS + 1)) + 1 + 1;
 
@@ -48,11 +50,22 @@ async function sinkReport(ctx: CaseContext, open: Open, streamId: number): Promi
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-function sinkCase(id: string, title: string, send: (open: Open, data: Uint8Array) => void): CaseDefinition {
+/**
+ * A case on a sink server's stream 4: `send` sends the tester's segments of `data` and
+ * returns how many of its first bytes the sink must read before the stream ends; `after`
+ * checks more once the sink reported.
+ */
+function sinkCase(
+  id: string,
+  title: string,
+  clause: string,
+  send: (open: Open, data: Uint8Array) => number,
+  after?: (ctx: CaseContext, open: Open, data: Uint8Array) => Promise<void>,
+): CaseDefinition {
   return {
     id: `close.${id}`,
     title,
-    clauses: ['close.deliver-to-offset'],
+    clauses: [clause],
     level: 'MUST',
     role: 'server',
     needsLaunch: { sink: true },
@@ -61,16 +74,38 @@ function sinkCase(id: string, title: string, send: (open: Open, data: Uint8Array
       const open = await handshake(ctx);
       autoAck(open);
       const data = pattern(3000, 7);
-      send(open, data);
+      const expected = data.subarray(0, send(open, data));
       const report = await sinkReport(ctx, open, 4);
-      ctx.expect('close.deliver-to-offset', report !== null, 'the sink never reported stream 4 as ended');
+      ctx.expect(clause, report !== null, 'the sink never reported stream 4 as ended');
       ctx.expect(
-        'close.deliver-to-offset',
-        report.bytes === data.length && report.sha256 === sha256(data),
-        `the sink read ${report.bytes} bytes (sha256 ${report.sha256.slice(0, 16)}...), expected ${data.length} bytes (sha256 ${sha256(data).slice(0, 16)}...)`,
+        clause,
+        report.bytes === expected.length && report.sha256 === sha256(expected),
+        `the sink read ${report.bytes} bytes (sha256 ${report.sha256.slice(0, 16)}...), expected the first ${expected.length} bytes sent (sha256 ${sha256(expected).slice(0, 16)}...)`,
       );
+      ctx.note(`the sink read ${report.bytes} bytes of stream 4`);
+      await after?.(ctx, open, data);
     },
   };
+}
+
+/**
+ * Sends the segment at BEYOND_END first and then those below it: a receiver that keeps
+ * bytes past the end holds it when the rest arrives, and delivers it with them.
+ */
+function sendPastEndFirst(open: Open, data: Uint8Array): void {
+  sendStream(open, 4, data.subarray(BEYOND_END), { from: BEYOND_END });
+  sendStream(open, 4, data.subarray(0, BEYOND_END));
+}
+
+/** Fails unless the endpoint acknowledged the tester's segment (offset, length) of stream 4; resent up to twice, as a sender would. */
+async function expectAcknowledged(ctx: CaseContext, open: Open, clause: string, segment: { offset: number; data: Uint8Array; isClose: boolean }, what: string): Promise<void> {
+  const { offset, data } = segment;
+  const acked = () => acksOf(open, 4).some((a) => a.offset === offset && a.length === data.length);
+  for (let copy = 1; copy < 3 && !(await waitUntil(open.peer, acked, REPLY_MS / 2)); copy++) {
+    open.peer.send(open.conn.data(dataPayload(4, offset, data, segment.isClose)), `${what} again`);
+  }
+  await waitUntil(open.peer, acked, REPLY_MS / 2);
+  ctx.expect(clause, acked(), `${what} (offset ${offset}, ${data.length} bytes) was never acknowledged (sent 3 times); ${acksSeen(open, 4)}`);
 }
 
 export const closeCases: CaseDefinition[] = [
@@ -147,11 +182,36 @@ export const closeCases: CaseDefinition[] = [
       ctx.note(`${closes.length} cop${closes.length === 1 ? 'y' : 'ies'} of the CLOSE (ending at ${closeEnd}) in ${WITHHOLD_MS} ms without an ACK`);
     },
   },
-  sinkCase('deliver-to-offset', 'Data that arrives after an empty CLOSE, below its offset, is still delivered', (open, data) => {
+  sinkCase('deliver-to-offset', 'Data that arrives after an empty CLOSE, below its offset, is still delivered', 'close.deliver-to-offset', (open, data) => {
     open.peer.send(open.conn.data(dataPayload(4, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${data.length}, before any data`);
     sendStream(open, 4, data);
+    return data.length;
   }),
-  sinkCase('close-segment-data', 'The data carried by the CLOSE segment itself is delivered', (open, data) => {
+  sinkCase('close-segment-data', 'The data carried by the CLOSE segment itself is delivered', 'close.deliver-to-offset', (open, data) => {
     sendStream(open, 4, data, { close: true });
+    return data.length;
   }),
+  sinkCase(
+    'beyond-offset',
+    'Data at or beyond the close offset is acknowledged and not delivered',
+    'close.deliver-to-offset',
+    (open, data) => {
+      open.peer.send(open.conn.data(dataPayload(4, BEYOND_END, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${BEYOND_END}`);
+      sendPastEndFirst(open, data);
+      return BEYOND_END;
+    },
+    (ctx, open, data) => expectAcknowledged(ctx, open, 'close.deliver-to-offset', { offset: BEYOND_END, data: data.subarray(BEYOND_END), isClose: false }, 'the segment past the close offset'),
+  ),
+  sinkCase(
+    'second-close',
+    'A second CLOSE at another offset does not move the end the first one fixed',
+    'close.second-close',
+    (open, data) => {
+      open.peer.send(open.conn.data(dataPayload(4, BEYOND_END, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${BEYOND_END}`);
+      open.peer.send(open.conn.data(dataPayload(4, 1000, new Uint8Array(0), true)), 'a second empty CLOSE of stream 4, at 1000');
+      sendPastEndFirst(open, data);
+      return BEYOND_END;
+    },
+    (ctx, open) => expectAcknowledged(ctx, open, 'close.second-close', { offset: 1000, data: new Uint8Array(0), isClose: true }, 'the second CLOSE'),
+  ),
 ];

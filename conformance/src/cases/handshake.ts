@@ -15,6 +15,9 @@ import {
   onConnection,
   type Open,
   pattern,
+  PROBE_STREAM,
+  probePayload,
+  probeReactions,
   REPLY_MS,
   SILENCE_MS,
   streamState,
@@ -158,6 +161,31 @@ export const handshakeCases: CaseDefinition[] = [
       const other = all.filter((d) => d.bytes.length < 9 || readUint64(d.bytes, 1) !== open.conn.connId);
       ctx.expect('crypto.conn-id.stable', other.length === 0, `${other.length} of ${all.length} datagrams carry another connection id`);
       ctx.note(`${all.length} datagrams, all with connection id ${open.conn.connId.toString(16)}`);
+    },
+  ),
+  onConnection(
+    {
+      id: 'handshake.wrong-role',
+      title: "Replies sent to the responder (InitRcv, InitCryptoRcv under its connection id) are dropped, though they authenticate",
+      clauses: ['handshake.role-messages', 'crypto.receive.no-crash'],
+    },
+    async (ctx: CaseContext, open: Open) => {
+      const first = text('before the forged replies');
+      ctx.expect('handshake.role-messages', equal(await echo(open, 0, first), first), 'the echo before the forged replies is incomplete');
+      // Anyone who saw the handshake can make these: the endpoint's ephemeral key and the
+      // connection id travel in clear. A fresh key pair of the forger's, taken as the
+      // responder's, gives a secret the endpoint derives too: the replies authenticate.
+      const forger = new PeerConnection('responder');
+      forger.connId = open.conn.connId;
+      forger.peerEphemeralPublicKey = open.conn.peerEphemeralPublicKey;
+      const since = open.peer.send(forger.reply(probePayload(40), 'InitRcv'), `InitRcv under the endpoint's own connection id, from a forger's key, data on stream ${PROBE_STREAM}`).index;
+      open.peer.send(forger.reply(probePayload(40), 'InitCryptoRcv'), `InitCryptoRcv likewise, data on stream ${PROBE_STREAM}`);
+      await open.peer.collect(SILENCE_MS);
+      const reactions = probeReactions(open.peer, open.conn, since);
+      ctx.expect('handshake.role-messages', reactions.length === 0, `the endpoint accepted a forged reply: it ${reactions[0]?.decoded?.payload?.stream?.streamId === PROBE_STREAM ? 'echoed' : 'acknowledged'} its data on stream ${PROBE_STREAM}`);
+      const unreadable = open.peer.incoming(since).filter((d) => d.decoded === null && d.bytes.length >= 9 && readUint64(d.bytes, 1) === open.conn.connId);
+      ctx.expect('handshake.role-messages', unreadable.length === 0, `after the forged replies ${unreadable.length} of the endpoint's packets no longer open with the connection's secret (first: ${unreadable[0]?.error}): it took the forger's`);
+      await expectAlive(ctx, open, 'handshake.role-messages', 'replies sent to the responder');
     },
   ),
   onConnection(

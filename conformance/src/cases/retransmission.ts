@@ -8,9 +8,9 @@ import { autoAck, dataPayload, echo, fromEndpoint, handshake, REPLY_MS, SILENCE_
 
 /** The spec's DefaultRto in milliseconds (the spec counts nanoseconds). */
 const RTO_MS = constant('DefaultRto') / 1e6;
-const MAX_TRANSMISSIONS = constant('MaxTransmissions');
+export const MAX_TRANSMISSIONS = constant('MaxTransmissions');
 /** Expected gap before transmission n+1, for n = 1..MAX-1: RTO * waitFactor(n). */
-const EXPECTED_GAPS = spec.retransmission.transmissions.flatMap((t) => (t.waitFactor === null ? [] : [RTO_MS * t.waitFactor]));
+export const EXPECTED_GAPS: number[] = spec.retransmission.transmissions.flatMap((t) => (t.waitFactor === null ? [] : [RTO_MS * t.waitFactor]));
 
 /**
  * The accepted window of a gap. Early by more than timer noise (5 ms) breaks the rule,
@@ -44,7 +44,8 @@ async function withholdAcks(ctx: CaseContext, listenMs: number): Promise<Observa
   return { open, copies: fromEndpoint(open.peer, open.conn).filter(isCopy) };
 }
 
-function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): void {
+/** Checks the gaps between the first `count` + 1 copies against DefaultRto doubled per transmission. */
+export function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): void {
   // A copy the tester noticed late makes its gap look longer and the next one shorter.
   const uncertainty = ctx.timingUncertaintyMs();
   for (let n = 1; n <= count; n++) {
@@ -64,6 +65,13 @@ function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): void {
     );
   }
 }
+
+/**
+ * How long after a first transmission to listen for its copies to the give-up: the six
+ * transmissions; then an endpoint may close at once (the Go original) or wait up to
+ * RTO * 2^5 for the sixth's ACK (the reference, as the clause recommends); then 1.5 s more.
+ */
+export const GIVE_UP_LISTEN_MS = EXPECTED_GAPS.reduce((a, b) => a + b, 0) + 32 * RTO_MS + 1500;
 
 /** The RTO's floor (retransmission.rto-formula), in ms. */
 const RTO_MIN_MS = constant('MinRto') / 1e6;
@@ -138,10 +146,7 @@ export const retransmissionCases: CaseDefinition[] = [
     isolated: true,
     timeoutMs: 25_000,
     async run(ctx: CaseContext) {
-      const total = EXPECTED_GAPS.reduce((a, b) => a + b, 0);
-      // After the sixth transmission an endpoint may close at once (the Go original) or wait
-      // up to RTO * 2^5 for its ACK (the reference, as the clause recommends); then 1.5 s more.
-      const { open, copies } = await withholdAcks(ctx, total + 32 * RTO_MS + 1500);
+      const { open, copies } = await withholdAcks(ctx, GIVE_UP_LISTEN_MS);
       ctx.note(`transmissions at ${copies.map((c) => (c.t - (copies[0] as Datagram).t).toFixed(0)).join(', ')} ms`);
       checkGaps(ctx, copies, MAX_TRANSMISSIONS - 1);
       ctx.expect('retransmission.give-up', copies.length === MAX_TRANSMISSIONS, `the segment was sent ${copies.length} times, expected ${MAX_TRANSMISSIONS}`);

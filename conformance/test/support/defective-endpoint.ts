@@ -32,15 +32,21 @@
 //   small-window-as-zero     the endpoint reads every window below 64 KiB the tester advertises as
 //                            0 (a decoder that misreads small window codes)
 //   small-window-larger      it reads such a window as four times as large
+//   reply-to-responder-accepted
+//                            an InitRcv or InitCryptoRcv reaching the endpoint under a connection
+//                            it knows becomes a Data packet of that connection with data on the
+//                            probe stream, as a responder that opens such a reply and delivers its
+//                            data would
 //   sn-mask-counter-0        re-masks the sequence number of every encrypted packet the endpoint
 //                            sends with XChaCha20 block counter 0 instead of 1
 import { constant, fieldOffset, headerSize } from '@qotp/spec';
 import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { PROBE_STREAM } from '../../src/cases/helpers.js';
 import { parseArgs } from 'node:util';
 
-export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'idle-not-refreshed', 'low-order-answered', 'no-next-epoch', 'small-window-as-zero', 'small-window-larger'] as const;
+export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'idle-not-refreshed', 'low-order-answered', 'no-next-epoch', 'small-window-as-zero', 'small-window-larger', 'reply-to-responder-accepted'] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 const DATA_HEADER = headerSize('Data');
@@ -186,6 +192,27 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
         toTester: pass,
       };
+    case 'reply-to-responder-accepted': {
+      let sn = 1 << 30; // far above the tester's own numbers
+      return {
+        toEndpoint: (b, send) => {
+          let type: string;
+          try {
+            type = messageTypeOf(b);
+          } catch {
+            return send(b);
+          }
+          const secret = b.length >= DATA_HEADER ? secrets.get(readUint64(b, 1)) : undefined;
+          if ((type !== 'InitRcv' && type !== 'InitCryptoRcv') || secret === undefined) return send(b);
+          const header = new Uint8Array(DATA_HEADER);
+          header[0] = headerByte('Data');
+          writeUint64(header, 1, readUint64(b, 1));
+          const payload = encodePayload({ isClose: false, ack: null, stream: { streamId: PROBE_STREAM, offset: 0, data: new TextEncoder().encode('the forged reply') } });
+          send(sealPacket(header, payload, { secret, sn: sn++, epoch: 0, sealedByInitiator: true }));
+        },
+        toTester: pass,
+      };
+    }
     case 'no-next-epoch':
       return {
         toEndpoint: (b, send) => {

@@ -180,17 +180,19 @@ export class Connection {
     const { offset, data } = segment;
     if (!fitsReceiveBuffer(this.buffered, data.length)) return;
     const piecesBefore = s.receiver.pieceCount;
+    const bytesBefore = s.receiver.bufferedBytes;
     // A segment at the read position is always taken: it is what lets the application read
     // and so frees pieces; a limit on it could stall the stream for good.
     const room = offset <= s.receiver.readOffset ? Infinity : MAX_HELD_PIECES - this.heldPieces;
     const added = data.length > 0 ? s.receiver.insert(offset, data, room) : 0;
     if (added === null) return;
-    this.heldPieces += s.receiver.pieceCount - piecesBefore;
-    this.buffered += added;
-    if (added > 0) this.ctx.emit({ type: 'stream-readable', connId: this.id, streamId: s.id });
     this.acks.push({ streamId: s.id, offset, length: data.length }); // duplicates too: the earlier ACK may be lost
+    // A CLOSE drops what is held past its end, so the counts are taken after it.
+    if (isClose) s.receiver.close(offset + data.length);
+    this.heldPieces += s.receiver.pieceCount - piecesBefore;
+    this.buffered += s.receiver.bufferedBytes - bytesBefore;
+    if (added > 0) this.ctx.emit({ type: 'stream-readable', connId: this.id, streamId: s.id });
     if (isClose) {
-      s.receiver.close(offset + data.length);
       s.sender.close(); // answer with our own CLOSE after what we queued
       this.checkStream(s, now);
     }
@@ -487,7 +489,7 @@ export class Connection {
     }
     for (const s of this.streams.values()) {
       if (s.closedAt !== null && now > s.closedAt + CLOSE_GRACE) {
-        this.buffered -= s.receiver.bufferedBytes; // bytes past its close offset nobody will read
+        this.buffered -= s.receiver.bufferedBytes; // bytes held behind a gap that will never be filled
         this.heldPieces -= s.receiver.pieceCount;
         this.streams.delete(s.id);
       }

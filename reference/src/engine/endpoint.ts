@@ -89,9 +89,10 @@ export class Endpoint {
   }
 
   /**
-   * The table rows of a dropped datagram: a first message refused before any connection
-   * exists (the responder table's listening state), or a forgery under a known connection
-   * id (the connection's lifetime, and an initiator still waiting for its reply).
+   * The table rows of a dropped datagram: a message of the connection's own role, a first
+   * message refused before any connection exists (the responder table's listening state),
+   * or a forgery under a known connection id (the connection's lifetime, and an initiator
+   * still waiting for its reply).
    */
   private followDrop(packet: Uint8Array, e: QotpError): void {
     let type: MessageName;
@@ -100,13 +101,18 @@ export class Endpoint {
     } catch {
       return; // not even a message type: nothing any table knows
     }
+    // Every type has the connection id at the same offset (a first packet's ephemeral key starts with it).
+    const conn = this.connections.get(readUint64(packet, fieldOffset('Data', 'connId')));
+    if (e.code === 'wrong-role') {
+      conn?.lifetime.take('own-role-message');
+      return;
+    }
     if (type === 'InitSnd' || type === 'InitCryptoSnd') {
       if (e.code === 'too-short') this.listening.take('short-first-packet');
       else if (e.code === 'invalid-public-key') this.listening.take('low-order-key');
       return;
     }
     if (e.code !== 'authentication-failed' && e.code !== 'invalid-public-key') return;
-    const conn = this.connections.get(readUint64(packet, fieldOffset('Data', 'connId')));
     if (conn === undefined || conn.closeReason !== null) return;
     conn.lifetime.take('forgery');
     if (conn.handshake.state === 'awaiting-reply') conn.handshake.take('dropped');
@@ -128,14 +134,14 @@ export class Endpoint {
         return;
       }
       case 'InitRcv': {
-        const conn = this.known(packet);
+        const conn = this.known(packet, 'initiator');
         const m = decodeInitRcv(packet, conn.ephemeralPrivateKey);
         this.established(conn, m.secret, m.ephemeralPublicKey, m.identityPublicKey);
         conn.onPacket(type, m.payload, m.epoch, now);
         return;
       }
       case 'InitCryptoRcv': {
-        const conn = this.known(packet);
+        const conn = this.known(packet, 'initiator');
         const m = decodeInitCryptoRcv(packet, conn.ephemeralPrivateKey);
         this.established(conn, m.secret, m.ephemeralPublicKey, conn.peerIdentityPublicKey);
         conn.onPacket(type, m.payload, m.epoch, now);
@@ -161,10 +167,16 @@ export class Endpoint {
     this.logKeys(conn, identitySecret);
   }
 
-  private known(packet: Uint8Array): Connection {
+  /**
+   * The open connection a packet names; with `role`, only one of that role (clause
+   * handshake.role-messages): a reply reaching the responder is dropped before it is opened,
+   * since anyone who saw the responder's ephemeral key in clear can seal one that opens.
+   */
+  private known(packet: Uint8Array, role?: Connection['role']): Connection {
     const id = readUint64(packet, fieldOffset('Data', 'connId'));
     const conn = this.connections.get(id);
     if (conn === undefined || conn.closeReason !== null) throw new QotpError('unknown-connection', `no connection with id 0x${id.toString(16)}`);
+    if (role !== undefined && conn.role !== role) throw new QotpError('wrong-role', `a ${messageTypeOf(packet)} for connection 0x${id.toString(16)}, which this side did not dial`);
     this.touched.add(conn);
     return conn;
   }
@@ -173,6 +185,8 @@ export class Endpoint {
   private accept(id: bigint, from: Address, withCrypto: boolean, peerIdentity: Uint8Array, peerEphemeral: Uint8Array, identitySecret: Uint8Array | null): Connection {
     const existing = this.connections.get(id);
     if (existing !== undefined && existing.closeReason === null) {
+      // A first packet naming a connection this side dialled: our own InitSnd reflected back.
+      if (existing.role === 'initiator') throw new QotpError('wrong-role', `a first packet for connection 0x${id.toString(16)}, which this side dialled`);
       this.touched.add(existing);
       return existing;
     }

@@ -1,6 +1,7 @@
 // The receiving half of one stream: segments arrive in any order, duplicated or
 // overlapping; the application reads them in order. Where a segment overlaps bytes
-// already held, the bytes received first are kept.
+// already held, the bytes received first are kept. Once the peer's CLOSE fixed where the
+// stream ends, no byte at or past that end is kept (clause close.deliver-to-offset).
 
 interface Piece {
   offset: number;
@@ -24,7 +25,7 @@ export class StreamReceiver {
    */
   insert(offset: number, data: Uint8Array, maxNewPieces = Infinity): number | null {
     let start = Math.max(offset, this.readOffset);
-    const end = offset + data.length;
+    const end = Math.min(offset + data.length, this.closeAt ?? Infinity);
     if (start >= end) return 0;
     // The first piece that ends after `start`: everything before it lies wholly below.
     let lo = 0;
@@ -44,7 +45,7 @@ export class StreamReceiver {
       if (piece.offset > start) fresh.push({ offset: start, data: data.slice(start - offset, piece.offset - offset) });
       start = Math.max(start, piece.offset + piece.data.length);
     }
-    if (start < end) fresh.push({ offset: start, data: data.slice(start - offset) });
+    if (start < end) fresh.push({ offset: start, data: data.slice(start - offset, end - offset) });
     const added = fresh.reduce((n, p) => n + p.data.length, 0);
     if (added === 0) return 0;
     if (fresh.length > maxNewPieces) return null;
@@ -74,9 +75,24 @@ export class StreamReceiver {
     return this.pieces.length;
   }
 
-  /** Marks the end of the peer's direction (the end of its CLOSE segment). */
+  /**
+   * Marks the end of the peer's direction (the end of its CLOSE segment) and drops the
+   * bytes held past it. The first CLOSE fixes the end: a later one at another offset
+   * changes nothing (clause close.second-close).
+   */
   close(end: number): void {
-    this.closeAt ??= end;
+    if (this.closeAt !== null) return;
+    this.closeAt = end;
+    let dropped = 0;
+    while (this.pieces.length > 0) {
+      const last = this.pieces[this.pieces.length - 1] as Piece;
+      if (last.offset + last.data.length <= end) break;
+      const keep = Math.max(0, end - last.offset);
+      dropped += last.data.length - keep;
+      if (keep === 0) this.pieces.pop();
+      else last.data = last.data.subarray(0, keep);
+    }
+    this.bufferedBytes -= dropped;
   }
 
   get readable(): number {
