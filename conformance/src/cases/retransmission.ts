@@ -2,9 +2,10 @@
 // endpoint's copies of its echo. Intervals are compared with the spec's schedule
 // (DefaultRto doubled per transmission) in a window that holds on a loaded 2-core machine.
 import { constant, spec } from '@qotp/spec';
+import { initialRtt, rtoNanos, updateRtt, type RttState } from '@qotp/reference';
 import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { autoAck, dataPayload, echo, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
+import { ackOnly, autoAck, dataPayload, echo, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
 
 /** The spec's DefaultRto in milliseconds (the spec counts nanoseconds). */
 const RTO_MS = constant('DefaultRto') / 1e6;
@@ -76,6 +77,59 @@ export const GIVE_UP_LISTEN_MS = EXPECTED_GAPS.reduce((a, b) => a + b, 0) + 32 *
 /** The RTO's floor (retransmission.rto-formula), in ms. */
 const RTO_MIN_MS = constant('MinRto') / 1e6;
 
+
+/** The RTO's ceiling (retransmission.rto-formula), in ms. */
+const RTO_MAX_MS = constant('MaxRto') / 1e6;
+
+/** Copies of the endpoint's echo on a stream (its segment at offset 0 with data). */
+const copiesOf = (open: Open, streamId: number): Datagram[] =>
+  fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.payload?.stream?.streamId === streamId && d.decoded.payload.stream.offset === 0 && d.decoded.payload.stream.data.length > 0);
+
+/**
+ * Sends a few bytes on a stream and acknowledges the `copy`-th copy of their echo
+ * `delayMs` after it arrived (nothing else of the stream). Returns the RTT sample the
+ * endpoint takes from that ACK under the spec's rule, from the last copy it sent before
+ * the ACK left (clause retransmission.rtt-sample), or null when no such copy came.
+ */
+async function delayedAck(open: Open, streamId: number, copy: number, delayMs: number): Promise<{ sampleMs: number; resentBeforeAck: boolean } | null> {
+  const data = text(`sample on stream ${streamId}`);
+  open.peer.send(open.conn.data(dataPayload(streamId, 0, data)), `DATA stream ${streamId}; its echo acknowledged ${delayMs.toFixed(0)} ms after copy ${copy}`);
+  const came = await open.peer.waitFor(() => copiesOf(open, streamId).length >= copy, REPLY_MS + RTO_MAX_MS * copy, 0);
+  if (came === null) return null;
+  await open.peer.collect(delayMs);
+  const ack = open.peer.send(open.conn.data(ackOnly(streamId, 0, data.length)), `ACK of stream ${streamId}`);
+  const before = copiesOf(open, streamId).filter((d) => d.t <= ack.t);
+  await open.peer.collect(20); // the ACK lands before the next step
+  const last = before[before.length - 1] as Datagram;
+  return { sampleMs: ack.t - last.t, resentBeforeAck: before.length > copy };
+}
+
+/** Sends a few bytes on `streamId`, never acknowledges their echo and measures the gap to its first resend. */
+async function firstResendGap(open: Open, streamId: number, listenMs: number): Promise<number | null> {
+  open.peer.send(open.conn.data(dataPayload(streamId, 0, text('please resend me'))), `DATA stream ${streamId}; its echo will not be acknowledged`);
+  await open.peer.waitFor(() => copiesOf(open, streamId).length >= 2, listenMs, 0);
+  const copies = copiesOf(open, streamId);
+  return copies.length >= 2 ? (copies[1] as Datagram).t - (copies[0] as Datagram).t : null;
+}
+
+/** Checks a measured first-resend gap against the RTO `expectedMs` the tester's samples give. */
+function checkRto(ctx: CaseContext, clause: string, name: string, expectedMs: number, measured: number | null, why: string): void {
+  const uncertainty = ctx.timingUncertaintyMs();
+  const [low, high] = gapWindow(expectedMs, uncertainty);
+  const ok = ctx.measure({ name, clause, expectedMs, measuredMs: measured, lowMs: low, highMs: high, uncertaintyMs: uncertainty });
+  ctx.expect(
+    clause,
+    ok,
+    measured === null
+      ? `the unacknowledged echo was not resent within ${(high + 500).toFixed(0)} ms (expected after ${expectedMs.toFixed(0)} ms: ${why})`
+      : `the first resend came ${measured.toFixed(1)} ms after the echo, expected ${expectedMs.toFixed(0)} ms: ${why} (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms)`,
+    measured === null ? undefined : { expected: `${expectedMs.toFixed(0)} ms`, observed: `${measured.toFixed(1)} ms` },
+  );
+}
+
+const ms = (ns: number) => ns / 1e6;
+const rttText = (r: RttState) => `SRTT ${ms(r.srtt).toFixed(0)} ms, RTTVAR ${ms(r.rttvar).toFixed(0)} ms, SRTT + 4*RTTVAR ${ms(r.srtt + 4 * r.rttvar).toFixed(0)} ms`;
+
 export const retransmissionCases: CaseDefinition[] = [
   {
     id: 'retransmission.rto-min',
@@ -108,6 +162,56 @@ export const retransmissionCases: CaseDefinition[] = [
           : `the first resend came ${measured.toFixed(1)} ms after the echo, expected the RTO floor of ${RTO_MIN_MS} ms after RTT samples of about a millisecond (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms)`,
         measured === null ? undefined : { expected: `${RTO_MIN_MS} ms`, observed: `${measured.toFixed(1)} ms` },
       );
+    },
+  },
+  {
+    id: 'retransmission.rto-max',
+    title: `After RTT samples that put SRTT + 4*RTTVAR far above ${RTO_MAX_MS} ms the RTO is its ${RTO_MAX_MS} ms ceiling`,
+    clauses: ['retransmission.rto-formula'],
+    level: 'MUST',
+    role: 'server',
+    isolated: true,
+    timeoutMs: 30_000,
+    async run(ctx: CaseContext) {
+      // Each round's echo is acknowledged at 70 % of the RTO its samples so far give, so that
+      // the endpoint never resends it: samples grow round by round until SRTT + 4*RTTVAR is
+      // well above the ceiling. Then the first resend of an unacknowledged echo is timed.
+      const open = await handshake(ctx);
+      let rtt = initialRtt;
+      let rounds = 0;
+      let resent = 0;
+      while (ms(rtt.srtt + 4 * rtt.rttvar) < 1.5 * RTO_MAX_MS && rounds < 16) {
+        const got = await delayedAck(open, 10 + rounds, 1, 0.7 * ms(rtoNanos(rtt)));
+        ctx.expect('retransmission.rto-formula', got !== null, `the endpoint did not echo stream ${10 + rounds}`);
+        if (got.resentBeforeAck) resent++;
+        rtt = updateRtt(rtt, Math.round(got.sampleMs * 1e6));
+        rounds++;
+      }
+      ctx.note(`${rounds} delayed ACKs (${resent} of them after a resend) give ${rttText(rtt)}`);
+      const gap = await firstResendGap(open, 1, RTO_MAX_MS * 1.5 + 1500);
+      checkRto(ctx, 'retransmission.rto-formula', 'gap before the first resend, after long RTT samples', ms(rtoNanos(rtt)), gap, `its samples give ${rttText(rtt)}, clamped to ${RTO_MAX_MS} ms`);
+    },
+  },
+  {
+    id: 'retransmission.sample-after-resend',
+    title: 'An ACK of a resent segment gives an RTT sample from its last transmission, seen in the next RTO',
+    clauses: ['retransmission.rtt-sample'],
+    level: 'SHOULD',
+    role: 'server',
+    isolated: true,
+    timeoutMs: 15_000,
+    async run(ctx: CaseContext) {
+      // No ACK before: the first sample is the one under test. The echo's second copy (the
+      // resend after the default RTO) is acknowledged 300 ms later, within the doubled wait.
+      const open = await handshake(ctx);
+      const got = await delayedAck(open, 0, 2, 1.5 * RTO_MS);
+      ctx.expect('retransmission.rtt-sample', got !== null, 'the endpoint did not resend its unacknowledged echo');
+      const rtt = updateRtt(initialRtt, Math.round(got.sampleMs * 1e6));
+      ctx.note(`the ACK left ${got.sampleMs.toFixed(0)} ms after the endpoint's last copy${got.resentBeforeAck ? ' (a third copy came before it)' : ''}: ${rttText(rtt)}`);
+      const gap = await firstResendGap(open, 1, RTO_MAX_MS + 1500);
+      // A first sample R gives an RTO of 3R: the gap tells what the endpoint measured.
+      const implied = gap === null ? '' : Math.abs(gap - RTO_MS) < 30 ? `; ${gap.toFixed(0)} ms is the default RTO, as if no sample was taken (Karn's rule)` : `; ${gap.toFixed(0)} ms is the RTO of a first sample of ${(gap / 3).toFixed(0)} ms`;
+      checkRto(ctx, 'retransmission.rtt-sample', 'gap before the first resend, after a sample from a resent segment', ms(rtoNanos(rtt)), gap, `the sample from the resent segment gives ${rttText(rtt)}${implied}`);
     },
   },
   {

@@ -214,7 +214,9 @@ export class Connection {
     // a segment with data gives a bandwidth sample, counted with the per-packet overhead
     // (clause flow.pacing). An empty one would claim 42 bytes per RTT: as the first sample,
     // say the late ACK of a window probe, that makes the next pacing wait seconds (G21).
-    if (ack.length > 0 && now > segment.sentAt) {
+    // The sample runs from the segment's last transmission, a retransmitted one's too (no
+    // Karn's rule: clause retransmission.rtt-sample).
+    if (now > segment.sentAt) {
       const sample = now - segment.sentAt;
       const before = this.rtt;
       this.rtt = updateRtt(this.rtt, sample);
