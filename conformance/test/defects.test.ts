@@ -25,6 +25,7 @@ const defects: [Defect, string, string][] = [
   ['window-always-full', 'connection.window-advertised', 'flow.window-advertised'],
   ['window-counts-received', 'connection.window-advertised', 'flow.window-advertised'],
   ['rto-floor-1s', 'retransmission.rto-min', 'retransmission.rto-formula'],
+  ['rto-ceiling-3s', 'retransmission.rto-max', 'retransmission.rto-formula'],
   ['idle-not-refreshed', 'connection.idle-refresh', 'connection.idle-refresh'],
   ['low-order-answered', 'vectors.invalid.init-snd', 'crypto.keys.low-order'],
   ['no-next-epoch', 'encryption.next-epoch', 'crypto.epoch.decrypt-window'],

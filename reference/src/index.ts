@@ -1,5 +1,5 @@
 // @qotp/reference: a readable QOTP implementation. Layers, each usable alone:
-//   wire/      little-endian integers, the receive window code, the payload codec
+//   wire/      little-endian integers, the receive window code, the payload codec, data per packet
 //   crypto/    X25519, ChaCha20-Poly1305 (on a selectable backend), SN masking, the five message types, receiving
 //   recovery/  RTT estimation, RTO and backoff, BBR pacing
 //   engine/    the sans-I/O endpoint: connections, streams, ACKs, retransmission, close
@@ -15,6 +15,7 @@ export {
   type Payload,
   type StreamSection,
 } from './wire/payload.js';
+export { cryptoOverhead, maxUserData } from './wire/max-data.js';
 export { cryptoBackend, nobleBackend, setCryptoBackend, type CryptoBackend } from './crypto/backend.js';
 export { publicKeyOf, sharedSecret } from './crypto/x25519.js';
 export { open, seal } from './crypto/aead.js';

@@ -13,6 +13,7 @@ import {
   dataPayload,
   echo,
   equal,
+  expectAcknowledged,
   fromEndpoint,
   handshake,
   onConnection,
@@ -95,17 +96,6 @@ function sinkCase(
 function sendPastEndFirst(open: Open, data: Uint8Array): void {
   sendStream(open, 4, data.subarray(BEYOND_END), { from: BEYOND_END });
   sendStream(open, 4, data.subarray(0, BEYOND_END));
-}
-
-/** Fails unless the endpoint acknowledged the tester's segment (offset, length) of stream 4; resent up to twice, as a sender would. */
-async function expectAcknowledged(ctx: CaseContext, open: Open, clause: string, segment: { offset: number; data: Uint8Array; isClose: boolean }, what: string): Promise<void> {
-  const { offset, data } = segment;
-  const acked = () => acksOf(open, 4).some((a) => a.offset === offset && a.length === data.length);
-  for (let copy = 1; copy < 3 && !(await waitUntil(open.peer, acked, REPLY_MS / 2)); copy++) {
-    open.peer.send(open.conn.data(dataPayload(4, offset, data, segment.isClose)), `${what} again`);
-  }
-  await waitUntil(open.peer, acked, REPLY_MS / 2);
-  ctx.expect(clause, acked(), `${what} (offset ${offset}, ${data.length} bytes) was never acknowledged (sent 3 times); ${acksSeen(open, 4)}`);
 }
 
 export const closeCases: CaseDefinition[] = [
@@ -200,7 +190,7 @@ export const closeCases: CaseDefinition[] = [
       sendPastEndFirst(open, data);
       return BEYOND_END;
     },
-    (ctx, open, data) => expectAcknowledged(ctx, open, 'close.deliver-to-offset', { offset: BEYOND_END, data: data.subarray(BEYOND_END), isClose: false }, 'the segment past the close offset'),
+    (ctx, open, data) => expectAcknowledged(ctx, open, 'close.deliver-to-offset', { streamId: 4, offset: BEYOND_END, data: data.subarray(BEYOND_END), isClose: false }, 'the segment past the close offset'),
   ),
   sinkCase(
     'second-close',
@@ -212,6 +202,6 @@ export const closeCases: CaseDefinition[] = [
       sendPastEndFirst(open, data);
       return BEYOND_END;
     },
-    (ctx, open) => expectAcknowledged(ctx, open, 'close.second-close', { offset: 1000, data: new Uint8Array(0), isClose: true }, 'the second CLOSE'),
+    (ctx, open) => expectAcknowledged(ctx, open, 'close.second-close', { streamId: 4, offset: 1000, data: new Uint8Array(0), isClose: true }, 'the second CLOSE'),
   ),
 ];

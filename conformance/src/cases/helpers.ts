@@ -221,6 +221,26 @@ export async function echo(open: Open, streamId: number, data: Uint8Array, optio
 
 export const equal = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
 
+/**
+ * Fails with `clause` unless the endpoint acknowledges the tester's segment; it is resent
+ * up to twice, as a sender would (an ACK may be lost, or discarded during pacing: G8).
+ */
+export async function expectAcknowledged(
+  ctx: CaseContext,
+  open: Open,
+  clause: string,
+  segment: { streamId: number; offset: number; data: Uint8Array; isClose: boolean },
+  what: string,
+): Promise<void> {
+  const { streamId, offset, data } = segment;
+  const acked = () => acksOf(open, streamId).some((a) => a.offset === offset && a.length === data.length);
+  for (let copy = 1; copy < 3 && !(await waitUntil(open.peer, acked, REPLY_MS / 2)); copy++) {
+    open.peer.send(open.conn.data(dataPayload(streamId, offset, data, segment.isClose)), `${what} again`);
+  }
+  await waitUntil(open.peer, acked, REPLY_MS / 2);
+  ctx.expect(clause, acked(), `${what} (stream ${streamId}, offset ${offset}, ${data.length} bytes) was never acknowledged (sent 3 times); ${acksSeen(open, streamId)}`);
+}
+
 let aliveStream = 900;
 /**
  * Fails with `clause` unless the connection still echoes a probe on a fresh stream. The probe is sent up to

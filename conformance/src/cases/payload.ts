@@ -1,10 +1,28 @@
 // Payload-layer cases (server role): the four payload types, a payload version the
 // endpoint must refuse, and the switch to 48-bit offsets above 0xFFFFFF.
-import { bitField, spec } from '@qotp/spec';
-import { encodePayload, type Payload } from '@qotp/reference';
+import { bitField, spec, type MessageName } from '@qotp/spec';
+import { encodePayload, maxUserData, type Payload } from '@qotp/reference';
 import type { CaseContext, CaseDefinition } from './case.js';
 import { expectDropped } from './encryption.js';
-import { ackDatagrams, acksSeen, expectAlive, onConnection, type Open, pattern, probePayload, REPLY_MS, text, waitUntil, WINDOW } from './helpers.js';
+import {
+  ackDatagrams,
+  acksSeen,
+  autoAck,
+  dataPayload,
+  equal,
+  expectAcknowledged,
+  expectAlive,
+  handshake,
+  onConnection,
+  type Open,
+  pattern,
+  probePayload,
+  REPLY_MS,
+  streamState,
+  text,
+  waitUntil,
+  WINDOW,
+} from './helpers.js';
 
 const PAYLOAD_VERSION = bitField(spec.payload.header, 'version');
 const WIDE = bitField(spec.payload.header, 'wideOffsets');
@@ -13,7 +31,73 @@ const NARROW_MAX = spec.payload.offsetWidths.narrowMax;
 const ackOf = (open: Open, streamId: number, offset: number, length: number) =>
   ackDatagrams(open, streamId).find((d) => d.decoded?.payload?.ack?.offset === offset && d.decoded.payload.ack.length === length);
 
+/**
+ * Fails unless every datagram the endpoint sent on the connection fits its MTU; notes the
+ * largest user data it put in a packet of each message type, against what would fit.
+ */
+function checkPacketSizes(ctx: CaseContext, open: Open): void {
+  const mtu = ctx.endpoint.mtu;
+  const all = open.peer.incoming(0).filter((d) => d.bytes.length >= 9 && d.decoded?.connId === open.conn.connId);
+  const over = all.filter((d) => d.bytes.length > mtu);
+  ctx.expect('payload.max-data', over.length === 0, `${over.length} of the endpoint's datagrams are longer than its MTU of ${mtu} bytes (the first: a ${over[0]?.decoded?.type} of ${over[0]?.bytes.length} bytes)`);
+  const largest = new Map<MessageName, number>();
+  for (const d of all) {
+    if (d.decoded === null) continue;
+    largest.set(d.decoded.type, Math.max(largest.get(d.decoded.type) ?? 0, d.decoded.payload?.stream?.data.length ?? 0));
+  }
+  ctx.note(`largest user data the endpoint sent per packet: ${[...largest].map(([type, n]) => `${type} ${n} bytes (at most ${maxUserData(mtu, type, 0, null)} fit)`).join(', ')}`);
+}
+
 export const payloadCases: CaseDefinition[] = [
+  onConnection(
+    {
+      id: 'payload.largest-data',
+      title: 'Data packets that fill the MTU exactly are accepted, and no datagram of the endpoint exceeds its MTU',
+      clauses: ['payload.max-data', 'stream.ordered-delivery'],
+    },
+    async (ctx: CaseContext, open: Open) => {
+      const mtu = ctx.endpoint.mtu;
+      const first = maxUserData(mtu, 'Data', 0, null);
+      const second = maxUserData(mtu, 'Data', first, 0);
+      const wideAt = NARROW_MAX + 6;
+      const data = pattern(first + second, 3);
+      const ack = { streamId: 0, offset: 0, length: 0, window: WINDOW };
+      const sent = [
+        open.peer.send(open.conn.data(dataPayload(21, 0, data.subarray(0, first))), `DATA stream 21, ${first} bytes: the datagram is the MTU`),
+        open.peer.send(open.conn.data({ isClose: false, ack, stream: { streamId: 21, offset: first, data: data.subarray(first) } }), `DATA with ACK stream 21 at ${first}, ${second} bytes: the MTU`),
+      ];
+      const wide = pattern(maxUserData(mtu, 'Data', wideAt, null), 4);
+      sent.push(open.peer.send(open.conn.data(dataPayload(22, wideAt, wide)), `DATA stream 22 at ${wideAt} (48-bit offsets), ${wide.length} bytes: the MTU`));
+      for (const d of sent) if (d.bytes.length !== mtu) throw new Error(`the tester built a ${d.bytes.length}-byte datagram where the MTU of ${mtu} was meant`);
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 21).bytes.length >= data.length, REPLY_MS * 2);
+      const got = streamState(open.peer, open.conn, 21).bytes;
+      ctx.expect('payload.max-data', equal(got, data), `of two MTU-sized segments (${first} and ${second} bytes of data, the second with an ACK section) ${got.length} of ${data.length} bytes came back intact`);
+      await expectAcknowledged(ctx, open, 'payload.max-data', { streamId: 22, offset: wideAt, data: wide, isClose: false }, 'the MTU-sized segment with 48-bit offsets');
+      checkPacketSizes(ctx, open);
+    },
+  ),
+  {
+    id: 'payload.largest-data-0rtt',
+    title: 'An InitCryptoSnd whose data fills the MTU exactly (no filler) is accepted and its data echoed',
+    clauses: ['payload.max-data', 'crypto.init-crypto-snd.filler'],
+    level: 'MUST',
+    role: 'server',
+    requires: ['zeroRtt'],
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      const data = pattern(maxUserData(ctx.endpoint.mtu, 'InitCryptoSnd', 0, null), 5);
+      const open = await handshake(ctx, { zeroRtt: data });
+      autoAck(open);
+      ctx.expect('payload.max-data', open.first.bytes.length === ctx.endpoint.mtu, `the tester's InitCryptoSnd is ${open.first.bytes.length} bytes, not the MTU`);
+      // A responder may hold its echo until a Data packet shows the handshake completed
+      // (the Go original does), so the tester confirms as an initiator should.
+      open.peer.send(open.conn.data(dataPayload(1, 0, new Uint8Array(0))), 'PING in a Data packet: the handshake completed');
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS * 2);
+      const got = streamState(open.peer, open.conn, 0).bytes;
+      ctx.expect('payload.max-data', equal(got, data), `of the ${data.length} bytes of 0-RTT data (filler length 0) ${got.length} came back intact`);
+      checkPacketSizes(ctx, open);
+    },
+  },
   onConnection(
     {
       id: 'payload.types',

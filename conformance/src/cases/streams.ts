@@ -19,6 +19,7 @@ import {
   sendStream,
   SILENCE_MS,
   streamState,
+  text,
   waitUntil,
 } from './helpers.js';
 
@@ -114,6 +115,21 @@ export const streamCases: CaseDefinition[] = [
     [6100, 7300],
     [6900, n],
   ]),
+  onConnection(
+    {
+      id: 'streams.any-id',
+      title: 'Streams opened by the initiator with ids of any value and parity, the highest included, are echoed on their ids',
+      clauses: ['stream.ids', 'payload.stream.layout'],
+    },
+    async (ctx: CaseContext, open: Open) => {
+      // Highest first, then down: no order, parity or role rule may refuse one.
+      const ids = [0xffff_ffff, 0x8000_0000, 7, 6];
+      for (const id of ids) open.peer.send(open.conn.data(dataPayload(id, 0, text(`stream ${id}`))), `DATA stream ${id}`);
+      await waitUntil(open.peer, () => ids.every((id) => streamState(open.peer, open.conn, id).bytes.length >= text(`stream ${id}`).length), REPLY_MS * 2);
+      const missing = ids.filter((id) => !equal(streamState(open.peer, open.conn, id).bytes, text(`stream ${id}`)));
+      ctx.expect('stream.ids', missing.length === 0, `no intact echo on stream(s) ${missing.map((id) => `0x${id.toString(16)}`).join(', ')} of ${ids.map((id) => `0x${id.toString(16)}`).join(', ')}`);
+    },
+  ),
   onConnection(
     {
       id: 'streams.several',

@@ -23,6 +23,8 @@
 //                            on the connection, as if reading freed nothing
 //   rto-floor-1s             holds the endpoint's resends back until 1 s after the first
 //                            transmission, as an RTO clamped to at least 1 s would
+//   rto-ceiling-3s           holds them back until 3 s after it, as an RTO whose ceiling is 3 s
+//                            (not 2 s) would after long RTT samples
 //   idle-not-refreshed       drops everything of a connection from 30 s after its first datagram
 //                            on, as an idle timer that incoming packets do not restart would
 //   low-order-answered       answers an InitSnd whose ephemeral key is a low-order point with a
@@ -46,7 +48,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { PROBE_STREAM } from '../../src/cases/helpers.js';
 import { parseArgs } from 'node:util';
 
-export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'idle-not-refreshed', 'low-order-answered', 'no-next-epoch', 'small-window-as-zero', 'small-window-larger', 'reply-to-responder-accepted'] as const;
+export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'rto-ceiling-3s', 'idle-not-refreshed', 'low-order-answered', 'no-next-epoch', 'small-window-as-zero', 'small-window-larger', 'reply-to-responder-accepted'] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 const DATA_HEADER = headerSize('Data');
@@ -249,7 +251,10 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
       };
       return { toEndpoint: (b, send) => void (alive(b) && send(b)), toTester: (b, send) => void (alive(b) && send(b)) };
     }
-    case 'rto-floor-1s': {
+    case 'rto-floor-1s':
+    case 'rto-ceiling-3s': {
+      // A floor of 1 s shows after short samples; 3 s, after long ones, is a ceiling too high.
+      const holdMs = defect === 'rto-floor-1s' ? 1000 : 3000;
       const first = new Map<string, number>();
       return {
         toEndpoint: pass,
@@ -260,7 +265,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
           const at = first.get(key);
           if (at === undefined) first.set(key, Date.now());
-          else if (Date.now() - at < 1000) return; // a resend an RTO floor of 1 s would not have sent yet
+          else if (Date.now() - at < holdMs) return; // a resend an RTO of holdMs would not have sent yet
           send(b);
         },
       };

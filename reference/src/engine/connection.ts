@@ -2,13 +2,14 @@
 // come out. The handshake state decides the message type of every packet (as the Go
 // original does): the initiator sends InitSnd or InitCryptoSnd until a reply arrives,
 // the responder replies with InitRcv or InitCryptoRcv until the first Data arrives.
-import { constant, headerSize, type MessageName } from '@qotp/spec';
+import { constant, type MessageName } from '@qotp/spec';
 import { QotpError } from '../errors.js';
 import { encodeData, encodeInitCryptoRcv, encodeInitCryptoSnd, encodeInitRcv, encodeInitSnd } from '../crypto/messages.js';
 import { publicKeyOf } from '../crypto/x25519.js';
 import { initialBbr, onAck, onDuplicateAck, onRetransmit, pacingInterval, type BbrState } from '../recovery/bbr.js';
 import { backoffNanos, giveUpNanos, initialRtt, rtoNanos, updateRtt, type RttState } from '../recovery/rtt.js';
-import { decodePayload, encodePayload, payloadOverhead, type Ack, type Payload } from '../wire/payload.js';
+import { maxUserData } from '../wire/max-data.js';
+import { decodePayload, encodePayload, type Ack, type Payload } from '../wire/payload.js';
 import type { Address, CloseReason, EngineEvent } from './events.js';
 import { advertisedWindow, fitsReceiveBuffer } from './receive-window.js';
 import { Machine } from './state-machine.js';
@@ -34,7 +35,6 @@ interface PendingAck {
 }
 
 const RECEIVE_CAPACITY = constant('ReceiveBufferCapacity');
-const NARROW_MAX = constant('NarrowOffsetMax');
 const IDLE_TIMEOUT = constant('IdleTimeout');
 const CLOSE_GRACE = constant('CloseGrace');
 const SN_MAX = constant('SnMax');
@@ -42,12 +42,6 @@ const MAX_STREAMS = constant('ReferenceMaxStreams');
 const MAX_HELD_PIECES = constant('ReferenceMaxHeldPieces');
 const EPOCH_MAX = constant('EpochMax');
 const BANDWIDTH_SAMPLE_OVERHEAD = constant('BandwidthSampleOverhead');
-
-/** Bytes a message type adds around the payload: cleartext header, masked SN and tag (and InitCryptoSnd's filler length). */
-function cryptoOverhead(type: MessageName): number {
-  if (type === 'InitSnd') return Infinity; // carries no payload
-  return headerSize(type) + constant('FooterDataSize') + (type === 'InitCryptoSnd' ? constant('MsgInitFillLenSize') : 0);
-}
 
 export class Connection {
   readonly streams = new Map<number, Stream>();
@@ -335,9 +329,7 @@ export class Connection {
   }
 
   private maxData(type: MessageName, ack: PendingAck | null, offset: number): number {
-    if (type === 'InitSnd') return 0;
-    const wide = offset > NARROW_MAX || (ack !== null && ack.offset > NARROW_MAX);
-    return this.ctx.mtu - cryptoOverhead(type) - payloadOverhead(ack !== null, wide, true);
+    return maxUserData(this.ctx.mtu, type, offset, ack?.offset ?? null);
   }
 
   /** The oldest segment of some stream whose RTO ran out, sent again; closes the connection past the limit. */
