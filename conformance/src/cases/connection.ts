@@ -65,6 +65,19 @@ async function twoQuietConnections(ctx: CaseContext): Promise<[Open, Open, numbe
   return [first, second, first.peer.now()];
 }
 
+/** A connection on `peer` whose only stream was echoed and then closed both ways; and when it went quiet. */
+async function closedConnection(ctx: CaseContext, peer: Open['peer']): Promise<{ open: Open; quietSince: number }> {
+  const open = await handshake(ctx, { peer });
+  autoAck(open);
+  const data = text('then close');
+  await echo(open, 0, data);
+  open.peer.send(open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 0 at ${data.length}`);
+  const answered = await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).closeOffset !== null, REPLY_MS);
+  ctx.expect('close.answer', answered, 'the endpoint did not answer the CLOSE of its only stream');
+  await open.peer.collect(50); // the tester's ACK of that CLOSE lands
+  return { open, quietSince: open.peer.now() };
+}
+
 export const connectionCases: CaseDefinition[] = [
   onConnection(
     {
@@ -243,13 +256,17 @@ export const connectionCases: CaseDefinition[] = [
     timeoutMs: IDLE_MS + 15_000,
     async run(ctx: CaseContext) {
       // Two connections opened together: one is probed shortly before the timeout (it must
-      // still answer), the other shortly after (it must be gone).
+      // still answer), the other shortly after (it must be gone). A third has closed its
+      // only stream both ways first: with no stream left it must time out all the same.
       const [early, late, quietSince] = await twoQuietConnections(ctx);
-      await early.peer.collect(IDLE_MS - 2500);
+      const closed = await closedConnection(ctx, early.peer);
+      await early.peer.collect(Math.max(0, quietSince + IDLE_MS - 2500 - early.peer.now()));
       ctx.expect('connection.idle-timeout', await answersPing(early, 1), `the connection no longer answered after ${((early.peer.now() - quietSince) / 1000).toFixed(1)} s of silence, before the ${IDLE_MS / 1000} s timeout`);
-      await early.peer.collect(Math.max(0, quietSince + IDLE_MS + 1500 - early.peer.now()));
+      await early.peer.collect(Math.max(0, closed.quietSince + IDLE_MS + 1500 - early.peer.now()));
       const after = ((early.peer.now() - quietSince) / 1000).toFixed(1);
       ctx.expect('connection.idle-timeout', !(await answersPing(late, 1)), `the connection still answered after ${after} s of silence`);
+      const closedAfter = ((early.peer.now() - closed.quietSince) / 1000).toFixed(1);
+      ctx.expect('connection.idle-timeout', !(await answersPing(closed.open, 1)), `a connection whose streams were all closed still answered after ${closedAfter} s of silence: it never timed out`);
     },
   },
   {

@@ -6,8 +6,8 @@
 import { bytesToHex } from '@noble/ciphers/utils.js';
 import { constant, fieldOffset, type MessageName } from '@qotp/spec';
 import { QotpError } from '../errors.js';
-import { connIdOf, decodeData, decodeInitCryptoRcv, decodeInitCryptoSnd, decodeInitRcv, decodeInitSnd } from '../crypto/messages.js';
-import { messageTypeOf } from '../crypto/receive.js';
+import { connIdOf } from '../crypto/messages.js';
+import { messageTypeOf, receivePacket } from '../crypto/receive.js';
 import { publicKeyOf, sharedSecret } from '../crypto/x25519.js';
 import { readUint64 } from '../wire/uint.js';
 import { Connection, type ConnectionContext } from './connection.js';
@@ -118,43 +118,46 @@ export class Endpoint {
     if (conn.handshake.state === 'awaiting-reply') conn.handshake.take('dropped');
   }
 
+  /**
+   * The one receive path: the connection the packet names (all types carry its id at the
+   * same offset), the role check, then receivePacket - the function the vectors test -
+   * with that connection's keys, and the connection's handling of what it opened.
+   */
   private dispatch(packet: Uint8Array, from: Address, now: number): void {
     const type = messageTypeOf(packet);
-    switch (type) {
-      case 'InitSnd': {
-        const m = decodeInitSnd(packet, this.mtu);
-        const conn = this.accept(m.connId, from, false, m.identityPublicKey, m.ephemeralPublicKey, null);
-        conn.onPacket(type, null, 0, now);
+    const id = readUint64(packet, fieldOffset('Data', 'connId'));
+    const found = this.connections.get(id);
+    const conn = found !== undefined && found.closeReason === null ? found : undefined;
+    const first = type === 'InitSnd' || type === 'InitCryptoSnd';
+    // A connection takes only the other role's messages (clause handshake.role-messages):
+    // a reply reaching the responder, or a first packet naming a connection this side
+    // dialled, is refused before it is opened.
+    const role = first ? 'responder' : type === 'Data' ? (conn?.role ?? 'responder') : 'initiator';
+    if (conn !== undefined && conn.role !== role) throw new QotpError('wrong-role', `a ${type} for connection 0x${id.toString(16)}, which is this side's ${conn.role === 'initiator' ? 'own dial' : 'accepted connection'}`);
+    if (!first && conn === undefined) throw new QotpError('unknown-connection', `no connection with id 0x${id.toString(16)}`);
+    // A new connection's ephemeral key is drawn before the first packet is opened: the
+    // secret receivePacket derives with it is the one the reply is sealed with.
+    const ephemeralPrivateKey = conn?.ephemeralPrivateKey ?? this.options.randomBytes(32);
+    const known = conn === undefined ? null : { connId: conn.id, secret: conn.secret, epoch: conn.receiveEpochNow };
+    const r = receivePacket(packet, { role, mtu: this.mtu, identityPrivateKey: this.options.identityPrivateKey, ephemeralPrivateKey, connection: known });
+    switch (r.type) {
+      case 'InitSnd':
+        this.accept(conn, r.connId, from, false, ephemeralPrivateKey, r, null).onPacket(type, null, 0, now);
         return;
-      }
-      case 'InitCryptoSnd': {
-        const m = decodeInitCryptoSnd(packet, this.options.identityPrivateKey, this.mtu);
-        const conn = this.accept(m.connId, from, true, m.identityPublicKey, m.ephemeralPublicKey, m.identitySecret);
-        conn.onPacket(type, m.payload, 0, now);
+      case 'InitCryptoSnd':
+        this.accept(conn, r.connId, from, true, ephemeralPrivateKey, r, r.identitySecret).onPacket(type, r.payload, 0, now);
         return;
-      }
-      case 'InitRcv': {
-        const conn = this.known(packet, 'initiator');
-        const m = decodeInitRcv(packet, conn.ephemeralPrivateKey);
-        this.established(conn, m.secret, m.ephemeralPublicKey, m.identityPublicKey);
-        conn.onPacket(type, m.payload, m.epoch, now);
-        return;
-      }
-      case 'InitCryptoRcv': {
-        const conn = this.known(packet, 'initiator');
-        const m = decodeInitCryptoRcv(packet, conn.ephemeralPrivateKey);
-        this.established(conn, m.secret, m.ephemeralPublicKey, conn.peerIdentityPublicKey);
-        conn.onPacket(type, m.payload, m.epoch, now);
-        return;
-      }
-      case 'Data': {
-        const conn = this.known(packet);
-        if (conn.secret === null) throw new QotpError('unknown-connection', `connection 0x${conn.id.toString(16)} has no secret yet`);
-        const m = decodeData(packet, conn.secret, conn.receiveEpochNow, conn.role === 'responder');
-        conn.onPacket(type, m.payload, m.epoch, now);
-        return;
-      }
+      case 'InitRcv':
+        this.established(conn as Connection, r.secret, r.ephemeralPublicKey, r.identityPublicKey);
+        break;
+      case 'InitCryptoRcv':
+        this.established(conn as Connection, r.secret, r.ephemeralPublicKey, (conn as Connection).peerIdentityPublicKey);
+        break;
+      case 'Data':
+        break;
     }
+    this.touched.add(conn as Connection);
+    (conn as Connection).onPacket(type, r.payload, r.epoch, now);
   }
 
   /** The initiator learns the responder's keys from the first reply (later replies repeat them). */
@@ -168,34 +171,26 @@ export class Endpoint {
   }
 
   /**
-   * The open connection a packet names; with `role`, only one of that role (clause
-   * handshake.role-messages): a reply reaching the responder is dropped before it is opened,
-   * since anyone who saw the responder's ephemeral key in clear can seal one that opens.
+   * The responder's connection for a first packet: the existing one for a repeat (same id,
+   * same ephemeral key), else a new one under `secret`, which receivePacket derived.
    */
-  private known(packet: Uint8Array, role?: Connection['role']): Connection {
-    const id = readUint64(packet, fieldOffset('Data', 'connId'));
-    const conn = this.connections.get(id);
-    if (conn === undefined || conn.closeReason !== null) throw new QotpError('unknown-connection', `no connection with id 0x${id.toString(16)}`);
-    if (role !== undefined && conn.role !== role) throw new QotpError('wrong-role', `a ${messageTypeOf(packet)} for connection 0x${id.toString(16)}, which this side did not dial`);
-    this.touched.add(conn);
-    return conn;
-  }
-
-  /** The responder's connection for a handshake start: new, or the existing one for a repeated start. */
-  private accept(id: bigint, from: Address, withCrypto: boolean, peerIdentity: Uint8Array, peerEphemeral: Uint8Array, identitySecret: Uint8Array | null): Connection {
-    const existing = this.connections.get(id);
-    if (existing !== undefined && existing.closeReason === null) {
-      // A first packet naming a connection this side dialled: our own InitSnd reflected back.
-      if (existing.role === 'initiator') throw new QotpError('wrong-role', `a first packet for connection 0x${id.toString(16)}, which this side dialled`);
+  private accept(
+    existing: Connection | undefined,
+    id: bigint,
+    from: Address,
+    withCrypto: boolean,
+    ephemeral: Uint8Array,
+    keys: { secret: Uint8Array; ephemeralPublicKey: Uint8Array; identityPublicKey: Uint8Array },
+    identitySecret: Uint8Array | null,
+  ): Connection {
+    if (existing !== undefined) {
       this.touched.add(existing);
       return existing;
     }
-    const ephemeral = this.options.randomBytes(32);
-    const secret = sharedSecret(ephemeral, peerEphemeral); // refuses low-order keys before any state exists
-    const conn = new Connection(id, 'responder', withCrypto, from, ephemeral, peerIdentity, this.ctx);
+    const conn = new Connection(id, 'responder', withCrypto, from, ephemeral, keys.identityPublicKey, this.ctx);
     this.touched.add(conn);
-    conn.secret = secret;
-    conn.peerEphemeralPublicKey = peerEphemeral;
+    conn.secret = keys.secret;
+    conn.peerEphemeralPublicKey = keys.ephemeralPublicKey;
     this.connections.set(id, conn);
     this.events.push({ type: 'connection', connId: id, remote: from });
     this.logKeys(conn, identitySecret);
