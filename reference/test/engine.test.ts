@@ -33,13 +33,13 @@ describe('StreamReceiver', () => {
 
   it('delivers in order from out-of-order, duplicate and overlapping segments', () => {
     const r = new StreamReceiver();
-    expect(r.insert(10, bytes(10, 20))).toBe(10);
+    expect(r.receive(10, bytes(10, 20), false)).toBe(10);
     expect(r.read()).toHaveLength(0); // a gap at 0..10
-    expect(r.insert(5, bytes(5, 15))).toBe(5); // overlaps the held segment: only 5..10 is new
-    expect(r.insert(10, bytes(10, 20))).toBe(0); // duplicate
-    expect(r.insert(0, bytes(0, 25))).toBe(10); // covers everything: 0..5 and 20..25 are new
+    expect(r.receive(5, bytes(5, 15), false)).toBe(5); // overlaps the held segment: only 5..10 is new
+    expect(r.receive(10, bytes(10, 20), false)).toBe(0); // duplicate
+    expect(r.receive(0, bytes(0, 25), false)).toBe(10); // covers everything: 0..5 and 20..25 are new
     expect(r.read()).toEqual(bytes(0, 25));
-    expect(r.insert(3, bytes(3, 8))).toBe(0); // already read
+    expect(r.receive(3, bytes(3, 8), false)).toBe(0); // already read
     expect(r.bufferedBytes).toBe(0);
   });
 
@@ -53,7 +53,7 @@ describe('StreamReceiver', () => {
       const [x, y, z] = dice(3) as unknown as [number, number, number];
       const at = k < 2000 ? ((x << 8) | y) % total : r.readOffset; // then fill what is left, in order
       const length = Math.min(1 + z * 4, total - at);
-      r.insert(at, all.subarray(at, at + length));
+      r.receive(at, all.subarray(at, at + length), false);
       if (k % 7 === 0) got.push(r.read());
     }
     got.push(r.read());
@@ -63,28 +63,28 @@ describe('StreamReceiver', () => {
 
   it('keeps the bytes received first when an overlap disagrees', () => {
     const r = new StreamReceiver();
-    r.insert(0, Uint8Array.of(1, 2, 3, 4));
-    r.insert(2, Uint8Array.of(9, 9, 5, 6));
+    r.receive(0, Uint8Array.of(1, 2, 3, 4), false);
+    r.receive(2, Uint8Array.of(9, 9, 5, 6), false);
     expect([...r.read()]).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
   it('finishes at the close offset only once everything before it was read', () => {
     const r = new StreamReceiver();
-    r.insert(4, bytes(4, 8));
-    r.close(8);
+    r.receive(4, bytes(4, 8), false);
+    r.receive(8, new Uint8Array(0), true);
     expect(r.finished).toBe(false);
-    r.insert(0, bytes(0, 4));
+    r.receive(0, bytes(0, 4), false);
     r.read();
     expect(r.finished).toBe(true);
   });
 
   it('keeps no byte at or past the close offset, held before the CLOSE or arriving after it (close.deliver-to-offset)', () => {
     const r = new StreamReceiver();
-    r.insert(6, bytes(6, 10));
-    r.close(4);
+    r.receive(6, bytes(6, 10), false);
+    r.receive(4, new Uint8Array(0), true);
     expect(r.bufferedBytes).toBe(0);
-    r.insert(0, bytes(0, 10)); // straddles the end: cut at 4
-    r.insert(4, bytes(4, 8)); // wholly past it
+    r.receive(0, bytes(0, 10), false); // straddles the end: cut at 4
+    r.receive(4, bytes(4, 8), false); // wholly past it
     expect([...r.read()]).toEqual([...bytes(0, 4)]);
     expect(r.bufferedBytes).toBe(0);
     expect(r.finished).toBe(true);
@@ -92,10 +92,10 @@ describe('StreamReceiver', () => {
 
   it('lets the first CLOSE fix the end: a second one at another offset changes nothing (close.second-close)', () => {
     const r = new StreamReceiver();
-    r.close(6);
-    r.close(3);
-    r.close(9);
-    r.insert(0, bytes(0, 9));
+    r.receive(6, new Uint8Array(0), true);
+    r.receive(3, new Uint8Array(0), true);
+    r.receive(9, new Uint8Array(0), true);
+    r.receive(0, bytes(0, 9), false);
     expect(r.closeAt).toBe(6);
     expect([...r.read()]).toEqual([...bytes(0, 6)]);
   });

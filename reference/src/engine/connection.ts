@@ -53,7 +53,6 @@ export class Connection {
   readonly handshake: Machine;
   /** The connection's lifetime table (spec stateMachines: connection-lifetime). */
   readonly lifetime = new Machine('connection-lifetime');
-  private initSent = false;
   secret: Uint8Array | null = null;
   peerEphemeralPublicKey: Uint8Array | null = null;
   private rtt: RttState = initialRtt;
@@ -169,25 +168,24 @@ export class Connection {
    * stream.held-pieces) - is dropped without an ACK: the peer resends it later.
    */
   private onSegment(segment: NonNullable<Payload['stream']>, isClose: boolean, now: number): void {
-    if (!this.streams.has(segment.streamId) && this.streams.size >= MAX_STREAMS) return;
+    if (!this.streams.has(segment.streamId) && this.streams.size >= MAX_STREAMS) return this.lifetime.take('segment-refused');
     const s = this.stream(segment.streamId);
     const { offset, data } = segment;
-    if (!fitsReceiveBuffer(this.buffered, data.length)) return;
+    if (!fitsReceiveBuffer(this.buffered, data.length)) return this.lifetime.take('segment-refused');
     const piecesBefore = s.receiver.pieceCount;
     const bytesBefore = s.receiver.bufferedBytes;
     // A segment at the read position is always taken: it is what lets the application read
     // and so frees pieces; a limit on it could stall the stream for good.
     const room = offset <= s.receiver.readOffset ? Infinity : MAX_HELD_PIECES - this.heldPieces;
-    const added = data.length > 0 ? s.receiver.insert(offset, data, room) : 0;
-    if (added === null) return;
+    const added = s.receiver.receive(offset, data, isClose, room);
+    if (added === null) return this.lifetime.take('segment-refused');
     this.acks.push({ streamId: s.id, offset, length: data.length }); // duplicates too: the earlier ACK may be lost
     // A CLOSE drops what is held past its end, so the counts are taken after it.
-    if (isClose) s.receiver.close(offset + data.length);
     this.heldPieces += s.receiver.pieceCount - piecesBefore;
     this.buffered += s.receiver.bufferedBytes - bytesBefore;
     if (added > 0) this.ctx.emit({ type: 'stream-readable', connId: this.id, streamId: s.id });
     if (isClose) {
-      s.sender.close(); // answer with our own CLOSE after what we queued
+      s.sender.close('peer'); // answer with our own CLOSE after what we queued
       this.checkStream(s, now);
     }
   }
@@ -271,7 +269,7 @@ export class Connection {
         this.sent(s);
         return this.sendSegment(s, segment, type, now, false);
       }
-      if (!this.initSent && this.role === 'initiator' && this.streams.size > 0) return this.startHandshake(type, now);
+      if (this.handshake.state === 'idle' && this.streams.size > 0) return this.startHandshake(type, now);
     }
     return ack ? this.sendAckOnly(type, now) : null;
   }
@@ -283,7 +281,7 @@ export class Connection {
    * hangs both sides when that packet is an ACK that gets lost.
    */
   private maySendNewData(): boolean {
-    return this.handshakeDone || !this.initSent || this.role === 'responder';
+    return this.handshakeDone || this.handshake.state === 'idle' || this.role === 'responder';
   }
 
   /** Another full packet would exceed what the peer said it can take. */
@@ -300,6 +298,7 @@ export class Connection {
     const at = this.windowProbeAt(now);
     if (at === null || now < at) return null;
     const s = this.roundRobin().find((stream) => stream.sender.hasNewData) as Stream;
+    this.lifetime.take('window-probe');
     s.sender.ping();
     const ping = s.sender.take(0, now) as Segment;
     this.lastProbeAt = now;
@@ -352,6 +351,7 @@ export class Connection {
       }
       segment.sentAt = now;
       segment.transmissions++;
+      s.sender.resent(segment);
       this.lifetime.take('segment-resent');
       if (this.handshake.state === 'awaiting-reply') this.handshake.take('first-packet-resent');
       this.bbr = onRetransmit(this.bbr);
@@ -427,7 +427,6 @@ export class Connection {
     const sn = this.sn;
     const datagram = this.encode(type, encodePayload(payload), sn);
     if (this.handshake.state === 'idle') this.handshake.take(this.withCrypto ? 'dial-0rtt' : 'dial');
-    this.initSent = true;
     // Every encoded packet takes a sequence number, InitSnd included (erratum E11).
     this.sn++;
     if (this.sn > SN_MAX) {
@@ -501,7 +500,7 @@ export class Connection {
     // A full peer window holds back new data (nextDatagram) until an ACK opens it, so it
     // sets no deadline for new data then, only for the window probe.
     const windowOpen = !this.windowFull();
-    let wantsToSend = !this.initSent && this.role === 'initiator' && this.streams.size > 0;
+    let wantsToSend = this.handshake.state === 'idle' && this.streams.size > 0;
     const mayStartData = this.maySendNewData();
     const rto = this.rto;
     for (const s of this.streams.values()) {

@@ -5,7 +5,7 @@
 // takes every row of the tables it follows.
 import { spec, type StateMachine } from '@qotp/spec';
 
-export type MachineId = 'initiator-handshake' | 'responder-handshake' | 'connection-lifetime';
+export type MachineId = 'initiator-handshake' | 'responder-handshake' | 'connection-lifetime' | 'stream-send' | 'stream-receive';
 
 type Observer = (machine: MachineId, row: string) => void;
 const observers = new Set<Observer>();

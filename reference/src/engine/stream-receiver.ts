@@ -1,7 +1,9 @@
 // The receiving half of one stream: segments arrive in any order, duplicated or
 // overlapping; the application reads them in order. Where a segment overlaps bytes
 // already held, the bytes received first are kept. Once the peer's CLOSE fixed where the
-// stream ends, no byte at or past that end is kept (clause close.deliver-to-offset).
+// stream ends, no byte at or past that end is kept (clause close.deliver-to-offset). Its
+// state is the spec's stream-receive table (open, closing, closed).
+import { Machine } from './state-machine.js';
 
 interface Piece {
   offset: number;
@@ -16,6 +18,42 @@ export class StreamReceiver {
   /** Where the peer's direction ends, once its CLOSE arrived. */
   closeAt: number | null = null;
   bufferedBytes = 0;
+  readonly machine = new Machine('stream-receive');
+
+  /**
+   * A segment the connection took (it fits the receive buffer), a PING or an empty CLOSE
+   * too: its row of the table, its new bytes stored, the end fixed when it is the first
+   * CLOSE. Returns how many bytes were new, or null - nothing stored, no row taken - when
+   * storing them would take more than `maxNewPieces` new pieces.
+   */
+  receive(offset: number, data: Uint8Array, isClose: boolean, maxNewPieces = Infinity): number | null {
+    const end = offset + data.length;
+    const row = this.rowFor(offset, end, isClose);
+    const added = data.length > 0 ? this.insert(offset, data, maxNewPieces) : 0;
+    if (added === null) return null;
+    this.machine.take(row);
+    if (row === 'close' || row === 'empty-close-at-0') this.fixEnd(end);
+    this.checkDelivered();
+    return added;
+  }
+
+  private rowFor(offset: number, end: number, isClose: boolean): string {
+    switch (this.machine.state) {
+      case 'open':
+        return !isClose ? 'segment' : end > 0 ? 'close' : 'empty-close-at-0';
+      case 'closing': {
+        const closeAt = this.closeAt as number;
+        if (isClose && end !== closeAt) return 'second-close';
+        return offset < closeAt ? 'below-end' : 'beyond-end';
+      }
+      default:
+        return 'late-retransmission';
+    }
+  }
+
+  private checkDelivered(): void {
+    if (this.machine.state === 'closing' && this.readOffset >= (this.closeAt as number)) this.machine.take('delivered');
+  }
 
   /**
    * Stores the new bytes of a segment; returns how many were new, or null (storing nothing)
@@ -23,7 +61,7 @@ export class StreamReceiver {
    * search and touches only the pieces it overlaps, so a receiver holding many gapped
    * pieces pays O(log n) to find the place, not a sort of all of them.
    */
-  insert(offset: number, data: Uint8Array, maxNewPieces = Infinity): number | null {
+  private insert(offset: number, data: Uint8Array, maxNewPieces: number): number | null {
     let start = Math.max(offset, this.readOffset);
     const end = Math.min(offset + data.length, this.closeAt ?? Infinity);
     if (start >= end) return 0;
@@ -76,12 +114,11 @@ export class StreamReceiver {
   }
 
   /**
-   * Marks the end of the peer's direction (the end of its CLOSE segment) and drops the
-   * bytes held past it. The first CLOSE fixes the end: a later one at another offset
-   * changes nothing (clause close.second-close).
+   * Marks the end of the peer's direction (the end of its first CLOSE segment: a later one
+   * at another offset changes nothing, clause close.second-close) and drops the bytes
+   * held past it.
    */
-  close(end: number): void {
-    if (this.closeAt !== null) return;
+  private fixEnd(end: number): void {
     this.closeAt = end;
     let dropped = 0;
     while (this.pieces.length > 0) {
@@ -115,11 +152,12 @@ export class StreamReceiver {
     }
     this.readOffset += out.length;
     this.bufferedBytes -= out.length;
+    this.checkDelivered();
     return out;
   }
 
   /** The peer closed its direction and everything up to there was read. */
   get finished(): boolean {
-    return this.closeAt !== null && this.readOffset >= this.closeAt;
+    return this.machine.state === 'closed';
   }
 }

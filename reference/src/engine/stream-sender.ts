@@ -1,6 +1,8 @@
 // The sending half of one stream: bytes queued by the application, segments in flight
 // until acknowledged (keyed by offset and length, oldest first), and the close offset.
+// Its state is the spec's stream-send table (open, closing, close-sent, closed).
 import { QotpError } from '../errors.js';
+import { Machine } from './state-machine.js';
 
 export interface Segment {
   offset: number;
@@ -23,7 +25,7 @@ export class StreamSender {
   sentOffset = 0;
   /** Where this direction ends; set by close(). */
   closeAt: number | null = null;
-  private closeSent = false;
+  readonly machine = new Machine('stream-send');
   private pingRequested: 'reliable' | 'once' | null = null;
   /** Unacknowledged segments, in order of first transmission. */
   readonly inFlight = new Map<string, Segment>();
@@ -32,7 +34,7 @@ export class StreamSender {
   constructor(private readonly onSend: () => void = () => {}) {}
 
   write(data: Uint8Array): void {
-    if (this.closeAt !== null) throw new QotpError('invalid-argument', 'stream is closed for writing');
+    if (this.machine.state !== 'open') throw new QotpError('invalid-argument', 'stream is closed for writing');
     if (data.length === 0) return;
     this.queue.push(data.slice());
     this.queuedBytes += data.length;
@@ -45,15 +47,20 @@ export class StreamSender {
     this.onSend();
   }
 
-  /** Ends this direction after everything written so far. */
-  close(): void {
-    this.closeAt ??= this.sentOffset + this.queuedBytes;
+  /**
+   * Ends this direction after everything written so far: asked by the application, or
+   * by the peer's CLOSE (clause close.answer). A second close changes nothing.
+   */
+  close(by: 'application' | 'peer' = 'application'): void {
+    if (this.machine.state !== 'open') return;
+    this.machine.take(by === 'peer' ? 'peer-close' : 'app-close');
+    this.closeAt = this.sentOffset + this.queuedBytes;
     this.onSend();
   }
 
   get hasNewData(): boolean {
     if (this.queuedBytes > 0) return true;
-    return (this.pingRequested !== null || (this.closeAt !== null && !this.closeSent)) && !this.emptySegmentInFlight;
+    return (this.pingRequested !== null || this.machine.state === 'closing') && !this.emptySegmentInFlight;
   }
 
   /**
@@ -74,15 +81,15 @@ export class StreamSender {
       return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing, isClose: false });
     }
     if (this.queuedBytes === 0) {
-      if (this.closeAt === null || this.closeSent || this.sentOffset < this.closeAt || this.emptySegmentInFlight) return null;
-      this.closeSent = true; // an empty CLOSE: nothing was left to carry the flag
+      if (this.machine.state !== 'closing' || this.emptySegmentInFlight) return null;
+      this.machine.take('close-out'); // an empty CLOSE: nothing was left to carry the flag
       return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing: false, isClose: true });
     }
     const data = this.dequeue(Math.min(maxData, this.queuedBytes));
     const offset = this.sentOffset;
     this.sentOffset += data.length;
-    const isClose = this.closeAt !== null && this.sentOffset >= this.closeAt;
-    if (isClose) this.closeSent = true;
+    const isClose = this.machine.state === 'closing' && this.sentOffset >= (this.closeAt as number);
+    this.machine.take(this.machine.state === 'open' ? 'send' : isClose ? 'close-out' : 'drain');
     return this.track({ offset, data, sentAt: now, transmissions: 1, isPing: false, isClose });
   }
 
@@ -96,16 +103,28 @@ export class StreamSender {
     const k = key(offset, length);
     const segment = this.inFlight.get(k);
     this.inFlight.delete(k);
+    this.checkDone();
     return segment;
   }
 
+  /** Drops a segment that is not to be resent (a PING whose RTO ran out). */
   forget(segment: Segment): void {
     this.inFlight.delete(key(segment.offset, segment.data.length));
+    this.checkDone();
+  }
+
+  /** The CLOSE of a segment being resent: every copy keeps the flag (clause close.sent-once). */
+  resent(segment: Segment): void {
+    if (segment.isClose) this.machine.take('close-resent');
   }
 
   /** Everything up to the close offset was sent and acknowledged. */
   get finished(): boolean {
-    return this.closeAt !== null && this.closeSent && this.inFlight.size === 0;
+    return this.machine.state === 'closed';
+  }
+
+  private checkDone(): void {
+    if (this.machine.state === 'close-sent' && this.inFlight.size === 0) this.machine.take('close-acked');
   }
 
   private track(segment: Segment): Segment {

@@ -32,7 +32,7 @@ export function replayRcvBuffer(capacity: number, ops: RcvBufferOp[]): RcvBuffer
     const [, streamId, offset, length] = op;
     let result: RcvBufferStep['result'] = 'full';
     if (fitsReceiveBuffer(buffered, length, capacity)) {
-      const added = receiver(streamId).insert(offset, bytesAt(offset, length)) ?? 0;
+      const added = receiver(streamId).receive(offset, bytesAt(offset, length), false) ?? 0;
       buffered += added;
       result = added > 0 ? 'kept' : 'duplicate';
     }
