@@ -124,6 +124,28 @@ export const clientCases: CaseDefinition[] = [
     },
   },
   {
+    id: 'client.wrong-role',
+    title: 'The client drops its own InitSnd sent back to it after the handshake, and completes its echo',
+    clauses: ['handshake.role-messages'],
+    level: 'MUST',
+    role: 'client',
+    timeoutMs: 20_000,
+    async run(ctx: CaseContext) {
+      // Anyone on the path has a copy of the client's InitSnd, and it names the client's own
+      // connection: an initiator that takes it as a first packet derives a new secret from it.
+      const input = new Uint8Array(randomBytes(INPUT_BYTES));
+      const session = await acceptClient(ctx, { zeroRtt: false, input });
+      const { peer, conn } = session;
+      serveEcho(session); // sends the reply
+      // Right behind the reply, so that the client meets it before its echo can be done.
+      const since = peer.send(session.first.bytes, "the client's own InitSnd, sent back to it right after the reply").index;
+      const result = await clientExit(session, REPLY_MS * 4);
+      const unreadable = peer.incoming(since).filter((d) => d.decoded === null && d.bytes.length >= 9 && readUint64(d.bytes, 1) === conn.connId);
+      ctx.expect('handshake.role-messages', unreadable.length === 0, `after its own InitSnd came back, ${unreadable.length} of the client's packets no longer open with the connection's secret (first: ${unreadable[0]?.error}): it took the InitSnd as a first packet and its key`);
+      ctx.expect('handshake.role-messages', result !== null && result.code === 0, `the client did not complete its echo after its own InitSnd came back (${result === null ? `still running after ${REPLY_MS * 4} ms` : `exit ${result.code}`})`);
+    },
+  },
+  {
     id: 'client.handshake-confirm',
     title: 'After an ACK-only reply the 0-RTT client sends a Data packet, resends it unacknowledged, and accepts a later reply',
     clauses: ['handshake.initiator-confirms', 'handshake.reply-after-handshake'],
