@@ -31,6 +31,7 @@ const WITHHOLD_MS = 1000;
 const MIN_RTO_MS = constant('MinRto') / 1e6;
 /** Where the beyond-offset and second-close cases end stream 4: the tester sends 3000 bytes. */
 const BEYOND_END = 2000;
+const SECOND_CLOSE_AT = 1000;
 /** Transmissions at 0, RTO, 3 RTO, 7 RTO ... that fit in WITHHOLD_MS at the smallest RTO, plus one for timer slack. */
 const MAX_CLOSE_COPIES = Math.floor(Math.log2(WITHHOLD_MS / MIN_RTO_MS + 1)) + 1 + 1;
 
@@ -90,12 +91,17 @@ function sinkCase(
 }
 
 /**
- * Sends the segment at BEYOND_END first and then those below it: a receiver that keeps
- * bytes past the end holds it when the rest arrives, and delivers it with them.
+ * An empty CLOSE of stream 4 at BEYOND_END (and a second one at `secondCloseAt`), then the
+ * data: the segment at BEYOND_END first and those below it after, so that a receiver that
+ * keeps bytes past the end holds it when the rest arrives and delivers it with them.
+ * Returns how much the sink must read: up to the first CLOSE.
  */
-function sendPastEndFirst(open: Open, data: Uint8Array): void {
+function closeThenData(open: Open, data: Uint8Array, secondCloseAt: number | null): number {
+  open.peer.send(open.conn.data(dataPayload(4, BEYOND_END, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${BEYOND_END}`);
+  if (secondCloseAt !== null) open.peer.send(open.conn.data(dataPayload(4, secondCloseAt, new Uint8Array(0), true)), `a second empty CLOSE of stream 4, at ${secondCloseAt}`);
   sendStream(open, 4, data.subarray(BEYOND_END), { from: BEYOND_END });
   sendStream(open, 4, data.subarray(0, BEYOND_END));
+  return BEYOND_END;
 }
 
 export const closeCases: CaseDefinition[] = [
@@ -185,23 +191,14 @@ export const closeCases: CaseDefinition[] = [
     'beyond-offset',
     'Data at or beyond the close offset is acknowledged and not delivered',
     'close.deliver-to-offset',
-    (open, data) => {
-      open.peer.send(open.conn.data(dataPayload(4, BEYOND_END, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${BEYOND_END}`);
-      sendPastEndFirst(open, data);
-      return BEYOND_END;
-    },
+    (open, data) => closeThenData(open, data, null),
     (ctx, open, data) => expectAcknowledged(ctx, open, 'close.deliver-to-offset', { streamId: 4, offset: BEYOND_END, data: data.subarray(BEYOND_END), isClose: false }, 'the segment past the close offset'),
   ),
   sinkCase(
     'second-close',
     'A second CLOSE at another offset does not move the end the first one fixed',
     'close.second-close',
-    (open, data) => {
-      open.peer.send(open.conn.data(dataPayload(4, BEYOND_END, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${BEYOND_END}`);
-      open.peer.send(open.conn.data(dataPayload(4, 1000, new Uint8Array(0), true)), 'a second empty CLOSE of stream 4, at 1000');
-      sendPastEndFirst(open, data);
-      return BEYOND_END;
-    },
-    (ctx, open) => expectAcknowledged(ctx, open, 'close.second-close', { streamId: 4, offset: 1000, data: new Uint8Array(0), isClose: true }, 'the second CLOSE'),
+    (open, data) => closeThenData(open, data, SECOND_CLOSE_AT),
+    (ctx, open) => expectAcknowledged(ctx, open, 'close.second-close', { streamId: 4, offset: SECOND_CLOSE_AT, data: new Uint8Array(0), isClose: true }, 'the second CLOSE'),
   ),
 ];

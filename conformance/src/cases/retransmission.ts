@@ -5,7 +5,7 @@ import { constant, spec } from '@qotp/spec';
 import { initialRtt, rtoNanos, updateRtt, type RttState } from '@qotp/reference';
 import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { ackOnly, autoAck, dataPayload, echo, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
+import { ackOnly, autoAck, type CaseHeader, dataPayload, echo, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
 
 /** The spec's DefaultRto in milliseconds (the spec counts nanoseconds). */
 const RTO_MS = constant('DefaultRto') / 1e6;
@@ -130,49 +130,38 @@ function checkRto(ctx: CaseContext, clause: string, name: string, expectedMs: nu
 const ms = (ns: number) => ns / 1e6;
 const rttText = (r: RttState) => `SRTT ${ms(r.srtt).toFixed(0)} ms, RTTVAR ${ms(r.rttvar).toFixed(0)} ms, SRTT + 4*RTTVAR ${ms(r.srtt + 4 * r.rttvar).toFixed(0)} ms`;
 
+/** A server-role timing case (MUST unless the header says otherwise), run in isolation so that other cases do not load the machine. */
+function timed(header: CaseHeader & Pick<CaseDefinition, 'timeoutMs'>, run: (ctx: CaseContext) => Promise<void>): CaseDefinition {
+  return { level: 'MUST', role: 'server', isolated: true, ...header, run };
+}
+
 export const retransmissionCases: CaseDefinition[] = [
-  {
-    id: 'retransmission.rto-min',
-    title: `After RTT samples of about a millisecond the RTO is its ${RTO_MIN_MS} ms floor: unacknowledged data is resent ${RTO_MIN_MS} ms later`,
-    clauses: ['retransmission.rto-formula'],
-    level: 'MUST',
-    role: 'server',
-    isolated: true,
-    timeoutMs: 15_000,
-    async run(ctx: CaseContext) {
+  timed(
+    {
+      id: 'retransmission.rto-min',
+      title: `After RTT samples of about a millisecond the RTO is its ${RTO_MIN_MS} ms floor: unacknowledged data is resent ${RTO_MIN_MS} ms later`,
+      clauses: ['retransmission.rto-formula'],
+      timeoutMs: 15_000,
+    },
+    async (ctx: CaseContext) => {
       // Echoes acknowledged at once give the endpoint RTT samples of loopback's fraction of a
       // millisecond, so SRTT + 4*RTTVAR is a few ms and the RTO the floor. Then stream 1's
       // echo goes unacknowledged and the tester times its first resend.
       const open = await handshake(ctx);
       autoAck(open, undefined, (d) => d.decoded?.payload?.stream?.streamId === 1);
       for (let i = 0; i < 8; i++) await echo(open, 10 + i, text(`sample ${i}`));
-      open.peer.send(open.conn.data(dataPayload(1, 0, text('please resend me'))), 'DATA stream 1; its echo will not be acknowledged');
-      const isCopy = (d: Datagram) => d.decoded?.payload?.stream?.streamId === 1 && d.decoded.payload.stream.offset === 0 && d.decoded.payload.stream.data.length > 0;
-      await open.peer.collect(RTO_MIN_MS * 3 + 400);
-      const copies = fromEndpoint(open.peer, open.conn).filter(isCopy);
-      const uncertainty = ctx.timingUncertaintyMs();
-      const [low, high] = gapWindow(RTO_MIN_MS, uncertainty);
-      const measured = copies.length >= 2 ? (copies[1] as Datagram).t - (copies[0] as Datagram).t : null;
-      const ok = ctx.measure({ name: 'gap before the first resend, after RTT samples', clause: 'retransmission.rto-formula', expectedMs: RTO_MIN_MS, measuredMs: measured, lowMs: low, highMs: high, uncertaintyMs: uncertainty });
-      ctx.expect(
-        'retransmission.rto-formula',
-        ok,
-        measured === null
-          ? `${copies.length} transmission(s) of the unacknowledged echo in ${RTO_MIN_MS * 3 + 400} ms: no resend after the ${RTO_MIN_MS} ms floor`
-          : `the first resend came ${measured.toFixed(1)} ms after the echo, expected the RTO floor of ${RTO_MIN_MS} ms after RTT samples of about a millisecond (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms)`,
-        measured === null ? undefined : { expected: `${RTO_MIN_MS} ms`, observed: `${measured.toFixed(1)} ms` },
-      );
+      const gap = await firstResendGap(open, 1, RTO_MIN_MS * 3 + 400);
+      checkRto(ctx, 'retransmission.rto-formula', 'gap before the first resend, after RTT samples', RTO_MIN_MS, gap, 'the RTO floor after RTT samples of about a millisecond');
     },
-  },
-  {
-    id: 'retransmission.rto-max',
-    title: `After RTT samples that put SRTT + 4*RTTVAR far above ${RTO_MAX_MS} ms the RTO is its ${RTO_MAX_MS} ms ceiling`,
-    clauses: ['retransmission.rto-formula'],
-    level: 'MUST',
-    role: 'server',
-    isolated: true,
-    timeoutMs: 30_000,
-    async run(ctx: CaseContext) {
+  ),
+  timed(
+    {
+      id: 'retransmission.rto-max',
+      title: `After RTT samples that put SRTT + 4*RTTVAR far above ${RTO_MAX_MS} ms the RTO is its ${RTO_MAX_MS} ms ceiling`,
+      clauses: ['retransmission.rto-formula'],
+      timeoutMs: 30_000,
+    },
+    async (ctx: CaseContext) => {
       // Each round's echo is acknowledged at 70 % of the RTO its samples so far give, so that
       // the endpoint never resends it: samples grow round by round until SRTT + 4*RTTVAR is
       // well above the ceiling. Then the first resend of an unacknowledged echo is timed.
@@ -191,16 +180,16 @@ export const retransmissionCases: CaseDefinition[] = [
       const gap = await firstResendGap(open, 1, RTO_MAX_MS * 1.5 + 1500);
       checkRto(ctx, 'retransmission.rto-formula', 'gap before the first resend, after long RTT samples', ms(rtoNanos(rtt)), gap, `its samples give ${rttText(rtt)}, clamped to ${RTO_MAX_MS} ms`);
     },
-  },
-  {
-    id: 'retransmission.sample-after-resend',
-    title: 'An ACK of a resent segment gives an RTT sample from its last transmission, seen in the next RTO',
-    clauses: ['retransmission.rtt-sample'],
-    level: 'SHOULD',
-    role: 'server',
-    isolated: true,
-    timeoutMs: 15_000,
-    async run(ctx: CaseContext) {
+  ),
+  timed(
+    {
+      id: 'retransmission.sample-after-resend',
+      title: 'An ACK of a resent segment gives an RTT sample from its last transmission, seen in the next RTO',
+      clauses: ['retransmission.rtt-sample'],
+      level: 'SHOULD',
+      timeoutMs: 15_000,
+    },
+    async (ctx: CaseContext) => {
       // No ACK before: the first sample is the one under test. The echo's second copy (the
       // resend after the default RTO) is acknowledged 300 ms later, within the doubled wait.
       const open = await handshake(ctx);
@@ -213,43 +202,40 @@ export const retransmissionCases: CaseDefinition[] = [
       const implied = gap === null ? '' : Math.abs(gap - RTO_MS) < 30 ? `; ${gap.toFixed(0)} ms is the default RTO, as if no sample was taken (Karn's rule)` : `; ${gap.toFixed(0)} ms is the RTO of a first sample of ${(gap / 3).toFixed(0)} ms`;
       checkRto(ctx, 'retransmission.rtt-sample', 'gap before the first resend, after a sample from a resent segment', ms(rtoNanos(rtt)), gap, `the sample from the resent segment gives ${rttText(rtt)}${implied}`);
     },
-  },
-  {
-    id: 'retransmission.rto-default',
-    title: `Unacknowledged data is resent after the default RTO (${RTO_MS} ms) before any RTT sample`,
-    clauses: ['retransmission.rto-default'],
-    level: 'MUST',
-    role: 'server',
-    isolated: true,
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
+  ),
+  timed(
+    {
+      id: 'retransmission.rto-default',
+      title: `Unacknowledged data is resent after the default RTO (${RTO_MS} ms) before any RTT sample`,
+      clauses: ['retransmission.rto-default'],
+      timeoutMs: 10_000,
+    },
+    async (ctx: CaseContext) => {
       const { copies } = await withholdAcks(ctx, RTO_MS * 2 + 300);
       checkGaps(ctx, copies, 1);
     },
-  },
-  {
-    id: 'retransmission.backoff',
-    title: 'The wait doubles with every transmission',
-    clauses: ['retransmission.backoff', 'retransmission.rto-default'],
-    level: 'MUST',
-    role: 'server',
-    isolated: true,
-    timeoutMs: 15_000,
-    async run(ctx: CaseContext) {
+  ),
+  timed(
+    {
+      id: 'retransmission.backoff',
+      title: 'The wait doubles with every transmission',
+      clauses: ['retransmission.backoff', 'retransmission.rto-default'],
+      timeoutMs: 15_000,
+    },
+    async (ctx: CaseContext) => {
       const total = EXPECTED_GAPS.slice(0, 4).reduce((a, b) => a + b, 0);
       const { copies } = await withholdAcks(ctx, total + 800);
       checkGaps(ctx, copies, 4);
     },
-  },
-  {
-    id: 'retransmission.give-up',
-    title: `A segment is sent at most ${MAX_TRANSMISSIONS} times, then the connection is closed`,
-    clauses: ['retransmission.give-up', 'retransmission.backoff'],
-    level: 'MUST',
-    role: 'server',
-    isolated: true,
-    timeoutMs: 25_000,
-    async run(ctx: CaseContext) {
+  ),
+  timed(
+    {
+      id: 'retransmission.give-up',
+      title: `A segment is sent at most ${MAX_TRANSMISSIONS} times, then the connection is closed`,
+      clauses: ['retransmission.give-up', 'retransmission.backoff'],
+      timeoutMs: 25_000,
+    },
+    async (ctx: CaseContext) => {
       const { open, copies } = await withholdAcks(ctx, GIVE_UP_LISTEN_MS);
       ctx.note(`transmissions at ${copies.map((c) => (c.t - (copies[0] as Datagram).t).toFixed(0)).join(', ')} ms`);
       checkGaps(ctx, copies, MAX_TRANSMISSIONS - 1);
@@ -258,17 +244,16 @@ export const retransmissionCases: CaseDefinition[] = [
       const answers = await open.peer.collect(SILENCE_MS, (d) => d.index > since && d.decoded?.payload?.ack?.streamId === 4);
       ctx.expect('retransmission.give-up', answers.length === 0, 'the connection still acknowledges a PING after the sixth transmission went unanswered: it was not closed');
     },
-  },
-  {
-    id: 'retransmission.ping-not-resent',
-    title: 'A PING that is never acknowledged is not resent',
-    clauses: ['retransmission.ping-not-resent', 'payload.ping'],
-    level: 'MUST',
-    role: 'server',
-    isolated: true,
-    requires: ['pingInHandshakeReply'],
-    timeoutMs: 10_000,
-    async run(ctx: CaseContext) {
+  ),
+  timed(
+    {
+      id: 'retransmission.ping-not-resent',
+      title: 'A PING that is never acknowledged is not resent',
+      clauses: ['retransmission.ping-not-resent', 'payload.ping'],
+      requires: ['pingInHandshakeReply'],
+      timeoutMs: 10_000,
+    },
+    async (ctx: CaseContext) => {
       const open = await handshake(ctx);
       const ping = open.reply.decoded?.payload?.stream;
       ctx.expect('payload.ping', ping !== null && ping !== undefined && ping.data.length === 0 && !open.reply.decoded?.payload?.isClose, 'the manifest says the handshake reply carries a PING, but it does not');
@@ -279,5 +264,5 @@ export const retransmissionCases: CaseDefinition[] = [
       });
       ctx.expect('retransmission.ping-not-resent', copies.length === 0, `the unacknowledged PING was sent again ${copies.length} time(s), first after ${copies[0] ? (copies[0].t - open.reply.t).toFixed(0) : '?'} ms`);
     },
-  },
+  ),
 ];
