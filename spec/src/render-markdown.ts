@@ -93,7 +93,8 @@ function stateMachine(m: StateMachine): string[] {
 
 export function renderSpecMarkdown(spec: QotpSpec): string {
   const out: string[] = [];
-  const push = (...blocks: string[]) => out.push(...blocks, '');
+  // A blank line after every block: two tables in a row would otherwise read as one.
+  const push = (...blocks: string[]) => out.push(...blocks.flatMap((block) => [block, '']));
 
   push(
     `# ${spec.protocol} ${spec.protocolVersion} wire specification`,
