@@ -140,24 +140,17 @@ export class Endpoint {
     const ephemeralPrivateKey = conn?.ephemeralPrivateKey ?? this.options.randomBytes(32);
     const known = conn === undefined ? null : { connId: conn.id, secret: conn.secret, epoch: conn.receiveEpochNow };
     const r = receivePacket(packet, { role, mtu: this.mtu, identityPrivateKey: this.options.identityPrivateKey, ephemeralPrivateKey, connection: known });
-    switch (r.type) {
-      case 'InitSnd':
-        this.accept(conn, r.connId, from, false, ephemeralPrivateKey, r, null).onPacket(type, null, 0, now);
-        return;
-      case 'InitCryptoSnd':
-        this.accept(conn, r.connId, from, true, ephemeralPrivateKey, r, r.identitySecret).onPacket(type, r.payload, 0, now);
-        return;
-      case 'InitRcv':
-        this.established(conn as Connection, r.secret, r.ephemeralPublicKey, r.identityPublicKey);
-        break;
-      case 'InitCryptoRcv':
-        this.established(conn as Connection, r.secret, r.ephemeralPublicKey, (conn as Connection).peerIdentityPublicKey);
-        break;
-      case 'Data':
-        break;
+    if (r.type === 'InitSnd' || r.type === 'InitCryptoSnd') {
+      const zeroRtt = r.type === 'InitCryptoSnd';
+      const accepted = this.accept(conn, r.connId, from, zeroRtt, ephemeralPrivateKey, r, zeroRtt ? r.identitySecret : null);
+      accepted.onPacket(type, zeroRtt ? r.payload : null, 0, now);
+      return;
     }
-    this.touched.add(conn as Connection);
-    (conn as Connection).onPacket(type, r.payload, r.epoch, now);
+    const c = conn as Connection; // not a first packet: an unknown connection was refused above
+    if (r.type === 'InitRcv') this.established(c, r.secret, r.ephemeralPublicKey, r.identityPublicKey);
+    if (r.type === 'InitCryptoRcv') this.established(c, r.secret, r.ephemeralPublicKey, c.peerIdentityPublicKey);
+    this.touched.add(c);
+    c.onPacket(type, r.payload, r.epoch, now);
   }
 
   /** The initiator learns the responder's keys from the first reply (later replies repeat them). */
