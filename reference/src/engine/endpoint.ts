@@ -78,12 +78,11 @@ export class Endpoint {
 
   /** Handles one datagram. A datagram that fails any check is dropped with a 'dropped' event. */
   receive(datagram: Uint8Array, from: Address, now: number): void {
-    const packet = datagram.length > this.mtu ? datagram.subarray(0, this.mtu) : datagram;
     try {
-      this.dispatch(packet, from, now);
+      this.dispatch(datagram, from, now); // receivePacket reads at most the MTU of it
     } catch (e) {
       if (!(e instanceof QotpError)) throw e;
-      this.followDrop(packet, e);
+      this.followDrop(datagram, e);
       this.events.push({ type: 'dropped', remote: from, reason: e.message });
     }
   }
