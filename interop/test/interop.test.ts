@@ -1,8 +1,8 @@
 // TS <-> Go interop over real UDP on loopback: every combination of client, handshake and
 // load, each against a fresh server, through the conformance package's relay (here with no
 // impairment; impaired.test.ts adds it). Each case checks the echo (size and SHA-256 per
-// stream), that both sides sent a CLOSE on every stream, and decodes every datagram both
-// sides sent with the reference and the key logs.
+// stream), that both sides sent a CLOSE on every stream (less the ones finding G3 loses), and
+// decodes every datagram both sides sent with the reference and the key logs.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -122,14 +122,18 @@ describe('interop over real UDP', () => {
         const hash = createHash('sha256').update(readFileSync(inputFile(load.size))).digest('hex');
         // The client may exit as soon as its side is done: give the server a second for its CLOSEs.
         await new Promise((resolve) => setTimeout(resolve, 1000));
+        // The Go client also says whether qotp confirmed the close. With several streams it may
+        // not have, for a reason the capture must show (checked below): findings G3 and G4.
+        const unconfirmed: number[] = [];
         for (let id = 0; id < load.streams; id++) {
-          // The Go client also says whether qotp confirmed the close; it must have.
           const close = client === 'go' ? ' closed' : '';
           if (load.sink) {
             expect(run.stdout).toContain(`qotp stream ${id} sent ${load.size} bytes sha256 ${hash}${close}\n`);
             expect(srv.output()).toContain(`qotp stream ${id} received ${load.size} bytes sha256 ${hash}\n`);
           } else {
-            expect(run.stdout).toContain(`qotp stream ${id} echoed ${load.size} bytes sha256 ${hash} ok${close}\n`);
+            const echoed = `qotp stream ${id} echoed ${load.size} bytes sha256 ${hash} ok`;
+            if (client === 'go' && load.streams > 1 && run.stdout.includes(`${echoed} close-unconfirmed\n`)) unconfirmed.push(id);
+            else expect(run.stdout).toContain(`${echoed}${close}\n`);
           }
         }
 
@@ -137,20 +141,39 @@ describe('interop over real UDP', () => {
         const keys = keysNow();
         const fromClient = relay.captured.filter((c) => c.fromClient).map((c) => c.data);
         const fromServer = relay.captured.filter((c) => !c.fromClient).map((c) => c.data);
+        const serverReport = decodeCaptured(fromServer, keys, false);
         const c = closesAndWidth(fromClient, decodeCaptured(fromClient, keys, true));
-        const s = closesAndWidth(fromServer, decodeCaptured(fromServer, keys, false));
+        const s = closesAndWidth(fromServer, serverReport);
         const streams = [...Array(load.streams).keys()];
         const sent = (side: string, closed: Set<number>) => ({ side, closeOnStreams: [...closed].sort() });
         for (const [impl, role, closed] of [[client, 'client', c.closed], [server, 'server', s.closed]] as const) {
-          if (impl === 'go' && load.streams > 1) {
+          if (impl === 'ts') {
+            // The TS client closes every stream; the TS server closes a stream when the client
+            // does (echo and sink both answer the client's CLOSE), so a CLOSE the Go client never
+            // sent (G3 below) is one the TS server rightly never answers.
+            expect(sent(`ts ${role}`, closed)).toEqual(sent(`ts ${role}`, role === 'client' ? new Set(streams) : c.closed));
+          } else if (load.streams > 1) {
             // Known deviation of the Go original v0.2.18 (interop/README.md, finding G3): with several
             // streams, cleaning one up can rename another, whose CLOSE is then never sent, as server
             // or as client. Reported, not hidden; the echo checks above still hold.
             for (const id of closed) expect(streams).toContain(id);
             const missing = streams.filter((id) => !closed.has(id));
             if (missing.length > 0) console.log(`interop: finding G3: the go ${role} sent no CLOSE on stream(s) ${missing.join(', ')}`);
+            if (role === 'client') {
+              // A close the Go client reports unconfirmed is one it never sent (G3), or one whose
+              // acknowledgement never came in a packet whose stream section is that stream's:
+              // qotp v0.2.18 checks a close confirmation against the stream section (G4).
+              const creditedAck = (id: number) =>
+                serverReport.payloads.some((p) => {
+                  const { ack, stream } = decodePayload(p);
+                  return ack?.streamId === id && ack.offset === load.size && stream?.streamId === id;
+                });
+              const unexplained = unconfirmed.filter((id) => !missing.includes(id) && creditedAck(id));
+              expect(unexplained, 'streams the go client reports close-unconfirmed although it sent their CLOSE and the server acknowledged it on that stream').toEqual([]);
+              if (unconfirmed.length > 0) console.log(`interop: findings G3/G4: the go client reports close-unconfirmed on stream(s) ${unconfirmed.join(', ')}`);
+            }
           } else {
-            expect(sent(`${impl} ${role}`, closed)).toEqual(sent(`${impl} ${role}`, new Set(streams)));
+            expect(sent(`go ${role}`, closed)).toEqual(sent(`go ${role}`, new Set(streams)));
           }
         }
         if (load === PAST_16_MIB) {
