@@ -13,9 +13,14 @@ export interface CaseRecord {
   measurements: Measurement[];
   notes: string[];
   timeline: Datagram[];
+  /** Datagrams of the endpoint that authenticated and decoded on a path the tester does not record (a relay's). */
+  relayedAuthentic: number;
 }
 
-export const emptyRecord = (): CaseRecord => ({ checks: [], measurements: [], notes: [], timeline: [] });
+export const emptyRecord = (): CaseRecord => ({ checks: [], measurements: [], notes: [], timeline: [], relayedAuthentic: 0 });
+
+/** How many datagrams of the endpoint authenticated and decoded in a case, on any path. */
+export const authenticFromEndpoint = (r: CaseRecord): number => r.relayedAuthentic + r.timeline.filter((d) => d.direction === 'in' && d.decoded !== null).length;
 
 /** What only the runner's thread can offer: the launched processes. */
 export interface ProcessHooks {
@@ -56,6 +61,9 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
     timingUncertaintyMs: () => loopDelay.max / 1e6 + LOOP_SAMPLE_MS,
     note(text) {
       record.notes.push(text);
+    },
+    endpointTookPart(datagrams) {
+      record.relayedAuthentic += datagrams;
     },
   };
   return {

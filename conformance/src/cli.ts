@@ -36,7 +36,10 @@ selection and verdict:
                                     with --json FILE, as JSON
   --grep REGEX                      only cases whose id or title matches
   --exclude REGEX                   leave out cases whose id or title matches
-  --strict                          SHOULD cases count towards the verdict
+  --strict                          SHOULD failures count towards the verdict (a failure counts at the
+                                    level of the clause that failed, whatever the case's level)
+  --fail-on-unexpected-pass         a case listed as an expected failure that passed fails the run
+                                    (keeps a release's baseline current)
   --expected-failures-for VERSION   a target with expected failures per version uses VERSION's file,
                                     whatever its version probe reads (e.g. for a "(devel)" Go build)
 timing:
@@ -132,6 +135,7 @@ async function main(): Promise<number> {
         exclude: { type: 'string' },
         version: { type: 'boolean' },
         strict: { type: 'boolean' },
+        'fail-on-unexpected-pass': { type: 'boolean' },
         'expected-failures-for': { type: 'string' },
         timeout: { type: 'string' },
         deadline: { type: 'string' },
@@ -189,7 +193,7 @@ async function main(): Promise<number> {
   const caseTimeoutMs = positive(values.timeout, 'timeout', 60) * 1000;
   const deadline = performance.now() + positive(values.deadline, 'deadline', 300) * 1000;
   const concurrency = Math.floor(positive(values.concurrency, 'concurrency', 4));
-  const strict = values.strict === true;
+  const verdict = { strict: values.strict === true, failOnUnexpectedPass: values['fail-on-unexpected-pass'] === true };
   if (values.seed !== undefined && !/^\d{1,10}$/.test(values.seed)) usage(`--seed must be a whole number, got '${values.seed}'`);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : Number(values.seed) >>> 0;
   if (values.repeat !== undefined && !/^[1-9]\d{0,2}$/.test(values.repeat)) usage(`--repeat must be a whole number from 1 to 999, got '${values.repeat}'`);
@@ -218,11 +222,23 @@ async function main(): Promise<number> {
 
   // Finished cases per target, in catalogue order, for a report written on a signal.
   const finished = targets.map(() => new Map<string, CaseResult>());
+  const contacts = targets.map((): NonNullable<TargetReport['firstContact']> => ({}));
   const partialReport = (signal: 'SIGINT' | 'SIGTERM'): Report => {
-    const reports = targets.map((t, i) => targetReport(t, cases.flatMap((c) => finished[i]?.get(c.id) ?? []), strict));
+    const reports = targets.map((t, i) => targetReport(t, cases.flatMap((c) => finished[i]?.get(c.id) ?? []), verdict, contacts[i]));
     const notFinished = targets.length * cases.length - finished.reduce((n, m) => n + m.size, 0);
-    return buildReport(reports, startedAt, performance.now() - t0, strict, { signal, casesNotFinished: notFinished }, seed, repeat);
+    return withHarnessErrors(buildReport(reports, startedAt, performance.now() - t0, verdict, { signal, casesNotFinished: notFinished }, seed, repeat));
   };
+  // An error that escapes every case (a timer's, a socket's) is the runner's fault: said,
+  // kept in the report and in the exit status, and the run goes on to its report.
+  const harnessErrors: string[] = [];
+  const withHarnessErrors = (report: Report): Report => (harnessErrors.length === 0 ? report : { ...report, harnessErrors });
+  const escaped = (e: unknown) => {
+    const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
+    harnessErrors.push(text);
+    process.stderr.write(`qotp-conformance: harness error outside any case (a bug of the runner; please report it): ${text}\n`);
+  };
+  process.on('uncaughtException', escaped);
+  process.on('unhandledRejection', escaped);
   for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => {
       const stopped = stopAllLaunched();
@@ -241,14 +257,18 @@ async function main(): Promise<number> {
         finished[i]?.set(r.id, r);
         shown.end(r);
       };
-      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, seed, repeat, onCaseStart: shown.start, onCaseEnd });
-      return targetReport(target, results, strict);
+      const onFirstContact = (role: 'server' | 'client', diagnosis: string) => {
+        (contacts[i] as NonNullable<TargetReport['firstContact']>)[role] = diagnosis;
+        process.stdout.write(`  ${target.config.name}: nothing it sent as ${role} authenticated and decoded in its first cases: ${diagnosis}; its later ${role}-role cases fail at once\n`);
+      };
+      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, seed, repeat, onCaseStart: shown.start, onCaseEnd, onFirstContact });
+      return targetReport(target, results, verdict, contacts[i]);
     }),
   );
-  const report = buildReport(reports, startedAt, performance.now() - t0, strict, undefined, seed, repeat);
+  const report = withHarnessErrors(buildReport(reports, startedAt, performance.now() - t0, verdict, undefined, seed, repeat));
   writeReports(report);
   process.stdout.write(summaryTable(report));
-  return reports.every((r) => r.summary.verdict === 'pass') ? 0 : 1;
+  return reports.every((r) => r.summary.verdict === 'pass') && harnessErrors.length === 0 ? 0 : 1;
 }
 
 // Whatever ends the process, no endpoint it launched outlives it.

@@ -1,9 +1,10 @@
 // @qotp/conformance: the black-box runner as a library (the CLI is src/cli.ts).
 export { allCases } from './cases/index.js';
 export { CheckFailure, type CaseContext, type CaseDefinition, type Capability, type Check, type Level, type Measurement, type Role } from './cases/case.js';
-export { runCases, type CaseResult, type Outcome, type RunOptions } from './runner.js';
+export { runCases, type CaseResult, type RunOptions } from './runner.js';
+export { counts, levelOf, summarize, summaryLine, type Outcome, type Summary } from './verdict.js';
 export { attachedTarget, bundledTarget, fill, launch, loadTarget, startServer, TargetError, type Target, type TargetConfig } from './targets/target.js';
-export { buildReport, summaryLine, targetReport, type Report, type TargetReport } from './report/model.js';
+export { buildReport, targetReport, type Report, type TargetReport } from './report/model.js';
 export { htmlReport } from './report/html.js';
 export { junitXml } from './report/junit.js';
 export { writePcap } from './report/artifacts.js';

@@ -3,20 +3,19 @@
 // deadline, so that a hanging endpoint can never hang the run. Outcomes are distinct:
 // pass, fail, unsupported (declared, never counted), timeout and harness error.
 import { cryptoBackend } from '@qotp/reference';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { caseContext, warmUp, type CaseRecord, type ProcessHooks } from './case-context.js';
+import { authenticFromEndpoint, caseContext, warmUp, type CaseRecord, type ProcessHooks } from './case-context.js';
 import type { CaseContext, CaseDefinition, ClientRun, Observation } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
 import { runIsolated } from './isolated.js';
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
+import { firstContact } from './peer/first-contact.js';
 import { keyLogOf, writePcap } from './report/artifacts.js';
-import { failsAsListed, fill, launch, ServerStartFailure, UNSUPPORTED_EXIT, startServer, type RunningServer, type Target } from './targets/target.js';
-
-export type Outcome = 'pass' | 'fail' | 'unsupported' | 'timeout' | 'harness-error';
+import { fill, launch, startServer, type LaunchedProcess, type RunningServer, type Target } from './targets/target.js';
+import { crashOf, endingOf, expectedFailureOf, ServerStartFailure, Timeout, UNSUPPORTED_EXIT, type Outcome } from './verdict.js';
 
 export interface CaseResult extends CaseRecord {
   id: string;
@@ -56,6 +55,8 @@ export interface RunOptions {
   repeat?: number;
   onCaseStart?: (c: CaseDefinition) => void;
   onCaseEnd?: (r: CaseResult) => void;
+  /** Once per role, when nothing the endpoint sent in the first cases authenticated: what was seen. */
+  onFirstContact?: (role: CaseDefinition['role'], diagnosis: string) => void;
 }
 
 /**
@@ -67,10 +68,6 @@ export function caseSeed(runSeed: number | undefined, caseId: string): number {
   for (let i = 0; i < caseId.length; i++) h = Math.imul(h ^ caseId.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
-
-/** Whether a case counts against the verdict: MUST always, SHOULD in strict mode. */
-export const counts = (r: Pick<CaseResult, 'level'>, strict: boolean): boolean => r.level === 'MUST' || strict;
-export const isFailure = (r: CaseResult): boolean => r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'harness-error';
 
 /** What a case needs beyond a server to talk to: capabilities and what the runner must launch. */
 export function needsOf(c: CaseDefinition): string[] {
@@ -89,21 +86,58 @@ function unsupportedBecause(c: CaseDefinition, target: Target): string | null {
   return null;
 }
 
-class Timeout extends Error {}
-
 /** After this many server starts in a row failed, with none succeeding, later cases do not try again. */
 const START_FAILURES_TO_GIVE_UP = 2;
 
-/** How the launches of one target's server went so far in this run. */
-interface LaunchHealth {
+/**
+ * After this many cases of a role in a row ended without a pass and without one datagram of
+ * the endpoint that authenticated and decoded, and none did before, the role's later cases
+ * fail at once with what those cases saw: an endpoint that never speaks the protocol costs
+ * seconds, not a full run.
+ */
+const MUTE_CASES_TO_GIVE_UP = 3;
+
+/** How the launches of one target's server, and its first contact per role, went so far in this run. */
+export interface TargetHealth {
   started: number;
   failedInARow: number;
   firstFailure: string | null;
+  /** Per role: whether anything of the endpoint ever authenticated, and the mute cases since. */
+  contact: Record<CaseDefinition['role'], { spoke: boolean; mute: CaseResult[]; diagnosis: string | null }>;
+  /** Told once per role when the endpoint is taken to be mute, with what was seen. */
+  onDiagnosis: (role: CaseDefinition['role'], diagnosis: string) => void;
 }
 
-async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: LaunchHealth): Promise<CaseResult> {
-  const started = performance.now();
-  const result: CaseResult = {
+export const newHealth = (onDiagnosis: TargetHealth['onDiagnosis'] = () => {}): TargetHealth => ({
+  onDiagnosis,
+  started: 0,
+  failedInARow: 0,
+  firstFailure: null,
+  contact: { server: { spoke: false, mute: [], diagnosis: null }, client: { spoke: false, mute: [], diagnosis: null } },
+});
+
+/** Takes note of how a case went with the endpoint: a first-contact diagnosis once it stays mute. */
+function heard(health: TargetHealth, r: CaseResult, mtu: number): void {
+  if (r.outcome === 'unsupported') return;
+  const contact = health.contact[r.role];
+  if (contact.spoke || contact.diagnosis !== null) return;
+  if (authenticFromEndpoint(r) > 0) {
+    contact.spoke = true;
+    contact.mute = [];
+    return;
+  }
+  // Only a case with datagrams in the tester's own timeline can say what the endpoint did instead.
+  if (r.outcome === 'pass' || r.timeline.length === 0) return;
+  contact.mute.push(r);
+  if (contact.mute.length >= MUTE_CASES_TO_GIVE_UP && contact.diagnosis === null) {
+    contact.diagnosis = firstContact(contact.mute, r.role, mtu);
+    health.onDiagnosis(r.role, contact.diagnosis);
+  }
+}
+
+/** A fresh result: a pass until something says otherwise. */
+function newResult(c: CaseDefinition): CaseResult {
+  return {
     id: c.id,
     title: c.title,
     role: c.role,
@@ -119,39 +153,77 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     measurements: [],
     notes: [],
     timeline: [],
+    relayedAuthentic: 0,
     endpointOutput: '',
     artifacts: null,
   };
+}
+
+/** Sets a result's outcome from how its case ended. */
+function fail(result: CaseResult, outcome: Outcome, failedClause: string | null, message: string, observation: Observation | null = null): void {
+  Object.assign(result, { outcome, failedClause, message, observation });
+}
+
+/** The first line of a crash, or the last line, of what a process printed. */
+const lastWords = (output: string): string => (output.split('\n').find((l) => /panic|fatal|error/i.test(l)) ?? output.trim().split('\n').at(-1) ?? '').trim();
+
+/**
+ * After the case, what the launched processes say of it: one that declined (status 127) makes
+ * it unsupported; a server that died, or a client that crashed, is the failure, whatever
+ * check noticed it first (crypto.receive.no-crash).
+ */
+function judgeProcesses(result: CaseResult, e: unknown, server: RunningServer | null, clients: LaunchedProcess[]): void {
+  const declined = e instanceof ServerStartFailure ? e.exitCode === UNSUPPORTED_EXIT : [server, ...clients].some((p) => p?.child.exitCode === UNSUPPORTED_EXIT);
+  if (declined) {
+    fail(result, 'unsupported', null, `the endpoint exited with status ${UNSUPPORTED_EXIT}: it does not support what this case asks (it then looked like: ${result.message ?? 'a pass'})`);
+    return;
+  }
+  if (result.outcome === 'harness-error') return;
+  if (server !== null && server.child.exitCode !== null) {
+    const last = lastWords(server.output());
+    const saw = result.outcome === 'pass' ? '' : `; the case then saw: ${result.message}`;
+    fail(result, 'fail', 'crypto.receive.no-crash', `the endpoint process exited with code ${server.child.exitCode} during the case${last ? ` (${last})` : ''}${saw}`);
+    return;
+  }
+  for (const client of clients) {
+    const crash = crashOf({ code: client.child.exitCode, signal: client.child.signalCode }, client.output());
+    if (crash === null) continue;
+    const saw = result.outcome === 'pass' ? 'the case had passed otherwise' : `the case then saw: ${result.message}`;
+    fail(result, 'fail', 'crypto.receive.no-crash', `the client crashed (${crash}), exit status ${client.child.exitCode ?? client.child.signalCode}; ${saw}`);
+    return;
+  }
+}
+
+async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: TargetHealth): Promise<CaseResult> {
+  const started = performance.now();
+  const result = newResult(c);
   const finish = (): CaseResult => {
     result.durationMs = performance.now() - started;
-    const listed = target.expectedFailures.get(c.id);
-    if (listed !== undefined) {
-      const specific = listed.clause !== undefined || listed.observed !== undefined;
-      const asListed = result.outcome === 'pass' || result.outcome === 'unsupported' || !specific || (result.outcome === 'fail' && failsAsListed(listed, result.failedClause, result.message));
-      if (asListed) result.expectedFailure = listed.reason;
-      else {
-        const wanted = [listed.clause === undefined ? '' : `under ${listed.clause}`, listed.observed === undefined ? '' : `with a message matching /${listed.observed}/`].filter(Boolean).join(' ');
-        const got = result.outcome === 'fail' ? `failed under ${result.failedClause}: ${result.message}` : `ended as ${result.outcome}`;
-        result.notes.push(`listed as an expected failure ${wanted} (${listed.reason}), but it ${got}: counted as unexpected`);
-      }
-    }
+    const listed = expectedFailureOf(target.expectedFailures.get(c.id), result);
+    result.expectedFailure = listed.reason;
+    if (listed.note !== null) result.notes.push(listed.note);
+    heard(health, result, target.config.mtu);
     return result;
   };
   const unsupported = unsupportedBecause(c, target);
   if (unsupported !== null) {
-    result.outcome = 'unsupported';
-    result.message = unsupported;
+    fail(result, 'unsupported', null, unsupported);
     return finish();
   }
   if (performance.now() > options.deadline) {
-    result.outcome = 'timeout';
-    result.message = 'not started: the run reached its global deadline';
+    fail(result, 'timeout', null, 'not started: the run reached its global deadline');
+    return finish();
+  }
+  const mute = health.contact[c.role];
+  if (mute.diagnosis !== null) {
+    fail(result, 'fail', mute.mute[0]?.failedClause ?? c.clauses[0] ?? null, `not run: nothing the endpoint sent in the ${mute.mute.length} ${c.role}-role cases before authenticated and decoded (${mute.mute.map((r) => r.id).join(', ')}): ${mute.diagnosis}`);
     return finish();
   }
 
   const caseDir = options.artifactsDir === null ? null : join(options.artifactsDir, target.config.name);
   if (caseDir !== null) mkdirSync(caseDir, { recursive: true });
-  const processes: { stop(): void; output(): string; child?: ChildProcess }[] = [];
+  const stops: { stop(): void; output(): string }[] = [];
+  const clients: LaunchedProcess[] = [];
   let server: RunningServer | null = null;
   let keyLog = '';
   // The endpoint's own key log: kept as an artifact, or a temporary file; never appended to an old one.
@@ -177,7 +249,8 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
       };
       const argv = fill([...client.command, ...(o.zeroRtt ? (client.zeroRttArgs ?? []) : [])], values);
       const proc = launch(argv);
-      processes.push(proc);
+      stops.push(proc);
+      clients.push(proc);
       return { exited: proc.exited.then((code) => ({ code, stdout: proc.output(), stderr: '', spawnError: proc.spawnError() })), stop: proc.stop };
     },
   };
@@ -186,29 +259,13 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
   const runs = c.repeatable ? (options.repeat ?? 1) : 1;
   const limit = Math.min(c.timeoutMs * runs, options.caseTimeoutMs * runs, Math.max(0, options.deadline - performance.now()));
   const endBy = performance.now() + limit;
+  let ended: unknown = null;
   try {
     let endpoint: CaseContext['endpoint'] = { address: null, publicKey: null, mtu: target.config.mtu };
     if (c.role === 'server') {
-      if (target.attached !== null) {
-        endpoint = { address: parseHostPort(target.attached.address), publicKey: target.attached.publicKey, mtu: target.config.mtu };
-      } else {
-        if (health.started === 0 && health.failedInARow >= START_FAILURES_TO_GIVE_UP) {
-          throw new ServerStartFailure(`not started: the server failed to start in the ${health.failedInARow} cases before and never started in this run (first: ${health.firstFailure})`, '');
-        }
-        try {
-          server = await startServer(target, endpointKeyLog, c.needsLaunch?.sink ? 'sink' : 'echo', endBy);
-          health.started++;
-          health.failedInARow = 0;
-        } catch (e) {
-          if (e instanceof ServerStartFailure) {
-            health.failedInARow++;
-            health.firstFailure ??= e.message;
-          }
-          throw e;
-        }
-        processes.push(server);
-        endpoint = { address: parseHostPort(server.address), publicKey: server.publicKey, mtu: target.config.mtu };
-      }
+      server = await serverFor(c, target, endpointKeyLog, endBy, health);
+      if (server !== null) stops.push(server);
+      endpoint = target.attached !== null ? { address: parseHostPort(target.attached.address), publicKey: target.attached.publicKey, mtu: target.config.mtu } : { address: parseHostPort((server as RunningServer).address), publicKey: (server as RunningServer).publicKey, mtu: target.config.mtu };
     }
     const remaining = Math.max(0, endBy - performance.now());
     let timer: NodeJS.Timeout | undefined;
@@ -218,7 +275,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     try {
       if (c.isolated) {
         const isolated = runIsolated({ caseId: c.id, endpoint, cryptoBackend: cryptoBackend().name, seed: caseSeed(options.seed, c.id) });
-        processes.push({ stop: isolated.stop, output: () => '' });
+        stops.push({ stop: isolated.stop, output: () => '' });
         const outcome = await Promise.race([isolated.result, timeout]);
         Object.assign(result, outcome.record);
         keyLog = outcome.keyLog;
@@ -237,43 +294,17 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     } finally {
       clearTimeout(timer);
     }
-    if (server !== null && server.child.exitCode !== null) {
-      throw new CheckFailure('crypto.receive.no-crash', `the endpoint process exited with code ${server.child.exitCode} during the case`);
-    }
   } catch (e) {
-    if (e instanceof CheckFailure) {
-      result.outcome = 'fail';
-      result.failedClause = e.clause;
-      result.message = e.message;
-      result.observation = e.observation;
-    } else if (e instanceof ServerStartFailure) {
-      result.outcome = 'fail';
-      result.failedClause = 'harness.server-ready';
-      result.message = e.message;
-      processes.push({ stop: () => {}, output: () => e.output });
-    } else if (e instanceof Timeout) {
-      result.outcome = 'timeout';
-      result.message = e.message;
-    } else {
-      result.outcome = 'harness-error';
-      result.message = (e as Error).stack ?? String(e);
-    }
-    const declined = e instanceof ServerStartFailure ? e.exitCode === UNSUPPORTED_EXIT : processes.some((p) => p.child?.exitCode === UNSUPPORTED_EXIT);
-    if (declined) {
-      result.outcome = 'unsupported';
-      result.failedClause = null;
-      result.message = `the endpoint exited with status ${UNSUPPORTED_EXIT}: it does not support what this case asks (it then looked like: ${result.message})`;
-    } else if (server !== null && server.child.exitCode !== null && result.outcome !== 'harness-error') {
-      // The endpoint died during the case: that is the failure, whatever check noticed it first.
-      const output = server.output();
-      const last = output.split('\n').find((l) => /panic|fatal|error/i.test(l)) ?? output.trim().split('\n').at(-1) ?? '';
-      result.outcome = 'fail';
-      result.failedClause = 'crypto.receive.no-crash';
-      result.message = `the endpoint process exited with code ${server.child.exitCode} during the case${last ? ` (${last.trim()})` : ''}; the case then saw: ${result.message}`;
-    }
+    ended = e;
+    const ending = endingOf(e);
+    fail(result, ending.outcome, ending.failedClause, ending.message, ending.observation);
+    if (e instanceof ServerStartFailure) stops.push({ stop: () => {}, output: () => e.output });
+  }
+  try {
+    judgeProcesses(result, ended, server, clients);
   } finally {
-    result.endpointOutput = processes.map((p) => p.output()).join('\n').slice(-4000);
-    for (const p of processes) p.stop();
+    result.endpointOutput = stops.map((p) => p.output()).join('\n').slice(-4000);
+    for (const p of stops) p.stop();
     if (caseDir === null) rmSync(endpointKeyLog, { force: true });
   }
   if (caseDir !== null) {
@@ -287,6 +318,29 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
 }
 
 /**
+ * The server a server-role case talks to: a fresh one launched for it (null when the target
+ * is attached). Two failed starts in a row with none succeeding fail the later cases at once.
+ */
+async function serverFor(c: CaseDefinition, target: Target, keyLog: string, endBy: number, health: TargetHealth): Promise<RunningServer | null> {
+  if (target.attached !== null) return null;
+  if (health.started === 0 && health.failedInARow >= START_FAILURES_TO_GIVE_UP) {
+    throw new ServerStartFailure(`not started: the server failed to start in the ${health.failedInARow} cases before and never started in this run (first: ${health.firstFailure})`, '');
+  }
+  try {
+    const server = await startServer(target, keyLog, c.needsLaunch?.sink ? 'sink' : 'echo', endBy);
+    health.started++;
+    health.failedInARow = 0;
+    return server;
+  } catch (e) {
+    if (e instanceof ServerStartFailure) {
+      health.failedInARow++;
+      health.firstFailure ??= e.message;
+    }
+    throw e;
+  }
+}
+
+/**
  * Runs the cases with at most `concurrency` at a time, the longest first so that a long
  * wait (the idle timeout, the retransmission schedule) overlaps the short ones; results
  * come back in catalogue order.
@@ -296,13 +350,18 @@ export async function runCases(cases: CaseDefinition[], target: Target, options:
   const results: CaseResult[] = new Array(cases.length);
   const order = cases.map((_, i) => i).sort((a, b) => (cases[b] as CaseDefinition).timeoutMs - (cases[a] as CaseDefinition).timeoutMs);
   let next = 0;
-  const health: LaunchHealth = { started: 0, failedInARow: 0, firstFailure: null };
+  const health = newHealth(options.onFirstContact);
   const worker = async () => {
     while (next < order.length) {
       const i = order[next++] as number;
       const c = cases[i] as CaseDefinition;
       options.onCaseStart?.(c);
-      const r = await runOne(c, target, options, health);
+      // Whatever goes wrong in the runner itself is that case's harness error, never the run's end.
+      const r = await runOne(c, target, options, health).catch((e: unknown) => {
+        const failed = newResult(c);
+        fail(failed, 'harness-error', null, e instanceof Error ? (e.stack ?? e.message) : String(e));
+        return failed;
+      });
       results[i] = r;
       options.onCaseEnd?.(r);
     }

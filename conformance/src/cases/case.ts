@@ -40,13 +40,13 @@ export interface CaseDefinition {
   run(ctx: CaseContext): Promise<void>;
 }
 
-/** A check that did not hold: the case fails with this clause and message. */
 /** What a check wanted and what it saw, when both are a value (a length, a count, an offset). */
 export interface Observation {
   expected: string;
   observed: string;
 }
 
+/** A check that did not hold: the case fails with this clause and message. */
 export class CheckFailure extends Error {
   override readonly name = 'CheckFailure';
   constructor(
@@ -108,7 +108,6 @@ export interface CaseContext {
   endpointKeyLog(): string;
   /** A new tester peer aimed at the endpoint (server role) or waiting for it (client role). */
   peer(options?: { ipv6?: boolean }): Promise<TesterPeer>;
-  /** Client role: launches the implementation's client against `peer`; 0-RTT uses the peer's key. */
   /** Launches the target's client towards `peer` (the tester, or a relay in front of a reference server). */
   startClient(options: { peer: Pick<TesterPeer, 'address'>; identityPublicKey: Uint8Array; zeroRtt: boolean; input: Uint8Array }): Promise<ClientRun>;
   /** Records a check; throws CheckFailure when it does not hold. */
@@ -118,4 +117,9 @@ export interface CaseContext {
   timingUncertaintyMs(): number;
   /** A line for the report, e.g. what the endpoint chose where the spec allows a choice. */
   note(text: string): void;
+  /**
+   * Counts datagrams of the endpoint that authenticated and decoded on a path the tester
+   * does not record itself (a relay's): the runner's first-contact reading needs them.
+   */
+  endpointTookPart(datagrams: number): void;
 }

@@ -8,6 +8,8 @@
 // side's sent six times without an acknowledgement reaching it (resends.ts). What happened
 // to the datagrams is in the notes.
 import { formatHostPort, parseHostPort, QotpSocket, type QotpConnection, type QotpStream } from '@qotp/reference/node';
+import { connIdOf, publicKeyOf } from '@qotp/reference';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Impairment } from '../impair/impairment.js';
 import { parseKeyLog, timeline, type KeyLog } from '../impair/capture.js';
@@ -45,11 +47,25 @@ interface Echo {
  */
 const SILENT_AFTER_GIVE_UP_MS = 4000;
 
-/** Key log lines of a reference socket, for reading the relay's record (resends.ts). */
+/**
+ * What a reference socket knows of its connections' keys, for reading the relay's record
+ * (resends.ts): its key log lines, and the ephemeral keys it drew, with which a reply that
+ * never reached it still opens (lost or not, a reply is then known to be authentic).
+ */
 class KeyLines {
   readonly lines: string[] = [];
+  private readonly ephemeral: Uint8Array[] = [];
   readonly add = (line: string): void => void this.lines.push(line);
-  keys = (): KeyLog => parseKeyLog(this.lines.join('\n'));
+  readonly randomBytes = (n: number): Uint8Array => {
+    const bytes = new Uint8Array(randomBytes(n));
+    if (n === 32) this.ephemeral.push(bytes);
+    return bytes;
+  };
+  keys = (): KeyLog => {
+    const log = parseKeyLog(this.lines.join('\n'));
+    for (const k of this.ephemeral) log.ephemeralKeys.set(connIdOf(publicKeyOf(k)), k);
+    return log;
+  };
 }
 
 /**
@@ -59,9 +75,9 @@ class KeyLines {
  */
 function referenceEcho(relay: Relay, publicKey: Uint8Array | undefined, data: Uint8Array, limitMs: number, keyLines: KeyLines): Promise<Echo> {
   const to = relay.address;
-  return QotpSocket.listen({ listen: to.startsWith('[') ? '[::1]:0' : '127.0.0.1:0', keyLog: keyLines.add }).then(
+  return QotpSocket.listen({ listen: to.startsWith('[') ? '[::1]:0' : '127.0.0.1:0', keyLog: keyLines.add, randomBytes: keyLines.randomBytes }).then(
     (socket) =>
-      new Promise<Echo>((resolve) => {
+      new Promise<Echo>((resolve, reject) => {
         const started = performance.now();
         const chunks: Buffer[] = [];
         let received = 0;
@@ -77,9 +93,17 @@ function referenceEcho(relay: Relay, publicKey: Uint8Array | undefined, data: Ui
           void socket.close().then(() => resolve(echo));
         };
         const timer = setTimeout(() => done(false, null), limitMs);
+        // A timer's exception would escape the case: it ends the echo and fails the case instead.
         const watch = setInterval(() => {
-          const last = lastDatagramOf(relay, 'server');
-          if (last !== null && relay.now() - last >= SILENT_AFTER_GIVE_UP_MS && giveUpAllowed(readResends(relay.captured, keyLines.keys(), relay.now()), 'server') !== null) done(false, 'endpoint-gave-up');
+          try {
+            const last = lastDatagramOf(relay, 'server');
+            if (last !== null && relay.now() - last >= SILENT_AFTER_GIVE_UP_MS && giveUpAllowed(readResends(relay.captured, keyLines.keys(), relay.now()), 'server', 'server') !== null) done(false, 'endpoint-gave-up');
+          } catch (e) {
+            finished = true;
+            clearTimeout(timer);
+            clearInterval(watch);
+            void socket.close().then(() => reject(e as Error));
+          }
         }, 1000);
         const conn: QotpConnection = socket.dial(to, publicKey);
         conn.on('close', (reason: string) => done(false, reason));
@@ -136,8 +160,14 @@ function header(s: Scenario, role: CaseDefinition['role']): Omit<CaseDefinition,
   };
 }
 
-/** How one run ended, when it did not fail. */
-type RunEnd = 'intact' | 'allowed give-up';
+/**
+ * How one run ended, when it did not fail; 'inconclusive' when the impairment lost every
+ * datagram towards the endpoint, which then had no part in it (the run is made again).
+ */
+type RunEnd = 'intact' | 'allowed give-up' | 'inconclusive';
+
+/** Runs made again with another seed when one was inconclusive, before the case fails. */
+const INCONCLUSIVE_RETRIES = 2;
 
 /**
  * The case's runs (`--repeat`), each with the seed after the last; the first failing run
@@ -147,8 +177,15 @@ type RunEnd = 'intact' | 'allowed give-up';
 async function repeated(ctx: CaseContext, once: (seed: number, label: string) => Promise<RunEnd>): Promise<void> {
   const ends: RunEnd[] = [];
   for (let i = 0; i < ctx.runs; i++) {
-    const seed = (ctx.seed + i) >>> 0;
-    ends.push(await once(seed, ctx.runs === 1 ? '' : `run ${i + 1} of ${ctx.runs} (relay seed ${seed}): `));
+    let seed = (ctx.seed + i) >>> 0;
+    let end = await once(seed, ctx.runs === 1 ? '' : `run ${i + 1} of ${ctx.runs} (relay seed ${seed}): `);
+    // Another seed for an inconclusive run, drawn from this one so that --seed replays it too.
+    for (let retry = 1; end === 'inconclusive' && retry <= INCONCLUSIVE_RETRIES; retry++) {
+      seed = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
+      end = await once(seed, `${ctx.runs === 1 ? '' : `run ${i + 1} of ${ctx.runs}, `}again with relay seed ${seed}: `);
+    }
+    ctx.expect('retransmission.recovers', end !== 'inconclusive', `${INCONCLUSIVE_RETRIES + 1} runs in a row lost every datagram towards the endpoint: no verdict could be reached`);
+    ends.push(end);
   }
   if (ctx.runs > 1) {
     const intact = ends.filter((e) => e === 'intact').length;
@@ -176,15 +213,21 @@ interface Unfinished {
 
 function giveUpOrFail(ctx: CaseContext, s: Scenario, relay: Relay, keys: KeyLog, endpoint: Side, failure: Unfinished): RunEnd {
   const record = readResends(relay.captured, keys, relay.now());
+  ctx.endpointTookPart(record.tookPart[endpoint]);
+  // A server that nothing reached had no part in the run: no verdict either way.
+  if (endpoint === 'server' && record.deliveredTo.server === 0) {
+    ctx.note(`inconclusive: the relay lost every datagram towards the endpoint (${relay.captured.length} in the record), so it never took part: ${failure.message}`);
+    return 'inconclusive';
+  }
   // The side that stopped answering first ended the run, whatever the other did after.
   const gaveUp = stoppedFirst(record) ?? (typeof failure.gaveUp === 'function' ? failure.gaveUp(record) : failure.gaveUp);
-  const cause = gaveUp === null ? null : giveUpAllowed(record, gaveUp);
+  const cause = gaveUp === null ? null : giveUpAllowed(record, gaveUp, endpoint);
   if (cause !== null) {
     ctx.note(`not a completed transfer, but what the spec allows: ${failure.message}; ${cause}`);
     return 'allowed give-up';
   }
   ctx.note(`the datagrams around the endpoint's last one, as the relay received them (before its impairment), decoded with the reference side's key log:\n${quietTimeline(relay, keys, endpoint)}`);
-  const why = gaveUp === null ? '' : `; ${noCause(record, gaveUp)}`;
+  const why = gaveUp === null ? (record.tookPart[endpoint] === 0 ? `; ${noCause(record, endpoint, endpoint)}` : '') : `; ${noCause(record, gaveUp, endpoint)}`;
   ctx.expect(s.clauses[0] as string, false, `${failure.message}${why}`, { expected: failure.expected, observed: failure.observed });
   return 'intact'; // not reached: the check above failed
 }
@@ -210,6 +253,7 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     if (intact) {
       const ms = echo.completeMs as number;
       ctx.note(`${label}echo of ${data.length} bytes complete after ${ms.toFixed(0)} ms: ${((data.length * 2 * 8) / (ms * 1000)).toFixed(2)} Mbit/s of goodput both ways`);
+      ctx.endpointTookPart(relay.captured.filter((r) => !r.fromClient).length);
       return 'intact';
     }
     const lastFromEndpoint = lastDatagramOf(relay, 'server');
@@ -236,14 +280,29 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
   }
 }
 
-/** A reference echo server: every stream's data back on the same stream, closed when the peer closes. */
-async function referenceEchoServer(keyLines: KeyLines): Promise<QotpSocket> {
-  const socket = await QotpSocket.listen({ listen: '127.0.0.1:0', keyLog: keyLines.add });
+/** What the reference echo server got on stream 0: the bytes, and whether the client closed it. */
+interface Received {
+  chunks: Buffer[];
+  closed: boolean;
+}
+
+/**
+ * A reference echo server: every stream's data back on the same stream, closed when the peer
+ * closes; what arrives on stream 0 is kept, so that a client's exit 0 is checked against it.
+ */
+async function referenceEchoServer(keyLines: KeyLines, received: Received): Promise<QotpSocket> {
+  const socket = await QotpSocket.listen({ listen: '127.0.0.1:0', keyLog: keyLines.add, randomBytes: keyLines.randomBytes });
   socket.on('connection', (conn: QotpConnection) => {
     conn.on('stream', (stream: QotpStream) => {
       stream.on('error', () => {});
-      stream.on('data', (chunk: Buffer) => stream.write(chunk));
-      stream.on('end', () => stream.end());
+      stream.on('data', (chunk: Buffer) => {
+        if (stream.id === 0) received.chunks.push(chunk);
+        stream.write(chunk);
+      });
+      stream.on('end', () => {
+        if (stream.id === 0) received.closed = true;
+        stream.end();
+      });
     });
   });
   return socket;
@@ -263,17 +322,26 @@ function clientCase(s: Scenario): CaseDefinition {
 /** One run of a client-role scenario: the target's client echoes through a relay drawing from `seed`. */
 async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: string): Promise<RunEnd> {
   const keyLines = new KeyLines();
-  const server = await referenceEchoServer(keyLines);
+  const received: Received = { chunks: [], closed: false };
+  const server = await referenceEchoServer(keyLines, received);
   const relay = await startRelay(relayFor(s, server.address, seed));
   try {
     const started = performance.now();
-    const client = await ctx.startClient({ peer: { address: parseHostPort(relay.address) }, identityPublicKey: Uint8Array.from(Buffer.from(server.publicKeyHex, 'hex')), zeroRtt: s.zeroRtt === true, input: pattern(s.bytes, 22) });
+    const input = pattern(s.bytes, 22);
+    const client = await ctx.startClient({ peer: { address: parseHostPort(relay.address) }, identityPublicKey: Uint8Array.from(Buffer.from(server.publicKeyHex, 'hex')), zeroRtt: s.zeroRtt === true, input });
     let timer: NodeJS.Timeout | undefined;
     const exit = await Promise.race([client.exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), s.timeoutMs)))]);
     clearTimeout(timer);
     client.stop();
     ctx.note(label + relayNote(relay));
+    const sent = Buffer.concat(received.chunks);
+    // An exit 0 is the client's word; what reached the reference server is the evidence.
     if (exit !== null && exit.code === 0) {
+      const same = Buffer.compare(sent, Buffer.from(input)) === 0;
+      ctx.expect(s.clauses[0] as string, same, `${label}the client exited 0, but the reference server received ${sent.length} of its ${input.length} bytes${sent.length === input.length ? ' (different ones)' : ''}`, { expected: `${input.length} bytes on stream 0`, observed: `${sent.length} bytes` });
+      // Its close is the client contract's, and the relay may still hold the CLOSE: said, not judged.
+      if (!received.closed) ctx.note(`${label}the client exited 0 before the reference server saw stream 0 closed`);
+      ctx.endpointTookPart(relay.captured.filter((r) => r.fromClient).length);
       ctx.note(`${label}the client finished after ${(performance.now() - started).toFixed(0)} ms`);
       return 'intact';
     }
@@ -282,7 +350,7 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     // which the client cannot finish. The record says which stopped first, and whether
     // it was allowed to; failing that, the reference server if it was allowed to.
     return giveUpOrFail(ctx, s, relay, keyLines.keys(), 'client', {
-      gaveUp: (record) => (giveUpAllowed(record, 'server') !== null ? 'server' : 'client'),
+      gaveUp: (record) => (giveUpAllowed(record, 'server', 'client') !== null ? 'server' : 'client'),
       message: `${label}the client's ${s.bytes}-byte echo through the impaired path did not succeed: it ${said}`, expected: 'exit 0 after an intact echo', observed: said });
   } finally {
     await relay.close();

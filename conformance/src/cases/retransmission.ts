@@ -5,7 +5,7 @@ import { constant, spec } from '@qotp/spec';
 import { initialRtt, rtoNanos, updateRtt, type RttState } from '@qotp/reference';
 import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { ackOnly, autoAck, type CaseHeader, dataPayload, echo, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
+import { ackOnly, autoAck, type CaseHeader, dataPayload, echo, expectAlive, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
 
 /** The spec's DefaultRto in milliseconds (the spec counts nanoseconds). */
 const RTO_MS = constant('DefaultRto') / 1e6;
@@ -263,6 +263,7 @@ export const retransmissionCases: CaseDefinition[] = [
         return d !== open.reply && s !== null && s !== undefined && s.streamId === ping.streamId && s.offset === ping.offset && s.data.length === 0 && !d.decoded?.payload?.isClose;
       });
       ctx.expect('retransmission.ping-not-resent', copies.length === 0, `the unacknowledged PING was sent again ${copies.length} time(s), first after ${copies[0] ? (copies[0].t - open.reply.t).toFixed(0) : '?'} ms`);
+      await expectAlive(ctx, open, 'retransmission.ping-not-resent', 'an unacknowledged PING (silence proves nothing of an endpoint that answers nothing)');
     },
   ),
 ];

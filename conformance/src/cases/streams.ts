@@ -9,6 +9,7 @@ import {
   dataPayload,
   echo,
   equal,
+  expectAlive,
   fromEndpoint,
   handshake,
   highestOffset,
@@ -205,12 +206,14 @@ export const streamCases: CaseDefinition[] = [
       clauses: ['ack.only-not-acknowledged', 'payload.ack-only'],
     },
     async (ctx: CaseContext, open: Open) => {
-      await echo(open, 0, pattern(2000));
+      const first = await echo(open, 0, pattern(2000));
+      ctx.expect('payload.ack-only', first.length >= 2000, `before the ACK-only packet, a 2000-byte echo came back with ${first.length} bytes`);
       await open.peer.collect(SILENCE_MS);
       const since = open.peer.send(open.conn.data(ackOnly(0, 0, 1000)), 'ACK-only (acknowledging data already acknowledged)').index;
       const answers = await open.peer.collect(SILENCE_MS);
       const acks = answers.filter((d) => d.index > since && d.decoded?.payload?.ack !== null && d.decoded?.payload?.ack !== undefined);
       ctx.expect('ack.only-not-acknowledged', acks.length === 0, `the ACK-only packet was answered by ${acks.length} packet(s) with an ACK section`);
+      await expectAlive(ctx, open, 'payload.ack-only', 'an ACK-only packet (silence proves nothing of an endpoint that answers nothing)');
     },
   ),
   onConnection(

@@ -2,16 +2,28 @@
 // log: a live check that what an endpoint puts on the wire is what the spec says, and the
 // decoded timeline of a failing run.
 import { constant, headerSize, type MessageName } from '@qotp/spec';
-import { decodeInitSnd, decodePayload, messageTypeOf, openPacket, readUint, readUint64 } from '@qotp/reference';
+import { decodeInitCryptoRcv, decodeInitRcv, decodeInitSnd, decodePayload, messageTypeOf, openPacket, readUint, readUint64 } from '@qotp/reference';
 
 export interface KeyLog {
   secrets: Map<bigint, Uint8Array>;
   identitySecrets: Map<bigint, Uint8Array>;
+  /**
+   * Initiators' ephemeral private keys by connection id: with one, a reply opens even when
+   * it never reached the initiator (so no secret was logged), which is how a lost reply is
+   * told apart from one that would not have authenticated. Only the tester's own reference
+   * peers offer them; a key log file has none.
+   */
+  ephemeralKeys: Map<bigint, Uint8Array>;
+}
+
+/** Opening failed for want of a secret, not because the datagram failed to authenticate. */
+export class NoSecret extends Error {
+  override readonly name = 'NoSecret';
 }
 
 /** Parses QOTP_SHARED_SECRET and QOTP_SHARED_SECRET_ID lines (connection id in hex, as qotp prints it). */
 export function parseKeyLog(text: string): KeyLog {
-  const log: KeyLog = { secrets: new Map(), identitySecrets: new Map() };
+  const log: KeyLog = { secrets: new Map(), identitySecrets: new Map(), ephemeralKeys: new Map() };
   for (const line of text.split('\n')) {
     const m = /^(QOTP_SHARED_SECRET(?:_ID)?) ([0-9a-f]+) ([0-9a-f]{64})$/.exec(line.trim());
     if (!m) continue;
@@ -39,7 +51,12 @@ export function openCaptured(d: Uint8Array, keys: KeyLog, senderIsInitiator: boo
   // InitCryptoSnd carries no connection id: it is the first 8 bytes of the ephemeral key.
   const connId = readUint64(d, 1);
   const secret = type === 'InitCryptoSnd' ? keys.identitySecrets.get(connId) : keys.secrets.get(connId);
-  if (secret === undefined) throw new Error(`no logged secret for ${type} of connection ${connId.toString(16)}`);
+  const ephemeral = keys.ephemeralKeys.get(connId);
+  if (secret === undefined && ephemeral !== undefined && (type === 'InitRcv' || type === 'InitCryptoRcv')) {
+    const opened = (type === 'InitRcv' ? decodeInitRcv : decodeInitCryptoRcv)(d, ephemeral);
+    return { type, sn: opened.sn, payload: opened.payload };
+  }
+  if (secret === undefined) throw new NoSecret(`no logged secret for ${type} of connection ${connId.toString(16)}`);
   const sealedByInitiator = type === 'Data' ? senderIsInitiator : type === 'InitCryptoSnd';
   const opened = openPacket(d, headerSize(type), { secret, epoch: 0, sealedByInitiator });
   let payload = opened.payload;

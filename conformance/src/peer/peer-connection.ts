@@ -167,6 +167,12 @@ export class PeerConnection {
    */
   receive(bytes: Uint8Array, mtu: number = constant('DefaultMtu')): Decoded {
     const type = messageTypeOf(bytes);
+    // A message of the tester's own role (its InitSnd reflected, say) is none the endpoint may send.
+    const first = type === 'InitSnd' || type === 'InitCryptoSnd';
+    const reply = type === 'InitRcv' || type === 'InitCryptoRcv';
+    if ((first && this.role === 'initiator') || (reply && this.role === 'responder')) {
+      throw new QotpError('wrong-role', `${type} is the ${this.role}'s own message type; a ${this.role === 'initiator' ? 'responder' : 'initiator'} never sends it`);
+    }
     const base = (connId: bigint, sn: number | null, epoch: number | null, plaintext: Uint8Array | null): Decoded => ({
       type,
       connId,

@@ -2,7 +2,8 @@
 // table per target and its summary line.
 import type { CaseDefinition } from '../cases/case.js';
 import type { CaseResult } from '../runner.js';
-import { implementationLine, summaryLine, type Report } from './model.js';
+import { implementationLine, type Report } from './model.js';
+import { summaryLine } from '../verdict.js';
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const paint = (code: number, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -59,6 +60,7 @@ export function summaryTable(report: Report): string {
   for (const t of report.targets) {
     const notPassed = t.cases.filter((c) => c.outcome !== 'pass');
     lines.push('', `${t.name}: ${t.description}`, `  ${implementationLine(t.implementation)}`);
+    for (const [role, diagnosis] of Object.entries(t.firstContact ?? {})) lines.push(`  first contact as ${role}: nothing it sent authenticated and decoded: ${diagnosis}`);
     if (notPassed.length === 0) lines.push('  every case passed');
     for (const c of notPassed) {
       const reason = c.expectedFailure !== null && c.outcome !== 'unsupported' ? `expected: ${c.expectedFailure}` : (c.message ?? '').split('\n')[0];
@@ -72,6 +74,7 @@ export function summaryTable(report: Report): string {
     }
     if (t.summary.unexpectedPasses.length > 0) lines.push(`  listed as expected failures but passed: ${t.summary.unexpectedPasses.join(', ')}`);
   }
+  for (const e of report.harnessErrors ?? []) lines.push('', `harness error outside any case (a bug of the runner): ${e.split('\n').slice(0, 12).join('\n    ')}`);
   lines.push('');
   for (const t of report.targets) lines.push(summaryLine(t.name, t.summary));
   return `${lines.join('\n')}\n`;

@@ -5,7 +5,8 @@
 import { spec } from '@qotp/spec';
 import { relative } from 'node:path';
 import type { CaseReport, Report, TargetReport } from './model.js';
-import { implementationLine, summaryLine } from './model.js';
+import { implementationLine } from './model.js';
+import { summaryLine } from '../verdict.js';
 
 const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const clauseText = new Map(spec.clauses.map((c) => [c.id, `${c.level}: ${c.text}`]));

@@ -1,7 +1,7 @@
 // JUnit XML for CI systems: one testsuite per target, one testcase per case.
 // Expected failures, unsupported cases and (without --strict) SHOULD shortfalls are reported
 // as skipped, with the reason, so that JUnit's failures are exactly the verdict's.
-import { counts } from '../runner.js';
+import { counts, levelOf } from '../verdict.js';
 import type { Report } from './model.js';
 
 const escape = (s: string): string =>
@@ -16,7 +16,7 @@ export function junitXml(report: Report): string {
       let body = '';
       if (c.outcome === 'unsupported') body = `\n      <skipped message="${escape(`unsupported: ${c.message ?? ''}`)}"/>`;
       else if (c.outcome !== 'pass' && c.expectedFailure !== null) body = `\n      <skipped message="${escape(`expected failure: ${c.expectedFailure} (observed: ${c.message ?? c.outcome})`)}"/>`;
-      else if (c.outcome !== 'pass' && !counts(c, report.strict)) body = `\n      <skipped message="${escape(`${c.level} not met, counted only with --strict: ${c.failedClause ?? c.outcome}: ${c.message ?? ''}`)}"/>`;
+      else if (c.outcome !== 'pass' && !counts(c, report.strict)) body = `\n      <skipped message="${escape(`${levelOf(c)} not met, counted only with --strict: ${c.failedClause ?? c.outcome}: ${c.message ?? ''}`)}"/>`;
       else if (c.outcome === 'fail') body = `\n      <failure message="${escape(`${c.failedClause}: ${c.message ?? ''}`)}" type="${escape(c.failedClause ?? 'fail')}"/>`;
       else if (c.outcome !== 'pass') body = `\n      <error message="${escape(`${c.outcome}: ${c.message ?? ''}`)}" type="${c.outcome}"/>`;
       const notes = c.notes.length > 0 ? `\n      <system-out>${escape(c.notes.join('\n'))}</system-out>` : '';

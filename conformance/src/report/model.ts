@@ -3,7 +3,8 @@
 import { spec } from '@qotp/spec';
 import { describe } from '../peer/datagram.js';
 import { NO_OWNER } from '../peer/tester-peer.js';
-import { counts, isFailure, type CaseResult } from '../runner.js';
+import type { CaseResult } from '../runner.js';
+import { summarize, type Summary, type VerdictOptions } from '../verdict.js';
 import type { Implementation, Target } from '../targets/target.js';
 
 export interface TimelineEntry {
@@ -27,20 +28,6 @@ export interface CaseReport extends Omit<CaseResult, 'timeline'> {
   timeline: TimelineEntry[];
 }
 
-export interface Summary {
-  total: number;
-  passed: number;
-  /** fail + timeout + harness error, expected ones included. */
-  failed: number;
-  unsupported: number;
-  timeouts: number;
-  harnessErrors: number;
-  expectedFailures: number;
-  /** Listed as expected failures yet passed: the list is out of date. */
-  unexpectedPasses: string[];
-  verdict: 'pass' | 'fail';
-}
-
 export interface TargetReport {
   name: string;
   description: string;
@@ -49,6 +36,8 @@ export interface TargetReport {
   capabilities: Record<string, boolean>;
   implementation: Implementation;
   summary: Summary;
+  /** Per role, when the endpoint never spoke the protocol in its first cases: what was seen instead. */
+  firstContact?: Partial<Record<'server' | 'client', string>>;
   cases: CaseReport[];
 }
 
@@ -59,12 +48,16 @@ export interface Report {
   startedAt: string;
   durationMs: number;
   strict: boolean;
+  /** Whether a listed case that passed failed the run (`--fail-on-unexpected-pass`). */
+  failOnUnexpectedPass?: boolean;
   /** The run's seed (`--seed`), when the runner chose one. */
   seed?: number;
   /** Runs of each chance-dependent case (`--repeat`), when more than one. */
   repeat?: number;
   /** Set when a signal stopped the run; the targets then hold the cases that had finished. */
   interrupted?: { signal: 'SIGINT' | 'SIGTERM'; casesNotFinished: number };
+  /** Errors of the runner outside any case, with their stacks. */
+  harnessErrors?: string[];
   targets: TargetReport[];
 }
 
@@ -81,22 +74,7 @@ const entry = (d: CaseResult['timeline'][number]): TimelineEntry => ({
   problem: d.diagnosis?.says ?? (d.direction === 'in' && d.decoded === null && d.error !== null && d.error !== NO_OWNER ? d.error : null),
 });
 
-export function summarize(results: CaseResult[], strict: boolean): Summary {
-  const failing = results.filter(isFailure);
-  return {
-    total: results.length,
-    passed: results.filter((r) => r.outcome === 'pass').length,
-    failed: failing.length,
-    unsupported: results.filter((r) => r.outcome === 'unsupported').length,
-    timeouts: results.filter((r) => r.outcome === 'timeout').length,
-    harnessErrors: results.filter((r) => r.outcome === 'harness-error').length,
-    expectedFailures: failing.filter((r) => r.expectedFailure !== null).length,
-    unexpectedPasses: results.filter((r) => r.outcome === 'pass' && r.expectedFailure !== null).map((r) => r.id),
-    verdict: failing.some((r) => r.expectedFailure === null && counts(r, strict)) ? 'fail' : 'pass',
-  };
-}
-
-export function targetReport(target: Target, results: CaseResult[], strict: boolean): TargetReport {
+export function targetReport(target: Target, results: CaseResult[], verdict: VerdictOptions, firstContact: TargetReport['firstContact'] = {}): TargetReport {
   return {
     name: target.config.name,
     description: target.config.description,
@@ -104,34 +82,26 @@ export function targetReport(target: Target, results: CaseResult[], strict: bool
     mtu: target.config.mtu,
     capabilities: target.config.capabilities,
     implementation: target.implementation,
-    summary: summarize(results, strict),
+    summary: summarize(results, verdict),
+    ...(Object.keys(firstContact).length > 0 ? { firstContact } : {}),
     cases: results.map((r) => ({ ...r, timeline: r.timeline.map(entry) })),
   };
 }
 
-export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, strict: boolean, interrupted?: Report['interrupted'], seed?: number, repeat = 1): Report {
+export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, verdict: VerdictOptions, interrupted?: Report['interrupted'], seed?: number, repeat = 1): Report {
   return {
     tool: 'qotp-conformance',
     protocol: spec.protocol,
     protocolVersion: spec.protocolVersion,
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(durationMs),
-    strict,
+    strict: verdict.strict,
+    ...(verdict.failOnUnexpectedPass ? { failOnUnexpectedPass: true } : {}),
     ...(seed === undefined ? {} : { seed }),
     ...(repeat > 1 ? { repeat } : {}),
     ...(interrupted === undefined ? {} : { interrupted }),
     targets,
   };
-}
-
-/** "N passed, N failed" and what else there is to say, e.g. "(2 expected), 3 unsupported". */
-export function summaryLine(name: string, s: Summary): string {
-  const extra: string[] = [];
-  if (s.unsupported > 0) extra.push(`${s.unsupported} unsupported`);
-  if (s.timeouts > 0) extra.push(`${s.timeouts} timed out`);
-  if (s.harnessErrors > 0) extra.push(`${s.harnessErrors} harness errors`);
-  const expected = s.expectedFailures > 0 ? ` (${s.expectedFailures} expected)` : '';
-  return `${name}: ${s.passed} passed, ${s.failed} failed${expected}${extra.length ? `, ${extra.join(', ')}` : ''}`;
 }
 
 /** "qotp v0.2.18 (go version -m ...); expected failures: FILE (why)", for the report headers. */

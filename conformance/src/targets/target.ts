@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parseHostPort } from '@qotp/reference/node';
 import type { Capability } from '../cases/case.js';
 import { schemaValidator } from '../schemas.js';
+import { ServerStartFailure } from '../verdict.js';
 
 export interface TargetConfig {
   name: string;
@@ -204,12 +205,6 @@ function compilePattern(pattern: string, where: string): RegExp {
   }
 }
 
-/** Whether a finished case failed the way its expected-failures entry says (clause and observed text). */
-export function failsAsListed(entry: ExpectedFailure, failedClause: string | null, message: string | null): boolean {
-  if (entry.clause !== undefined && failedClause !== entry.clause) return false;
-  return entry.observed === undefined || new RegExp(entry.observed).test(message ?? '');
-}
-
 const bundledDir = fileURLToPath(new URL('../../targets/', import.meta.url));
 
 /** The target files shipped in conformance/targets/. */
@@ -349,29 +344,6 @@ export interface RunningServer extends LaunchedProcess {
   address: string;
   publicKey: Uint8Array;
 }
-
-/**
- * The launched server broke the launch contract (conformance/README.md): it printed no
- * ready line in time, exited before or right after it, or gave an unusable address or key.
- * The endpoint's failure (clause harness.server-ready), unlike a TargetError.
- */
-export class ServerStartFailure extends Error {
-  override readonly name = 'ServerStartFailure';
-  constructor(
-    message: string,
-    readonly output: string,
-    /** The server's exit status, when it exited before it was ready. */
-    readonly exitCode: number | null = null,
-  ) {
-    super(message);
-  }
-}
-
-/**
- * The exit status by which a launched endpoint says it does not support what a case asks of
- * it (as in the QUIC interop runner): the case is reported unsupported, not failed.
- */
-export const UNSUPPORTED_EXIT = 127;
 
 const lastLines = (text: string, n = 5): string => text.trim().split('\n').slice(-n).join(' | ');
 

@@ -41,6 +41,18 @@
 //                            data would
 //   sn-mask-counter-0        re-masks the sequence number of every encrypted packet the endpoint
 //                            sends with XChaCha20 block counter 0 instead of 1
+//
+// Broken endpoints for the soundness matrix (test/soundness.test.ts): none may pass a case.
+//   silent-after-handshake   passes the endpoint's replies (InitRcv, InitCryptoRcv) and nothing after them
+//   all-wrong-direction-bit  reseals every encrypted packet the endpoint sends, replies included,
+//                            with the initiator's direction bit: nothing of it authenticates
+//   wrong-key                reseals every encrypted packet with a secret of its own
+//   reflector                sends every datagram back to the tester; the endpoint sees none
+//   other-layout             re-encodes every payload the endpoint sends in another layout (modelled
+//                            on the upstream main branch's: a flags byte with no version field, the
+//                            ACK, then the stream header): it authenticates and does not decode
+//   oversized                pads every datagram of the endpoint's to 65,488 bytes (what the
+//                            upstream main branch sends on loopback, sizing packets by the interface)
 import { constant, fieldOffset, headerSize } from '@qotp/spec';
 import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
@@ -48,7 +60,8 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { PROBE_STREAM } from '../../src/cases/helpers.js';
 import { parseArgs } from 'node:util';
 
-export const DEFECTS = ['none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'rto-ceiling-3s', 'idle-not-refreshed', 'low-order-answered', 'no-next-epoch', 'small-window-as-zero', 'small-window-larger', 'reply-to-responder-accepted'] as const;
+export const BROKEN = ['silent-after-handshake', 'all-wrong-direction-bit', 'wrong-key', 'reflector', 'other-layout', 'oversized'] as const;
+export const DEFECTS = [...BROKEN, 'none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'rto-ceiling-3s', 'idle-not-refreshed', 'low-order-answered', 'no-next-epoch', 'small-window-as-zero', 'small-window-larger', 'reply-to-responder-accepted'] as const;
 export type Defect = (typeof DEFECTS)[number];
 
 const DATA_HEADER = headerSize('Data');
@@ -79,6 +92,55 @@ function isInitSnd(bytes: Uint8Array): boolean {
   }
 }
 
+/** Opens any encrypted packet the endpoint sent (a reply or Data), or null. */
+function openFromEndpoint(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>): { secret: Uint8Array; sn: number; epoch: number; plaintext: Uint8Array; header: number } | null {
+  try {
+    const type = messageTypeOf(bytes);
+    if (type === 'InitSnd' || type === 'InitCryptoSnd') return null;
+    const secret = secrets.get(readUint64(bytes, 1));
+    if (secret === undefined) return null;
+    const header = headerSize(type);
+    const opened = openPacket(bytes, header, { secret, epoch: 0, sealedByInitiator: false });
+    return { secret, sn: opened.sn, epoch: opened.epoch, plaintext: opened.payload, header };
+  } catch {
+    return null;
+  }
+}
+
+/** Reseals what the endpoint sent with other keys or another plaintext. */
+function resealed(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, change: (o: NonNullable<ReturnType<typeof openFromEndpoint>>) => { secret?: Uint8Array; sealedByInitiator?: boolean; plaintext?: Uint8Array }): Uint8Array {
+  const o = openFromEndpoint(bytes, secrets);
+  if (o === null) return bytes;
+  const c = change(o);
+  return sealPacket(bytes.slice(0, o.header), c.plaintext ?? o.plaintext, { secret: c.secret ?? o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator: c.sealedByInitiator ?? false });
+}
+
+/**
+ * A payload in another layout, as the upstream main branch's payload header has it: bit 0
+ * ACK, bit 1 wide offsets, bits 3-5 the type (0 data, 2 close), no version field; then the
+ * ACK (stream, offset, length, window), the stream header and the data.
+ */
+function otherLayout(p: Payload): Uint8Array {
+  const wide = Math.max(p.ack?.offset ?? 0, p.stream?.offset ?? 0) > 0xffffff;
+  const offsetBytes = wide ? 6 : 3;
+  const out: number[] = [(p.ack === null ? 0 : 1) | (wide ? 2 : 0) | ((p.isClose ? 2 : 0) << 3)];
+  const uint = (v: number, bytes: number) => {
+    for (let i = 0; i < bytes; i++) out.push(Math.floor(v / 2 ** (8 * i)) & 0xff);
+  };
+  if (p.ack !== null) {
+    uint(p.ack.streamId, 4);
+    uint(p.ack.offset, offsetBytes);
+    uint(p.ack.length, 2);
+    out.push(encodeRcvWindow(p.ack.window));
+  }
+  if (p.stream !== null) {
+    uint(p.stream.streamId, 4);
+    uint(p.stream.offset, offsetBytes);
+    out.push(...p.stream.data);
+  }
+  return new Uint8Array(out);
+}
+
 const reseal = (bytes: Uint8Array, o: { secret: Uint8Array; sn: number; epoch: number }, payload: Payload, sealedByInitiator: boolean): Uint8Array =>
   sealPacket(bytes.slice(0, DATA_HEADER), encodePayload(payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator });
 
@@ -88,7 +150,53 @@ type Rewrite = (bytes: Uint8Array, send: (b: Uint8Array) => void, back: (b: Uint
 /** The rewrites of one defect: towards the endpoint and towards the tester. */
 function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoint: Rewrite; toTester: Rewrite } {
   const pass: Rewrite = (b, send) => send(b);
+  const drop: Rewrite = () => {};
   switch (defect) {
+    case 'silent-after-handshake':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          try {
+            const type = messageTypeOf(b);
+            if (type === 'InitRcv' || type === 'InitCryptoRcv') send(b);
+          } catch {
+            // not even a type: nothing to pass on
+          }
+        },
+      };
+    case 'all-wrong-direction-bit':
+      return { toEndpoint: pass, toTester: (b, send) => send(resealed(b, secrets, () => ({ sealedByInitiator: true }))) };
+    case 'wrong-key': {
+      const own = new Uint8Array(32).fill(7);
+      return { toEndpoint: pass, toTester: (b, send) => send(resealed(b, secrets, () => ({ secret: own }))) };
+    }
+    case 'reflector':
+      return { toEndpoint: (b, _send, back) => back(b), toTester: drop };
+    case 'other-layout':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) =>
+          send(
+            resealed(b, secrets, (o) => {
+              // InitCryptoRcv and InitRcv carry their payload as Data does; an empty one stays empty.
+              if (o.plaintext.length === 0) return {};
+              try {
+                return { plaintext: otherLayout(decodePayload(o.plaintext)) };
+              } catch {
+                return {};
+              }
+            }),
+          ),
+      };
+    case 'oversized':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const big = new Uint8Array(65_488);
+          big.set(b);
+          send(big);
+        },
+      };
     case 'none':
       return { toEndpoint: pass, toTester: pass };
     case 'wrong-direction-bit':

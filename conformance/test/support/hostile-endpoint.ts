@@ -17,14 +17,19 @@
 //   crash-mid        a real reference server that dies (status 3) 300 ms after it is ready
 //   client-exits     (client) prints a complaint on stderr and exits with status 1 at once
 //   client-hangs     (client) sends nothing and never exits
+//   client-crash-after-first  (client, --peer HOST:PORT) sends one real InitSnd, then dies of an
+//                    uncaught exception (a Node.js stack trace, status 1)
+//   client-garbage   (client, --peer HOST:PORT) sends random datagrams every 100 ms, exits 0 after 3 s
 //   declines         server or client: says it does not support this and exits with status 127
+import { encodeInitSnd, publicKeyOf } from '@qotp/reference';
+import { parseHostPort } from '@qotp/reference/node';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export const MODES = ['never-ready', 'ready-then-exit', 'malformed-key', 'silent', 'garbage', 'amplifier', 'huge-stdout', 'crash-mid', 'client-exits', 'client-hangs', 'declines'] as const;
+export const MODES = ['never-ready', 'ready-then-exit', 'malformed-key', 'silent', 'garbage', 'amplifier', 'huge-stdout', 'crash-mid', 'client-exits', 'client-hangs', 'client-crash-after-first', 'client-garbage', 'declines'] as const;
 export type Mode = (typeof MODES)[number];
 
 const referenceCli = fileURLToPath(new URL('../../../reference/dist/cli.js', import.meta.url));
@@ -52,7 +57,15 @@ function referenceServer(token: string): Promise<{ line: string; kill: () => voi
 
 const key = () => randomBytes(32).toString('hex');
 
-async function main(mode: Mode, token: string): Promise<void> {
+/** A UDP socket aimed at the tester's address ("host:port" from {peer}). */
+async function towards(peer: string): Promise<(b: Uint8Array) => void> {
+  const to = parseHostPort(peer);
+  const udp = createSocket(to.host.includes(':') ? 'udp6' : 'udp4');
+  await new Promise<void>((resolve) => udp.bind(0, resolve));
+  return (b) => udp.send(b, to.port, to.host);
+}
+
+async function main(mode: Mode, token: string, peer: string): Promise<void> {
   switch (mode) {
     case 'never-ready':
       process.stdout.write(`starting up (${token}), any minute now\n`);
@@ -101,12 +114,29 @@ async function main(mode: Mode, token: string): Promise<void> {
     case 'client-hangs':
       forever();
       return;
+    case 'client-crash-after-first': {
+      const send = await towards(peer);
+      send(encodeInitSnd({ ephemeralPublicKey: publicKeyOf(randomBytes(32)), identityPublicKey: publicKeyOf(randomBytes(32)) }, 1400));
+      setTimeout(() => {
+        throw new TypeError(`hostile endpoint: cannot read properties of undefined (${token})`);
+      }, 100);
+      return;
+    }
+    case 'client-garbage': {
+      const send = await towards(peer);
+      const timer = setInterval(() => send(randomBytes(1 + Math.floor(Math.random() * 1400))), 100);
+      setTimeout(() => {
+        clearInterval(timer);
+        process.exit(0);
+      }, 3000);
+      return;
+    }
     case 'declines':
       process.stderr.write('hostile endpoint: not supported here\n');
       process.exit(127);
   }
 }
 
-const { values } = parseArgs({ options: { mode: { type: 'string' }, token: { type: 'string', default: '' } }, strict: false });
+const { values } = parseArgs({ options: { mode: { type: 'string' }, token: { type: 'string', default: '' }, peer: { type: 'string', default: '127.0.0.1:9' } }, strict: false });
 if (!MODES.includes(values.mode as Mode)) throw new Error(`--mode must be one of ${MODES.join(', ')}`);
-void main(values.mode as Mode, String(values.token));
+void main(values.mode as Mode, String(values.token), String(values.peer));

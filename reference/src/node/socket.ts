@@ -18,6 +18,8 @@ export interface ListenOptions {
   mtu?: number;
   /** Receives key log lines (QOTP_SHARED_SECRET ...), e.g. to append to a file for Wireshark. */
   keyLog?: (line: string) => void;
+  /** Source of ephemeral keys (node:crypto's by default); a test harness may record what it draws. */
+  randomBytes?: (length: number) => Uint8Array;
 }
 
 /** Requested UDP socket buffer size; the kernel caps it at net.core.rmem_max / wmem_max. */
@@ -184,7 +186,7 @@ export class QotpSocket extends EventEmitter {
     udp.setSendBufferSize(SOCKET_BUFFER);
     const endpointOptions: EndpointOptions = {
       identityPrivateKey: identityPrivateKey(options.identity ?? { random: true }),
-      randomBytes: (n) => new Uint8Array(randomBytes(n)),
+      randomBytes: options.randomBytes ?? ((n) => new Uint8Array(randomBytes(n))),
       ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
       ...(options.keyLog !== undefined ? { keyLog: options.keyLog } : {}),
     };
