@@ -42,21 +42,25 @@ describe('reports', () => {
     ]);
   });
 
-  it('JUnit fails exactly what the verdict counts: a SHOULD shortfall is skipped unless --strict', () => {
-    const withShould = (strict: boolean): Report => {
+  it('JUnit fails exactly what the verdict counts: a SHOULD shortfall is skipped unless --strict, a MUST clause failed in a SHOULD case fails', () => {
+    const planted = (strict: boolean, failedClause: string): Report => {
       const r = JSON.parse(JSON.stringify(report)) as Report;
       const c = r.targets[0]?.cases[1];
       if (c === undefined) throw new Error('no case');
-      Object.assign(c, { level: 'SHOULD', outcome: 'fail', failedClause: 'ack.segment', message: 'planted for this test' });
+      Object.assign(c, { level: 'SHOULD', outcome: 'fail', failedClause, message: 'planted for this test' });
       r.strict = strict;
       return r;
     };
-    const lenient = junitXml(withShould(false));
+    const lenient = junitXml(planted(false, 'flow.round-robin'));
     expect(lenient).toMatch(/failures="0" errors="0" skipped="2"/);
-    expect(lenient).toContain('<skipped message="SHOULD not met, counted only with --strict: ack.segment: planted for this test"/>');
-    const strict = junitXml(withShould(true));
+    expect(lenient).toContain('<skipped message="SHOULD not met, counted only with --strict: flow.round-robin: planted for this test"/>');
+    const strict = junitXml(planted(true, 'flow.round-robin'));
     expect(strict).toMatch(/failures="1" errors="0" skipped="1"/);
-    expect(strict).toContain('<failure message="ack.segment: planted for this test" type="ack.segment"/>');
+    expect(strict).toContain('<failure message="flow.round-robin: planted for this test" type="flow.round-robin"/>');
+    // ack.segment is a MUST clause: failing it counts as a failure whatever the case's own level.
+    const must = junitXml(planted(false, 'ack.segment'));
+    expect(must).toMatch(/failures="1" errors="0" skipped="1"/);
+    expect(must).toContain('<failure message="ack.segment: planted for this test" type="ack.segment"/>');
   });
 
   it('the HTML report puts passes of listed failures first, names the failing clause in the matrix and shows expected against observed', () => {
