@@ -14,4 +14,4 @@ export { PeerConnection } from './peer/peer-connection.js';
 export { startRelay, type Relay, type Relayed, type RelaySettings } from './impair/relay.js';
 export { describeImpairment, ImpairedPath, type Fate, type Impairment } from './impair/impairment.js';
 export { decodeCaptured, parseKeyLog, timeline, type DecodeReport, type KeyLog, type TimedDatagram } from './impair/capture.js';
-export { giveUpAllowed, noCause, readResends, stoppedFirst, type ResendRecord, type Resent, type Side } from './impair/resends.js';
+export { describeResent, giveUpAllowed, MAX_COPIES, noCause, readResends, stoppedFirst, type ResendRecord, type Resent, type Side } from './impair/resends.js';

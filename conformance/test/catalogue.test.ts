@@ -7,9 +7,11 @@ import { allTests, applyDamage, DamageError, fromHex, loadVectors, type Damage }
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { coverage, isChecked, renderCasesMarkdown } from '../scripts/cases-md.js';
 import { allCases } from '../src/cases/index.js';
 import { schemaValidator } from '../src/schemas.js';
 import { bundledTarget, loadTarget, type TargetConfig } from '../src/targets/target.js';
+import { plantedFailures } from './support/planted-defects.js';
 
 const targetsDir = fileURLToPath(new URL('../targets/', import.meta.url));
 const clauseIds = new Set(spec.clauses.map((c) => c.id));
@@ -29,6 +31,35 @@ describe('case catalogue', () => {
     const checked = new Set(allCases.flatMap((c) => c.clauses));
     const unchecked = spec.clauses.filter((c) => c.testedBy.includes('conformance') && !checked.has(c.id)).map((c) => c.id);
     expect(unchecked).toEqual([]);
+  });
+});
+
+describe('clause coverage (CASES.md)', () => {
+  const rows = coverage();
+
+  it('CASES.md is the rendering of the spec, the cases, the vectors and the planted defects (run `npm run spec:generate` when this fails)', () => {
+    expect(readFileSync(fileURLToPath(new URL('../CASES.md', import.meta.url)), 'utf8')).toBe(renderCasesMarkdown());
+  });
+
+  // Only the reference's simulation tests hold it to these; an implementation in another
+  // language is checked against none of them. The list may only shrink: a clause that gains a
+  // case or a vector must leave it, and a new clause without either fails.
+  const notCheckedYet = ['flow.retransmit-past-window', 'stream.one-empty-segment'];
+
+  it('every MUST and SHOULD clause about the protocol has a case or a vector, but for the listed ones', () => {
+    expect(rows.filter((r) => isChecked(r.clause) && r.cases.length === 0 && r.vectors === 0).map((r) => r.clause.id)).toEqual(notCheckedYet);
+  });
+
+  it("a clause's testedBy says what checks it: 'conformance' exactly when a case names it, 'vectors' exactly when a vector does", () => {
+    expect(rows.filter((r) => r.clause.testedBy.includes('conformance') !== r.cases.length > 0).map((r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, ${r.cases.length} cases`)).toEqual([]);
+    expect(rows.filter((r) => r.clause.testedBy.includes('vectors') !== r.vectors > 0).map((r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, ${r.vectors} vectors`)).toEqual([]);
+  });
+
+  it('every planted defect names a case of the catalogue and a clause of the spec', () => {
+    const ids = new Set(allCases.map((c) => c.id));
+    // The clause need not be one the case lists: a diagnosis names the rule the packets break.
+    for (const r of rows) for (const d of r.defects) expect(ids, `${d} -> ${r.clause.id}`).toContain(/\((.+)\)$/.exec(d)?.[1]);
+    expect(rows.flatMap((r) => r.defects).length).toBe(plantedFailures().length);
   });
 });
 

@@ -141,6 +141,34 @@ export const closeCases: CaseDefinition[] = [
       ctx.note(`the endpoint had echoed ${state.closeOffset} of ${data.length} bytes when it answered the CLOSE`);
     },
   ),
+  onConnection(
+    {
+      id: 'close.answer-position',
+      title: "A CLOSE that carries data is answered at the endpoint's write position when it arrived: its data is not echoed",
+      clauses: ['close.answer', 'close.acknowledged'],
+    },
+    async (ctx: CaseContext, open: Open) => {
+      // The echo of everything before the CLOSE is back, so the endpoint's write position is
+      // known when the CLOSE arrives; what the CLOSE carries reaches the application only
+      // after the CLOSE was answered, and what it writes then is not sent.
+      const data = pattern(3000, 14);
+      const got = await echo(open, 6, data);
+      ctx.expect('close.answer', equal(got, data), `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`);
+      const last = pattern(500, 15);
+      open.peer.send(open.conn.data(dataPayload(6, data.length, last, true)), `CLOSE of stream 6 at ${data.length} carrying ${last.length} bytes`);
+      const state = await awaitEndpointClose(open, 6);
+      ctx.expect('close.answer', state.closeOffset !== null, 'the endpoint never answered the CLOSE with its own');
+      ctx.expect(
+        'close.answer',
+        state.closeOffset === data.length,
+        state.closeOffset > data.length
+          ? `the endpoint closed at ${state.closeOffset}: it echoed the ${state.closeOffset - data.length} bytes the CLOSE carried before it answered, but a CLOSE is answered at the write position it finds (${data.length}) and bytes written after it are not sent`
+          : `the endpoint closed at ${state.closeOffset}, before the ${data.length} bytes it had already echoed`,
+        { expected: `CLOSE at ${data.length}`, observed: `CLOSE at ${state.closeOffset}` },
+      );
+      await expectAcknowledged(ctx, open, 'close.acknowledged', { streamId: 6, offset: data.length, data: last, isClose: true }, 'the CLOSE carrying data');
+    },
+  ),
   {
     id: 'close.sent-once',
     title: 'An unacknowledged CLOSE is resent on the RTO schedule only, and every copy keeps the close flag',

@@ -1,6 +1,6 @@
 // Connection-level cases (server role): the peer's receive window, the idle timeout, the
 // grace period of a closed stream and the key log of a launched endpoint.
-import { decodeRcvWindow, encodeRcvWindow } from '@qotp/reference';
+import { decodeRcvWindow, encodeRcvWindow, type Payload } from '@qotp/reference';
 import { constant } from '@qotp/spec';
 import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
@@ -31,6 +31,8 @@ const REFRESH_AT_MS = (IDLE_MS * 2) / 3;
 const IN_FLIGHT_WINDOW = 64 * 1024;
 const IN_FLIGHT_BYTES = 200_000; // three times what a drifting count lets through that window
 const IN_FLIGHT_MS = 10_000;
+/** How long the window-probe case waits for each probe: an RTO of at most MaxRto, and slack. */
+const PROBE_WAIT_MS = constant('MaxRto') / 1e6 + 1000;
 
 /** Whether the connection still acknowledges a PING (a closed one does not answer at all). */
 async function answersPing(open: Open, streamId: number): Promise<boolean> {
@@ -160,6 +162,41 @@ export const connectionCases: CaseDefinition[] = [
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
       const got = streamState(open.peer, open.conn, 0).bytes;
       ctx.expect('flow.window-respected', equal(got, data), `after the window opened only ${got.length} of ${data.length} bytes were echoed`);
+    },
+  },
+  {
+    id: 'connection.window-probe',
+    title: 'A sender facing a closed window probes it with a PING every RTO, and resumes when the ACK of a probe opens it',
+    clauses: ['flow.window-probe', 'flow.window-respected'],
+    level: 'SHOULD',
+    role: 'server',
+    timeoutMs: 15_000,
+    async run(ctx: CaseContext) {
+      // The tester closes its window before the endpoint has anything to echo, and from then
+      // on says nothing unprompted: it answers each PING with an ACK of it, the first two with
+      // the window still 0, the third opening it. Without probes both sides wait for good.
+      const open = await handshake(ctx);
+      const closed = open.peer.send(open.conn.data(ackOnly(0, 0, 0, 0)), 'ACK-only advertising a window of 0 bytes');
+      const data = pattern(3000, 31);
+      sendStream(open, 0, data);
+      const isProbe = (d: Datagram) => d.decoded?.connId === open.conn.connId && d.decoded.type === 'Data' && d.decoded.payload?.stream?.data.length === 0 && !d.decoded.payload.isClose;
+      const probes: Datagram[] = [];
+      for (let n = 1; n <= 3; n++) {
+        const since = (probes[probes.length - 1] ?? closed).index + 1;
+        const probe = await open.peer.waitFor(isProbe, PROBE_WAIT_MS, since);
+        const after = n === 1 ? 'the window closed' : 'the ACK of the last probe';
+        ctx.expect('flow.window-probe', probe !== null, `with data waiting and a window of 0, the endpoint sent no PING within ${PROBE_WAIT_MS} ms after ${after} (probe ${n} of 3)${n === 1 ? '' : `; the earlier ones came ${probes.map((p) => `${(p.t - closed.t).toFixed(0)}`).join(', ')} ms after the window closed`}`);
+        probes.push(probe);
+        const s = probe.decoded?.payload?.stream as NonNullable<Payload['stream']>;
+        if (n === 3) autoAck(open);
+        open.peer.send(open.conn.data(ackOnly(s.streamId, s.offset, 0, n === 3 ? WINDOW : 0)), n === 3 ? `ACK of probe ${n}, opening the window to ${WINDOW} bytes` : `ACK of probe ${n}, the window still 0`);
+      }
+      const early = fromEndpoint(open.peer, open.conn, closed.index).filter((d) => d.t < (probes[2] as Datagram).t && (d.decoded?.payload?.stream?.data.length ?? 0) > 0);
+      ctx.expect('flow.window-respected', early.length === 0, `with a window of 0 the endpoint sent ${early.length} packet(s) with data before the window opened`);
+      ctx.note(`probes ${probes.map((p) => `on stream ${p.decoded?.payload?.stream?.streamId} at ${(p.t - closed.t).toFixed(0)} ms`).join(', ')} after the window closed`);
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
+      const got = streamState(open.peer, open.conn, 0).bytes;
+      ctx.expect('flow.window-probe', equal(got, data), `after the ACK of a probe opened the window, ${got.length} of ${data.length} bytes were echoed within ${REPLY_MS} ms: the window an ACK of a PING carries was not taken`);
     },
   },
   {

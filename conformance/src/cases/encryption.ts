@@ -5,7 +5,7 @@ import { headerByte, openPacket, QotpError, readUint, readUint64 } from '@qotp/r
 import { describe } from '../peer/datagram.js';
 import { withType, withVersion } from '@qotp/vectors';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { echo, expectAlive, fromEndpoint, onConnection, pattern, PROBE_STREAM, probePayload, probeReactions, REPLY_MS, SILENCE_MS, waitUntil, type CaseHeader, type Open } from './helpers.js';
+import { echo, equal, expectAlive, fromEndpoint, onConnection, pattern, PROBE_STREAM, probePayload, probeReactions, REPLY_MS, SILENCE_MS, waitUntil, type CaseHeader, type Open } from './helpers.js';
 
 /** The stream of a probe that must not be answered, apart from PROBE_STREAM's. */
 const FAR_PROBE_STREAM = PROBE_STREAM + 1;
@@ -20,8 +20,12 @@ export async function expectDropped(ctx: CaseContext, open: Open, bytes: Uint8Ar
 
 /** A case on a connection that already carried a 6000-byte echo, so the endpoint has sent Data. */
 function onWarmConnection(header: CaseHeader, script: (ctx: CaseContext, open: Open) => Promise<void>): CaseDefinition {
-  return onConnection(header, async (ctx, open) => {
-    await echo(open, 0, pattern(6000));
+  return onConnection(header, async (ctx: CaseContext, open: Open) => {
+    // The warm-up is what a case about the endpoint's own packets judges: without it there is
+    // nothing beyond the handshake reply to look at.
+    const data = pattern(6000);
+    const got = await echo(open, 0, data);
+    ctx.expect('stream.ordered-delivery', equal(got, data), `the warm-up echo of ${data.length} bytes on stream 0 came back with ${got.length} bytes`);
     await script(ctx, open);
   });
 }

@@ -4,7 +4,9 @@ import { constant, fieldOffset, headerSize } from '@qotp/spec';
 import { headerByte, readUint64 } from '@qotp/reference';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { CaseContext, CaseDefinition } from './case.js';
+import type { Datagram } from '../peer/datagram.js';
 import {
+  ackOnly,
   autoAck,
   dataPayload,
   echo,
@@ -26,12 +28,29 @@ import {
 } from './helpers.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/** How long the repeat-address case waits for the resend of its echo: the RTO is at most MaxRto. */
+const RESEND_WAIT_MS = constant('MaxRto') / 1e6 + 1000;
+
+/**
+ * The first reply acknowledges the first packet: an InitSnd as an empty segment on stream 0
+ * at offset 0, an InitCryptoSnd's data as the segment it is (handshake.init-snd-repeat).
+ */
+function expectReplyAck(ctx: CaseContext, open: Open, length: number): void {
+  const ack = open.reply.decoded?.payload?.ack ?? null;
+  const seen = ack === null ? 'no ACK section' : `an ACK of stream ${ack.streamId}, offset ${ack.offset}, length ${ack.length}`;
+  ctx.expect(
+    'handshake.init-snd-repeat',
+    ack !== null && ack.streamId === 0 && ack.offset === 0 && ack.length === length,
+    `the ${open.reply.decoded?.type} carries ${seen}; it must acknowledge the first packet: stream 0, offset 0, length ${length}`,
+    { expected: `ACK (0, 0, ${length})`, observed: ack === null ? 'no ACK' : `ACK (${ack.streamId}, ${ack.offset}, ${ack.length})` },
+  );
+}
 
 export const handshakeCases: CaseDefinition[] = [
   {
     id: 'handshake.in-band',
     title: 'InitSnd is answered by an InitRcv with the connection id, the keys and the reply secret',
-    clauses: ['crypto.init-rcv.layout', 'crypto.init-rcv.secret', 'crypto.conn-id.initial', 'harness.server-ready'],
+    clauses: ['crypto.init-rcv.layout', 'crypto.init-rcv.secret', 'crypto.conn-id.initial', 'handshake.init-snd-repeat', 'harness.server-ready'],
     level: 'MUST',
     role: 'server',
     timeoutMs: 10_000,
@@ -45,6 +64,7 @@ export const handshakeCases: CaseDefinition[] = [
         const announced = reply.bytes.subarray(fieldOffset('InitRcv', 'pubKeyIdRcv'), fieldOffset('InitRcv', 'pubKeyIdRcv') + 32);
         ctx.expect('crypto.init-rcv.layout', equal(announced, ctx.endpoint.publicKey), `InitRcv carries identity key ${hex(announced)}, the endpoint announced ${hex(ctx.endpoint.publicKey)}`);
       }
+      expectReplyAck(ctx, open, 0);
       autoAck(open);
       const data = pattern(3000);
       const got = await echo(open, 0, data);
@@ -54,7 +74,7 @@ export const handshakeCases: CaseDefinition[] = [
   {
     id: 'handshake.0rtt',
     title: 'InitCryptoSnd with data is answered by an InitCryptoRcv and the data is delivered',
-    clauses: ['crypto.init-crypto-snd.secret', 'crypto.init-crypto-rcv.layout', 'crypto.init-crypto-rcv.secret'],
+    clauses: ['crypto.init-crypto-snd.secret', 'crypto.init-crypto-rcv.layout', 'crypto.init-crypto-rcv.secret', 'handshake.init-snd-repeat'],
     level: 'MUST',
     role: 'server',
     requires: ['zeroRtt'],
@@ -64,6 +84,7 @@ export const handshakeCases: CaseDefinition[] = [
       const open = await handshake(ctx, { zeroRtt: first });
       ctx.expect('crypto.init-crypto-rcv.layout', open.reply.bytes[0] === headerByte('InitCryptoRcv'), `InitCryptoRcv header byte is 0x${open.reply.bytes[0]?.toString(16)}, expected 0x${headerByte('InitCryptoRcv').toString(16)}`);
       ctx.expect('crypto.init-crypto-rcv.layout', readUint64(open.reply.bytes, 1) === open.conn.connId, 'InitCryptoRcv names another connection id');
+      expectReplyAck(ctx, open, first.length);
       autoAck(open);
       // A responder may hold its data until the initiator's first Data packet (only one
       // packet during the handshake), so the tester sends one right away, as a client would.
@@ -148,6 +169,34 @@ export const handshakeCases: CaseDefinition[] = [
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a duplicated InitSnd');
     },
   },
+  {
+    id: 'handshake.init-snd-repeat-address',
+    title: 'A repeated InitSnd from another address does not move where the connection sends',
+    clauses: ['connection.any-source', 'handshake.init-snd-repeat', 'retransmission.rto-default'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 10_000,
+    async run(ctx: CaseContext) {
+      // An InitSnd cannot authenticate: anyone who saw the first one can send it again from
+      // anywhere. The tester leaves the echo unacknowledged, so the endpoint resends it on its
+      // own, with no authentic packet in between to follow; the resend must come where the
+      // connection was set up.
+      const open = await handshake(ctx);
+      const data = text('resent to where the connection began');
+      open.peer.send(open.conn.data(dataPayload(3, 0, data)), 'DATA stream 3; its echo is not acknowledged');
+      const isEcho = (d: Datagram) => d.decoded?.connId === open.conn.connId && d.decoded.payload?.stream?.streamId === 3 && d.decoded.payload.stream.data.length > 0;
+      const echoed = await open.peer.waitFor(isEcho, REPLY_MS, 0);
+      ctx.expect('handshake.init-snd-repeat', echoed !== null, `the endpoint did not echo within ${REPLY_MS} ms`);
+      const elsewhere = await ctx.peer();
+      elsewhere.add(open.conn);
+      elsewhere.send(open.first.bytes, 'the same InitSnd again, from a second socket');
+      const [here, there] = await Promise.all([open.peer.waitFor(isEcho, RESEND_WAIT_MS), elsewhere.waitFor(isEcho, RESEND_WAIT_MS, 0)]);
+      ctx.note(`the resend of the echo came to ${here !== null ? 'the first address' : there !== null ? 'the second address' : 'neither address'}; the repeated InitSnd got ${elsewhere.incoming(0).filter((d) => d.decoded?.type === 'InitRcv').length} InitRcv at the second`);
+      ctx.expect('connection.any-source', there === null, `after a repeated InitSnd from a second address the endpoint resent its echo there (${here === null ? 'and not' : 'and also'} to the first): an InitSnd, which anyone can replay, moved the connection's address`);
+      ctx.expect('retransmission.rto-default', here !== null, `the unacknowledged echo was not resent within ${RESEND_WAIT_MS} ms`);
+      open.peer.send(open.conn.data(ackOnly(3, 0, data.length)), 'ACK of the echo');
+    },
+  },
   onConnection(
     {
       id: 'handshake.conn-id-stable',
@@ -155,11 +204,18 @@ export const handshakeCases: CaseDefinition[] = [
       clauses: ['crypto.conn-id.stable', 'crypto.conn-id.initial'],
     },
     async (ctx: CaseContext, open: Open) => {
-      await echo(open, 0, pattern(20_000), { close: true });
+      const data = pattern(20_000);
+      // The last 1000-byte segment is the CLOSE: its data is delivered, not echoed (close.answer).
+      const echoed = data.subarray(0, data.length - 1000);
+      const got = await echo(open, 0, data, { close: true, segment: 1000 });
       await open.peer.collect(SILENCE_MS);
       const all = open.peer.incoming(0);
       const other = all.filter((d) => d.bytes.length < 9 || readUint64(d.bytes, 1) !== open.conn.connId);
       ctx.expect('crypto.conn-id.stable', other.length === 0, `${other.length} of ${all.length} datagrams carry another connection id`);
+      // The rule is about every packet: one reply alone is too little to judge it by.
+      const dataPackets = fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.type === 'Data' && (d.decoded.payload?.stream?.data.length ?? 0) > 0);
+      ctx.expect('stream.ordered-delivery', dataPackets.length > 0 && equal(got, echoed.subarray(0, got.length)), dataPackets.length === 0 ? `the endpoint sent no Data packet with data: of ${echoed.length} bytes sent before the CLOSE segment none came back, and its reply alone is too little to judge` : `the echo differs from what was sent (${got.length} bytes came back)`);
+      ctx.note(`${got.length} of the ${echoed.length} bytes before the CLOSE segment echoed in ${dataPackets.length} Data packet(s)`);
       ctx.note(`${all.length} datagrams, all with connection id ${open.conn.connId.toString(16)}`);
     },
   ),

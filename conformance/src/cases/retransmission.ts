@@ -5,7 +5,7 @@ import { constant, spec } from '@qotp/spec';
 import { initialRtt, rtoNanos, updateRtt, type RttState } from '@qotp/reference';
 import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { ackOnly, autoAck, type CaseHeader, dataPayload, echo, expectAlive, fromEndpoint, handshake, REPLY_MS, SILENCE_MS, text, type Open } from './helpers.js';
+import { ackOnly, autoAck, type CaseHeader, dataPayload, echo, expectAlive, fromEndpoint, handshake, pattern, REPLY_MS, sendStream, SILENCE_MS, text, type Open } from './helpers.js';
 
 /** The spec's DefaultRto in milliseconds (the spec counts nanoseconds). */
 const RTO_MS = constant('DefaultRto') / 1e6;
@@ -31,13 +31,22 @@ interface Observation {
   copies: Datagram[];
 }
 
-/** Sends a few bytes, never acknowledges anything and collects the endpoint's copies of its echo. */
-async function withholdAcks(ctx: CaseContext, listenMs: number): Promise<Observation> {
+/**
+ * Sends a few bytes, never acknowledges anything and collects the endpoint's copies of its
+ * echo; `onCopy` hears of each copy as it arrives.
+ */
+async function withholdAcks(ctx: CaseContext, listenMs: number, onCopy: (open: Open, copy: Datagram, n: number) => void = () => {}): Promise<Observation> {
   const open = await handshake(ctx);
   open.peer.send(open.conn.data(dataPayload(0, 0, text('please resend me'))), 'DATA stream 0; the tester will acknowledge nothing');
   const isCopy = (d: Datagram) => {
     const s = d.decoded?.payload?.stream;
-    return s !== null && s !== undefined && s.streamId === 0 && s.offset === 0 && s.data.length > 0;
+    return d.decoded?.connId === open.conn.connId && s !== null && s !== undefined && s.streamId === 0 && s.offset === 0 && s.data.length > 0;
+  };
+  let n = 0;
+  const previous = open.peer.onDatagram;
+  open.peer.onDatagram = (d) => {
+    previous?.(d);
+    if (isCopy(d)) onCopy(open, d, ++n);
   };
   const first = await open.peer.waitFor(isCopy, REPLY_MS, 0);
   ctx.expect('retransmission.rto-default', first !== null, `the endpoint did not echo within ${REPLY_MS} ms`);
@@ -73,6 +82,11 @@ export function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): 
  * RTO * 2^5 for the sixth's ACK (the reference, as the clause recommends); then 1.5 s more.
  */
 export const GIVE_UP_LISTEN_MS = EXPECTED_GAPS.reduce((a, b) => a + b, 0) + 32 * RTO_MS + 1500;
+/** The oldest-first case: an echo of several segments, none acknowledged for three RTOs and more (resends at about 200 and 600 ms). */
+const OLDEST_FIRST_BYTES = 4000;
+const OLDEST_FIRST_LISTEN_MS = 4 * RTO_MS + 200;
+/** When, after the sixth transmission, the give-up case checks that the connection is still open: half the default RTO. */
+const GIVE_UP_PING_MS = RTO_MS / 2;
 
 /** The RTO's floor (retransmission.rto-formula), in ms. */
 const RTO_MIN_MS = constant('MinRto') / 1e6;
@@ -232,17 +246,60 @@ export const retransmissionCases: CaseDefinition[] = [
     {
       id: 'retransmission.give-up',
       title: `A segment is sent at most ${MAX_TRANSMISSIONS} times, then the connection is closed`,
-      clauses: ['retransmission.give-up', 'retransmission.backoff'],
+      clauses: ['retransmission.give-up', 'retransmission.give-up-wait', 'retransmission.backoff'],
       timeoutMs: 25_000,
     },
     async (ctx: CaseContext) => {
-      const { open, copies } = await withholdAcks(ctx, GIVE_UP_LISTEN_MS);
+      // GIVE_UP_PING_MS after the sixth transmission the tester sends a PING: a connection
+      // that gives that transmission time to be acknowledged still answers it.
+      let ping: Datagram | null = null;
+      const { open, copies } = await withholdAcks(ctx, GIVE_UP_LISTEN_MS, (o, copy, n) => {
+        if (n === MAX_TRANSMISSIONS) setTimeout(() => (ping = o.peer.send(o.conn.data(dataPayload(6, 0, new Uint8Array(0))), `PING ${GIVE_UP_PING_MS} ms after the sixth transmission`)), Math.max(0, copy.t + GIVE_UP_PING_MS - o.peer.now()));
+      });
       ctx.note(`transmissions at ${copies.map((c) => (c.t - (copies[0] as Datagram).t).toFixed(0)).join(', ')} ms`);
       checkGaps(ctx, copies, MAX_TRANSMISSIONS - 1);
       ctx.expect('retransmission.give-up', copies.length === MAX_TRANSMISSIONS, `the segment was sent ${copies.length} times, expected ${MAX_TRANSMISSIONS}`);
+      const sent = ping as Datagram | null;
+      const pingAck = sent === null ? undefined : fromEndpoint(open.peer, open.conn, sent.index).find((d) => d.decoded?.payload?.ack?.streamId === 6);
+      ctx.expect('retransmission.give-up-wait', pingAck !== undefined, `a PING sent ${GIVE_UP_PING_MS} ms after the sixth transmission was not acknowledged: the connection closed without giving that transmission time to be acknowledged`);
+      ctx.note(`the PING ${GIVE_UP_PING_MS} ms after the sixth transmission was acknowledged ${(pingAck.t - (sent as Datagram).t).toFixed(0)} ms after it was sent`);
       const since = open.peer.send(open.conn.data(dataPayload(4, 0, new Uint8Array(0))), 'PING after the give-up: a closed connection does not answer').index;
       const answers = await open.peer.collect(SILENCE_MS, (d) => d.index > since && d.decoded?.payload?.ack?.streamId === 4);
       ctx.expect('retransmission.give-up', answers.length === 0, 'the connection still acknowledges a PING after the sixth transmission went unanswered: it was not closed');
+    },
+  ),
+  timed(
+    {
+      id: 'retransmission.oldest-first',
+      title: 'While the oldest unacknowledged segment of a stream is resent, the later ones of that stream wait',
+      clauses: ['retransmission.oldest-first', 'retransmission.rto-default'],
+      level: 'SHOULD',
+      timeoutMs: 10_000,
+    },
+    async (ctx: CaseContext) => {
+      const open = await handshake(ctx);
+      sendStream(open, 0, pattern(OLDEST_FIRST_BYTES, 3));
+      const segments = (since: number) => fromEndpoint(open.peer, open.conn, since).filter((d) => d.decoded?.payload?.stream?.streamId === 0 && d.decoded.payload.stream.data.length > 0);
+      const first = await open.peer.waitFor(() => segments(0).length > 0, REPLY_MS, 0);
+      ctx.expect('retransmission.rto-default', first !== null, `the endpoint did not echo within ${REPLY_MS} ms`);
+      await open.peer.collect(OLDEST_FIRST_LISTEN_MS);
+      const seen = new Set<number>();
+      const resent: number[] = [];
+      for (const d of segments(0)) {
+        const offset = d.decoded?.payload?.stream?.offset as number;
+        if (seen.has(offset)) resent.push(offset);
+        seen.add(offset);
+      }
+      const oldest = Math.min(...seen);
+      ctx.note(`${seen.size} segments of the echo at offsets ${[...seen].sort((a, b) => a - b).join(', ')}; resent in ${OLDEST_FIRST_LISTEN_MS} ms without an ACK: ${resent.join(', ') || 'none'}`);
+      ctx.expect('retransmission.oldest-first', seen.size >= 2, `the ${OLDEST_FIRST_BYTES}-byte echo came in ${seen.size} segment(s): nothing later to hold back`);
+      ctx.expect('retransmission.rto-default', resent.includes(oldest), `the oldest segment (offset ${oldest}) was not resent in ${OLDEST_FIRST_LISTEN_MS} ms without an ACK`);
+      const later = [...new Set(resent.filter((o) => o !== oldest))];
+      ctx.expect('retransmission.oldest-first', later.length === 0, `while the oldest segment (offset ${oldest}) went unacknowledged, the endpoint also resent the later segment(s) at ${later.join(', ')} of the same stream`, { expected: `resends of offset ${oldest} only`, observed: `resends of ${[...new Set(resent)].join(', ')}` });
+      for (const offset of seen) {
+        const d = segments(0).find((x) => x.decoded?.payload?.stream?.offset === offset);
+        open.peer.send(open.conn.data(ackOnly(0, offset, d?.decoded?.payload?.stream?.data.length ?? 0)), `ACK of stream 0 at ${offset}`);
+      }
     },
   ),
   timed(

@@ -3,66 +3,18 @@
 // reference endpoint: it holds the endpoint's secrets (from its key log callback) and
 // rewrites datagrams in flight, so the reference itself needs no test hooks.
 //
-//   node --import tsx defective-endpoint.ts --defect NAME
+//   node --import tsx defective-endpoint.ts --defect NAME [--mode echo|sink]
 //   prints "qotp listening <relay address> <public key hex>" like the real CLI
 //
-// Defects:
-//   none                     forwards unchanged (the control)
-//   wrong-direction-bit      reseals the endpoint's Data packets with the initiator's direction bit
-//   no-backoff               drops the endpoint's retransmissions and resends each first
-//                            transmission every RTO instead (no doubling)
-//   close-ignored            removes the CLOSE flag from the tester's packets
-//   short-init-snd-answered  pads a short InitSnd to the MTU, so the endpoint answers it
-//   ack-length-off-by-one    adds one to the length of every ACK the endpoint sends
-//   unknown-id-by-address    a Data packet under a connection id the endpoint does not know, which
-//                            opens with the keys of a connection it does know, is given that id
-//                            (an endpoint that finds connections by source address)
-//   window-always-full       rewrites the window of every ACK the endpoint sends to the whole
-//                            capacity, whatever it holds
-//   window-counts-received   rewrites it to the capacity minus every byte the tester ever sent
-//                            on the connection, as if reading freed nothing
-//   rto-floor-1s             holds the endpoint's resends back until 1 s after the first
-//                            transmission, as an RTO clamped to at least 1 s would
-//   rto-ceiling-3s           holds them back until 3 s after it, as an RTO whose ceiling is 3 s
-//                            (not 2 s) would after long RTT samples
-//   idle-not-refreshed       drops everything of a connection from 30 s after its first datagram
-//                            on, as an idle timer that incoming packets do not restart would
-//   low-order-answered       answers an InitSnd whose ephemeral key is a low-order point with a
-//                            datagram under the connection id that key gives (the endpoint drops it)
-//   no-next-epoch            drops the tester's Data packets that open only in a later epoch, as
-//                            a decoder that never tries the next epoch would
-//   small-window-as-zero     the endpoint reads every window below 64 KiB the tester advertises as
-//                            0 (a decoder that misreads small window codes)
-//   small-window-larger      it reads such a window as four times as large
-//   reply-to-responder-accepted
-//                            an InitRcv or InitCryptoRcv reaching the endpoint under a connection
-//                            it knows becomes a Data packet of that connection with data on the
-//                            probe stream, as a responder that opens such a reply and delivers its
-//                            data would
-//   sn-mask-counter-0        re-masks the sequence number of every encrypted packet the endpoint
-//                            sends with XChaCha20 block counter 0 instead of 1
-//
-// Broken endpoints for the soundness matrix (test/soundness.test.ts): none may pass a case.
-//   silent-after-handshake   passes the endpoint's replies (InitRcv, InitCryptoRcv) and nothing after them
-//   all-wrong-direction-bit  reseals every encrypted packet the endpoint sends, replies included,
-//                            with the initiator's direction bit: nothing of it authenticates
-//   wrong-key                reseals every encrypted packet with a secret of its own
-//   reflector                sends every datagram back to the tester; the endpoint sees none
-//   other-layout             re-encodes every payload the endpoint sends in another layout (modelled
-//                            on the upstream main branch's: a flags byte with no version field, the
-//                            ACK, then the stream header): it authenticates and does not decode
-//   oversized                pads every datagram of the endpoint's to 65,488 bytes (what the
-//                            upstream main branch sends on loopback, sizing packets by the interface)
-import { constant, fieldOffset, headerSize } from '@qotp/spec';
+// What each defect does, and which case must fail under which clause: planted-defects.ts.
+import { bitField, constant, fieldOffset, headerSize, spec } from '@qotp/spec';
 import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
+import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { PROBE_STREAM } from '../../src/cases/helpers.js';
 import { parseArgs } from 'node:util';
-
-export const BROKEN = ['silent-after-handshake', 'all-wrong-direction-bit', 'wrong-key', 'reflector', 'other-layout', 'oversized'] as const;
-export const DEFECTS = [...BROKEN, 'none', 'wrong-direction-bit', 'no-backoff', 'close-ignored', 'short-init-snd-answered', 'ack-length-off-by-one', 'sn-mask-counter-0', 'unknown-id-by-address', 'window-always-full', 'window-counts-received', 'rto-floor-1s', 'rto-ceiling-3s', 'idle-not-refreshed', 'low-order-answered', 'no-next-epoch', 'small-window-as-zero', 'small-window-larger', 'reply-to-responder-accepted'] as const;
-export type Defect = (typeof DEFECTS)[number];
+import { DEFECTS, type Defect } from './planted-defects.js';
 
 const DATA_HEADER = headerSize('Data');
 const MTU = constant('DefaultMtu');
@@ -70,6 +22,8 @@ const RTO_MS = constant('DefaultRto') / 1e6;
 const CAPACITY = constant('ReceiveBufferCapacity');
 const IDLE_MS = constant('IdleTimeout') / 1e6;
 const EP_KEY_AT = fieldOffset('InitSnd', 'pubKeyEpSnd');
+const PAYLOAD_VERSION = bitField(spec.payload.header, 'version');
+const PAYLOAD_VERSION_MASK = ((1 << PAYLOAD_VERSION.width) - 1) << PAYLOAD_VERSION.shift;
 
 /** Opens a Data packet with the connection's secret, or null when it is no Data packet or does not open. */
 function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByInitiator: boolean): { secret: Uint8Array; sn: number; epoch: number; payload: Payload } | null {
@@ -144,8 +98,12 @@ function otherLayout(p: Payload): Uint8Array {
 const reseal = (bytes: Uint8Array, o: { secret: Uint8Array; sn: number; epoch: number }, payload: Payload, sealedByInitiator: boolean): Uint8Array =>
   sealPacket(bytes.slice(0, DATA_HEADER), encodePayload(payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator });
 
-/** Rewrites one datagram: `send` passes it on, `back` answers the side it came from. */
-type Rewrite = (bytes: Uint8Array, send: (b: Uint8Array) => void, back: (b: Uint8Array) => void) => void;
+/**
+ * Rewrites one datagram: `send` passes it on, `back` answers the side it came from; `tester`
+ * is the address ("host:port") of the tester's socket it came from or goes to, and a datagram
+ * towards the tester may be sent to another of its sockets instead (`send(b, to)`).
+ */
+type Rewrite = (bytes: Uint8Array, send: (b: Uint8Array, to?: string) => void, back: (b: Uint8Array) => void, tester: string) => void;
 
 /** The rewrites of one defect: towards the endpoint and towards the tester. */
 function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoint: Rewrite; toTester: Rewrite } {
@@ -323,6 +281,263 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         toTester: pass,
       };
     }
+    case 'no-window-probe':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || s.data.length > 0 || o.payload.isClose) send(b);
+        },
+      };
+    case 'no-give-up-wait': {
+      // From a segment's sixth transmission on, the connection is gone both ways.
+      const copies = new Map<string, number>();
+      const closed = new Set<bigint>();
+      const open = (b: Uint8Array) => b.length < 9 || !closed.has(readUint64(b, 1));
+      return {
+        toEndpoint: (b, send) => void (open(b) && send(b)),
+        toTester: (b, send) => {
+          if (!open(b)) return;
+          const s = openData(b, secrets, false)?.payload.stream;
+          if (s !== null && s !== undefined && s.data.length > 0) {
+            const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+            const n = (copies.get(key) ?? 0) + 1;
+            copies.set(key, n);
+            if (n === constant('MaxTransmissions')) closed.add(readUint64(b, 1));
+          }
+          send(b);
+        },
+      };
+    }
+    case 'reply-ack-off-by-one':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          try {
+            const type = messageTypeOf(b);
+            if (type !== 'InitRcv' && type !== 'InitCryptoRcv') return send(b);
+          } catch {
+            return send(b);
+          }
+          send(
+            resealed(b, secrets, (o) => {
+              const p = decodePayload(o.plaintext);
+              return p.ack === null ? {} : { plaintext: encodePayload({ ...p, ack: { ...p.ack, length: p.ack.length + 1 } }) };
+            }),
+          );
+        },
+      };
+    case 'init-snd-moves-address': {
+      // Where each connection's datagrams go: the tester socket of its latest InitSnd.
+      const address = new Map<bigint, string>();
+      return {
+        toEndpoint: (b, send, _back, tester) => {
+          if (isInitSnd(b)) address.set(readUint64(b, 1), tester);
+          send(b);
+        },
+        toTester: (b, send) => send(b, b.length >= 9 ? address.get(readUint64(b, 1)) : undefined),
+      };
+    }
+    case 'resends-every-segment': {
+      // Per connection and stream, the endpoint's segments the tester has not acknowledged.
+      const unacked = new Map<string, Map<number, Uint8Array>>();
+      let sn = 2 ** 32; // far above the endpoint's own numbers: no nonce is used twice
+      return {
+        toEndpoint: (b, send) => {
+          const ack = openData(b, secrets, true)?.payload.ack;
+          if (ack) unacked.get(`${readUint64(b, 1)}/${ack.streamId}`)?.delete(ack.offset);
+          send(b);
+        },
+        toTester: (b, send) => {
+          send(b);
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || s.data.length === 0) return;
+          const key = `${readUint64(b, 1)}/${s.streamId}`;
+          const segments = unacked.get(key) ?? new Map<number, Uint8Array>();
+          unacked.set(key, segments);
+          if (!segments.has(s.offset)) return void segments.set(s.offset, s.data);
+          // A resend: the later segments of the stream go again with it.
+          for (const [offset, data] of segments) {
+            if (offset === s.offset) continue;
+            const payload = encodePayload({ isClose: false, ack: null, stream: { streamId: s.streamId, offset, data } });
+            send(sealPacket(b.slice(0, DATA_HEADER), payload, { secret: o.secret, sn: sn++, epoch: o.epoch, sealedByInitiator: false }));
+          }
+        },
+      };
+    }
+    case 'close-data-echoed': {
+      // The data of each CLOSE from the tester that carried some, by connection and stream.
+      const carried = new Map<string, { offset: number; data: Uint8Array }>();
+      return {
+        toEndpoint: (b, send) => {
+          const p = openData(b, secrets, true)?.payload;
+          if (p?.isClose && p.stream !== null && p.stream.data.length > 0) carried.set(`${readUint64(b, 1)}/${p.stream.streamId}`, { offset: p.stream.offset, data: p.stream.data });
+          send(b);
+        },
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          const c = s ? carried.get(`${readUint64(b, 1)}/${s.streamId}`) : undefined;
+          if (o === null || s === null || s === undefined || c === undefined || !o.payload.isClose || s.offset !== c.offset || s.data.length > 0) return send(b);
+          send(reseal(b, o, { ...o.payload, stream: { ...s, data: c.data } }, false));
+        },
+      };
+    }
+    case 'tamper-accepted':
+      return {
+        toEndpoint: (b, send) => {
+          if (b.length < DATA_HEADER || isInitSnd(b) || openData(b, secrets, true) !== null) return send(b);
+          // A bit flipped on the way: undo the one flip that makes the packet open, as a
+          // receiver that does not check the tag (or the header it covers) would take it.
+          for (let i = 0; i < b.length; i++) {
+            const repaired = b.slice();
+            repaired[i] = (repaired[i] as number) ^ 0x10;
+            if (openData(repaired, secrets, true) !== null) return send(repaired);
+          }
+          send(b);
+        },
+        toTester: pass,
+      };
+    case 'bad-header-accepted':
+      return {
+        toEndpoint: (b, send) => {
+          if (b.length < DATA_HEADER || b[0] === headerByte('Data') || isInitSnd(b)) return send(b);
+          const repaired = b.slice();
+          repaired[0] = headerByte('Data');
+          send(openData(repaired, secrets, true) === null ? b : repaired);
+        },
+        toTester: pass,
+      };
+    case 'payload-version-ignored':
+      return {
+        toEndpoint: (b, send) => {
+          try {
+            const secret = secrets.get(readUint64(b, 1));
+            if (messageTypeOf(b) !== 'Data' || secret === undefined) return send(b);
+            const opened = openPacket(b, DATA_HEADER, { secret, epoch: 0, sealedByInitiator: true });
+            const plaintext = opened.payload.slice();
+            if (((plaintext[0] as number) & PAYLOAD_VERSION_MASK) === 0) return send(b);
+            plaintext[0] = (plaintext[0] as number) & ~PAYLOAD_VERSION_MASK;
+            send(sealPacket(b.slice(0, DATA_HEADER), plaintext, { secret, sn: opened.sn, epoch: opened.epoch, sealedByInitiator: true }));
+          } catch {
+            send(b);
+          }
+        },
+        toTester: pass,
+      };
+    case 'sn-repeated': {
+      const last = new Map<bigint, number>();
+      let odd = false;
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          if (o === null) return send(b);
+          const connId = readUint64(b, 1);
+          const previous = last.get(connId);
+          last.set(connId, o.sn);
+          odd = !odd;
+          send(previous === undefined || odd ? b : sealPacket(b.slice(0, DATA_HEADER), encodePayload(o.payload), { secret: o.secret, sn: previous, epoch: o.epoch, sealedByInitiator: false }));
+        },
+      };
+    }
+    case 'conn-id-changed': {
+      let n = 0;
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          if (o === null || ++n % 5 !== 0) return send(b);
+          const header = b.slice(0, DATA_HEADER);
+          writeUint64(header, 1, readUint64(b, 1) + 1n);
+          send(sealPacket(header, encodePayload(o.payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator: false }));
+        },
+      };
+    }
+    case 'ping-resent': {
+      let sn = 2 ** 32; // far above the endpoint's own numbers: no nonce is used twice
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          send(b);
+          const o = openFromEndpoint(b, secrets);
+          if (o === null || o.plaintext.length === 0) return;
+          const p = decodePayload(o.plaintext);
+          if (p.stream === null || p.stream.data.length > 0 || p.isClose) return;
+          const ping: Payload = { isClose: false, ack: null, stream: p.stream };
+          const header = new Uint8Array(DATA_HEADER);
+          header[0] = headerByte('Data');
+          header.set(b.subarray(1, 9), 1);
+          setTimeout(() => send(sealPacket(header, encodePayload(ping), { secret: o.secret, sn: sn++, epoch: 0, sealedByInitiator: false })), RTO_MS + 50);
+        },
+      };
+    }
+    case 'empty-acks-dropped':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          if (o === null || o.payload.ack === null || o.payload.ack.length > 0) return send(b);
+          if (o.payload.stream !== null) send(reseal(b, o, { ...o.payload, ack: null }, false));
+        },
+      };
+    case 'ack-only-acknowledged': {
+      let sn = 2 ** 32;
+      return {
+        toEndpoint: (b, send, back) => {
+          send(b);
+          const o = openData(b, secrets, true);
+          if (o === null || o.payload.stream !== null || o.payload.ack === null) return;
+          const ack = { ...o.payload.ack, window: CAPACITY };
+          const reply = sealPacket(b.slice(0, DATA_HEADER), encodePayload({ isClose: false, ack, stream: null }), { secret: o.secret, sn: sn++, epoch: 0, sealedByInitiator: false });
+          back(reply);
+        },
+        toTester: pass,
+      };
+    }
+    case 'high-stream-ids-dropped':
+      return {
+        toEndpoint: (b, send) => {
+          const s = openData(b, secrets, true)?.payload.stream;
+          if (s === null || s === undefined || s.streamId < 2 ** 31) send(b);
+        },
+        toTester: pass,
+      };
+    case 'late-data-after-close-dropped': {
+      const closedAt = new Map<string, number>();
+      return {
+        toEndpoint: (b, send) => {
+          const p = openData(b, secrets, true)?.payload;
+          const s = p?.stream;
+          if (s === null || s === undefined) return send(b);
+          const key = `${readUint64(b, 1)}/${s.streamId}`;
+          if (p?.isClose && !closedAt.has(key)) closedAt.set(key, s.offset + s.data.length);
+          else if (closedAt.has(key) && !p?.isClose) return; // data after the CLOSE: lost
+          send(b);
+        },
+        toTester: pass,
+      };
+    }
+    case 'idle-kept-alive': {
+      let sn = 2 ** 40; // far above the tester's own numbers
+      const kept = new Set<bigint>();
+      return {
+        toEndpoint: (b, send) => {
+          send(b);
+          const o = openData(b, secrets, true);
+          const connId = b.length >= 9 ? readUint64(b, 1) : null;
+          if (o === null || connId === null || kept.has(connId)) return;
+          kept.add(connId);
+          const header = b.slice(0, DATA_HEADER);
+          // A PING on a stream of its own every 5 s, as if the tester had sent it.
+          const timer = setInterval(() => send(sealPacket(header, encodePayload({ isClose: false, ack: null, stream: { streamId: 4242, offset: 0, data: new Uint8Array(0) } }), { secret: o.secret, sn: sn++, epoch: 0, sealedByInitiator: true })), 5000);
+          timer.unref();
+        },
+        toTester: pass,
+      };
+    }
     case 'no-next-epoch':
       return {
         toEndpoint: (b, send) => {
@@ -408,7 +623,9 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { defect: { type: 'string', default: 'none' } } });
+  const { values } = parseArgs({ options: { defect: { type: 'string', default: 'none' }, mode: { type: 'string', default: 'echo' } } });
+  if (values.mode !== 'echo' && values.mode !== 'sink') throw new Error(`unknown mode '${values.mode}'; echo or sink`);
+  const sink = values.mode === 'sink';
   const defect = values.defect as Defect;
   if (!DEFECTS.includes(defect)) throw new Error(`unknown defect '${defect}'; one of ${DEFECTS.join(', ')}`);
 
@@ -421,8 +638,18 @@ async function main(): Promise<void> {
   });
   server.on('connection', (conn) => {
     conn.on('stream', (stream: QotpStream) => {
-      stream.on('data', (chunk: Buffer) => stream.write(chunk));
-      stream.on('end', () => stream.end());
+      // A sink reads and reports each stream as the runner's contract says; an echo writes it back.
+      const hash = createHash('sha256');
+      let bytes = 0;
+      stream.on('data', (chunk: Buffer) => {
+        if (!sink) return void stream.write(chunk);
+        hash.update(chunk);
+        bytes += chunk.length;
+      });
+      stream.on('end', () => {
+        if (sink) process.stdout.write(`qotp stream ${stream.id} received ${bytes} bytes sha256 ${hash.digest('hex')}\n`);
+        stream.end();
+      });
       stream.on('error', () => {});
     });
   });
@@ -441,8 +668,12 @@ async function main(): Promise<void> {
       up.on('message', (m) =>
         toTester(
           new Uint8Array(m),
-          (b) => relay.send(b, from.port, from.address),
+          (b, to = key) => {
+            const { host, port } = parseHostPort(to);
+            relay.send(b, port, host);
+          },
           (b) => socket.send(b, serverPort, serverHost),
+          key,
         ),
       );
       up.bind(0, '127.0.0.1');
@@ -456,6 +687,7 @@ async function main(): Promise<void> {
       new Uint8Array(m),
       (b) => up.send(b, serverPort, serverHost),
       (b) => relay.send(b, from.port, from.address),
+      `${from.address}:${from.port}`,
     );
   });
   await new Promise<void>((resolve) => relay.bind(0, '127.0.0.1', resolve));

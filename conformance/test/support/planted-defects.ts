@@ -1,0 +1,150 @@
+// The planted defects: each is a way an implementer could get one rule wrong, put into an
+// unmodified reference endpoint by the relay of defective-endpoint.ts, and each names the
+// cases that must fail under which clause (test/defects.test.ts runs them; CASES.md lists
+// them against the clauses). Adding one: an entry here, its rewrite in defective-endpoint.ts.
+
+export interface PlantedDefect {
+  /** What the relay does, in the words of the endpoint it imitates. */
+  what: string;
+  /** [case, clause]: the case fails, naming the clause. */
+  fails: [string, string][];
+}
+
+export const PLANTED_DEFECTS = {
+  'wrong-direction-bit': {
+    what: "reseals the endpoint's Data packets with the initiator's direction bit",
+    fails: [
+      ['encryption.direction-bit', 'crypto.nonce.direction-bit'],
+      // The diagnosis: the endpoint's packets do not open, and the report names the rule they
+      // break, not the symptom (an echo with nothing in it).
+      ['streams.in-order', 'crypto.nonce.direction-bit'],
+    ],
+  },
+  'no-backoff': {
+    what: "drops the endpoint's retransmissions and resends each first transmission every RTO instead (no doubling)",
+    fails: [['retransmission.backoff', 'retransmission.backoff']],
+  },
+  'close-ignored': { what: "removes the CLOSE flag from the tester's packets", fails: [['close.responder', 'close.answer']] },
+  'short-init-snd-answered': { what: 'pads a short InitSnd to the MTU, so the endpoint answers it', fails: [['handshake.init-snd-short', 'crypto.init-snd.min-size']] },
+  'ack-length-off-by-one': { what: 'adds one to the length of every ACK the endpoint sends', fails: [['streams.ack-fields', 'ack.segment']] },
+  'sn-mask-counter-0': {
+    what: 're-masks the sequence number of every encrypted packet the endpoint sends with XChaCha20 block counter 0 instead of 1',
+    fails: [['handshake.in-band', 'crypto.sn.masking']],
+  },
+  'unknown-id-by-address': {
+    what: 'a Data packet under a connection id the endpoint does not know, which opens with the keys of a connection it does know, is given that id (an endpoint that finds connections by source address)',
+    fails: [['encryption.unknown-connection', 'crypto.data.layout']],
+  },
+  'window-always-full': {
+    what: 'rewrites the window of every ACK the endpoint sends to the whole capacity, whatever it holds',
+    fails: [['connection.window-advertised', 'flow.window-advertised']],
+  },
+  'window-counts-received': {
+    what: 'rewrites it to the capacity minus every byte the tester ever sent on the connection, as if reading freed nothing',
+    fails: [['connection.window-advertised', 'flow.window-advertised']],
+  },
+  'rto-floor-1s': {
+    what: "holds the endpoint's resends back until 1 s after the first transmission, as an RTO clamped to at least 1 s would",
+    fails: [['retransmission.rto-min', 'retransmission.rto-formula']],
+  },
+  'rto-ceiling-3s': {
+    what: 'holds them back until 3 s after it, as an RTO whose ceiling is 3 s (not 2 s) would after long RTT samples',
+    fails: [['retransmission.rto-max', 'retransmission.rto-formula']],
+  },
+  'idle-not-refreshed': {
+    what: 'drops everything of a connection from 30 s after its first datagram on, as an idle timer that incoming packets do not restart would',
+    fails: [['connection.idle-refresh', 'connection.idle-refresh']],
+  },
+  'low-order-answered': {
+    what: 'answers an InitSnd whose ephemeral key is a low-order point with a datagram under the connection id that key gives (the endpoint drops it)',
+    fails: [['vectors.invalid.init-snd', 'crypto.keys.low-order']],
+  },
+  'no-next-epoch': {
+    what: "drops the tester's Data packets that open only in a later epoch, as a decoder that never tries the next epoch would",
+    fails: [['encryption.next-epoch', 'crypto.epoch.decrypt-window']],
+  },
+  'small-window-as-zero': {
+    what: 'the endpoint reads every window below 64 KiB the tester advertises as 0 (a decoder that misreads small window codes)',
+    fails: [['connection.small-window', 'window.decode']],
+  },
+  'small-window-larger': { what: 'it reads such a window as four times as large', fails: [['connection.small-window', 'flow.window-respected']] },
+  'no-window-probe': {
+    what: 'drops every PING the endpoint sends after the handshake, as a sender that waits for the peer to reopen a closed window would',
+    fails: [['connection.window-probe', 'flow.window-probe']],
+  },
+  'no-give-up-wait': {
+    what: "passes a segment's sixth transmission and then nothing more of that connection, either way, as a sender that closes right after the sixth would",
+    fails: [['retransmission.give-up', 'retransmission.give-up-wait']],
+  },
+  'reply-ack-off-by-one': {
+    what: "adds one to the length of the ACK in the endpoint's handshake replies, as a responder that acknowledges the first packet with the wrong length would",
+    fails: [
+      ['handshake.in-band', 'handshake.init-snd-repeat'],
+      ['handshake.0rtt', 'handshake.init-snd-repeat'],
+    ],
+  },
+  'init-snd-moves-address': {
+    what: 'sends everything of a connection to the address its latest InitSnd came from, as an endpoint that takes a repeated InitSnd, which anyone can replay, as a move would',
+    fails: [['handshake.init-snd-repeat-address', 'connection.any-source']],
+  },
+  'resends-every-segment': {
+    what: 'with each resend of a segment, also resends every later unacknowledged segment of its stream, as a sender that retransmits whatever timed out would',
+    fails: [['retransmission.oldest-first', 'retransmission.oldest-first']],
+  },
+  'close-data-echoed': {
+    what: "puts the data a CLOSE of the tester's carried into the endpoint's answering CLOSE, as an endpoint whose application echoes that data before the CLOSE is answered would",
+    fails: [['close.answer-position', 'close.answer']],
+  },
+  'tamper-accepted': {
+    what: 'undoes the one bit flip that makes a damaged packet of the tester open, as a receiver that does not check the tag would take it',
+    fails: [
+      ['encryption.tamper-ciphertext', 'crypto.aead.tamper'],
+      ['encryption.tamper-tag', 'crypto.aead.tamper'],
+    ],
+  },
+  'bad-header-accepted': {
+    what: "gives a packet of the tester's with another crypto version or an unknown type the Data header byte back, as a receiver that ignores the header byte would",
+    fails: [
+      ['encryption.wrong-version', 'crypto.header.version'],
+      ['encryption.unknown-type-5', 'crypto.header.unknown-type'],
+    ],
+  },
+  'payload-version-ignored': { what: "clears the payload version of the tester's packets, as a decoder that ignores it would", fails: [['payload.version', 'payload.header.version']] },
+  'sn-repeated': { what: "seals every second Data packet of the endpoint's with the sequence number of the one before", fails: [['encryption.sn-counter', 'crypto.sn.counter']] },
+  'conn-id-changed': { what: "puts another connection id (one more) on every fifth Data packet of the endpoint's", fails: [['handshake.conn-id-stable', 'crypto.conn-id.stable']] },
+  'ping-resent': { what: 'resends every PING the endpoint sends one RTO later, as a sender that retransmits PINGs like data would', fails: [['retransmission.ping-not-resent', 'retransmission.ping-not-resent']] },
+  'empty-acks-dropped': { what: 'removes every ACK of length 0 the endpoint sends, as an endpoint that acknowledges no empty segment (PING, empty CLOSE) would', fails: [['streams.ping', 'payload.ping'], ['close.responder', 'close.acknowledged']] },
+  'ack-only-acknowledged': { what: "answers every ACK-only packet of the tester's with an ACK-only packet of the endpoint's", fails: [['streams.ack-only', 'ack.only-not-acknowledged']] },
+  'high-stream-ids-dropped': { what: "drops the tester's segments on stream ids of 2^31 and above, as an endpoint that reads stream ids as signed would", fails: [['streams.any-id', 'stream.ids']] },
+  'late-data-after-close-dropped': { what: "drops the tester's data on a stream once its CLOSE came, as a receiver that stops at the CLOSE, not at its offset, would", fails: [['close.deliver-to-offset', 'close.deliver-to-offset']] },
+  'idle-kept-alive': { what: 'sends the endpoint a PING of each connection every 5 s, as an idle timer that the endpoint restarts itself would keep it open', fails: [['connection.idle-timeout', 'connection.idle-timeout']] },
+  'reply-to-responder-accepted': {
+    what: 'an InitRcv or InitCryptoRcv reaching the endpoint under a connection it knows becomes a Data packet of that connection with data on the probe stream, as a responder that opens such a reply and delivers its data would',
+    fails: [['handshake.wrong-role', 'handshake.role-messages']],
+  },
+} satisfies Record<string, PlantedDefect>;
+
+/**
+ * Broken endpoints for the soundness matrix (test/soundness.test.ts): not one rule got wrong
+ * but the whole endpoint, so none may pass a case unless the test lists why that is conforming.
+ */
+export const BROKEN_ENDPOINTS = {
+  'silent-after-handshake': "passes the endpoint's replies (InitRcv, InitCryptoRcv) and nothing after them",
+  'all-wrong-direction-bit': "reseals every encrypted packet the endpoint sends, replies included, with the initiator's direction bit: nothing of it authenticates",
+  'wrong-key': 'reseals every encrypted packet with a secret of its own',
+  reflector: 'sends every datagram back to the tester; the endpoint sees none',
+  'other-layout':
+    "re-encodes every payload the endpoint sends in another layout (modelled on the upstream main branch's: a flags byte with no version field, the ACK, then the stream header): it authenticates and does not decode",
+  oversized: "pads every datagram of the endpoint's to 65,488 bytes (what the upstream main branch sends on loopback, sizing packets by the interface)",
+} as const;
+
+export type PlantedDefectName = keyof typeof PLANTED_DEFECTS;
+export type BrokenEndpoint = keyof typeof BROKEN_ENDPOINTS;
+/** What the relay of defective-endpoint.ts can do: 'none' forwards unchanged (the control). */
+export type Defect = 'none' | PlantedDefectName | BrokenEndpoint;
+export const BROKEN = Object.keys(BROKEN_ENDPOINTS) as BrokenEndpoint[];
+export const DEFECTS: Defect[] = ['none', ...(Object.keys(PLANTED_DEFECTS) as PlantedDefectName[]), ...BROKEN];
+
+/** Every [defect, case, clause] the defect tests check. */
+export const plantedFailures = (): [PlantedDefectName, string, string][] =>
+  (Object.entries(PLANTED_DEFECTS) as [PlantedDefectName, PlantedDefect][]).flatMap(([defect, d]) => d.fails.map(([c, clause]): [PlantedDefectName, string, string] => [defect, c, clause]));
