@@ -38,6 +38,16 @@ function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByI
   }
 }
 
+/** An InitSnd or InitCryptoSnd: first packets open with keys the relay does not hold yet. */
+function isAnyFirstPacket(bytes: Uint8Array): boolean {
+  try {
+    const type = messageTypeOf(bytes);
+    return type === 'InitSnd' || type === 'InitCryptoSnd';
+  } catch {
+    return false;
+  }
+}
+
 function isInitSnd(bytes: Uint8Array): boolean {
   try {
     return messageTypeOf(bytes) === 'InitSnd';
@@ -534,6 +544,121 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           // A PING on a stream of its own every 5 s, as if the tester had sent it.
           const timer = setInterval(() => send(sealPacket(header, encodePayload({ isClose: false, ack: null, stream: { streamId: 4242, offset: 0, data: new Uint8Array(0) } }), { secret: o.secret, sn: sn++, epoch: 0, sealedByInitiator: true })), 5000);
           timer.unref();
+        },
+        toTester: pass,
+      };
+    }
+    case 'reply-wrong-secret':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          try {
+            const type = messageTypeOf(b);
+            if (type !== 'InitRcv' && type !== 'InitCryptoRcv') return send(b);
+          } catch {
+            return send(b);
+          }
+          // The reply alone is sealed with another secret: the Data packets after it are right.
+          send(resealed(b, secrets, (o) => ({ secret: o.secret.map((x) => x ^ 0x5a) })));
+        },
+      };
+    case 'never-gives-up': {
+      let sn = 2 ** 32; // far above the endpoint's own numbers: no nonce is used twice
+      const copies = new Map<string, number>();
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          send(b);
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || s.data.length === 0) return;
+          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          const n = (copies.get(key) ?? 0) + 1;
+          copies.set(key, n);
+          // A seventh transmission, one RTO after the sixth, where the spec allows six.
+          if (n === constant('MaxTransmissions')) setTimeout(() => send(sealPacket(b.slice(0, DATA_HEADER), encodePayload({ isClose: false, ack: null, stream: s }), { secret: o.secret, sn: sn++, epoch: o.epoch, sealedByInitiator: false })), RTO_MS);
+        },
+      };
+    }
+    case 'close-resent-often': {
+      let sn = 2 ** 32;
+      const acked = new Set<string>();
+      return {
+        toEndpoint: (b, send) => {
+          const ack = openData(b, secrets, true)?.payload.ack;
+          if (ack) acked.add(`${readUint64(b, 1)}/${ack.streamId}/${ack.offset}`);
+          send(b);
+        },
+        toTester: (b, send) => {
+          send(b);
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || !o.payload.isClose) return;
+          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset + s.data.length}`;
+          // Ten more copies 50 ms apart while unacknowledged: a CLOSE sent on every flush.
+          let extra = 0;
+          const timer = setInterval(() => {
+            if (acked.has(key) || extra++ >= 10) return clearInterval(timer);
+            send(sealPacket(b.slice(0, DATA_HEADER), encodePayload({ isClose: true, ack: null, stream: s }), { secret: o.secret, sn: sn++, epoch: o.epoch, sealedByInitiator: false }));
+          }, 50);
+        },
+      };
+    }
+    case 'echo-reversed': {
+      const reversed = new Set<string>();
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || s.data.length < 2) return send(b);
+          // The first segment of each stream delivered back to front, its copies alike.
+          const key = `${readUint64(b, 1)}/${s.streamId}`;
+          if (s.offset === 0) reversed.add(key);
+          if (!reversed.has(key) || s.offset !== 0) return send(b);
+          send(reseal(b, o, { ...o.payload, stream: { ...s, data: s.data.slice().reverse() } }, false));
+        },
+      };
+    }
+    case 'streams-swapped':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || (s.streamId !== 1 && s.streamId !== 2)) return send(b);
+          // What the endpoint echoes of stream 1 goes out on stream 2 and the other way round.
+          send(reseal(b, o, { ...o.payload, stream: { ...s, streamId: 3 - s.streamId } }, false));
+        },
+      };
+    case 'ack-only-kills':
+    case 'dies-on-garbage': {
+      // Everything of the endpoint ends with the first datagram of the kind that kills it.
+      let dead = false;
+      const kills = (b: Uint8Array): boolean => {
+        if (defect === 'dies-on-garbage') return b.length < DATA_HEADER || (openData(b, secrets, true) === null && !isInitSnd(b) && !isAnyFirstPacket(b));
+        const p = openData(b, secrets, true)?.payload;
+        return p !== undefined && p.stream === null && p.ack !== null;
+      };
+      return {
+        toEndpoint: (b, send) => {
+          dead ||= kills(b);
+          if (!dead) send(b);
+        },
+        toTester: (b, send) => void (dead || send(b)),
+      };
+    }
+    case 'acks-ignored-after-50': {
+      const counted = new Map<bigint, number>();
+      return {
+        toEndpoint: (b, send) => {
+          const p = openData(b, secrets, true)?.payload;
+          if (p === undefined || p.ack === null || p.stream !== null) return send(b);
+          // The fifty-first ACK-only packet of a connection on: lost to a count that drifted.
+          const connId = readUint64(b, 1);
+          const n = (counted.get(connId) ?? 0) + 1;
+          counted.set(connId, n);
+          if (n <= 50) send(b);
         },
         toTester: pass,
       };

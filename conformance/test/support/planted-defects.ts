@@ -118,6 +118,23 @@ export const PLANTED_DEFECTS = {
   'high-stream-ids-dropped': { what: "drops the tester's segments on stream ids of 2^31 and above, as an endpoint that reads stream ids as signed would", fails: [['streams.any-id', 'stream.ids']] },
   'late-data-after-close-dropped': { what: "drops the tester's data on a stream once its CLOSE came, as a receiver that stops at the CLOSE, not at its offset, would", fails: [['close.deliver-to-offset', 'close.deliver-to-offset']] },
   'idle-kept-alive': { what: 'sends the endpoint a PING of each connection every 5 s, as an idle timer that the endpoint restarts itself would keep it open', fails: [['connection.idle-timeout', 'connection.idle-timeout']] },
+  'reply-wrong-secret': {
+    what: 'reseals the handshake replies (InitRcv, InitCryptoRcv) with another secret than the one the handshake gives, the Data packets after them with the right one',
+    fails: [
+      ['handshake.in-band', 'crypto.init-rcv.secret'],
+      ['handshake.0rtt', 'crypto.init-crypto-rcv.secret'],
+    ],
+  },
+  'never-gives-up': { what: 'sends a seventh transmission of a segment one RTO after the sixth', fails: [['retransmission.give-up', 'retransmission.give-up']] },
+  'close-resent-often': { what: 'resends every CLOSE of the endpoint ten times 50 ms apart while it is unacknowledged, as a sender that sends it on every flush would', fails: [['close.sent-once', 'close.sent-once']] },
+  'echo-reversed': { what: "reverses the data of the first segment of every stream the endpoint sends, as a receiver that delivers a segment's bytes in the wrong order would", fails: [['streams.in-order', 'stream.ordered-delivery']] },
+  'streams-swapped': { what: 'sends what the endpoint writes on stream 1 on stream 2 and the other way round, as an endpoint that mixes up its streams would', fails: [['streams.several', 'stream.independent']] },
+  'ack-only-kills': { what: "stops the endpoint at the first ACK-only packet of the tester's (nothing passes either way after it), as an endpoint that crashes on an empty stream section would", fails: [['streams.ack-only', 'payload.ack-only']] },
+  'dies-on-garbage': { what: 'stops the endpoint at the first datagram that does not open (nothing passes either way after it), as an endpoint that crashes on garbage would', fails: [['robustness.garbage', 'crypto.receive.no-crash']] },
+  'acks-ignored-after-50': {
+    what: "drops the tester's ACK-only packets of a connection from the 51st on, as a sender whose count of bytes in flight drifts upwards stops hearing of them",
+    fails: [['connection.in-flight', 'flow.in-flight']],
+  },
   'reply-to-responder-accepted': {
     what: 'an InitRcv or InitCryptoRcv reaching the endpoint under a connection it knows becomes a Data packet of that connection with data on the probe stream, as a responder that opens such a reply and delivers its data would',
     fails: [['handshake.wrong-role', 'handshake.role-messages']],
