@@ -5,6 +5,7 @@
 import { spec, type Clause } from '@qotp/spec';
 import { allTests, loadVectors, vectorFileNames } from '@qotp/vectors';
 import { allCases } from '../src/cases/index.js';
+import { MONITOR_RULES } from '../src/monitor.js';
 import { BROKEN_ENDPOINTS, PLANTED_DEFECTS, plantedFailures } from '../test/support/planted-defects.js';
 
 /** Clauses about the runner's launch contract, not the protocol. */
@@ -72,6 +73,9 @@ export function renderCasesMarkdown(): string {
   out.push(...(unchecked.length === 0 ? ['(none)'] : unchecked.map((r) => `- ${code(r.clause.id)} (${r.clause.level}): ${r.clause.title}`)), '');
   out.push('MUST and SHOULD clauses without a planted defect: a case or a vector checks them, but no test shows that it fails when the rule is broken:', '');
   out.push(undefended.map((r) => code(r.clause.id)).join(', '), '');
+  out.push('## Monitor', '', 'Rules that hold for every datagram an endpoint sends (src/monitor.ts): after every case the monitor reads its whole timeline, and a violation fails a case that passed otherwise, under the rule\'s clause.', '', '| rule | clause | what always holds | planted defect (a case about something else) |', '|---|---|---|---|');
+  for (const r of MONITOR_RULES) out.push(`| ${code(r.id)} | ${code(r.clause)} | ${r.title} | ${list(plantedFailures().filter(([, c, clause]) => clause === r.clause && !allCases.find((x) => x.id === c)?.clauses.includes(clause)).map(([d, c]) => `${d} (${c})`), '-')} |`);
+  out.push('');
   out.push('## Planted defects', '', '| defect | what the endpoint does wrong | fails |', '|---|---|---|');
   for (const [name, d] of Object.entries(PLANTED_DEFECTS)) out.push(`| ${code(name)} | ${d.what} | ${d.fails.map(([c, clause]) => `${code(c)} under ${code(clause)}`).join('; ')} |`);
   out.push('', '## Broken endpoints', '', 'Run against every case of their role by conformance/test/soundness.test.ts; none may pass a case unless the test lists why that is conforming.', '', '| endpoint | what it does |', '|---|---|');

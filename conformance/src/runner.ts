@@ -11,6 +11,8 @@ import { authenticFromEndpoint, caseContext, warmUp, type CaseRecord, type Proce
 import type { CaseContext, CaseDefinition, ClientRun, Observation } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
 import { runIsolated } from './isolated.js';
+import { monitor } from './monitor.js';
+import { describe } from './peer/datagram.js';
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { firstContact } from './peer/first-contact.js';
 import { keyLogOf, writePcap } from './report/artifacts.js';
@@ -194,6 +196,20 @@ function judgeProcesses(result: CaseResult, e: unknown, server: RunningServer | 
   }
 }
 
+/**
+ * The protocol monitor's reading of the whole case (src/monitor.ts): a rule that always holds,
+ * broken by any datagram of the endpoint's, fails a case that passed; of a case that failed
+ * otherwise it is a note.
+ */
+function judgeTimeline(result: CaseResult, mtu: number): void {
+  if (result.outcome !== 'pass' && result.outcome !== 'fail') return;
+  const v = monitor(result.timeline, mtu);
+  if (v === null) return;
+  const message = `monitor (${v.rule}): datagram #${v.datagram.index} at ${v.datagram.t.toFixed(0)} ms, ${describe(v.datagram)}: ${v.message}`;
+  if (result.outcome === 'pass') fail(result, 'fail', v.clause, message);
+  else result.notes.push(`the monitor also saw [${v.clause}]: ${message}`);
+}
+
 async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: TargetHealth): Promise<CaseResult> {
   const started = performance.now();
   const result = newResult(c);
@@ -302,6 +318,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
   }
   try {
     judgeProcesses(result, ended, server, clients);
+    judgeTimeline(result, target.config.mtu);
   } finally {
     result.endpointOutput = stops.map((p) => p.output()).join('\n').slice(-4000);
     for (const p of stops) p.stop();

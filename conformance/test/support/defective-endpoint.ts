@@ -663,6 +663,18 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         toTester: pass,
       };
     }
+    case 'mtu-one-over':
+      // The endpoint itself runs with an MTU of one byte more than the target declares; its
+      // InitSnd size rule then wants one byte more too.
+      return {
+        toEndpoint: (b, send) => {
+          if (!isInitSnd(b)) return send(b);
+          const padded = new Uint8Array(b.length + 1);
+          padded.set(b);
+          send(padded);
+        },
+        toTester: pass,
+      };
     case 'no-next-epoch':
       return {
         toEndpoint: (b, send) => {
@@ -756,6 +768,7 @@ async function main(): Promise<void> {
 
   const secrets = new Map<bigint, Uint8Array>();
   const server = await QotpSocket.listen({
+    ...(defect === 'mtu-one-over' ? { mtu: MTU + 1 } : {}),
     keyLog: (line) => {
       const [label, connId, secret] = line.split(' ');
       if (label === 'QOTP_SHARED_SECRET' && connId && secret) secrets.set(BigInt(`0x${connId}`), new Uint8Array(Buffer.from(secret, 'hex')));

@@ -26,7 +26,14 @@ export const PLANTED_DEFECTS = {
   },
   'close-ignored': { what: "removes the CLOSE flag from the tester's packets", fails: [['close.responder', 'close.answer']] },
   'short-init-snd-answered': { what: 'pads a short InitSnd to the MTU, so the endpoint answers it', fails: [['handshake.init-snd-short', 'crypto.init-snd.min-size']] },
-  'ack-length-off-by-one': { what: 'adds one to the length of every ACK the endpoint sends', fails: [['streams.ack-fields', 'ack.segment']] },
+  'ack-length-off-by-one': {
+    what: 'adds one to the length of every ACK the endpoint sends',
+    // The second: a case about delivery, failed by the monitor (rule ack-names-a-sent-segment).
+    fails: [
+      ['streams.ack-fields', 'ack.segment'],
+      ['streams.in-order', 'ack.segment'],
+    ],
+  },
   'sn-mask-counter-0': {
     what: 're-masks the sequence number of every encrypted packet the endpoint sends with XChaCha20 block counter 0 instead of 1',
     fails: [['handshake.in-band', 'crypto.sn.masking']],
@@ -110,7 +117,14 @@ export const PLANTED_DEFECTS = {
     ],
   },
   'payload-version-ignored': { what: "clears the payload version of the tester's packets, as a decoder that ignores it would", fails: [['payload.version', 'payload.header.version']] },
-  'sn-repeated': { what: "seals every second Data packet of the endpoint's with the sequence number of the one before", fails: [['encryption.sn-counter', 'crypto.sn.counter']] },
+  'sn-repeated': {
+    what: "seals every second Data packet of the endpoint's with the sequence number of the one before",
+    // The second: a case about delivery, failed by the monitor (rule sequence-number-once).
+    fails: [
+      ['encryption.sn-counter', 'crypto.sn.counter'],
+      ['streams.in-order', 'crypto.sn.counter'],
+    ],
+  },
   'conn-id-changed': { what: "puts another connection id (one more) on every fifth Data packet of the endpoint's", fails: [['handshake.conn-id-stable', 'crypto.conn-id.stable']] },
   'ping-resent': { what: 'resends every PING the endpoint sends one RTO later, as a sender that retransmits PINGs like data would', fails: [['retransmission.ping-not-resent', 'retransmission.ping-not-resent']] },
   'empty-acks-dropped': { what: 'removes every ACK of length 0 the endpoint sends, as an endpoint that acknowledges no empty segment (PING, empty CLOSE) would', fails: [['streams.ping', 'payload.ping'], ['close.responder', 'close.acknowledged']] },
@@ -134,6 +148,11 @@ export const PLANTED_DEFECTS = {
   'acks-ignored-after-50': {
     what: "drops the tester's ACK-only packets of a connection from the 51st on, as a sender whose count of bytes in flight drifts upwards stops hearing of them",
     fails: [['connection.in-flight', 'flow.in-flight']],
+  },
+  'mtu-one-over': {
+    what: 'the endpoint sizes its packets for an MTU one byte larger than the target declares (1401), as one that reads its MTU from elsewhere would',
+    // A case about delivery, failed by the monitor (rule datagram-within-mtu).
+    fails: [['streams.in-order', 'payload.max-data']],
   },
   'reply-to-responder-accepted': {
     what: 'an InitRcv or InitCryptoRcv reaching the endpoint under a connection it knows becomes a Data packet of that connection with data on the probe stream, as a responder that opens such a reply and delivers its data would',
