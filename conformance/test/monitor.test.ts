@@ -34,6 +34,9 @@ describe('the protocol monitor', () => {
     ['datagram-within-mtu', 'payload.max-data', (t: Datagram[]) => t.push(datagram('in', { sn: 3, payload: data(4, 500, 10) }, 1401)), /1401 bytes, more than the declared MTU of 1400/],
     ['sequence-number-once', 'crypto.sn.counter', (t: Datagram[]) => t.push(datagram('in', { sn: 2, payload: data(4, 500, 10) })), /sequence number 2 \(epoch 0\) again, first used by datagram #\d+/],
     ['ack-names-a-sent-segment', 'ack.segment', (t: Datagram[]) => t.push(datagram('in', { sn: 3, payload: ack(4, 0, 501) })), /ACK of stream 4, offset 0, length 501, a segment the tester never sent/],
+    ['window-at-most-capacity', 'flow.window-advertised', (t: Datagram[]) => t.push(datagram('in', { sn: 3, payload: { ...ack(4, 0, 500), ack: { streamId: 4, offset: 0, length: 500, window: 2 ** 25 } } })), /window of 33554432 bytes, more than the receive buffer capacity of 16777216/],
+    ['nothing-past-own-close', 'close.answer', (t: Datagram[]) => t.push(datagram('in', { sn: 3, payload: { ...data(4, 500, 0), isClose: true } }), datagram('in', { sn: 4, payload: data(4, 500, 1) })), /data of stream 4 up to offset 501 after its CLOSE of stream 4 at 500/],
+    ['nothing-past-own-close', 'close.answer', (t: Datagram[]) => t.push(datagram('in', { sn: 3, payload: { ...data(4, 500, 0), isClose: true } }), datagram('in', { sn: 4, payload: { ...data(4, 400, 0), isClose: true } })), /a CLOSE of stream 4 at 400 after its CLOSE of stream 4 at 500/],
   ] as const)('%s: a datagram that breaks it fails under %s', (rule, clause, breakIt, says) => {
     const t = clean();
     breakIt(t);
@@ -47,6 +50,12 @@ describe('the protocol monitor', () => {
   it("judges only the endpoint's datagrams: the tester's own may do what a case needs", () => {
     const t = clean();
     t.push(datagram('out', { sn: 1, payload: data(9, 0, 1) }, 2000)); // an oversized, repeated-SN probe of the tester's
+    expect(monitor(t, 1400)).toBeNull();
+  });
+
+  it('a resent CLOSE and data below the close offset break nothing', () => {
+    const t = clean();
+    t.push(datagram('in', { sn: 3, payload: { ...data(4, 500, 0), isClose: true } }), datagram('in', { sn: 4, payload: { ...data(4, 500, 0), isClose: true } }), datagram('in', { sn: 5, payload: data(4, 0, 500) }));
     expect(monitor(t, 1400)).toBeNull();
   });
 

@@ -675,6 +675,30 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
         toTester: pass,
       };
+    case 'window-above-capacity':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          if (o === null || o.payload.ack === null) return send(b);
+          send(reseal(b, o, { ...o.payload, ack: { ...o.payload.ack, window: decodeRcvWindow(encodeRcvWindow(CAPACITY * 4)) } }, false));
+        },
+      };
+    case 'data-after-close': {
+      let sn = 2 ** 32; // far above the endpoint's own numbers: no nonce is used twice
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          send(b);
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || !o.payload.isClose) return;
+          // Ten bytes past the end the CLOSE just fixed, as a sender that keeps writing would.
+          const late = { streamId: s.streamId, offset: s.offset + s.data.length, data: new TextEncoder().encode('after end!') };
+          send(sealPacket(b.slice(0, DATA_HEADER), encodePayload({ isClose: false, ack: null, stream: late }), { secret: o.secret, sn: sn++, epoch: o.epoch, sealedByInitiator: false }));
+        },
+      };
+    }
     case 'no-next-epoch':
       return {
         toEndpoint: (b, send) => {

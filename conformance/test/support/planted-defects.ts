@@ -154,6 +154,16 @@ export const PLANTED_DEFECTS = {
     // A case about delivery, failed by the monitor (rule datagram-within-mtu).
     fails: [['streams.in-order', 'payload.max-data']],
   },
+  'window-above-capacity': {
+    what: 'rewrites the window of every ACK the endpoint sends to four times the receive buffer capacity',
+    // A case about delivery, failed by the monitor (rule window-at-most-capacity).
+    fails: [['streams.in-order', 'flow.window-advertised']],
+  },
+  'data-after-close': {
+    what: 'sends ten bytes past the end of a stream right after each CLOSE the endpoint sends, as a sender that keeps writing after it closed would',
+    // A case about resending a CLOSE, failed by the monitor (rule nothing-past-own-close).
+    fails: [['close.sent-once', 'close.answer']],
+  },
   'reply-to-responder-accepted': {
     what: 'an InitRcv or InitCryptoRcv reaching the endpoint under a connection it knows becomes a Data packet of that connection with data on the probe stream, as a responder that opens such a reply and delivers its data would',
     fails: [['handshake.wrong-role', 'handshake.role-messages']],
