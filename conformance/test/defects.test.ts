@@ -7,19 +7,23 @@ import { allCases } from '../src/cases/index.js';
 import { progress } from '../src/report/console.js';
 import { runCases, type CaseResult } from '../src/runner.js';
 import { unprobed, type Target } from '../src/targets/target.js';
-import { plantedFailures, type Defect } from './support/planted-defects.js';
+import { isClientDefect, plantedFailures, type ClientDefect, type Defect } from './support/planted-defects.js';
 
 const fixture = fileURLToPath(new URL('./support/defective-endpoint.ts', import.meta.url));
+const clientFixture = fileURLToPath(new URL('./support/defective-client.ts', import.meta.url));
 const planted = plantedFailures();
 
-function defectiveTarget(defect: Defect, expectedFailures: Target['expectedFailures'] = new Map()): Target {
+function defectiveTarget(defect: Defect | ClientDefect, expectedFailures: Target['expectedFailures'] = new Map(), role = isClientDefect(defect) ? 'client' : 'server'): Target {
+  const endpoint = role === 'client'
+    ? { client: { command: [process.execPath, '--import', 'tsx', clientFixture, '--defect', defect, '--peer', '{peer}', '--input', '{input}'], zeroRttArgs: ['--pubkey', '{pubkey}'] } }
+    : { server: { command: [process.execPath, '--import', 'tsx', fixture, '--defect', defect], sinkArgs: ['--mode', 'sink'] } };
   return {
     config: {
       name: `defect-${defect}`,
       description: `reference behind a relay that injects ${defect}`,
       mtu: 1400,
       capabilities: { zeroRtt: true, pingInHandshakeReply: true },
-      server: { command: [process.execPath, '--import', 'tsx', fixture, '--defect', defect], sinkArgs: ['--mode', 'sink'] },
+      ...endpoint,
     },
     dir: process.cwd(),
     expectedFailures,
@@ -28,11 +32,12 @@ function defectiveTarget(defect: Defect, expectedFailures: Target['expectedFailu
   };
 }
 
-async function run(defect: Defect, ids: string[]): Promise<{ results: CaseResult[]; console: string }> {
+async function run(defect: Defect | ClientDefect, ids: string[]): Promise<{ results: CaseResult[]; console: string }> {
   const cases = allCases.filter((c) => ids.includes(c.id));
+  const role = cases.every((c) => c.role === 'client') ? 'client' : 'server';
   let console = '';
   const shown = progress(defect, { done: 0, total: cases.length }, (s) => (console += s));
-  const results = await runCases(cases, defectiveTarget(defect), {
+  const results = await runCases(cases, defectiveTarget(defect, new Map(), role), {
     caseTimeoutMs: 50_000, // connection.idle-refresh waits out the 30 s idle timeout
     deadline: performance.now() + 90_000,
     concurrency: 3,
@@ -59,10 +64,13 @@ describe('the runner fails defective endpoints', () => {
   // under that load is part of the proof: the timing cases hold on a loaded machine.
   const runs = new Map<string, { results: CaseResult[]; console: string }>();
   const ids = [...new Set(planted.map(([, id]) => id))];
+  const isClientCase = (id: string) => allCases.find((c) => c.id === id)?.role === 'client';
+  const serverIds = ids.filter((id) => !isClientCase(id));
+  const clientIds = ids.filter(isClientCase);
   const longest = (caseIds: string[]) => Math.max(...caseIds.map((id) => allCases.find((c) => c.id === id)?.timeoutMs ?? 0));
   beforeAll(async () => {
     const started = performance.now();
-    const jobs: [Defect, string[]][] = [['none', ids], ...planted.map(([defect, caseId]): [Defect, string[]] => [defect, [caseId]])];
+    const jobs: [Defect | ClientDefect, string[]][] = [['none', serverIds], ['none', clientIds], ...planted.map(([defect, caseId]): [Defect | ClientDefect, string[]] => [defect, [caseId]])];
     jobs.sort(([, a], [, b]) => longest(b) - longest(a));
     await sideBySide(jobs.map(([defect, caseIds]) => async () => runs.set(`${defect} ${caseIds.join(' ')}`, await run(defect, caseIds))), 4);
     console.log(`defects: ${planted.length} planted defects and the control in ${((performance.now() - started) / 1000).toFixed(0)} s`);
@@ -77,7 +85,7 @@ describe('the runner fails defective endpoints', () => {
   });
 
   it('passes the same cases without a defect (the relay alone changes nothing)', () => {
-    const { results } = runs.get(`none ${ids.join(' ')}`) as { results: CaseResult[] };
+    const results = [serverIds, clientIds].flatMap((some) => (runs.get(`none ${some.join(' ')}`) as { results: CaseResult[] }).results);
     const outcomes = Object.fromEntries(results.map((r) => [r.id, r.message ?? r.outcome]));
     expect(outcomes).toEqual(Object.fromEntries(ids.map((id) => [id, 'pass'])));
   });

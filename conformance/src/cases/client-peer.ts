@@ -3,6 +3,7 @@
 // closing each stream once the client closed it and every byte went back.
 import type { Datagram } from '../peer/datagram.js';
 import { PeerConnection } from '../peer/peer-connection.js';
+import { headerByte } from '@qotp/reference';
 import { parseHostPort } from '@qotp/reference/node';
 import type { TesterPeer } from '../peer/tester-peer.js';
 import type { CaseContext, ClientRun } from './case.js';
@@ -30,6 +31,9 @@ export async function acceptClient(ctx: CaseContext, options: { zeroRtt: boolean
     ctx.expect('harness.client-start', false, `the client exited with status ${first.code} before it sent anything${first.stdout.trim() ? `; its last output: ${first.stdout.trim().split('\n').slice(-5).join(' | ')}` : ' (it printed nothing)'}`);
   }
   ctx.expect('harness.client-start', first !== null, `the client sent nothing within ${CLIENT_START_MS} ms and is still running`);
+  // A first packet below the MTU does not decode (a responder drops it, amplification): say why.
+  const shortFirst = first.decoded === null && first.bytes.length < ctx.endpoint.mtu && (first.bytes[0] === headerByte('InitSnd') || first.bytes[0] === headerByte('InitCryptoSnd'));
+  ctx.expect(options.zeroRtt ? 'crypto.init-crypto-snd.filler' : 'crypto.init-snd.padding', !shortFirst, `the client's first packet has ${first.bytes.length} bytes, less than the MTU of ${ctx.endpoint.mtu} it must be filled to: ${first.error}`);
   ctx.expect(
     options.zeroRtt ? 'crypto.init-crypto-snd.layout' : 'crypto.init-snd.layout',
     first.decoded !== null,

@@ -1,7 +1,8 @@
 // The planted defects: each is a way an implementer could get one rule wrong, put into an
-// unmodified reference endpoint by the relay of defective-endpoint.ts, and each names the
-// cases that must fail under which clause (test/defects.test.ts runs them; CASES.md lists
-// them against the clauses). Adding one: an entry here, its rewrite in defective-endpoint.ts.
+// unmodified reference endpoint by the relay of defective-endpoint.ts (a client's, by that of
+// defective-client.ts), and each names the cases that must fail under which clause
+// (test/defects.test.ts runs them; CASES.md lists them against the clauses). Adding one: an
+// entry here, its rewrite in the relay.
 
 export interface PlantedDefect {
   /** What the relay does, in the words of the endpoint it imitates. */
@@ -170,6 +171,14 @@ export const PLANTED_DEFECTS = {
   },
 } satisfies Record<string, PlantedDefect>;
 
+/** Defects of a client: the reference client behind the relay of defective-client.ts, run against the client-role cases. */
+export const PLANTED_CLIENT_DEFECTS = {
+  'init-snd-short': { what: 'cuts the last byte off every InitSnd of the client, as a client that pads to one byte less than its MTU would', fails: [['client.init-snd', 'crypto.init-snd.padding']] },
+  'init-snd-padding-not-zero': { what: "sets the last padding byte of the client's InitSnd to 1", fails: [['client.init-snd', 'crypto.init-snd.layout']] },
+  'init-snd-resent-early': { what: 'sends every InitSnd of the client again half an RTO later, as a client whose first RTO is 100 ms would', fails: [['client.handshake-give-up', 'retransmission.rto-default']] },
+  'client-close-dropped': { what: "drops the client's CLOSE, as a client that never closes its stream would", fails: [['client.close', 'payload.close']] },
+} satisfies Record<string, PlantedDefect>;
+
 /**
  * Broken endpoints for the soundness matrix (test/soundness.test.ts): not one rule got wrong
  * but the whole endpoint, so none may pass a case unless the test lists why that is conforming.
@@ -185,12 +194,15 @@ export const BROKEN_ENDPOINTS = {
 } as const;
 
 export type PlantedDefectName = keyof typeof PLANTED_DEFECTS;
+export type ClientDefect = keyof typeof PLANTED_CLIENT_DEFECTS;
+export const CLIENT_DEFECTS = Object.keys(PLANTED_CLIENT_DEFECTS) as ClientDefect[];
+export const isClientDefect = (name: string): name is ClientDefect => (CLIENT_DEFECTS as string[]).includes(name);
 export type BrokenEndpoint = keyof typeof BROKEN_ENDPOINTS;
 /** What the relay of defective-endpoint.ts can do: 'none' forwards unchanged (the control). */
 export type Defect = 'none' | PlantedDefectName | BrokenEndpoint;
 export const BROKEN = Object.keys(BROKEN_ENDPOINTS) as BrokenEndpoint[];
 export const DEFECTS: Defect[] = ['none', ...(Object.keys(PLANTED_DEFECTS) as PlantedDefectName[]), ...BROKEN];
 
-/** Every [defect, case, clause] the defect tests check. */
-export const plantedFailures = (): [PlantedDefectName, string, string][] =>
-  (Object.entries(PLANTED_DEFECTS) as [PlantedDefectName, PlantedDefect][]).flatMap(([defect, d]) => d.fails.map(([c, clause]): [PlantedDefectName, string, string] => [defect, c, clause]));
+/** Every [defect, case, clause] the defect tests check, the servers' and the clients'. */
+export const plantedFailures = (): [PlantedDefectName | ClientDefect, string, string][] =>
+  (Object.entries({ ...PLANTED_DEFECTS, ...PLANTED_CLIENT_DEFECTS }) as [PlantedDefectName | ClientDefect, PlantedDefect][]).flatMap(([defect, d]) => d.fails.map(([c, clause]): [PlantedDefectName | ClientDefect, string, string] => [defect, c, clause]));
