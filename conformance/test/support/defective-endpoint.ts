@@ -7,7 +7,7 @@
 //   prints "qotp listening <relay address> <public key hex>" like the real CLI
 //
 // What each defect does, and which case must fail under which clause: planted-defects.ts.
-import { bitField, constant, fieldOffset, headerSize, spec } from '@qotp/spec';
+import { bitField, constant, fieldOffset, headerSize, spec, type MessageName } from '@qotp/spec';
 import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createHash } from 'node:crypto';
@@ -38,23 +38,16 @@ function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByI
   }
 }
 
-/** An InitSnd or InitCryptoSnd: first packets open with keys the relay does not hold yet. */
-function isAnyFirstPacket(bytes: Uint8Array): boolean {
+/** Whether the datagram's header byte names one of `types` (false for one too short to say). */
+function isType(bytes: Uint8Array, ...types: MessageName[]): boolean {
   try {
-    const type = messageTypeOf(bytes);
-    return type === 'InitSnd' || type === 'InitCryptoSnd';
+    return types.includes(messageTypeOf(bytes));
   } catch {
     return false;
   }
 }
 
-function isInitSnd(bytes: Uint8Array): boolean {
-  try {
-    return messageTypeOf(bytes) === 'InitSnd';
-  } catch {
-    return false;
-  }
-}
+const isInitSnd = (bytes: Uint8Array): boolean => isType(bytes, 'InitSnd');
 
 /** Opens any encrypted packet the endpoint sent (a reply or Data), or null. */
 function openFromEndpoint(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>): { secret: Uint8Array; sn: number; epoch: number; plaintext: Uint8Array; header: number } | null {
@@ -123,14 +116,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
     case 'silent-after-handshake':
       return {
         toEndpoint: pass,
-        toTester: (b, send) => {
-          try {
-            const type = messageTypeOf(b);
-            if (type === 'InitRcv' || type === 'InitCryptoRcv') send(b);
-          } catch {
-            // not even a type: nothing to pass on
-          }
-        },
+        toTester: (b, send) => void (isType(b, 'InitRcv', 'InitCryptoRcv') && send(b)),
       };
     case 'all-wrong-direction-bit':
       return { toEndpoint: pass, toTester: (b, send) => send(resealed(b, secrets, () => ({ sealedByInitiator: true }))) };
@@ -324,12 +310,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
-          try {
-            const type = messageTypeOf(b);
-            if (type !== 'InitRcv' && type !== 'InitCryptoRcv') return send(b);
-          } catch {
-            return send(b);
-          }
+          if (!isType(b, 'InitRcv', 'InitCryptoRcv')) return send(b);
           send(
             resealed(b, secrets, (o) => {
               const p = decodePayload(o.plaintext);
@@ -552,12 +533,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
-          try {
-            const type = messageTypeOf(b);
-            if (type !== 'InitRcv' && type !== 'InitCryptoRcv') return send(b);
-          } catch {
-            return send(b);
-          }
+          if (!isType(b, 'InitRcv', 'InitCryptoRcv')) return send(b);
           // The reply alone is sealed with another secret: the Data packets after it are right.
           send(resealed(b, secrets, (o) => ({ secret: o.secret.map((x) => x ^ 0x5a) })));
         },
@@ -636,7 +612,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
       // Everything of the endpoint ends with the first datagram of the kind that kills it.
       let dead = false;
       const kills = (b: Uint8Array): boolean => {
-        if (defect === 'dies-on-garbage') return b.length < DATA_HEADER || (openData(b, secrets, true) === null && !isInitSnd(b) && !isAnyFirstPacket(b));
+        if (defect === 'dies-on-garbage') return b.length < DATA_HEADER || (openData(b, secrets, true) === null && !isInitSnd(b) && !isType(b, 'InitSnd', 'InitCryptoSnd'));
         const p = openData(b, secrets, true)?.payload;
         return p !== undefined && p.stream === null && p.ack !== null;
       };
