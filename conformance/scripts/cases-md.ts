@@ -63,9 +63,9 @@ export function renderCasesMarkdown(): string {
     '',
   ];
   for (const area of [...new Set(spec.clauses.map((c) => c.area))]) {
-    out.push(`## ${area}`, '', '| clause | level | cases | vectors | planted defect |', '|---|---|---|---|---|');
+    out.push(`## ${area}`, '', '| clause | level | class | cases | vectors | planted defect |', '|---|---|---|---|---|---|');
     for (const r of rows.filter((x) => x.clause.area === area)) {
-      out.push(`| ${code(r.clause.id)} | ${r.clause.level} | ${list(r.cases, '-')} | ${r.vectors || '-'} | ${r.defects.length === 0 ? '-' : r.defects.join(', ')} |`);
+      out.push(`| ${code(r.clause.id)} | ${r.clause.level} | ${r.clause.class} | ${list(r.cases, '-')} | ${r.vectors || '-'} | ${r.defects.length === 0 ? '-' : r.defects.join(', ')} |`);
     }
     out.push('');
   }

@@ -217,9 +217,9 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
 
   push(
     '## Clauses',
-    'Each clause is one testable statement; `testedBy` names the parts of this suite that check it.',
+    'Each clause is one testable statement; `testedBy` names the parts of this suite that check it, and its class what kind of rule it is: about one **datagram**, about the **sequence** of one connection\'s datagrams in one direction, **across connections**, or a **scenario** only a case can set up. Rules of the first three classes are the ones a monitor can judge on every datagram (conformance/CASES.md lists the monitor\'s).',
     table(
-      ['id', 'level', 'statement', 'source', 'tested by', 'Go original behaves so'],
+      ['id', 'level', 'statement', 'source', 'tested by', 'class', 'Go original behaves so'],
       spec.clauses.map((c) => [
         `\`${c.id}\``,
         c.level,
@@ -228,6 +228,7 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
           .filter(Boolean)
           .join('; '),
         c.testedBy.join(', '),
+        c.class,
         goColumn(spec, c),
       ]),
     ),

@@ -69,6 +69,8 @@ export interface MessageLayout {
   minSize: { accepted: number | string; withMinimalPayload: number | string; description: string };
 }
 
+export type ClauseClass = 'datagram' | 'sequence' | 'across-connections' | 'scenario';
+
 export interface Clause {
   id: string;
   area: string;
@@ -79,6 +81,8 @@ export interface Clause {
   /** What a peer must do to interoperate with the Go original where it differs. */
   interop?: string;
   testedBy: TestedBy[];
+  /** What kind of rule: one datagram, one connection's sequence, across connections, or a scenario only a case sets up. */
+  class: ClauseClass;
   /** Per release of the Go original: does it behave as the clause says, and if not, why. */
   goOriginal: Record<string, ReleaseConformance>;
 }
