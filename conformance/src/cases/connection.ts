@@ -17,6 +17,7 @@ import {
   type Open,
   pattern,
   REPLY_MS,
+  RTO_WAIT_MS,
   sendStream,
   SILENCE_MS,
   streamState,
@@ -31,8 +32,6 @@ const REFRESH_AT_MS = (IDLE_MS * 2) / 3;
 const IN_FLIGHT_WINDOW = 64 * 1024;
 const IN_FLIGHT_BYTES = 200_000; // three times what a drifting count lets through that window
 const IN_FLIGHT_MS = 10_000;
-/** How long the window-probe case waits for each probe: an RTO of at most MaxRto, and slack. */
-const PROBE_WAIT_MS = constant('MaxRto') / 1e6 + 1000;
 
 /** Whether the connection still acknowledges a PING (a closed one does not answer at all). */
 async function answersPing(open: Open, streamId: number): Promise<boolean> {
@@ -183,9 +182,9 @@ export const connectionCases: CaseDefinition[] = [
       const probes: Datagram[] = [];
       for (let n = 1; n <= 3; n++) {
         const since = (probes[probes.length - 1] ?? closed).index + 1;
-        const probe = await open.peer.waitFor(isProbe, PROBE_WAIT_MS, since);
+        const probe = await open.peer.waitFor(isProbe, RTO_WAIT_MS, since);
         const after = n === 1 ? 'the window closed' : 'the ACK of the last probe';
-        ctx.expect('flow.window-probe', probe !== null, `with data waiting and a window of 0, the endpoint sent no PING within ${PROBE_WAIT_MS} ms after ${after} (probe ${n} of 3)${n === 1 ? '' : `; the earlier ones came ${probes.map((p) => `${(p.t - closed.t).toFixed(0)}`).join(', ')} ms after the window closed`}`);
+        ctx.expect('flow.window-probe', probe !== null, `with data waiting and a window of 0, the endpoint sent no PING within ${RTO_WAIT_MS} ms after ${after} (probe ${n} of 3)${n === 1 ? '' : `; the earlier ones came ${probes.map((p) => `${(p.t - closed.t).toFixed(0)}`).join(', ')} ms after the window closed`}`);
         probes.push(probe);
         const s = probe.decoded?.payload?.stream as NonNullable<Payload['stream']>;
         if (n === 3) autoAck(open);

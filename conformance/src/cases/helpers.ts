@@ -1,6 +1,7 @@
 // Building blocks of the cases: opening a connection, acknowledging the endpoint's data,
 // reading back what it sent on a stream, and proving it still works after an insult.
 import { payloadOverhead, publicKeyOf, type Ack, type Payload } from '@qotp/reference';
+import { constant } from '@qotp/spec';
 import { randomBytes } from 'node:crypto';
 import type { Datagram } from '../peer/datagram.js';
 import { PeerConnection } from '../peer/peer-connection.js';
@@ -11,6 +12,8 @@ import type { CaseContext, CaseDefinition } from './case.js';
 export const REPLY_MS = 2000;
 /** How long the tester listens before it concludes that nothing came. */
 export const SILENCE_MS = 600;
+/** How long the tester waits for what an RTO triggers (a resend, a probe): the RTO is at most MaxRto; and slack. */
+export const RTO_WAIT_MS = constant('MaxRto') / 1e6 + 1000;
 /** The receive window the tester advertises: large enough never to hold an endpoint back. */
 export const WINDOW = 1 << 24;
 /** Stream of packets that must be dropped: anything the endpoint says about it means one was accepted. */

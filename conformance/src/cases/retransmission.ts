@@ -279,13 +279,13 @@ export const retransmissionCases: CaseDefinition[] = [
     async (ctx: CaseContext) => {
       const open = await handshake(ctx);
       sendStream(open, 0, pattern(OLDEST_FIRST_BYTES, 3));
-      const segments = (since: number) => fromEndpoint(open.peer, open.conn, since).filter((d) => d.decoded?.payload?.stream?.streamId === 0 && d.decoded.payload.stream.data.length > 0);
-      const first = await open.peer.waitFor(() => segments(0).length > 0, REPLY_MS, 0);
+      const segments = () => fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.payload?.stream?.streamId === 0 && d.decoded.payload.stream.data.length > 0);
+      const first = await open.peer.waitFor(() => segments().length > 0, REPLY_MS, 0);
       ctx.expect('retransmission.rto-default', first !== null, `the endpoint did not echo within ${REPLY_MS} ms`);
       await open.peer.collect(OLDEST_FIRST_LISTEN_MS);
       const seen = new Set<number>();
       const resent: number[] = [];
-      for (const d of segments(0)) {
+      for (const d of segments()) {
         const offset = d.decoded?.payload?.stream?.offset as number;
         if (seen.has(offset)) resent.push(offset);
         seen.add(offset);
@@ -297,7 +297,7 @@ export const retransmissionCases: CaseDefinition[] = [
       const later = [...new Set(resent.filter((o) => o !== oldest))];
       ctx.expect('retransmission.oldest-first', later.length === 0, `while the oldest segment (offset ${oldest}) went unacknowledged, the endpoint also resent the later segment(s) at ${later.join(', ')} of the same stream`, { expected: `resends of offset ${oldest} only`, observed: `resends of ${[...new Set(resent)].join(', ')}` });
       for (const offset of seen) {
-        const d = segments(0).find((x) => x.decoded?.payload?.stream?.offset === offset);
+        const d = segments().find((x) => x.decoded?.payload?.stream?.offset === offset);
         open.peer.send(open.conn.data(ackOnly(0, offset, d?.decoded?.payload?.stream?.data.length ?? 0)), `ACK of stream 0 at ${offset}`);
       }
     },

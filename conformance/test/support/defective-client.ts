@@ -7,7 +7,7 @@
 //
 // What each defect does, and which case must fail under which clause: planted-defects.ts.
 import { constant, headerSize } from '@qotp/spec';
-import { decodePayload, messageTypeOf, openPacket, readUint64 } from '@qotp/reference';
+import { decodePayload, openPacket, readUint64 } from '@qotp/reference';
 import { parseHostPort } from '@qotp/reference/node';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isType } from './message-type.js';
 import { CLIENT_DEFECTS, type ClientDefect } from './planted-defects.js';
 
 const cli = fileURLToPath(new URL('../../../reference/dist/cli.js', import.meta.url));
@@ -39,7 +40,7 @@ function secretOf(connId: bigint): Uint8Array | null {
 /** The payload of a Data packet of the client's, or null. */
 function clientPayload(bytes: Uint8Array): ReturnType<typeof decodePayload> | null {
   try {
-    if (messageTypeOf(bytes) !== 'Data') return null;
+    if (!isType(bytes, 'Data')) return null;
     const secret = secretOf(readUint64(bytes, 1));
     if (secret === null) return null;
     return decodePayload(openPacket(bytes, DATA_HEADER, { secret, epoch: 0, sealedByInitiator: true }).payload);
@@ -48,13 +49,7 @@ function clientPayload(bytes: Uint8Array): ReturnType<typeof decodePayload> | nu
   }
 }
 
-const isInitSnd = (bytes: Uint8Array): boolean => {
-  try {
-    return messageTypeOf(bytes) === 'InitSnd';
-  } catch {
-    return false;
-  }
-};
+const isInitSnd = (bytes: Uint8Array): boolean => isType(bytes, 'InitSnd');
 
 /** What goes to the tester instead of a datagram of the client's: none, one or more, each after a delay (ms). */
 function toTester(bytes: Uint8Array): [Uint8Array, number][] {

@@ -7,13 +7,14 @@
 //   prints "qotp listening <relay address> <public key hex>" like the real CLI
 //
 // What each defect does, and which case must fail under which clause: planted-defects.ts.
-import { bitField, constant, fieldOffset, headerSize, spec, type MessageName } from '@qotp/spec';
-import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Payload } from '@qotp/reference';
+import { bitField, constant, fieldOffset, headerSize, spec } from '@qotp/spec';
+import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Ack, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { PROBE_STREAM } from '../../src/cases/helpers.js';
 import { parseArgs } from 'node:util';
+import { isType } from './message-type.js';
 import { DEFECTS, type Defect } from './planted-defects.js';
 
 const DATA_HEADER = headerSize('Data');
@@ -35,15 +36,6 @@ function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByI
     return { secret, sn: opened.sn, epoch: opened.epoch, payload: decodePayload(opened.payload) };
   } catch {
     return null;
-  }
-}
-
-/** Whether the datagram's header byte names one of `types` (false for one too short to say). */
-function isType(bytes: Uint8Array, ...types: MessageName[]): boolean {
-  try {
-    return types.includes(messageTypeOf(bytes));
-  } catch {
-    return false;
   }
 }
 
@@ -102,11 +94,35 @@ const reseal = (bytes: Uint8Array, o: { secret: Uint8Array; sn: number; epoch: n
   sealPacket(bytes.slice(0, DATA_HEADER), encodePayload(payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator });
 
 /**
+ * Seals new Data packets of a connection (the one `connOf` names) under sequence numbers counted
+ * from `from`, far above any the endpoint or the tester reaches in a case, so that no nonce is
+ * used twice: the packets a defect adds, sealed as the side `sealedByInitiator` says.
+ */
+function minter(from: number): (connOf: Uint8Array, payload: Payload, secret: Uint8Array, sealedByInitiator: boolean, epoch?: number) => Uint8Array {
+  let sn = from;
+  return (connOf, payload, secret, sealedByInitiator, epoch = 0) => {
+    const header = new Uint8Array(DATA_HEADER);
+    header[0] = headerByte('Data');
+    header.set(connOf.subarray(1, 9), 1);
+    return sealPacket(header, encodePayload(payload), { secret, sn: sn++, epoch, sealedByInitiator });
+  };
+}
+
+/**
  * Rewrites one datagram: `send` passes it on, `back` answers the side it came from; `tester`
  * is the address ("host:port") of the tester's socket it came from or goes to, and a datagram
  * towards the tester may be sent to another of its sockets instead (`send(b, to)`).
  */
 type Rewrite = (bytes: Uint8Array, send: (b: Uint8Array, to?: string) => void, back: (b: Uint8Array) => void, tester: string) => void;
+
+/** Changes the ACK section of every Data packet the endpoint sends; the rest passes unchanged. */
+const rewriteAcks =
+  (secrets: Map<bigint, Uint8Array>, change: (ack: Ack, bytes: Uint8Array) => Ack): Rewrite =>
+  (b, send) => {
+    const o = openData(b, secrets, false);
+    if (o === null || o.payload.ack === null) return send(b);
+    send(reseal(b, o, { ...o.payload, ack: change(o.payload.ack, b) }, false));
+  };
 
 /** The rewrites of one defect: towards the endpoint and towards the tester. */
 function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoint: Rewrite; toTester: Rewrite } {
@@ -183,11 +199,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
     case 'ack-length-off-by-one':
       return {
         toEndpoint: pass,
-        toTester: (b, send) => {
-          const o = openData(b, secrets, false);
-          if (o === null || o.payload.ack === null) return send(b);
-          send(reseal(b, o, { ...o.payload, ack: { ...o.payload.ack, length: o.payload.ack.length + 1 } }, false));
-        },
+        toTester: rewriteAcks(secrets, (ack) => ({ ...ack, length: ack.length + 1 })),
       };
     case 'unknown-id-by-address':
       return {
@@ -236,12 +248,10 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           if (s) received.set(`${readUint64(b, 1)}/${s.streamId}/${s.offset}`, s.data.length);
           send(b);
         },
-        toTester: (b, send) => {
-          const o = openData(b, secrets, false);
-          if (o === null || o.payload.ack === null) return send(b);
+        toTester: rewriteAcks(secrets, (ack, b) => {
           const window = defect === 'window-always-full' ? CAPACITY : Math.max(0, CAPACITY - total(readUint64(b, 1)));
-          send(reseal(b, o, { ...o.payload, ack: { ...o.payload.ack, window: decodeRcvWindow(encodeRcvWindow(window)) } }, false));
-        },
+          return { ...ack, window: decodeRcvWindow(encodeRcvWindow(window)) };
+        }),
       };
     }
     case 'small-window-as-zero':
@@ -257,22 +267,12 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         toTester: pass,
       };
     case 'reply-to-responder-accepted': {
-      let sn = 1 << 30; // far above the tester's own numbers
+      const mint = minter(1 << 30);
       return {
         toEndpoint: (b, send) => {
-          let type: string;
-          try {
-            type = messageTypeOf(b);
-          } catch {
-            return send(b);
-          }
           const secret = b.length >= DATA_HEADER ? secrets.get(readUint64(b, 1)) : undefined;
-          if ((type !== 'InitRcv' && type !== 'InitCryptoRcv') || secret === undefined) return send(b);
-          const header = new Uint8Array(DATA_HEADER);
-          header[0] = headerByte('Data');
-          writeUint64(header, 1, readUint64(b, 1));
-          const payload = encodePayload({ isClose: false, ack: null, stream: { streamId: PROBE_STREAM, offset: 0, data: new TextEncoder().encode('the forged reply') } });
-          send(sealPacket(header, payload, { secret, sn: sn++, epoch: 0, sealedByInitiator: true }));
+          if (!isType(b, 'InitRcv', 'InitCryptoRcv') || secret === undefined) return send(b);
+          send(mint(b, { isClose: false, ack: null, stream: { streamId: PROBE_STREAM, offset: 0, data: new TextEncoder().encode('the forged reply') } }, secret, true));
         },
         toTester: pass,
       };
@@ -333,7 +333,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
     case 'resends-every-segment': {
       // Per connection and stream, the endpoint's segments the tester has not acknowledged.
       const unacked = new Map<string, Map<number, Uint8Array>>();
-      let sn = 2 ** 32; // far above the endpoint's own numbers: no nonce is used twice
+      const mint = minter(2 ** 32);
       return {
         toEndpoint: (b, send) => {
           const ack = openData(b, secrets, true)?.payload.ack;
@@ -352,8 +352,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           // A resend: the later segments of the stream go again with it.
           for (const [offset, data] of segments) {
             if (offset === s.offset) continue;
-            const payload = encodePayload({ isClose: false, ack: null, stream: { streamId: s.streamId, offset, data } });
-            send(sealPacket(b.slice(0, DATA_HEADER), payload, { secret: o.secret, sn: sn++, epoch: o.epoch, sealedByInitiator: false }));
+            send(mint(b, { isClose: false, ack: null, stream: { streamId: s.streamId, offset, data } }, o.secret, false, o.epoch));
           }
         },
       };
@@ -448,7 +447,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
       };
     }
     case 'ping-resent': {
-      let sn = 2 ** 32; // far above the endpoint's own numbers: no nonce is used twice
+      const mint = minter(2 ** 32);
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
@@ -458,10 +457,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           const p = decodePayload(o.plaintext);
           if (p.stream === null || p.stream.data.length > 0 || p.isClose) return;
           const ping: Payload = { isClose: false, ack: null, stream: p.stream };
-          const header = new Uint8Array(DATA_HEADER);
-          header[0] = headerByte('Data');
-          header.set(b.subarray(1, 9), 1);
-          setTimeout(() => send(sealPacket(header, encodePayload(ping), { secret: o.secret, sn: sn++, epoch: 0, sealedByInitiator: false })), RTO_MS + 50);
+          setTimeout(() => send(mint(b, ping, o.secret, false)), RTO_MS + 50);
         },
       };
     }
@@ -475,15 +471,14 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
       };
     case 'ack-only-acknowledged': {
-      let sn = 2 ** 32;
+      const mint = minter(2 ** 32);
       return {
         toEndpoint: (b, send, back) => {
           send(b);
           const o = openData(b, secrets, true);
           if (o === null || o.payload.stream !== null || o.payload.ack === null) return;
           const ack = { ...o.payload.ack, window: CAPACITY };
-          const reply = sealPacket(b.slice(0, DATA_HEADER), encodePayload({ isClose: false, ack, stream: null }), { secret: o.secret, sn: sn++, epoch: 0, sealedByInitiator: false });
-          back(reply);
+          back(mint(b, { isClose: false, ack, stream: null }, o.secret, false));
         },
         toTester: pass,
       };
@@ -512,7 +507,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
       };
     }
     case 'idle-kept-alive': {
-      let sn = 2 ** 40; // far above the tester's own numbers
+      const mint = minter(2 ** 40);
       const kept = new Set<bigint>();
       return {
         toEndpoint: (b, send) => {
@@ -521,9 +516,8 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           const connId = b.length >= 9 ? readUint64(b, 1) : null;
           if (o === null || connId === null || kept.has(connId)) return;
           kept.add(connId);
-          const header = b.slice(0, DATA_HEADER);
           // A PING on a stream of its own every 5 s, as if the tester had sent it.
-          const timer = setInterval(() => send(sealPacket(header, encodePayload({ isClose: false, ack: null, stream: { streamId: 4242, offset: 0, data: new Uint8Array(0) } }), { secret: o.secret, sn: sn++, epoch: 0, sealedByInitiator: true })), 5000);
+          const timer = setInterval(() => send(mint(b, { isClose: false, ack: null, stream: { streamId: 4242, offset: 0, data: new Uint8Array(0) } }, o.secret, true)), 5000);
           timer.unref();
         },
         toTester: pass,
@@ -539,7 +533,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
       };
     case 'never-gives-up': {
-      let sn = 2 ** 32; // far above the endpoint's own numbers: no nonce is used twice
+      const mint = minter(2 ** 32);
       const copies = new Map<string, number>();
       return {
         toEndpoint: pass,
@@ -552,12 +546,12 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           const n = (copies.get(key) ?? 0) + 1;
           copies.set(key, n);
           // A seventh transmission, one RTO after the sixth, where the spec allows six.
-          if (n === constant('MaxTransmissions')) setTimeout(() => send(sealPacket(b.slice(0, DATA_HEADER), encodePayload({ isClose: false, ack: null, stream: s }), { secret: o.secret, sn: sn++, epoch: o.epoch, sealedByInitiator: false })), RTO_MS);
+          if (n === constant('MaxTransmissions')) setTimeout(() => send(mint(b, { isClose: false, ack: null, stream: s }, o.secret, false, o.epoch)), RTO_MS);
         },
       };
     }
     case 'close-resent-often': {
-      let sn = 2 ** 32;
+      const mint = minter(2 ** 32);
       const acked = new Set<string>();
       return {
         toEndpoint: (b, send) => {
@@ -575,7 +569,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           let extra = 0;
           const timer = setInterval(() => {
             if (acked.has(key) || extra++ >= 10) return clearInterval(timer);
-            send(sealPacket(b.slice(0, DATA_HEADER), encodePayload({ isClose: true, ack: null, stream: s }), { secret: o.secret, sn: sn++, epoch: o.epoch, sealedByInitiator: false }));
+            send(mint(b, { isClose: true, ack: null, stream: s }, o.secret, false, o.epoch));
           }, 50);
         },
       };
@@ -654,14 +648,10 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
     case 'window-above-capacity':
       return {
         toEndpoint: pass,
-        toTester: (b, send) => {
-          const o = openData(b, secrets, false);
-          if (o === null || o.payload.ack === null) return send(b);
-          send(reseal(b, o, { ...o.payload, ack: { ...o.payload.ack, window: decodeRcvWindow(encodeRcvWindow(CAPACITY * 4)) } }, false));
-        },
+        toTester: rewriteAcks(secrets, (ack) => ({ ...ack, window: decodeRcvWindow(encodeRcvWindow(CAPACITY * 4)) })),
       };
     case 'data-after-close': {
-      let sn = 2 ** 32; // far above the endpoint's own numbers: no nonce is used twice
+      const mint = minter(2 ** 32);
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
@@ -671,7 +661,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           if (o === null || s === null || s === undefined || !o.payload.isClose) return;
           // Ten bytes past the end the CLOSE just fixed, as a sender that keeps writing would.
           const late = { streamId: s.streamId, offset: s.offset + s.data.length, data: new TextEncoder().encode('after end!') };
-          send(sealPacket(b.slice(0, DATA_HEADER), encodePayload({ isClose: false, ack: null, stream: late }), { secret: o.secret, sn: sn++, epoch: o.epoch, sealedByInitiator: false }));
+          send(mint(b, { isClose: false, ack: null, stream: late }, o.secret, false, o.epoch));
         },
       };
     }
