@@ -17,6 +17,8 @@ export interface ClauseCoverage {
   clause: Clause;
   cases: string[];
   vectors: number;
+  /** The monitor rules that judge it on every datagram of every case. */
+  rules: string[];
   /** "defect (case)" for every planted defect whose failure names this clause. */
   defects: string[];
 }
@@ -39,6 +41,7 @@ export function coverage(): ClauseCoverage[] {
     clause,
     cases: allCases.filter((c) => c.clauses.includes(clause.id)).map((c) => c.id),
     vectors: vectors.get(clause.id) ?? 0,
+    rules: MONITOR_RULES.filter((r) => r.clause === clause.id).map((r) => r.id),
     defects: failures.filter(([, , id]) => id === clause.id).map(([defect, caseId]) => `${defect} (${caseId})`),
   }));
 }
@@ -49,7 +52,7 @@ const list = (items: string[], none: string) => (items.length === 0 ? none : ite
 export function renderCasesMarkdown(): string {
   const rows = coverage();
   const checked = rows.filter((r) => isChecked(r.clause));
-  const unchecked = checked.filter((r) => r.cases.length === 0 && r.vectors === 0);
+  const unchecked = checked.filter((r) => r.cases.length === 0 && r.vectors === 0 && r.rules.length === 0);
   const undefended = checked.filter((r) => r.defects.length === 0);
   const out: string[] = [
     '# Conformance cases and clauses',
@@ -58,18 +61,18 @@ export function renderCasesMarkdown(): string {
     '',
     `Every clause of [SPEC.md](../spec/SPEC.md) with the conformance cases that check it, the number of vector tests that name it, and the planted defects (a reference endpoint with one rule broken, conformance/test/defects.test.ts) that make one of those cases fail under it. ${allCases.length} cases, ${spec.clauses.length} clauses (${checked.length} MUST or SHOULD about the protocol), ${Object.keys(PLANTED_DEFECTS).length} planted defects.`,
     '',
-    `- MUST/SHOULD clauses with a case: ${checked.filter((r) => r.cases.length > 0).length} of ${checked.length}; with vectors: ${checked.filter((r) => r.vectors > 0).length}; with neither: ${unchecked.length}.`,
+    `- MUST/SHOULD clauses with a case: ${checked.filter((r) => r.cases.length > 0).length} of ${checked.length}; with vectors: ${checked.filter((r) => r.vectors > 0).length}; with a monitor rule: ${checked.filter((r) => r.rules.length > 0).length}; with none of them: ${unchecked.length}.`,
     `- MUST/SHOULD clauses with a planted defect: ${checked.length - undefended.length} of ${checked.length}.`,
     '',
   ];
   for (const area of [...new Set(spec.clauses.map((c) => c.area))]) {
-    out.push(`## ${area}`, '', '| clause | level | class | cases | vectors | planted defect |', '|---|---|---|---|---|---|');
+    out.push(`## ${area}`, '', '| clause | level | class | cases | vectors | monitor | planted defect |', '|---|---|---|---|---|---|---|');
     for (const r of rows.filter((x) => x.clause.area === area)) {
-      out.push(`| ${code(r.clause.id)} | ${r.clause.level} | ${r.clause.class} | ${list(r.cases, '-')} | ${r.vectors || '-'} | ${r.defects.length === 0 ? '-' : r.defects.join(', ')} |`);
+      out.push(`| ${code(r.clause.id)} | ${r.clause.level} | ${r.clause.class} | ${list(r.cases, '-')} | ${r.vectors || '-'} | ${list(r.rules, '-')} | ${r.defects.length === 0 ? '-' : r.defects.join(', ')} |`);
     }
     out.push('');
   }
-  out.push('## Not checked yet', '', 'MUST and SHOULD clauses about the protocol that no case checks and no vector names (only the reference\'s own simulation tests hold it to them):', '');
+  out.push('## Not checked yet', '', 'MUST and SHOULD clauses about the protocol that no case checks, no vector names and no monitor rule judges (only the reference\'s own simulation tests hold it to them):', '');
   out.push(...(unchecked.length === 0 ? ['(none)'] : unchecked.map((r) => `- ${code(r.clause.id)} (${r.clause.level}): ${r.clause.title}`)), '');
   out.push('MUST and SHOULD clauses without a planted defect: a case or a vector checks them, but no test shows that it fails when the rule is broken:', '');
   out.push(undefended.map((r) => code(r.clause.id)).join(', '), '');

@@ -4,6 +4,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { CaseContext, Check, ClientRun, Measurement, Observation } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
+import { explainViolation, monitor } from './monitor.js';
 import type { Datagram } from './peer/datagram.js';
 import { PeerConnection } from './peer/peer-connection.js';
 import { NO_OWNER, TesterPeer } from './peer/tester-peer.js';
@@ -15,9 +16,13 @@ export interface CaseRecord {
   timeline: Datagram[];
   /** Datagrams of the endpoint that authenticated and decoded on a path the tester does not record (a relay's). */
   relayedAuthentic: number;
+  /** The longest the tester's event loop was held up during the case (ms): how late it may have noticed a datagram. */
+  loopStallMs: number;
+  /** The protocol monitor's findings in relay records (ctx.monitorRelay): the first violation of each. */
+  relayViolations: { clause: string; message: string }[];
 }
 
-export const emptyRecord = (): CaseRecord => ({ checks: [], measurements: [], notes: [], timeline: [], relayedAuthentic: 0 });
+export const emptyRecord = (): CaseRecord => ({ checks: [], measurements: [], notes: [], timeline: [], relayedAuthentic: 0, loopStallMs: 0, relayViolations: [] });
 
 /** How many datagrams of the endpoint authenticated and decoded in a case, on any path. */
 export const authenticFromEndpoint = (r: CaseRecord): number => r.relayedAuthentic + r.timeline.filter((d) => d.direction === 'in' && d.decoded !== null).length;
@@ -38,6 +43,7 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
   // How late the tester may notice a datagram: the longest its event loop was held up.
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
   loopDelay.enable();
+  const stallMs = () => loopDelay.max / 1e6 + LOOP_SAMPLE_MS;
   const ctx: CaseContext = {
     endpoint,
     seed,
@@ -58,18 +64,23 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
       record.measurements.push(m);
       return m.measuredMs !== null && m.measuredMs >= m.lowMs && m.measuredMs <= m.highMs;
     },
-    timingUncertaintyMs: () => loopDelay.max / 1e6 + LOOP_SAMPLE_MS,
+    timingUncertaintyMs: () => stallMs(),
     note(text) {
       record.notes.push(text);
     },
     endpointTookPart(datagrams) {
       record.relayedAuthentic += datagrams;
     },
+    monitorRelay(timeline, label) {
+      const v = monitor(timeline, endpoint.mtu, stallMs());
+      if (v !== null) record.relayViolations.push({ clause: v.clause, message: `${label}${explainViolation(v)} (in the relay's record)` });
+    },
   };
   return {
     ctx,
     peers,
     close() {
+      record.loopStallMs = stallMs();
       loopDelay.disable();
       for (const p of peers) p.close();
       const unrecorded = peers.reduce((n, p) => n + p.unrecorded, 0);

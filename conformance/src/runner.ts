@@ -11,8 +11,7 @@ import { authenticFromEndpoint, caseContext, warmUp, type CaseRecord, type Proce
 import type { CaseContext, CaseDefinition, ClientRun, Observation } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
 import { runIsolated } from './isolated.js';
-import { monitor } from './monitor.js';
-import { describe } from './peer/datagram.js';
+import { explainViolation, monitor } from './monitor.js';
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { firstContact } from './peer/first-contact.js';
 import { keyLogOf, writePcap } from './report/artifacts.js';
@@ -156,6 +155,8 @@ function newResult(c: CaseDefinition): CaseResult {
     notes: [],
     timeline: [],
     relayedAuthentic: 0,
+    loopStallMs: 0,
+    relayViolations: [],
     endpointOutput: '',
     artifacts: null,
   };
@@ -203,11 +204,11 @@ function judgeProcesses(result: CaseResult, e: unknown, server: RunningServer | 
  */
 function judgeTimeline(result: CaseResult, mtu: number): void {
   if (result.outcome !== 'pass' && result.outcome !== 'fail') return;
-  const v = monitor(result.timeline, mtu);
-  if (v === null) return;
-  const message = `monitor (${v.rule}): datagram #${v.datagram.index} at ${v.datagram.t.toFixed(0)} ms, ${describe(v.datagram)}: ${v.message}`;
-  if (result.outcome === 'pass') fail(result, 'fail', v.clause, message);
-  else result.notes.push(`the monitor also saw [${v.clause}]: ${message}`);
+  const own = monitor(result.timeline, mtu, result.loopStallMs);
+  const v = own === null ? result.relayViolations[0] : { clause: own.clause, message: explainViolation(own) };
+  if (v === undefined) return;
+  if (result.outcome === 'pass') fail(result, 'fail', v.clause, v.message);
+  else result.notes.push(`the monitor also saw [${v.clause}]: ${v.message}`);
 }
 
 async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: TargetHealth): Promise<CaseResult> {

@@ -17,7 +17,7 @@ export type Encoding =
   | 'rcv-window-code';
 export type Protection = 'plain' | 'aad' | 'sn-masked' | 'sealed' | 'tag';
 export type Level = 'MUST' | 'SHOULD' | 'MAY';
-export type TestedBy = 'vectors' | 'conformance' | 'simulation';
+export type TestedBy = 'vectors' | 'conformance' | 'simulation' | 'monitor';
 
 export interface SourceVersion {
   module: string;

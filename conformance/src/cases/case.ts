@@ -3,6 +3,7 @@
 // statement of the spec the endpoint broke.
 import type { HostPort } from '@qotp/reference/node';
 import type { TesterPeer } from '../peer/tester-peer.js';
+import type { Datagram } from '../peer/datagram.js';
 
 export type Level = 'MUST' | 'SHOULD';
 /** The role of the endpoint under test in the case. */
@@ -122,4 +123,10 @@ export interface CaseContext {
    * does not record itself (a relay's): the runner's first-contact reading needs them.
    */
   endpointTookPart(datagrams: number): void;
+  /**
+   * Has the protocol monitor judge a record the tester did not make itself (a relay's, decoded
+   * with its keys; the endpoint's datagrams 'in'); a violation fails the case like one in the
+   * timeline. `label` says which run it was.
+   */
+  monitorRelay(timeline: Datagram[], label: string): void;
 }

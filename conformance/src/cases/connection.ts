@@ -1,5 +1,6 @@
-// Connection-level cases (server role): the peer's receive window, the idle timeout, the
-// grace period of a closed stream and the key log of a launched endpoint.
+// Connection-level cases (server role): the peer's receive window, several connections at
+// once, the idle timeout, the grace period of a closed stream and the key log of a launched
+// endpoint.
 import { decodeRcvWindow, encodeRcvWindow, type Payload } from '@qotp/reference';
 import { constant } from '@qotp/spec';
 import type { Datagram } from '../peer/datagram.js';
@@ -352,6 +353,58 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect('stream.close-grace', again.length === 0, `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was delivered again`);
     },
   ),
+  {
+    id: 'connection.several',
+    title: 'Four connections at once (three from one address), then two more one after the other: each echoes its own data',
+    clauses: ['connection.independent'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 15_000,
+    async run(ctx: CaseContext) {
+      // Three connections share one socket, so only the connection id tells them apart; all of
+      // them use stream 0 (and two stream 5 too), so only the connection tells those streams apart.
+      const shared = await ctx.peer();
+      const opens: Open[] = [];
+      for (const peer of [shared, shared, shared, await ctx.peer()]) {
+        const open = await handshake(ctx, { peer });
+        autoAck(open);
+        opens.push(open);
+      }
+      const streamsOf = (i: number) => (i % 2 === 0 ? [0, 5] : [0]);
+      const dataOf = (i: number, streamId: number) => pattern(4000 + 1500 * i + streamId, 31 * i + streamId);
+      const echoed = async (batch: Open[], first: number) => {
+        // Interleaved: one segment of each connection's streams in turn.
+        const longest = Math.max(...batch.flatMap((_o, k) => streamsOf(first + k).map((id) => dataOf(first + k, id).length)));
+        for (let at = 0; at < longest; at += 1000) {
+          batch.forEach((open, k) => {
+            for (const id of streamsOf(first + k)) {
+              const d = dataOf(first + k, id);
+              if (at < d.length) open.peer.send(open.conn.data(dataPayload(id, at, d.subarray(at, at + 1000))), `DATA connection ${first + k} stream ${id} offset ${at}`);
+            }
+          });
+        }
+        const complete = (open: Open, i: number) => streamsOf(i).every((id) => streamState(open.peer, open.conn, id).bytes.length >= dataOf(i, id).length);
+        await Promise.all(batch.map((open, k) => waitUntil(open.peer, () => complete(open, first + k), REPLY_MS * 3)));
+        batch.forEach((open, k) => {
+          for (const id of streamsOf(first + k)) {
+            const got = streamState(open.peer, open.conn, id).bytes;
+            const want = dataOf(first + k, id);
+            ctx.expect('connection.independent', equal(got, want), `connection ${first + k} of ${opens.length} (id ${open.conn.connId.toString(16)}), stream ${id}: ${got.length} of ${want.length} bytes echoed${got.length === want.length ? ', other bytes' : ''}`, { expected: `${want.length} bytes of its own`, observed: `${got.length} bytes${got.length === want.length && !equal(got, want) ? ' (different ones)' : ''}` });
+          }
+        });
+      };
+      await echoed(opens, 0);
+      // Then two more, one after the other, once the first four are done: each starts afresh.
+      for (const i of [4, 5]) {
+        const open = await handshake(ctx, { peer: shared });
+        autoAck(open);
+        opens.push(open);
+        await echoed([open], i);
+      }
+      const ids = new Set(opens.map((o) => o.conn.connId));
+      ctx.note(`${opens.length} connections (${ids.size} connection ids), ${opens.reduce((n, _o, i) => n + streamsOf(i).length, 0)} echoed streams`);
+    },
+  },
   keyLogCase('connection.key-log', "The endpoint's key log has a line with the connection id and the connection's secret", false),
   keyLogCase('connection.key-log-0rtt', "After a 0-RTT handshake the endpoint's key log has the connection's identity secret as well", true),
 ];

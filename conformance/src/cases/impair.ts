@@ -12,7 +12,7 @@ import { connIdOf, publicKeyOf } from '@qotp/reference';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Impairment } from '../impair/impairment.js';
-import { parseKeyLog, timeline, type KeyLog } from '../impair/capture.js';
+import { parseKeyLog, recordTimeline, timeline, type KeyLog } from '../impair/capture.js';
 import { startRelay, type Relay, type RelaySettings } from '../impair/relay.js';
 import { giveUpAllowed, noCause, readResends, stoppedFirst, type ResendRecord, type Side } from '../impair/resends.js';
 import type { CaseContext, CaseDefinition } from './case.js';
@@ -247,9 +247,9 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
   const address = ctx.endpoint.address;
   if (address === null) throw new Error('the case needs the server address');
   const relay = await startRelay(relayFor(s, formatHostPort(address.host, address.port), seed));
+  const keyLines = new KeyLines();
   try {
     const data = pattern(s.bytes, 21);
-    const keyLines = new KeyLines();
     const echo = await referenceEcho(relay, s.zeroRtt ? (ctx.endpoint.publicKey ?? undefined) : undefined, data, s.timeoutMs, keyLines);
     ctx.note(label + relayNote(relay));
     const intact = echo.completeMs !== null && Buffer.compare(echo.received.subarray(0, data.length), Buffer.from(data)) === 0;
@@ -280,6 +280,7 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     });
   } finally {
     await relay.close();
+    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), false, ['reference client', 'endpoint']), label);
   }
 }
 
@@ -358,6 +359,7 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
   } finally {
     await relay.close();
     await server.close();
+    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), true, ['endpoint', 'reference server']), label);
   }
 }
 

@@ -2,6 +2,7 @@
 // log: a live check that what an endpoint puts on the wire is what the spec says, and the
 // decoded timeline of a failing run.
 import { constant, headerSize, type MessageName } from '@qotp/spec';
+import type { Datagram, Decoded } from '../peer/datagram.js';
 import { decodeInitCryptoRcv, decodeInitRcv, decodeInitSnd, decodePayload, messageTypeOf, openPacket, readUint, readUint64 } from '@qotp/reference';
 
 export interface KeyLog {
@@ -112,6 +113,27 @@ function describe(d: TimedDatagram, keys: KeyLog): string {
   } catch (e) {
     return `${head}undecodable: ${(e as Error).message}`;
   }
+}
+
+/**
+ * A relay's record as a timeline the protocol monitor reads: the endpoint's datagrams 'in', the
+ * other side's 'out', each decoded as far as the keys allow (undecodable ones keep their error).
+ * The record holds every datagram as the relay received it, before its impairment: what the
+ * endpoint sent, not what reached the other side.
+ */
+export function recordTimeline(datagrams: TimedDatagram[], keys: KeyLog, endpointIsClient: boolean, ends: [client: string, server: string]): Datagram[] {
+  return datagrams.map((d, index): Datagram => {
+    const fromEndpoint = d.fromClient === endpointIsClient;
+    const [from, to] = d.fromClient ? ends : [ends[1], ends[0]];
+    const at = { index, t: d.t, direction: fromEndpoint ? 'in' : 'out', from, to, bytes: d.data, note: d.fate === undefined || d.fate === 'sent' ? null : d.fate } as const;
+    try {
+      const { type, sn, payload } = openCaptured(d.data, keys, d.fromClient);
+      const decoded: Decoded = { type, connId: readUint64(d.data, 1), sn, epoch: 0, payload: payload === null ? null : decodePayload(payload), payloadHeader: payload?.[0] ?? null };
+      return { ...at, decoded, error: null };
+    } catch (e) {
+      return { ...at, decoded: null, error: (e as Error).message };
+    }
+  });
 }
 
 /**

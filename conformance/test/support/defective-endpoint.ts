@@ -8,7 +8,7 @@
 //
 // What each defect does, and which case must fail under which clause: planted-defects.ts.
 import { bitField, constant, fieldOffset, headerSize, spec } from '@qotp/spec';
-import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Ack, type Payload } from '@qotp/reference';
+import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, publicKeyOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Ack, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createHash } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
@@ -88,6 +88,34 @@ function otherLayout(p: Payload): Uint8Array {
     out.push(...p.stream.data);
   }
   return new Uint8Array(out);
+}
+
+const WIDE = bitField(spec.payload.header, 'wideOffsets');
+const { narrowBytes, wideBytes } = spec.payload.offsetWidths;
+/** Bytes of a section up to the end of its (narrow) offset field: the fixed fields before it and the offset. */
+const throughOffset = (section: { size: number | string; encoding: string }[]): number => {
+  const at = section.findIndex((f) => f.encoding === 'uint24le');
+  return section.slice(0, at).reduce((n, f) => n + (typeof f.size === 'number' ? f.size : 0), 0) + narrowBytes;
+};
+const ACK_THROUGH_OFFSET = 1 + throughOffset(spec.payload.ackSection); // after the header byte
+const ACK_SECTION = ACK_THROUGH_OFFSET - 1 + spec.payload.ackSection.filter((f) => f.name === 'ackLength' || f.name === 'ackWindow').reduce((n, f) => n + (f.size as number), 0);
+const STREAM_THROUGH_OFFSET = throughOffset(spec.payload.streamSection);
+
+/** The payload encoded with 48-bit offsets even where 24 bits would do: zero high bytes after each offset, and the wide bit set. */
+function widened(p: Payload): Uint8Array {
+  const narrow = encodePayload(p);
+  if ((narrow[0]! >> WIDE.shift) & 1) return narrow;
+  const ends = [...(p.ack === null ? [] : [ACK_THROUGH_OFFSET]), ...(p.stream === null ? [] : [1 + (p.ack === null ? 0 : ACK_SECTION) + STREAM_THROUGH_OFFSET])];
+  const out = new Uint8Array(narrow.length + ends.length * (wideBytes - narrowBytes));
+  let from = 0;
+  let to = 0;
+  for (const end of [...ends, narrow.length]) {
+    out.set(narrow.subarray(from, end), to);
+    to += end - from + (end === narrow.length ? 0 : wideBytes - narrowBytes);
+    from = end;
+  }
+  out[0]! |= 1 << WIDE.shift;
+  return out;
 }
 
 const reseal = (bytes: Uint8Array, o: { secret: Uint8Array; sn: number; epoch: number }, payload: Payload, sealedByInitiator: boolean): Uint8Array =>
@@ -433,6 +461,80 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
       };
     }
+    case 'offsets-always-wide':
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          // Only where the six more bytes still fit the MTU, so the datagram breaks no other rule.
+          if (o === null || b.length + 2 * (wideBytes - narrowBytes) > MTU) return send(b);
+          send(sealPacket(b.slice(0, DATA_HEADER), widened(o.payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator: false }));
+        },
+      };
+    case 'reply-type-per-stream': {
+      // The header of each connection's first reply (InitRcv or InitCryptoRcv: type, id and keys, the AAD).
+      const replyHeader = new Map<bigint, Uint8Array>();
+      const streams = new Map<bigint, Set<number>>();
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const connId = readUint64(b, 1);
+          if (isType(b, 'InitRcv', 'InitCryptoRcv') && !replyHeader.has(connId)) replyHeader.set(connId, b.slice(0, headerSize(messageTypeOf(b))));
+          const o = openData(b, secrets, false);
+          const header = replyHeader.get(connId);
+          const s = o?.payload.stream;
+          // Only where the reply's longer header still fits the MTU, so the datagram breaks no other rule.
+          if (o === null || header === undefined || s === null || s === undefined || b.length - DATA_HEADER + header.length > MTU) return send(b);
+          const seen = streams.get(connId) ?? new Set<number>();
+          streams.set(connId, seen);
+          if (seen.has(s.streamId)) return send(b);
+          seen.add(s.streamId);
+          send(sealPacket(header, encodePayload(o.payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator: false }));
+        },
+      };
+    }
+    case 'one-sn-counter': {
+      // One counter for every connection's packets: unique per connection (no nonce twice), but
+      // a second connection's first reply does not start at 0.
+      let next = 0;
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openFromEndpoint(b, secrets);
+          if (o === null) return send(b);
+          send(sealPacket(b.slice(0, o.header), o.plaintext, { secret: o.secret, sn: next++, epoch: o.epoch, sealedByInitiator: false }));
+        },
+      };
+    }
+    case 'ephemeral-key-reused': {
+      // Every reply carries one ephemeral key of the relay's, as a responder that draws its key
+      // pair once and not per connection would; the relay translates between the secret that key
+      // gives (towards the tester) and the endpoint's own (towards the endpoint).
+      const fixed = new Uint8Array(32).fill(11);
+      const fixedPublic = publicKeyOf(fixed);
+      const initiatorKey = new Map<bigint, Uint8Array>();
+      const seen = new Map<bigint, Uint8Array>(); // the tester's side: secrets of the fixed key
+      const epAt = fieldOffset('InitRcv', 'pubKeyEpRcv');
+      return {
+        toEndpoint: (b, send) => {
+          if (isType(b, 'InitSnd', 'InitCryptoSnd')) initiatorKey.set(readUint64(b, 1), b.slice(EP_KEY_AT, EP_KEY_AT + 32));
+          const o = openData(b, seen, true);
+          const real = secrets.get(readUint64(b, 1));
+          send(o === null || real === undefined ? b : reseal(b, { ...o, secret: real }, o.payload, true));
+        },
+        toTester: (b, send) => {
+          const connId = readUint64(b, 1);
+          const o = openFromEndpoint(b, secrets);
+          const theirs = initiatorKey.get(connId);
+          if (o === null || theirs === undefined) return send(b);
+          const fake = seen.get(connId) ?? sharedSecret(fixed, theirs);
+          seen.set(connId, fake);
+          const header = b.slice(0, o.header);
+          if (isType(b, 'InitRcv', 'InitCryptoRcv')) header.set(fixedPublic, epAt); // the same offset in both
+          send(sealPacket(header, o.plaintext, { secret: fake, sn: o.sn, epoch: o.epoch, sealedByInitiator: false }));
+        },
+      };
+    }
     case 'conn-id-changed': {
       let n = 0;
       return {
@@ -723,6 +825,8 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
     case 'no-backoff': {
       const seen = new Set<string>();
       const acked = new Set<string>();
+      // Each copy is a new packet under a sequence number of its own, as a real resend is.
+      const mint = minter(2 ** 32);
       return {
         toEndpoint: (b, send) => {
           const o = openData(b, secrets, true);
@@ -732,7 +836,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         toTester: (b, send) => {
           const o = openData(b, secrets, false);
           const s = o?.payload.stream;
-          if (s === null || s === undefined || s.data.length === 0) return send(b);
+          if (o === null || s === null || s === undefined || s.data.length === 0) return send(b);
           const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
           if (seen.has(key)) return; // the endpoint's own retransmission, with its backoff: dropped
           seen.add(key);
@@ -741,7 +845,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           const timer = setInterval(() => {
             if (acked.has(key) || copies >= constant('MaxTransmissions')) return clearInterval(timer);
             copies++;
-            send(b);
+            send(mint(b, o.payload, o.secret, false, o.epoch));
           }, RTO_MS);
         },
       };

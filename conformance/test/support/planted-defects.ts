@@ -165,6 +165,30 @@ export const PLANTED_DEFECTS = {
     // A case about resending a CLOSE, failed by the monitor (rule nothing-past-own-close).
     fails: [['close.sent-once', 'close.answer']],
   },
+  'offsets-always-wide': {
+    what: "re-encodes the endpoint's Data payloads with 48-bit offsets (the wide bit set) where 24 bits would do, as an encoder that always writes the wide form would",
+    // A case about delivery, failed by the monitor (rule offset-width-exact); the second from the
+    // relay's record of an impaired echo, which the tester's own timeline does not hold.
+    fails: [
+      ['streams.in-order', 'payload.offset.width'],
+      ['impair.transfer-reorder', 'payload.offset.width'],
+    ],
+  },
+  'reply-type-per-stream': {
+    what: "seals the endpoint's first Data packet on each stream (of those the reply's longer header leaves within the MTU) as the connection's reply type (InitRcv or InitCryptoRcv) again, as a responder that picks the message type per stream, not per connection, would",
+    // A case about several streams, failed by the monitor (rule handshake-order).
+    fails: [['streams.several', 'handshake.message-order']],
+  },
+  'one-sn-counter': {
+    what: "reseals every packet of the endpoint's with sequence numbers from one counter for all its connections, as a responder that keeps one send counter, not one per connection, would",
+    // Several connections, failed by the monitor (rule sequence-numbers-from-zero).
+    fails: [['connection.several', 'crypto.sn.counter']],
+  },
+  'ephemeral-key-reused': {
+    what: 'puts one ephemeral key in every InitRcv of the endpoint (and translates between the secret it gives and the endpoint\'s own), as a responder that draws its key pair once, not per connection, would',
+    // Several connections, failed by the monitor (rule ephemeral-key-per-connection).
+    fails: [['connection.several', 'crypto.keys.ephemeral-per-connection']],
+  },
   'reply-to-responder-accepted': {
     what: 'an InitRcv or InitCryptoRcv reaching the endpoint under a connection it knows becomes a Data packet of that connection with data on the probe stream, as a responder that opens such a reply and delivers its data would',
     fails: [['handshake.wrong-role', 'handshake.role-messages']],
