@@ -48,8 +48,13 @@ timing:
   --concurrency N                   cases run at the same time (4)
   --seed N                          the run's seed (random by default): every case draws from a seed
                                     derived from it, so the impairment cases lose the same datagrams again
-  --repeat N                        run each chance-dependent case (impair.*) N times with successive
-                                    seeds and report how many ended which way (1; raise --deadline too)
+  --repeat N                        run each case N times with successive seeds (a chance-dependent
+                                    impair.* case repeats its relay runs) and report how many ended which
+                                    way; the first run that did not pass is the case's result (1; raise
+                                    --deadline too)
+  --until-fail N                    like --repeat N, but stop a case at its first failing run
+A failed case prints the command that replays it (the same target, seed and verdict options,
+--grep '^ID$'; --repeat K for a failure in run K).
 output:
   --json FILE  --junit FILE  --html FILE
   --out DIR                         per-case pcaps and key logs (none without it)
@@ -87,6 +92,31 @@ function parsePubkey(hex: string): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
+/** A word as a POSIX shell reads it back: quoted unless it is plain. */
+const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`);
+
+/**
+ * The command that runs `t` again as this run did: how it was chosen (bundled by name, a target
+ * file, an attached server), the seed and the options that change a verdict.
+ */
+function replayCommand(t: Target, values: Record<string, string | boolean | string[] | undefined>, seed: number): string {
+  const chosen =
+    t.attached !== null
+      ? ['--target', t.attached.address, '--pubkey', Buffer.from(t.attached.publicKey).toString('hex'), ...(values.manifest === undefined ? [] : ['--manifest', values.manifest as string])]
+      : loadedFrom.has(t)
+        ? ['--config', loadedFrom.get(t) as string]
+        : ['--bundled', t.config.name];
+  const flags = [
+    ...(values['expected-failures-for'] === undefined ? [] : ['--expected-failures-for', values['expected-failures-for'] as string]),
+    ...(values.strict === true ? ['--strict'] : []),
+    ...(values.crypto === undefined ? [] : ['--crypto', values.crypto as string]),
+  ];
+  return ['npx', 'qotp-conformance', ...chosen, '--seed', String(seed), ...flags].map(shellWord).join(' ');
+}
+
+/** The target file each target of --config came from, as given. */
+const loadedFrom = new Map<Target, string>();
+
 function targetsFrom(values: Record<string, string | boolean | string[] | undefined>): Target[] {
   const configs = (values.config as string[] | undefined) ?? [];
   const options = values['expected-failures-for'] === undefined ? {} : { expectedFailuresFor: values['expected-failures-for'] as string };
@@ -101,7 +131,11 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
     const manifest = values.manifest === undefined ? null : loadTarget(values.manifest as string).config;
     targets.push(attachedTarget(values.target as string, parsePubkey(values.pubkey as string), manifest));
   } else if (values.pubkey !== undefined || values.manifest !== undefined) usage('--pubkey and --manifest go with --target');
-  for (const c of configs) targets.push(loadTarget(c, options));
+  for (const c of configs) {
+    const t = loadTarget(c, options);
+    loadedFrom.set(t, c);
+    targets.push(t);
+  }
   if (values.bundled !== undefined) {
     const names = (values.bundled as string).split(',').filter(Boolean);
     const unknown = names.filter((n) => !bundledTargetNames.includes(n));
@@ -142,6 +176,7 @@ async function main(): Promise<number> {
         concurrency: { type: 'string' },
         seed: { type: 'string' },
         repeat: { type: 'string' },
+        'until-fail': { type: 'string' },
         json: { type: 'string' },
         junit: { type: 'string' },
         html: { type: 'string' },
@@ -196,8 +231,14 @@ async function main(): Promise<number> {
   const verdict = { strict: values.strict === true, failOnUnexpectedPass: values['fail-on-unexpected-pass'] === true };
   if (values.seed !== undefined && !/^\d{1,10}$/.test(values.seed)) usage(`--seed must be a whole number, got '${values.seed}'`);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : Number(values.seed) >>> 0;
-  if (values.repeat !== undefined && !/^[1-9]\d{0,2}$/.test(values.repeat)) usage(`--repeat must be a whole number from 1 to 999, got '${values.repeat}'`);
-  const repeat = values.repeat === undefined ? 1 : Number(values.repeat);
+  for (const flag of ['repeat', 'until-fail'] as const) {
+    const v = values[flag];
+    if (v !== undefined && !/^[1-9]\d{0,2}$/.test(v)) usage(`--${flag} must be a whole number from 1 to 999, got '${v}'`);
+  }
+  if (values.repeat !== undefined && values['until-fail'] !== undefined) usage('--repeat and --until-fail go one at a time');
+  const untilFail = values['until-fail'] !== undefined;
+  const repeat = Number(values.repeat ?? values['until-fail'] ?? 1);
+  for (const t of targets) t.replay = replayCommand(t, values, seed);
   const artifactsDir = values.out === undefined ? null : resolve(values.out);
   const startedAt = new Date();
   const t0 = performance.now();
@@ -206,7 +247,7 @@ async function main(): Promise<number> {
     `qotp-conformance ${RUNNER_VERSION}: ${cases.length} ${cases.length === 1 ? 'case' : 'cases'} against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; ${artifactsDir === null ? 'no pcaps or key logs (--out DIR writes them)' : `pcaps and key logs in ${artifactsDir}`}\n`,
   );
   for (const t of targets) process.stdout.write(`  ${t.config.name}: ${implementationLine(t.implementation)}\n`);
-  process.stdout.write(`  seed ${seed} (--seed ${seed} replays what the cases drew at random)${repeat > 1 ? `; chance-dependent cases run ${repeat} times (--repeat)` : ''}\n`);
+  process.stdout.write(`  seed ${seed} (--seed ${seed} replays what the cases drew at random)${repeat > 1 ? `; every case runs ${untilFail ? `up to ${repeat} times, until its first failure (--until-fail)` : `${repeat} times (--repeat)`}` : ''}\n`);
 
   const write = (path: string | undefined, content: () => string) => {
     if (path === undefined) return;
@@ -261,7 +302,7 @@ async function main(): Promise<number> {
         (contacts[i] as NonNullable<TargetReport['firstContact']>)[role] = diagnosis;
         process.stdout.write(`  ${target.config.name}: nothing it sent as ${role} authenticated and decoded in its first cases: ${diagnosis}; its later ${role}-role cases fail at once\n`);
       };
-      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, seed, repeat, onCaseStart: shown.start, onCaseEnd, onFirstContact });
+      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, seed, repeat, untilFail, onCaseStart: shown.start, onCaseEnd, onFirstContact });
       return targetReport(target, results, verdict, contacts[i]);
     }),
   );

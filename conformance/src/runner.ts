@@ -52,8 +52,10 @@ export interface RunOptions {
   artifactsDir: string | null;
   /** The run's seed; each case draws from its own seed derived from it and the case id. */
   seed?: number;
-  /** Runs of each repeatable case (`--repeat`), 1 by default. */
+  /** Runs of each case (`--repeat`, `--until-fail`), 1 by default. */
   repeat?: number;
+  /** Stop a case's runs at its first failure (`--until-fail`) instead of running all of them. */
+  untilFail?: boolean;
   onCaseStart?: (c: CaseDefinition) => void;
   onCaseEnd?: (r: CaseResult) => void;
   /** Once per role, when nothing the endpoint sent in the first cases authenticated: what was seen. */
@@ -211,7 +213,37 @@ function judgeTimeline(result: CaseResult, mtu: number): void {
   else result.notes.push(`the monitor also saw [${v.clause}]: ${v.message}`);
 }
 
-async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: TargetHealth): Promise<CaseResult> {
+/**
+ * A case run `--repeat` times: a chance-dependent case (impair.*) repeats its runs itself; any
+ * other runs again under the next seed each time. The first run that did not pass is the case's
+ * result ("run k of N" in its message), with a note counting how every run ended; `untilFail`
+ * stops at that run.
+ */
+async function runRepeated(c: CaseDefinition, target: Target, options: RunOptions, health: TargetHealth): Promise<CaseResult> {
+  const runs = options.repeat ?? 1;
+  if (runs <= 1 || c.repeatable) return runOne(c, target, options, health, 0);
+  const ends: CaseResult[] = [];
+  let first: CaseResult | undefined;
+  for (let run = 0; run < runs; run++) {
+    const r = await runOne(c, target, options, health, run);
+    ends.push(r);
+    if (r.outcome === 'unsupported') return r;
+    if (r.outcome !== 'pass' && first === undefined) {
+      first = r;
+      r.message = `run ${run + 1} of ${runs} (seed ${(caseSeed(options.seed, c.id) + run) >>> 0}): ${r.message ?? ''}`;
+      if (options.untilFail) break;
+    }
+  }
+  const result = first ?? (ends.at(-1) as CaseResult);
+  const counts = new Map<string, number>();
+  for (const r of ends) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
+  result.notes.push(`${ends.length} of ${runs} runs${options.untilFail && ends.length < runs ? ' (stopped at the first failure, --until-fail)' : ''}: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}`);
+  result.durationMs = ends.reduce((ms, r) => ms + r.durationMs, 0);
+  return result;
+}
+
+async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: TargetHealth, run: number): Promise<CaseResult> {
+  const seed = (caseSeed(options.seed, c.id) + run) >>> 0;
   const started = performance.now();
   const result = newResult(c);
   const finish = (): CaseResult => {
@@ -291,7 +323,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     });
     try {
       if (c.isolated) {
-        const isolated = runIsolated({ caseId: c.id, endpoint, cryptoBackend: cryptoBackend().name, seed: caseSeed(options.seed, c.id) });
+        const isolated = runIsolated({ caseId: c.id, endpoint, cryptoBackend: cryptoBackend().name, seed });
         stops.push({ stop: isolated.stop, output: () => '' });
         const outcome = await Promise.race([isolated.result, timeout]);
         Object.assign(result, outcome.record);
@@ -300,7 +332,7 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
           throw outcome.failure.clause === null ? new Error(outcome.failure.message) : new CheckFailure(outcome.failure.clause, outcome.failure.message, outcome.failure.observation);
         }
       } else {
-        const { ctx, peers, close } = caseContext(result, endpoint, hooks, caseSeed(options.seed, c.id), runs);
+        const { ctx, peers, close } = caseContext(result, endpoint, hooks, seed, runs);
         try {
           await Promise.race([c.run(ctx), timeout]);
         } finally {
@@ -375,7 +407,7 @@ export async function runCases(cases: CaseDefinition[], target: Target, options:
       const c = cases[i] as CaseDefinition;
       options.onCaseStart?.(c);
       // Whatever goes wrong in the runner itself is that case's harness error, never the run's end.
-      const r = await runOne(c, target, options, health).catch((e: unknown) => {
+      const r = await runRepeated(c, target, options, health).catch((e: unknown) => {
         const failed = newResult(c);
         fail(failed, 'harness-error', null, e instanceof Error ? (e.stack ?? e.message) : String(e));
         return failed;

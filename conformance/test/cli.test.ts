@@ -63,6 +63,8 @@ describe('qotp-conformance', () => {
     [['--timeout', '0'], /--timeout must be a positive number, got '0'/],
     [['--repeat', '0'], /--repeat must be a whole number from 1 to 999, got '0'/],
     [['--repeat', '1.5'], /--repeat must be a whole number from 1 to 999, got '1.5'/],
+    [['--until-fail', '0'], /--until-fail must be a whole number from 1 to 999, got '0'/],
+    [['--repeat', '2', '--until-fail', '2'], /--repeat and --until-fail go one at a time/],
     [['--config', '/nonexistent/target.json'], /cannot read \/nonexistent\/target.json/],
     [['--frobnicate'], /Unknown option '--frobnicate'/],
   ])('rejects %j with exit 2 and says why in one line', (args, message) => {
@@ -78,7 +80,7 @@ describe('qotp-conformance', () => {
     const json = join(dir, 'repeat.json');
     const r = run(['--target', server.address, '--pubkey', server.publicKey, '--grep', '^impair.handshake-loss$', '--seed', '7', '--repeat', '3', '--json', json], 120_000);
     expect(r.status, r.out + r.err).toBe(0);
-    expect(r.out).toMatch(/seed 7 .*; chance-dependent cases run 3 times \(--repeat\)/);
+    expect(r.out).toMatch(/seed 7 .*; every case runs 3 times \(--repeat\)/);
     const report = JSON.parse(readFileSync(json, 'utf8')) as { seed: number; repeat: number; targets: { cases: { notes: string[] }[] }[] };
     expect([report.seed, report.repeat]).toEqual([7, 3]);
     expect(schemaValidator('report.schema.json')(report)).toEqual([]);
@@ -172,9 +174,34 @@ describe('qotp-conformance', () => {
       expect(r.status).toBe(1);
       expect(r.out).toMatch(/fail\s+MUST\s+encryption\.direction-bit\s+crypto\.nonce\.direction-bit .*initiator's direction bit/);
       expect(r.out).toMatch(/^attached: 0 passed, 1 failed$/m);
+      // The failure says how to run it again, and that command, run as printed, fails the same way.
+      const replay = /^\s+replay: (.+)$/m.exec(r.out)?.[1];
+      expect(replay).toBe(`npx qotp-conformance --target ${bad.address} --pubkey ${bad.publicKey} --seed ${/seed (\d+)/.exec(r.out)?.[1]} --grep '^encryption\\.direction-bit$'`);
+      const again = spawnSync('bash', ['-c', replay as string], { encoding: 'utf8', timeout: 60_000, cwd: fileURLToPath(new URL('..', import.meta.url)) });
+      expect(again.status, again.stdout + again.stderr).toBe(1);
+      expect(again.stdout).toMatch(/fail\s+MUST\s+encryption\.direction-bit\s+crypto\.nonce\.direction-bit .*initiator's direction bit/);
+      expect(again.stdout).toContain(`replay: ${replay}`);
+      // --until-fail stops a case at its first failing run and says which run it was.
+      const json = join(dir, 'until-fail.json');
+      const u = run(['--target', bad.address, '--pubkey', bad.publicKey, '--grep', '^encryption\\.direction-bit$', '--seed', '5', '--until-fail', '3', '--json', json]);
+      expect(u.status).toBe(1);
+      expect(u.out).toMatch(/every case runs up to 3 times, until its first failure \(--until-fail\)/);
+      const c = (JSON.parse(readFileSync(json, 'utf8')) as { targets: { cases: { message: string; notes: string[] }[] }[] }).targets[0]?.cases[0];
+      expect(c?.message).toMatch(/^run 1 of 3 \(seed \d+\): /);
+      expect(c?.notes.at(-1)).toBe('1 of 3 runs (stopped at the first failure, --until-fail): 1 fail');
     } finally {
       bad.stop();
     }
+  });
+
+  it('--repeat runs any case again under the next seed and counts how the runs ended', () => {
+    const json = join(dir, 'repeat-any.json');
+    const r = run(['--target', server.address, '--pubkey', server.publicKey, '--grep', '^streams\\.in-order$', '--seed', '9', '--repeat', '2', '--json', json]);
+    expect(r.status, r.out + r.err).toBe(0);
+    const report = JSON.parse(readFileSync(json, 'utf8')) as { targets: { cases: { outcome: string; notes: string[]; replay?: string }[] }[] };
+    expect(schemaValidator('report.schema.json')(report)).toEqual([]);
+    const c = report.targets[0]?.cases[0];
+    expect([c?.outcome, c?.notes.at(-1), c?.replay]).toEqual(['pass', '2 of 2 runs: 2 pass', undefined]);
   });
 
   it('stops at the global deadline: a case that would take 9 s is reported as a timeout', () => {

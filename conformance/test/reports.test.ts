@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { htmlReport } from '../src/report/html.js';
 import { junitXml } from '../src/report/junit.js';
-import { buildReport, targetReport, type Report } from '../src/report/model.js';
+import { buildReport, replayOf, targetReport, type Report } from '../src/report/model.js';
 import { runCases } from '../src/runner.js';
 import { schemaValidator } from '../src/schemas.js';
 import { bundledTarget } from '../src/targets/target.js';
@@ -126,4 +126,16 @@ describe('reports', () => {
       await browser.close();
     }
   }, 60_000);
+});
+
+describe('the replay command of a failed case', () => {
+  const target = { replay: "npx qotp-conformance --bundled go --seed 7" };
+  it('narrows the target to the case, and repeats up to the run that failed', () => {
+    expect(replayOf(target, { id: 'streams.in-order', message: 'the echo differs' })).toBe("npx qotp-conformance --bundled go --seed 7 --grep '^streams\\.in-order$'");
+    expect(replayOf(target, { id: 'impair.transfer-loss-5', message: 'run 3 of 5 (relay seed 9): 0 of 1000000 bytes echoed' })).toBe("npx qotp-conformance --bundled go --seed 7 --grep '^impair\\.transfer-loss-5$' --repeat 3");
+    expect(replayOf(target, { id: 'x.y', message: 'run 1 of 5 (seed 9): failed' })).toBe("npx qotp-conformance --bundled go --seed 7 --grep '^x\\.y$'");
+  });
+  it('is left out for a target the CLI did not choose (a test target)', () => {
+    expect(replayOf({}, { id: 'x.y', message: null })).toBeUndefined();
+  });
 });

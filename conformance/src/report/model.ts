@@ -26,6 +26,8 @@ export interface TimelineEntry {
 
 export interface CaseReport extends Omit<CaseResult, 'timeline'> {
   timeline: TimelineEntry[];
+  /** For a case that failed, timed out or met a harness error unexpectedly: the command that runs it alone again. */
+  replay?: string;
 }
 
 export interface TargetReport {
@@ -74,6 +76,19 @@ const entry = (d: CaseResult['timeline'][number]): TimelineEntry => ({
   problem: d.diagnosis?.says ?? (d.direction === 'in' && d.decoded === null && d.error !== null && d.error !== NO_OWNER ? d.error : null),
 });
 
+/**
+ * The command that replays one case: the target's, narrowed to the case; a failure in run k of
+ * a repeated case (its message starts "run k of N") repeats it k times, so that the k-th run
+ * draws the same seed again.
+ */
+export function replayOf(target: Pick<Target, 'replay'>, r: Pick<CaseResult, 'id' | 'message'>): string | undefined {
+  if (target.replay === undefined) return undefined;
+  const run = /^run (\d+) of \d+/.exec(r.message ?? '')?.[1];
+  return `${target.replay} --grep '^${r.id.replaceAll('.', '\\.')}$'${run === undefined || run === '1' ? '' : ` --repeat ${run}`}`;
+}
+
+const unexpected = (r: CaseResult): boolean => r.outcome !== 'pass' && r.outcome !== 'unsupported' && r.expectedFailure === null;
+
 export function targetReport(target: Target, results: CaseResult[], verdict: VerdictOptions, firstContact: TargetReport['firstContact'] = {}): TargetReport {
   return {
     name: target.config.name,
@@ -84,7 +99,10 @@ export function targetReport(target: Target, results: CaseResult[], verdict: Ver
     implementation: target.implementation,
     summary: summarize(results, verdict),
     ...(Object.keys(firstContact).length > 0 ? { firstContact } : {}),
-    cases: results.map((r) => ({ ...r, timeline: r.timeline.map(entry) })),
+    cases: results.map((r) => {
+      const replay = unexpected(r) ? replayOf(target, r) : undefined;
+      return { ...r, timeline: r.timeline.map(entry), ...(replay === undefined ? {} : { replay }) };
+    }),
   };
 }
 

@@ -118,6 +118,11 @@ export interface Target {
   implementation: Implementation;
   /** Set for an attached (already running) server. */
   attached: { address: string; publicKey: Uint8Array } | null;
+  /**
+   * The command that runs this target again with the same seed and verdict options (the CLI
+   * sets it): a failed case's replay is it with `--grep '^ID$'`.
+   */
+  replay?: string;
 }
 
 export class TargetError extends Error {
