@@ -5,7 +5,7 @@
 //   qotp-conformance --target HOST:PORT --pubkey HEX  a server started by hand
 //   qotp-conformance --config my-impl.json            a target file (launch commands, capabilities)
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import runnerPackage from '../package.json' with { type: 'json' };
@@ -16,11 +16,13 @@ import type { CaseDefinition } from './cases/case.js';
 import { allCases } from './cases/index.js';
 import { htmlReport } from './report/html.js';
 import { junitXml } from './report/junit.js';
+import { markdownSummary } from './report/markdown.js';
 import { progress, summaryTable } from './report/console.js';
 import { buildReport, implementationLine, targetReport, type Report, type TargetReport } from './report/model.js';
 import { needsOf, runCases, type CaseResult } from './runner.js';
 import { attachProblem } from './targets/attach-check.js';
-import { attachedTarget, bundledTarget, bundledTargetNames, launchProblems, loadTarget, stopAllLaunched, TargetError, type Target } from './targets/target.js';
+import { baselineOf } from './targets/baseline.js';
+import { attachedTarget, bundledTarget, bundledTargetNames, launchProblems, loadTarget, stopAllLaunched, TargetError, withExpectedFailures, type Target } from './targets/target.js';
 
 const RUNNER_VERSION = runnerPackage.version;
 
@@ -57,6 +59,14 @@ A failed case prints the command that replays it (the same target, seed and verd
 --grep '^ID$'; --repeat K for a failure in run K).
 output:
   --json FILE  --junit FILE  --html FILE
+  --markdown FILE                   a short summary for a CI page: per target its counts, the cases
+                                    that did not pass with clause, reason and replay command, a link
+                                    to the HTML report
+baselines (FILE may hold {target}, and must with several targets):
+  --write-expected FILE             writes an expected-failures file from this run: every case that
+                                    did not pass, with its clause and a pattern of its message (an
+                                    entry already listed and failing as listed is kept as it was)
+  --expected-failures FILE          takes the expected failures from FILE instead of the target's
   --out DIR                         per-case pcaps and key logs (none without it)
   --crypto node|noble               the tester's crypto backend (node:crypto when available)
   --version                         the runner's version, the spec it checks, and exit
@@ -108,6 +118,7 @@ function replayCommand(t: Target, values: Record<string, string | boolean | stri
         : ['--bundled', t.config.name];
   const flags = [
     ...(values['expected-failures-for'] === undefined ? [] : ['--expected-failures-for', values['expected-failures-for'] as string]),
+    ...(values['expected-failures'] === undefined ? [] : ['--expected-failures', (values['expected-failures'] as string).replaceAll('{target}', t.config.name)]),
     ...(values.strict === true ? ['--strict'] : []),
     ...(values.crypto === undefined ? [] : ['--crypto', values.crypto as string]),
   ];
@@ -177,6 +188,9 @@ async function main(): Promise<number> {
         seed: { type: 'string' },
         repeat: { type: 'string' },
         'until-fail': { type: 'string' },
+        'write-expected': { type: 'string' },
+        'expected-failures': { type: 'string' },
+        markdown: { type: 'string' },
         json: { type: 'string' },
         junit: { type: 'string' },
         html: { type: 'string' },
@@ -220,6 +234,21 @@ async function main(): Promise<number> {
     usage(`--crypto: ${reasonOf(e)}`);
   }
   const targets = targetsFrom(values);
+  const perTarget = (flag: 'write-expected' | 'expected-failures', t: Target): string | undefined => {
+    const file = values[flag];
+    if (file === undefined) return undefined;
+    if (targets.length > 1 && !file.includes('{target}')) usage(`--${flag}: with ${targets.length} targets the file name needs {target}, e.g. expected-{target}.json`);
+    return file.replaceAll('{target}', t.config.name);
+  };
+  for (const t of targets) {
+    const file = perTarget('expected-failures', t);
+    try {
+      if (file !== undefined) Object.assign(t, withExpectedFailures(t, file));
+    } catch (e) {
+      usage(`--expected-failures: ${reasonOf(e)}`);
+    }
+    perTarget('write-expected', t);
+  }
   for (const t of targets) {
     if (t.attached === null) continue;
     const problem = await attachProblem(t.attached.address, t.attached.publicKey, t.config.mtu);
@@ -259,6 +288,7 @@ async function main(): Promise<number> {
     write(values.json, () => `${JSON.stringify(report, null, 1)}\n`);
     write(values.junit, () => junitXml(report));
     write(values.html, () => htmlReport(report, dirname(resolve(values.html as string))));
+    write(values.markdown, () => markdownSummary(report, values.html === undefined ? null : relative(dirname(resolve(values.markdown as string)), resolve(values.html))));
   };
 
   // Finished cases per target, in catalogue order, for a report written on a signal.
@@ -308,6 +338,12 @@ async function main(): Promise<number> {
   );
   const report = withHarnessErrors(buildReport(reports, startedAt, performance.now() - t0, verdict, undefined, seed, repeat));
   writeReports(report);
+  reports.forEach((t, i) => {
+    const target = targets[i] as Target;
+    const how = `a run of ${cases.length} case(s) started ${startedAt.toISOString()}, seed ${seed}, replayed by ${target.replay}`;
+    const baseline = baselineOf(t, target.expectedFailures, how);
+    write(perTarget('write-expected', target), () => `${JSON.stringify(baseline, null, 2)}\n`);
+  });
   process.stdout.write(summaryTable(report));
   return reports.every((r) => r.summary.verdict === 'pass') && harnessErrors.length === 0 ? 0 : 1;
 }

@@ -189,6 +189,25 @@ describe('qotp-conformance', () => {
       const c = (JSON.parse(readFileSync(json, 'utf8')) as { targets: { cases: { message: string; notes: string[] }[] }[] }).targets[0]?.cases[0];
       expect(c?.message).toMatch(/^run 1 of 3 \(seed \d+\): /);
       expect(c?.notes.at(-1)).toBe('1 of 3 runs (stopped at the first failure, --until-fail): 1 fail');
+      // A baseline written from a failing run makes the next run pass: the failure is now expected.
+      const baseline = join(dir, 'baseline.json');
+      const markdown = join(dir, 'summary.md');
+      const grep = ['--grep', '^(encryption\\.direction-bit|streams\\.in-order)$'];
+      const first = run(['--target', bad.address, '--pubkey', bad.publicKey, ...grep, '--write-expected', baseline, '--markdown', markdown, '--html', join(dir, 'summary.html')]);
+      expect(first.status).toBe(1);
+      const written = JSON.parse(readFileSync(baseline, 'utf8')) as { entries: { case: string; clause?: string; observed?: string }[] };
+      expect(schemaValidator('expected-failures.schema.json')(written)).toEqual([]);
+      expect(written.entries.map((e) => [e.case, e.clause])).toEqual([
+        ['encryption.direction-bit', 'crypto.nonce.direction-bit'],
+        ['streams.in-order', 'crypto.nonce.direction-bit'],
+      ]);
+      const md = readFileSync(markdown, 'utf8');
+      expect(md).toMatch(/^\| attached \| \*\*fail\*\* \| 0 passed, 2 failed \|$/m);
+      expect(md).toMatch(/^\| `encryption\.direction-bit` \| MUST \| fail \| `crypto\.nonce\.direction-bit` \| .* \| `npx qotp-conformance --target .* --grep '\^encryption\\\.direction-bit\$'` \|$/m);
+      expect(md).toContain('Full report: [summary.html](summary.html)');
+      const second = run(['--target', bad.address, '--pubkey', bad.publicKey, ...grep, '--expected-failures', baseline, '--fail-on-unexpected-pass']);
+      expect(second.status, second.out).toBe(0);
+      expect(second.out).toMatch(/^attached: 0 passed, 2 failed \(2 expected\)$/m);
     } finally {
       bad.stop();
     }

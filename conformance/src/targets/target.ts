@@ -184,22 +184,36 @@ export function loadTarget(path: string, options: LoadOptions = {}): Target {
   if (unusable.length > 0) throw new TargetError(`${path} cannot be launched:\n  ${unusable.join('\n  ')}`);
   const found = probeVersion(target, dir);
   const implementation: Implementation = { ...found, ...chooseExpectedFailures(target, found, options) };
-  const expectedFailures = new Map<string, ExpectedFailure>();
+  let expectedFailures = new Map<string, ExpectedFailure>();
   if (implementation.expectedFailuresFile !== null) {
     const file = resolve(dir, implementation.expectedFailuresFile);
-    const data = readJson(file);
-    const errors = schemaValidator('expected-failures.schema.json')(data);
-    if (errors.length > 0) throw new TargetError(`${file} is not a valid expected-failures file:\n  ${errors.join('\n  ')}`);
-    const list = data as { release?: string; entries: ExpectedFailure[] };
+    const list = readExpectedFailures(file);
     if (list.release !== undefined && typeof target.expectedFailures === 'object' && target.expectedFailures[list.release] !== implementation.expectedFailuresFile) {
       throw new TargetError(`${file} says it is for ${list.release}, but ${path} lists it under another version`);
     }
-    for (const e of list.entries) {
-      if (e.observed !== undefined) compilePattern(e.observed, `${file}: entry ${e.case}: observed`);
-      expectedFailures.set(e.case, e);
-    }
+    expectedFailures = list.entries;
   }
   return { config: target, dir, expectedFailures, implementation, attached: null };
+}
+
+/** Reads an expected-failures file, checked against its schema and with every pattern compiled: case id -> entry. */
+function readExpectedFailures(file: string): { release?: string; entries: Map<string, ExpectedFailure> } {
+  const data = readJson(file);
+  const errors = schemaValidator('expected-failures.schema.json')(data);
+  if (errors.length > 0) throw new TargetError(`${file} is not a valid expected-failures file:\n  ${errors.join('\n  ')}`);
+  const list = data as { release?: string; entries: ExpectedFailure[] };
+  const entries = new Map<string, ExpectedFailure>();
+  for (const e of list.entries) {
+    if (e.observed !== undefined) compilePattern(e.observed, `${file}: entry ${e.case}: observed`);
+    entries.set(e.case, e);
+  }
+  return { ...(list.release === undefined ? {} : { release: list.release }), entries };
+}
+
+/** The target with the expected failures of `file` (`--expected-failures`, a baseline) instead of its own. */
+export function withExpectedFailures(target: Target, file: string): Target {
+  const { entries } = readExpectedFailures(resolve(file));
+  return { ...target, expectedFailures: entries, implementation: { ...target.implementation, expectedFailuresFile: file, expectedFailuresNote: 'given by --expected-failures' } };
 }
 
 function compilePattern(pattern: string, where: string): RegExp {
