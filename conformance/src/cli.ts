@@ -36,6 +36,8 @@ targets (default: the bundled ones, ${'`'}--bundled reference,go${'`'}):
 selection and verdict:
   --list                            list the cases (id, level, role, needs, clauses, title) and exit;
                                     with --json FILE, as JSON
+  --quick                           only the cases that wait on no long timer, resend schedule or
+                                    impaired transfer (each slow case says why; the run lists them)
   --grep REGEX                      only cases whose id or title matches
   --exclude REGEX                   leave out cases whose id or title matches
   --strict                          SHOULD failures count towards the verdict (a failure counts at the
@@ -101,6 +103,9 @@ function parsePubkey(hex: string): Uint8Array {
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) usage(`--pubkey must be 64 hex digits, got '${hex}'`);
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
+
+/** Cases at once in a `--quick` run, unless --concurrency says otherwise. */
+const QUICK_CONCURRENCY = 12;
 
 /** A word as a POSIX shell reads it back: quoted unless it is plain. */
 const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`);
@@ -176,6 +181,7 @@ async function main(): Promise<number> {
         config: { type: 'string', multiple: true },
         bundled: { type: 'string' },
         list: { type: 'boolean' },
+        quick: { type: 'boolean' },
         grep: { type: 'string' },
         exclude: { type: 'string' },
         version: { type: 'boolean' },
@@ -214,9 +220,12 @@ async function main(): Promise<number> {
   const grep = pattern(values.grep, 'grep');
   const exclude = pattern(values.exclude, 'exclude');
   const matches = (re: RegExp, c: CaseDefinition) => re.test(c.id) || re.test(c.title);
-  const cases = allCases.filter((c) => (grep === null || matches(grep, c)) && (exclude === null || !matches(exclude, c)));
+  const chosen = allCases.filter((c) => (grep === null || matches(grep, c)) && (exclude === null || !matches(exclude, c)));
+  // --quick: the cases that declare no long wait (CaseDefinition.slow); the rest is said, not hidden.
+  const leftOut = values.quick === true ? chosen.filter((c) => c.slow !== undefined) : [];
+  const cases = chosen.filter((c) => !leftOut.includes(c));
   if (values.list) {
-    const rows = cases.map((c) => ({ id: c.id, title: c.title, level: c.level, role: c.role, clauses: c.clauses, needs: needsOf(c) }));
+    const rows = cases.map((c) => ({ id: c.id, title: c.title, level: c.level, role: c.role, clauses: c.clauses, needs: needsOf(c), ...(c.slow === undefined ? {} : { slow: c.slow }) }));
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify(rows, null, 1)}\n`);
       process.stdout.write(`wrote ${values.json} (${rows.length} ${rows.length === 1 ? 'case' : 'cases'})\n`);
@@ -226,7 +235,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${rows.length} ${rows.length === 1 ? 'case' : 'cases'}\n`);
     return 0;
   }
-  if (cases.length === 0) usage(`no case left after ${[values.grep === undefined ? '' : `--grep ${values.grep}`, values.exclude === undefined ? '' : `--exclude ${values.exclude}`].filter(Boolean).join(' and ')}`);
+  if (cases.length === 0) usage(`no case left after ${[values.grep === undefined ? '' : `--grep ${values.grep}`, values.exclude === undefined ? '' : `--exclude ${values.exclude}`, values.quick === true ? '--quick' : ''].filter(Boolean).join(' and ')}`);
 
   try {
     selectCryptoBackend(values.crypto);
@@ -256,7 +265,8 @@ async function main(): Promise<number> {
   }
   const caseTimeoutMs = positive(values.timeout, 'timeout', 60) * 1000;
   const deadline = performance.now() + positive(values.deadline, 'deadline', 300) * 1000;
-  const concurrency = Math.floor(positive(values.concurrency, 'concurrency', 4));
+  // A quick run is short cases that mostly wait on the network: more of them at once.
+  const concurrency = Math.floor(positive(values.concurrency, 'concurrency', values.quick === true ? QUICK_CONCURRENCY : 4));
   const verdict = { strict: values.strict === true, failOnUnexpectedPass: values['fail-on-unexpected-pass'] === true };
   if (values.seed !== undefined && !/^\d{1,10}$/.test(values.seed)) usage(`--seed must be a whole number, got '${values.seed}'`);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : Number(values.seed) >>> 0;
@@ -276,6 +286,7 @@ async function main(): Promise<number> {
     `qotp-conformance ${RUNNER_VERSION}: ${cases.length} ${cases.length === 1 ? 'case' : 'cases'} against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; ${artifactsDir === null ? 'no pcaps or key logs (--out DIR writes them)' : `pcaps and key logs in ${artifactsDir}`}\n`,
   );
   for (const t of targets) process.stdout.write(`  ${t.config.name}: ${implementationLine(t.implementation)}\n`);
+  if (leftOut.length > 0) process.stdout.write(`  --quick: ${leftOut.length} slow case(s) left out: ${leftOut.map((c) => `${c.id} (${c.slow})`).join('; ')}\n`);
   process.stdout.write(`  seed ${seed} (--seed ${seed} replays what the cases drew at random)${repeat > 1 ? `; every case runs ${untilFail ? `up to ${repeat} times, until its first failure (--until-fail)` : `${repeat} times (--repeat)`}` : ''}\n`);
 
   const write = (path: string | undefined, content: () => string) => {

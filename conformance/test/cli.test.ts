@@ -91,6 +91,18 @@ describe('qotp-conformance', () => {
     expect(notes.at(-1)).toMatch(/^3 runs: \d intact \(\d+ %\), \d ended in a give-up the spec allows, none failed$/);
   });
 
+  it('--quick leaves out every case that declares itself slow, and --list shows why each is', () => {
+    const all = join(dir, 'all.json');
+    const quick = join(dir, 'quick.json');
+    expect(run(['--list', '--json', all]).status).toBe(0);
+    expect(run(['--list', '--quick', '--json', quick]).status).toBe(0);
+    const rows = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as { id: string; slow?: string }[];
+    const slow = rows(all).filter((r) => r.slow !== undefined);
+    expect(slow.map((r) => r.id)).toEqual(expect.arrayContaining(['connection.idle-timeout', 'retransmission.give-up', 'impair.transfer-loss-15']));
+    expect(rows(quick).map((r) => r.id)).toEqual(rows(all).filter((r) => r.slow === undefined).map((r) => r.id));
+    expect(run(['--quick', '--grep', '^connection\\.idle-timeout$']).err).toMatch(/no case left after --grep \^connection\\.idle-timeout\$ and --quick/);
+  });
+
   it('--version names the runner, the case count and the spec', () => {
     const r = run(['--version']);
     expect(r.status).toBe(0);

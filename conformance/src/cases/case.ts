@@ -38,6 +38,11 @@ export interface CaseDefinition {
   repeatable?: boolean;
   /** How long the case may take on a loaded 2-core machine (one run of a repeatable case). */
   timeoutMs: number;
+  /**
+   * Why the case takes seconds, when it does: a timer it waits out, a schedule of resends, a
+   * transfer through an impaired path. `--quick` leaves such cases out and says which.
+   */
+  slow?: string;
   run(ctx: CaseContext): Promise<void>;
 }
 

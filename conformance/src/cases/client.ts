@@ -38,6 +38,7 @@ function unanswered(zeroRtt: boolean): CaseDefinition {
     role: 'client',
     ...(zeroRtt ? { requires: ['zeroRtt' as const] } : {}),
     timeoutMs: 35_000,
+    slow: 'six transmissions of the first packet and the give-up after them',
     async run(ctx: CaseContext) {
       const input = new Uint8Array(randomBytes(zeroRtt ? 3 * ctx.endpoint.mtu : 100));
       const session = await acceptClient(ctx, { zeroRtt, input });

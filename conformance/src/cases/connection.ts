@@ -201,6 +201,7 @@ export const connectionCases: CaseDefinition[] = [
   },
   {
     id: 'connection.small-window',
+    slow: 'a transfer through a small window whose ACKs come late',
     title: `A small advertised window (${SMALL_WINDOW} bytes) is read right: the endpoint keeps at most that much unacknowledged, and still sends`,
     clauses: ['flow.window-respected', 'window.decode', 'flow.in-flight'],
     level: 'MUST',
@@ -286,6 +287,7 @@ export const connectionCases: CaseDefinition[] = [
   },
   {
     id: 'connection.idle-timeout',
+    slow: 'waits out the 30 s idle timeout',
     title: `A connection that hears nothing for ${IDLE_MS / 1000} s is closed, and not before`,
     clauses: ['connection.idle-timeout'],
     level: 'MUST',
@@ -308,6 +310,7 @@ export const connectionCases: CaseDefinition[] = [
   },
   {
     id: 'connection.idle-refresh',
+    slow: 'waits out the 30 s idle timeout',
     title: `Every packet that authenticates restarts the ${IDLE_MS / 1000} s idle timer, and one that does not authenticate does not`,
     clauses: ['connection.idle-refresh', 'connection.idle-timeout'],
     level: 'MUST',

@@ -170,6 +170,7 @@ export const handshakeCases: CaseDefinition[] = [
   },
   {
     id: 'handshake.init-snd-repeat-address',
+    slow: 'waits for a resend after the RTO, at two addresses',
     title: 'A repeated InitSnd from another address does not move where the connection sends',
     clauses: ['connection.any-source', 'handshake.init-snd-repeat', 'retransmission.rto-default'],
     level: 'MUST',
@@ -199,6 +200,7 @@ export const handshakeCases: CaseDefinition[] = [
   onConnection(
     {
       id: 'handshake.conn-id-stable',
+      slow: 'a 20 kB echo closed with data and the silence after it',
       title: 'Every packet of the endpoint carries the connection id of the handshake',
       clauses: ['crypto.conn-id.stable', 'crypto.conn-id.initial'],
     },
@@ -246,6 +248,7 @@ export const handshakeCases: CaseDefinition[] = [
   onConnection(
     {
       id: 'handshake.any-source',
+      slow: 'echoes from several source addresses, one after the other',
       title: 'Data of a connection sent from another address is accepted',
       clauses: ['connection.any-source'],
     },

@@ -123,7 +123,7 @@ export async function handshake(ctx: CaseContext, options: { peer?: TesterPeer; 
   return { peer, conn, first, reply };
 }
 
-export type CaseHeader = Pick<CaseDefinition, 'id' | 'title' | 'clauses'> & Partial<Pick<CaseDefinition, 'level' | 'requires' | 'needsLaunch' | 'timeoutMs'>>;
+export type CaseHeader = Pick<CaseDefinition, 'id' | 'title' | 'clauses'> & Partial<Pick<CaseDefinition, 'level' | 'requires' | 'needsLaunch' | 'timeoutMs' | 'slow'>>;
 
 /**
  * A server-role case (MUST and 10 s unless the header says otherwise) whose script starts

@@ -160,6 +160,7 @@ function header(s: Scenario, role: CaseDefinition['role']): Omit<CaseDefinition,
     ...(s.zeroRtt ? { requires: ['zeroRtt' as const] } : {}),
     repeatable: true,
     timeoutMs: s.timeoutMs + 5000,
+    slow: 'a transfer through an impaired relay, made again when inconclusive',
   };
 }
 

@@ -171,6 +171,7 @@ export const retransmissionCases: CaseDefinition[] = [
   timed(
     {
       id: 'retransmission.rto-max',
+      slow: 'RTT samples that push the RTO to its 2 s ceiling, then the resend after it',
       title: `After RTT samples that put SRTT + 4*RTTVAR far above ${RTO_MAX_MS} ms the RTO is its ${RTO_MAX_MS} ms ceiling`,
       clauses: ['retransmission.rto-formula'],
       timeoutMs: 30_000,
@@ -198,6 +199,7 @@ export const retransmissionCases: CaseDefinition[] = [
   timed(
     {
       id: 'retransmission.sample-after-resend',
+      slow: 'resends after the RTO, an RTT sample from one, and the RTO after it',
       title: 'An ACK of a resent segment gives an RTT sample from its last transmission, seen in the next RTO',
       clauses: ['retransmission.rtt-sample'],
       level: 'SHOULD',
@@ -220,6 +222,7 @@ export const retransmissionCases: CaseDefinition[] = [
   timed(
     {
       id: 'retransmission.rto-default',
+      slow: 'waits for the first resend after the default RTO',
       title: `Unacknowledged data is resent after the default RTO (${RTO_MS} ms) before any RTT sample`,
       clauses: ['retransmission.rto-default'],
       timeoutMs: 10_000,
@@ -232,6 +235,7 @@ export const retransmissionCases: CaseDefinition[] = [
   timed(
     {
       id: 'retransmission.backoff',
+      slow: 'watches four transmissions of one segment (0.2 + 0.4 + 0.8 s apart)',
       title: 'The wait doubles with every transmission',
       clauses: ['retransmission.backoff', 'retransmission.rto-default'],
       timeoutMs: 15_000,
@@ -245,6 +249,7 @@ export const retransmissionCases: CaseDefinition[] = [
   timed(
     {
       id: 'retransmission.give-up',
+      slow: 'six transmissions of a segment and the give-up after them',
       title: `A segment is sent at most ${MAX_TRANSMISSIONS} times, then the connection is closed`,
       clauses: ['retransmission.give-up', 'retransmission.give-up-wait', 'retransmission.backoff'],
       timeoutMs: 25_000,
@@ -271,6 +276,7 @@ export const retransmissionCases: CaseDefinition[] = [
   timed(
     {
       id: 'retransmission.oldest-first',
+      slow: 'listens for the resends of several RTOs',
       title: 'While the oldest unacknowledged segment of a stream is resent, the later ones of that stream wait',
       clauses: ['retransmission.oldest-first', 'retransmission.rto-default'],
       level: 'SHOULD',
@@ -305,6 +311,7 @@ export const retransmissionCases: CaseDefinition[] = [
   timed(
     {
       id: 'retransmission.ping-not-resent',
+      slow: 'listens four RTOs for a resent PING',
       title: 'A PING that is never acknowledged is not resent',
       clauses: ['retransmission.ping-not-resent', 'payload.ping'],
       requires: ['pingInHandshakeReply'],
