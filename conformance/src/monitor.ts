@@ -85,6 +85,8 @@ interface MonitorState {
   ephemeral: Map<string, { connId: bigint; datagram: Datagram }>;
   /** Connections whose first sealed packet of the endpoint's has been seen. */
   sealedOnce: Set<bigint>;
+  /** The endpoint's unacknowledged PINGs in Data packets, per "connection/stream/offset". */
+  pings: Map<string, Datagram>;
 }
 
 export interface MonitorRule {
@@ -220,6 +222,22 @@ export const MONITOR_RULES: MonitorRule[] = [
     },
   },
   {
+    id: 'one-ping-per-offset',
+    clause: 'stream.one-empty-segment',
+    title: 'No second PING at an offset while the first is unacknowledged and its RTO has not expired',
+    check: (d, s) => {
+      const m = d.decoded;
+      const seg = m?.payload?.stream;
+      // Replies are left out: one answering a repeated first packet carries its PING again.
+      if (m === null || m.type !== 'Data' || seg === null || seg === undefined || seg.data.length > 0 || m.payload?.isClose) return null;
+      const key = `${m.connId}/${segmentKey(seg.streamId, seg.offset, 0)}`;
+      const first = s.pings.get(key);
+      s.pings.set(key, d);
+      if (first === undefined || d.t - first.t >= MIN_RTO_MS * (1 - RESEND_SLACK) - s.stallMs) return null;
+      return `a second PING of stream ${seg.streamId} at ${seg.offset} ${(d.t - first.t).toFixed(0)} ms after the first (datagram #${first.index}), which is unacknowledged and whose RTO (at least ${MIN_RTO_MS} ms) has not expired: an ACK could not tell the two apart`;
+    },
+  },
+  {
     id: 'ack-names-a-sent-segment',
     clause: 'ack.segment',
     title: 'An ACK names a segment the peer sent: its stream, offset and length',
@@ -273,6 +291,8 @@ function noteSent(d: Datagram, state: MonitorState): void {
   if (m.type === 'InitSnd') segments.add(segmentKey(0, 0, 0));
   const s = m.payload?.stream;
   if (s !== null && s !== undefined) segments.add(segmentKey(s.streamId, s.offset, s.data.length));
+  const ack = m.payload?.ack;
+  if (ack !== null && ack !== undefined && ack.length === 0) state.pings.delete(`${m.connId}/${segmentKey(ack.streamId, ack.offset, 0)}`);
   const view = state.handshakes.get(m.connId);
   if (view === undefined) {
     if (isFirstPacket(m.type)) state.handshakes.set(m.connId, { role: 'responder', state: 'replying', first: m.type });
@@ -289,7 +309,7 @@ function noteTransmission(d: Datagram, state: MonitorState): void {
 
 /** The first violation in a case's timeline, in the order the datagrams came; null when none. */
 export function monitor(timeline: readonly Datagram[], mtu: number, stallMs = 0): Violation | null {
-  const state: MonitorState = { mtu, stallMs, used: new Map(), sent: new Map(), closedAt: new Map(), copies: new Map(), handshakes: new Map(), ephemeral: new Map(), sealedOnce: new Set() };
+  const state: MonitorState = { mtu, stallMs, used: new Map(), sent: new Map(), closedAt: new Map(), copies: new Map(), handshakes: new Map(), ephemeral: new Map(), sealedOnce: new Set(), pings: new Map() };
   for (const d of timeline) {
     if (d.direction === 'out') {
       noteSent(d, state);

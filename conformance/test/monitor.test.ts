@@ -56,6 +56,7 @@ describe('the protocol monitor', () => {
     ['resend-after-rto', 'retransmission.backoff', (t: Datagram[]) => t.push(datagram('in', { sn: 3, payload: data(4, 0, 500) }, 60, 200), datagram('in', { sn: 4, payload: data(4, 0, 500) }, 60, 350)), /transmission 3 .* 150 ms after the previous one .* after 2 transmission\(s\) .* no sooner than 200 ms/],
     ['sequence-numbers-from-zero', 'crypto.sn.counter', (t: Datagram[]) => t.push(datagram('out', { type: 'InitSnd', connId: conn + 5n }, 1400), keyed(datagram('in', { type: 'InitRcv', connId: conn + 5n, sn: 3, payload: ack(0, 0, 0) }), 5)), /first sealed packet on this connection has sequence number 3, not 0/],
     ['ephemeral-key-per-connection', 'crypto.keys.ephemeral-per-connection', (t: Datagram[]) => t.push(datagram('out', { type: 'InitSnd', connId: conn + 7n }, 1400), datagram('in', { type: 'InitRcv', connId: conn + 7n, sn: 0, payload: ack(0, 0, 0) })), /the ephemeral key 0{16}\.\.\. again, which connection 1234 carried first \(datagram #\d+\)/],
+    ['one-ping-per-offset', 'stream.one-empty-segment', (t: Datagram[]) => t.push(datagram('in', { sn: 3, payload: data(4, 500, 0) }, 60, 10), datagram('in', { sn: 4, payload: data(4, 500, 0) }, 60, 30)), /a second PING of stream 4 at 500 20 ms after the first \(datagram #\d+\), which is unacknowledged/],
     ['at-most-six-transmissions', 'retransmission.give-up', (t: Datagram[]) => t.push(...[1, 2, 3, 4, 5, 6].map((n) => datagram('in', { sn: 2 + n, payload: data(4, 0, 500) }, 60, 6 + 100 * (2 ** n - 1)))), /transmission 7 of its segment of stream 4 at 0 \(500 B\); the 6th was datagram #\d+ at 3106 ms/],
   ] as const)('%s: a datagram that breaks it fails under %s', (rule, clause, breakIt, says) => {
     const t = clean();
@@ -84,8 +85,10 @@ describe('the protocol monitor', () => {
     t.push(datagram('in', { sn: 3, payload: data(4, 0, 500) }, 60, 60));
     expect(monitor(t, 1400)?.rule).toBe('resend-after-rto');
     expect(monitor(t, 1400, 40)).toBeNull();
+    // PINGs are no copies of each other (never resent), and one acknowledged or an RTO old may be followed by another.
     const probes = clean();
-    probes.push(...[1, 2, 3, 4, 5, 6, 7].map((n) => datagram('in', { sn: 2 + n, payload: data(4, 500, 0) }, 60, 10 + n)));
+    probes.push(...[1, 2, 3, 4, 5, 6, 7].map((n) => datagram('in', { sn: 2 + n, payload: data(4, 500, 0) }, 60, 120 * n)));
+    probes.push(datagram('out', { sn: 3, payload: ack(4, 500, 0) }), datagram('in', { sn: 10, payload: data(4, 500, 0) }));
     expect(monitor(probes, 1400)).toBeNull();
   });
 
