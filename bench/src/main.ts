@@ -49,6 +49,7 @@ const FULL = {
   // Goodput of a 1 MiB echo per pair through the interop matrix's impaired paths.
   impairedLoads: IMPAIRED_PATHS.map((path) => ({ mode: 'echo', bytes: MiB, path })) as BulkLoad[],
   suiteArgs: [] as string[],
+  suiteRuns: ['quick', 'full'] as SuiteRow['run'][],
   scalingConnections: [0, 1000, 5000, 20_000],
   scalingDatagrams: 2000,
   flood: { perSecond: 2000, seconds: 5 },
@@ -66,6 +67,7 @@ const QUICK: typeof FULL = {
   bulkTimeoutSeconds: 15,
   impairedLoads: [{ mode: 'echo', bytes: 64 * 1024, path: IMPAIRED_PATHS[0] as NonNullable<BulkLoad['path']> }],
   suiteArgs: ['--grep', '^handshake\\.in-band$'],
+  suiteRuns: ['quick'],
   scalingConnections: [0, 100],
   scalingDatagrams: 50,
   flood: { perSecond: 200, seconds: 2 },
@@ -115,7 +117,7 @@ function bulkTable(rows: BulkRow[]): string {
 }
 
 function suiteTable(rows: SuiteRow[]): string {
-  return table(['endpoint', 'cases', 'wall time s (median, spread)', 'verdict (last run)'], rows.map((r) => [r.endpoint, String(r.cases), spread(r.seconds, 1), r.verdict]));
+  return table(['endpoint', 'run', 'cases', 'wall time s (median, spread)', 'verdict (last run)'], rows.map((r) => [r.endpoint, r.run, String(r.cases), spread(r.seconds, 1), r.verdict]));
 }
 
 function scalingTable(rows: ScalingRow[], flood: FloodRow): string {
@@ -193,7 +195,7 @@ if (sections.includes('impaired')) {
 }
 if (sections.includes('suite')) {
   progress(`the conformance suite against each bundled endpoint, ${settings.bulkRepeats} runs each`);
-  const rows = await suiteRows({ endpoints: ['reference', 'go'], repeats: settings.bulkRepeats, args: settings.suiteArgs, progress });
+  const rows = await suiteRows({ endpoints: ['reference', 'go'], repeats: settings.bulkRepeats, args: settings.suiteArgs, runs: settings.suiteRuns, progress });
   results.suite = rows;
   tables.push(suiteTable(rows));
 }

@@ -13,6 +13,8 @@ const cli = fileURLToPath(new URL('../../conformance/bin/qotp-conformance.js', i
 
 export interface SuiteRow {
   endpoint: string;
+  /** `--quick` (the edit-run loop's run) or every case (the verdict's). */
+  run: 'quick' | 'full';
   cases: number;
   seconds: Summary;
   /** The suite's summary line of the last run, e.g. "go: 47 passed, 11 failed (11 expected), 1 unsupported". */
@@ -24,6 +26,8 @@ export interface SuiteOptions {
   repeats: number;
   /** Extra runner arguments, e.g. a --grep for the smoke run. */
   args: string[];
+  /** The runs to time: --quick, every case, or both. */
+  runs: SuiteRow['run'][];
   progress: (line: string) => void;
 }
 
@@ -44,20 +48,20 @@ export async function suiteRows(o: SuiteOptions): Promise<SuiteRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'qotp-bench-suite-'));
   const rows: SuiteRow[] = [];
   try {
-    for (const endpoint of o.endpoints) {
+    for (const [endpoint, run] of o.endpoints.flatMap((e) => o.runs.map((run): [string, SuiteRow['run']] => [e, run]))) {
       const seconds: number[] = [];
       let cases = 0;
       let verdict = '';
       for (let r = 1; r <= o.repeats; r++) {
-        const report = await runSuite(endpoint, o.args, join(dir, `${endpoint}-${r}.json`));
+        const report = await runSuite(endpoint, [...(run === 'quick' ? ['--quick'] : []), ...o.args], join(dir, `${endpoint}-${run}-${r}.json`));
         const target = report.targets[0];
         if (target === undefined) throw new Error(`the conformance report for ${endpoint} names no target`);
         cases = target.cases.length;
         verdict = summaryLine(target.name, target.summary);
         seconds.push(report.durationMs / 1000);
-        o.progress(`conformance suite vs ${endpoint} run ${r}: ${(report.durationMs / 1000).toFixed(1)} s, ${verdict}`);
+        o.progress(`conformance suite (${run}) vs ${endpoint} run ${r}: ${(report.durationMs / 1000).toFixed(1)} s, ${verdict}`);
       }
-      rows.push({ endpoint, cases, seconds: summarize(seconds), verdict });
+      rows.push({ endpoint, run, cases, seconds: summarize(seconds), verdict });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

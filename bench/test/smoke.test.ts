@@ -20,7 +20,7 @@ it('npm run bench --quick prints the tables and writes schema-valid JSON with ev
       sealOpen: { implementation: string }[];
       handshakes: { server: string; mode: string }[];
       bulk: { mode: string; client: string; server: string; runs: number; completed: number; failure: string | null }[];
-      suite: { endpoint: string; cases: number; verdict: string }[];
+      suite: { endpoint: string; run: string; cases: number; verdict: string }[];
     };
     const schema = JSON.parse(readFileSync(fileURLToPath(new URL('../schemas/bench.schema.json', import.meta.url)), 'utf8')) as object;
     const validate = new Ajv2020({ strict: true }).compile(schema);
@@ -45,9 +45,9 @@ it('npm run bench --quick prints the tables and writes schema-valid JSON with ev
     // The reference completes its own transfers, so their rows carry figures.
     expect(results.bulk.filter((row) => row.client === 'reference' && row.server === 'reference').map((row) => row.completed)).toEqual([1, 1]);
     expect(r.stdout).toMatch(/^load\s+client -> server\s+MB\/s/m);
-    expect(results.suite.map((row) => `${row.endpoint} ${row.cases}`)).toEqual(['reference 1', 'go 1']);
+    expect(results.suite.map((row) => `${row.endpoint} ${row.run} ${row.cases}`)).toEqual(['reference quick 1', 'go quick 1']);
     expect(results.suite[0]?.verdict).toBe('reference: 1 passed, 0 failed');
-    expect(r.stdout).toMatch(/^endpoint\s+cases\s+wall time/m);
+    expect(r.stdout).toMatch(/^endpoint\s+run\s+cases\s+wall time/m);
     const scaling = (results as unknown as { scaling: { perDatagram: { liveConnections: number }[]; flood: { sent: number; clientSays: string } } }).scaling;
     expect(scaling.perDatagram.map((row) => row.liveConnections)).toEqual([0, 100]);
     expect(scaling.flood.sent).toBeGreaterThan(0);
