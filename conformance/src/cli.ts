@@ -105,7 +105,7 @@ function parsePubkey(hex: string): Uint8Array {
 }
 
 /** Cases at once in a `--quick` run, unless --concurrency says otherwise. */
-const QUICK_CONCURRENCY = 12;
+const QUICK_CONCURRENCY = 8;
 
 /** A word as a POSIX shell reads it back: quoted unless it is plain. */
 const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`);

@@ -45,6 +45,8 @@ const CAPACITY = constant('ReceiveBufferCapacity');
 const SMALL_WINDOW = decodeRcvWindow(encodeRcvWindow(3 * 1400));
 const SMALL_WINDOW_BYTES = 30_000;
 const SMALL_WINDOW_ACK_DELAY_MS = 100;
+/** A window for one packet and not two: in flight plus one MTU fits only when nothing is in flight. */
+const ONE_PACKET_WINDOW = decodeRcvWindow(encodeRcvWindow(2000));
 /**
  * Held behind a one-segment gap: 120 kB, which any window code of capacity minus them must
  * show (the code rounds down, to 15 MiB). Not more: the Go original v0.2.19 paces its ACKs
@@ -252,6 +254,39 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect('window.decode', sent > 0, `with a window of ${SMALL_WINDOW} bytes the endpoint sent no data in 10 s: it reads the small window code as too small for one segment`);
       ctx.expect('flow.in-flight', got.length >= data.length, `with a window of ${SMALL_WINDOW} bytes the endpoint stopped sending after ${sent} of ${data.length} bytes, although the tester acknowledged each segment ${SMALL_WINDOW_ACK_DELAY_MS} ms after it came: its count of bytes in flight does not come down by what was acknowledged`, { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes echoed` });
       ctx.expect('flow.window-respected', most <= SMALL_WINDOW, `with a window of ${SMALL_WINDOW} bytes the endpoint had ${most} bytes unacknowledged at once`, { expected: `at most ${SMALL_WINDOW}`, observed: `${most}` });
+    },
+  },
+  {
+    id: 'connection.retransmit-past-window',
+    title: 'A lost segment that fills the window is resent all the same: a retransmission adds nothing in flight',
+    clauses: ['flow.retransmit-past-window'],
+    level: 'SHOULD',
+    role: 'server',
+    timeoutMs: 15_000,
+    async run(ctx: CaseContext) {
+      // A window of one packet: the echo's first segment fills it. The tester "loses" that
+      // segment (no ACK for its first transmission), so the window stays full of it until it is
+      // resent; a sender that checks the window before it looks for a due resend never moves on.
+      const open = await handshake(ctx);
+      let lost: Datagram | null = null;
+      autoAck(open, ONE_PACKET_WINDOW, (d) => {
+        const seg = d.decoded?.payload?.stream;
+        if (lost !== null || seg === null || seg === undefined || seg.streamId !== 0 || seg.offset !== 0 || seg.data.length === 0) return false;
+        lost = d;
+        return true;
+      });
+      const data = pattern(6000, 41);
+      sendStream(open, 0, data);
+      await waitUntil(open.peer, () => lost !== null, REPLY_MS);
+      const first = lost as Datagram | null;
+      ctx.expect('flow.retransmit-past-window', first !== null, `no echo on stream 0 within ${REPLY_MS} ms`);
+      const isCopy = (d: Datagram) => d.index > first.index && d.decoded?.connId === open.conn.connId && d.decoded.payload?.stream?.streamId === 0 && d.decoded.payload.stream.offset === 0 && d.decoded.payload.stream.data.length > 0;
+      const copy = await open.peer.waitFor(isCopy, RTO_WAIT_MS, first.index + 1);
+      ctx.expect('flow.retransmit-past-window', copy !== null, `the echo's first segment (${first.decoded?.payload?.stream?.data.length} B), unacknowledged and filling the window of ${ONE_PACKET_WINDOW} bytes, was not resent within ${RTO_WAIT_MS} ms: the endpoint holds a due retransmission back because the window looks full`);
+      ctx.note(`resent ${(copy.t - first.t).toFixed(0)} ms after its first transmission, with the window full of it`);
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS * 3);
+      const got = streamState(open.peer, open.conn, 0).bytes;
+      ctx.expect('flow.retransmit-past-window', equal(got, data), `after the resend the echo stopped at ${got.length} of ${data.length} bytes`, { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes` });
     },
   },
   {
