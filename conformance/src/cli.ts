@@ -114,24 +114,15 @@ const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w
  * The command that runs `t` again as this run did: how it was chosen (bundled by name, a target
  * file, an attached server), the seed and the options that change a verdict.
  */
-function replayCommand(t: Target, values: Record<string, string | boolean | string[] | undefined>, seed: number): string {
-  const chosen =
-    t.attached !== null
-      ? ['--target', t.attached.address, '--pubkey', Buffer.from(t.attached.publicKey).toString('hex'), ...(values.manifest === undefined ? [] : ['--manifest', values.manifest as string])]
-      : loadedFrom.has(t)
-        ? ['--config', loadedFrom.get(t) as string]
-        : ['--bundled', t.config.name];
+function replayCommand(t: Target, values: Record<string, string | boolean | string[] | undefined>, seed: number, expectedFailures: string | undefined): string {
   const flags = [
     ...(values['expected-failures-for'] === undefined ? [] : ['--expected-failures-for', values['expected-failures-for'] as string]),
-    ...(values['expected-failures'] === undefined ? [] : ['--expected-failures', (values['expected-failures'] as string).replaceAll('{target}', t.config.name)]),
+    ...(expectedFailures === undefined ? [] : ['--expected-failures', expectedFailures]),
     ...(values.strict === true ? ['--strict'] : []),
     ...(values.crypto === undefined ? [] : ['--crypto', values.crypto as string]),
   ];
-  return ['npx', 'qotp-conformance', ...chosen, '--seed', String(seed), ...flags].map(shellWord).join(' ');
+  return ['npx', 'qotp-conformance', ...(t.chosenBy ?? []), '--seed', String(seed), ...flags].map(shellWord).join(' ');
 }
-
-/** The target file each target of --config came from, as given. */
-const loadedFrom = new Map<Target, string>();
 
 function targetsFrom(values: Record<string, string | boolean | string[] | undefined>): Target[] {
   const configs = (values.config as string[] | undefined) ?? [];
@@ -145,25 +136,22 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
       usage(`--target: ${reasonOf(e)}`);
     }
     const manifest = values.manifest === undefined ? null : loadTarget(values.manifest as string).config;
-    targets.push(attachedTarget(values.target as string, parsePubkey(values.pubkey as string), manifest));
+    const chosenBy = ['--target', values.target as string, '--pubkey', values.pubkey as string, ...(values.manifest === undefined ? [] : ['--manifest', values.manifest as string])];
+    targets.push({ ...attachedTarget(values.target as string, parsePubkey(values.pubkey as string), manifest), chosenBy });
   } else if (values.pubkey !== undefined || values.manifest !== undefined) usage('--pubkey and --manifest go with --target');
-  for (const c of configs) {
-    const t = loadTarget(c, options);
-    loadedFrom.set(t, c);
-    targets.push(t);
-  }
+  for (const c of configs) targets.push({ ...loadTarget(c, options), chosenBy: ['--config', c] });
   if (values.bundled !== undefined) {
     const names = (values.bundled as string).split(',').filter(Boolean);
     const unknown = names.filter((n) => !bundledTargetNames.includes(n));
     if (unknown.length > 0) usage(`--bundled: no bundled target named ${unknown.map((n) => `'${n}'`).join(', ')} (bundled: ${bundledTargetNames.join(', ')})`);
-    for (const n of names) targets.push(bundledTarget(n, options));
+    for (const n of names) targets.push({ ...bundledTarget(n, options), chosenBy: ['--bundled', n] });
   } else if (targets.length === 0) {
     // The default: every bundled target that can run here. The Go endpoint is built from a
     // clone (interop/go), so an installed package or an unbuilt clone has none.
     for (const n of bundledTargetNames) {
       const t = bundledTarget(n, { ...options, check: false });
       const missing = launchProblems(t);
-      if (missing.length === 0) targets.push(bundledTarget(n, options));
+      if (missing.length === 0) targets.push({ ...bundledTarget(n, options), chosenBy: ['--bundled', n] });
       else process.stdout.write(`qotp-conformance: target ${n} left out: ${missing[0]}${n === 'go' ? ' (in a clone: npm run build:endpoint --workspace=@qotp/interop)' : ''}\n`);
     }
   }
@@ -242,22 +230,22 @@ async function main(): Promise<number> {
   } catch (e) {
     usage(`--crypto: ${reasonOf(e)}`);
   }
-  const targets = targetsFrom(values);
+  const selected = targetsFrom(values);
   const perTarget = (flag: 'write-expected' | 'expected-failures', t: Target): string | undefined => {
     const file = values[flag];
     if (file === undefined) return undefined;
-    if (targets.length > 1 && !file.includes('{target}')) usage(`--${flag}: with ${targets.length} targets the file name needs {target}, e.g. expected-{target}.json`);
+    if (selected.length > 1 && !file.includes('{target}')) usage(`--${flag}: with ${selected.length} targets the file name needs {target}, e.g. expected-{target}.json`);
     return file.replaceAll('{target}', t.config.name);
   };
-  for (const t of targets) {
+  const targets = selected.map((t) => {
+    perTarget('write-expected', t);
     const file = perTarget('expected-failures', t);
     try {
-      if (file !== undefined) Object.assign(t, withExpectedFailures(t, file));
+      return file === undefined ? t : withExpectedFailures(t, file);
     } catch (e) {
-      usage(`--expected-failures: ${reasonOf(e)}`);
+      return usage(`--expected-failures: ${reasonOf(e)}`);
     }
-    perTarget('write-expected', t);
-  }
+  });
   for (const t of targets) {
     if (t.attached === null) continue;
     const problem = await attachProblem(t.attached.address, t.attached.publicKey, t.config.mtu);
@@ -277,7 +265,7 @@ async function main(): Promise<number> {
   if (values.repeat !== undefined && values['until-fail'] !== undefined) usage('--repeat and --until-fail go one at a time');
   const untilFail = values['until-fail'] !== undefined;
   const repeat = Number(values.repeat ?? values['until-fail'] ?? 1);
-  for (const t of targets) t.replay = replayCommand(t, values, seed);
+  for (const t of targets) t.replay = replayCommand(t, values, seed, perTarget('expected-failures', t));
   const artifactsDir = values.out === undefined ? null : resolve(values.out);
   const startedAt = new Date();
   const t0 = performance.now();

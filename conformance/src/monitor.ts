@@ -23,7 +23,9 @@ const EPHEMERAL_AT: Partial<Record<MessageName, number>> = {
   InitCryptoRcv: fieldOffset('InitCryptoRcv', 'pubKeyEpRcv'),
 };
 
-const sentBy = (type: MessageName) => spec.messageTypes.find((m) => m.name === type)?.sentBy;
+/** Which role sends each message type, looked up once: the monitor asks for every datagram. */
+const SENT_BY = new Map(spec.messageTypes.map((m) => [m.name, m.sentBy]));
+const sentBy = (type: MessageName) => SENT_BY.get(type);
 const isFirstPacket = (type: MessageName) => sentBy(type) === 'initiator';
 /** The reply each first packet gets (rows init-snd and init-crypto-snd of responder-handshake). */
 const REPLY_TO: Partial<Record<MessageName, MessageName>> = { InitSnd: 'InitRcv', InitCryptoSnd: 'InitCryptoRcv' };

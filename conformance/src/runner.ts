@@ -213,6 +213,9 @@ function judgeTimeline(result: CaseResult, mtu: number): void {
   else result.notes.push(`the monitor also saw [${v.clause}]: ${v.message}`);
 }
 
+/** The seed of a case's run `run` (0 the first): the case's seed, then the ones after it. */
+const runSeed = (options: RunOptions, c: CaseDefinition, run: number): number => (caseSeed(options.seed, c.id) + run) >>> 0;
+
 /**
  * A case run `--repeat` times: a chance-dependent case (impair.*) repeats its runs itself; any
  * other runs again under the next seed each time. The first run that did not pass is the case's
@@ -230,7 +233,7 @@ async function runRepeated(c: CaseDefinition, target: Target, options: RunOption
     if (r.outcome === 'unsupported') return r;
     if (r.outcome !== 'pass' && first === undefined) {
       first = r;
-      r.message = `run ${run + 1} of ${runs} (seed ${(caseSeed(options.seed, c.id) + run) >>> 0}): ${r.message ?? ''}`;
+      r.message = `run ${run + 1} of ${runs} (seed ${runSeed(options, c, run)}): ${r.message ?? ''}`;
       if (options.untilFail) break;
     }
   }
@@ -243,7 +246,7 @@ async function runRepeated(c: CaseDefinition, target: Target, options: RunOption
 }
 
 async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: TargetHealth, run: number): Promise<CaseResult> {
-  const seed = (caseSeed(options.seed, c.id) + run) >>> 0;
+  const seed = runSeed(options, c, run);
   const started = performance.now();
   const result = newResult(c);
   const finish = (): CaseResult => {

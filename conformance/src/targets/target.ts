@@ -118,6 +118,8 @@ export interface Target {
   implementation: Implementation;
   /** Set for an attached (already running) server. */
   attached: { address: string; publicKey: Uint8Array } | null;
+  /** The command-line arguments that chose this target (`--bundled go`, ...): the CLI sets them. */
+  chosenBy?: string[];
   /**
    * The command that runs this target again with the same seed and verdict options (the CLI
    * sets it): a failed case's replay is it with `--grep '^ID$'`.
