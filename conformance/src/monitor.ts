@@ -13,6 +13,12 @@ const DEFAULT_RTO_MS = constant('DefaultRto') / 1e6;
 const MIN_RTO_MS = constant('MinRto') / 1e6;
 /** Of a resend's earliest time, how much the monitor forgives beyond the tester's own stalls. */
 const RESEND_SLACK = 0.1;
+/**
+ * How long after the tester sent an ACK the monitor takes the endpoint to have heard it: a
+ * loopback round trip and then some, plus the tester's own stalls (which can delay its record of
+ * a datagram that left before the ACK arrived).
+ */
+const ACK_HEARD_MS = 2;
 
 const KEY_SIZE = constant('PubKeySize');
 /** Where each handshake message carries its sender's ephemeral public key. */
@@ -87,8 +93,8 @@ interface MonitorState {
   ephemeral: Map<string, { connId: bigint; datagram: Datagram }>;
   /** Connections whose first sealed packet of the endpoint's has been seen. */
   sealedOnce: Set<bigint>;
-  /** The endpoint's unacknowledged PINGs in Data packets, per "connection/stream/offset". */
-  pings: Map<string, Datagram>;
+  /** The endpoint's latest PING in a Data packet per "connection/stream/offset", and when the tester acknowledged it. */
+  pings: Map<string, { ping: Datagram; ackedAt: number | null }>;
 }
 
 export interface MonitorRule {
@@ -233,10 +239,13 @@ export const MONITOR_RULES: MonitorRule[] = [
       // Replies are left out: one answering a repeated first packet carries its PING again.
       if (m === null || m.type !== 'Data' || seg === null || seg === undefined || seg.data.length > 0 || m.payload?.isClose) return null;
       const key = `${m.connId}/${segmentKey(seg.streamId, seg.offset, 0)}`;
-      const first = s.pings.get(key);
-      s.pings.set(key, d);
-      if (first === undefined || d.t - first.t >= MIN_RTO_MS * (1 - RESEND_SLACK) - s.stallMs) return null;
-      return `a second PING of stream ${seg.streamId} at ${seg.offset} ${(d.t - first.t).toFixed(0)} ms after the first (datagram #${first.index}), which is unacknowledged and whose RTO (at least ${MIN_RTO_MS} ms) has not expired: an ACK could not tell the two apart`;
+      const earlier = s.pings.get(key);
+      s.pings.set(key, { ping: d, ackedAt: null });
+      if (earlier === undefined || (earlier.ackedAt !== null && d.t - earlier.ackedAt >= ACK_HEARD_MS + s.stallMs)) return null;
+      const first = earlier.ping;
+      if (d.t - first.t >= MIN_RTO_MS * (1 - RESEND_SLACK) - s.stallMs) return null;
+      const acked = earlier.ackedAt === null ? 'unacknowledged' : `acknowledged by the tester only ${(d.t - earlier.ackedAt).toFixed(1)} ms before (too soon for the endpoint to have heard it)`;
+      return `a second PING of stream ${seg.streamId} at ${seg.offset} ${(d.t - first.t).toFixed(0)} ms after the first (datagram #${first.index}), which is ${acked}, and whose RTO (at least ${MIN_RTO_MS} ms) has not expired: an ACK could not tell the two apart`;
     },
   },
   {
@@ -294,7 +303,8 @@ function noteSent(d: Datagram, state: MonitorState): void {
   const s = m.payload?.stream;
   if (s !== null && s !== undefined) segments.add(segmentKey(s.streamId, s.offset, s.data.length));
   const ack = m.payload?.ack;
-  if (ack !== null && ack !== undefined && ack.length === 0) state.pings.delete(`${m.connId}/${segmentKey(ack.streamId, ack.offset, 0)}`);
+  const ping = ack !== null && ack !== undefined && ack.length === 0 ? state.pings.get(`${m.connId}/${segmentKey(ack.streamId, ack.offset, 0)}`) : undefined;
+  if (ping !== undefined) ping.ackedAt ??= d.t;
   const view = state.handshakes.get(m.connId);
   if (view === undefined) {
     if (isFirstPacket(m.type)) state.handshakes.set(m.connId, { role: 'responder', state: 'replying', first: m.type });

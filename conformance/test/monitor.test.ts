@@ -88,8 +88,12 @@ describe('the protocol monitor', () => {
     // PINGs are no copies of each other (never resent), and one acknowledged or an RTO old may be followed by another.
     const probes = clean();
     probes.push(...[1, 2, 3, 4, 5, 6, 7].map((n) => datagram('in', { sn: 2 + n, payload: data(4, 500, 0) }, 60, 120 * n)));
-    probes.push(datagram('out', { sn: 3, payload: ack(4, 500, 0) }), datagram('in', { sn: 10, payload: data(4, 500, 0) }));
+    probes.push(datagram('out', { sn: 3, payload: ack(4, 500, 0) }, 60, 850), datagram('in', { sn: 10, payload: data(4, 500, 0) }, 60, 855));
     expect(monitor(probes, 1400)).toBeNull();
+    // An ACK counts only once the endpoint can have heard it: a PING right behind it left before it arrived.
+    const crossed = clean();
+    crossed.push(datagram('in', { sn: 3, payload: data(4, 500, 0) }, 60, 100), datagram('out', { sn: 3, payload: ack(4, 500, 0) }, 60, 100.2), datagram('in', { sn: 4, payload: data(4, 500, 0) }, 60, 100.5));
+    expect(monitor(crossed, 1400)).toMatchObject({ rule: 'one-ping-per-offset', message: expect.stringContaining('acknowledged by the tester only 0.3 ms before (too soon for the endpoint to have heard it), and whose RTO') });
   });
 
   it("follows the endpoint's handshake machine as an initiator too: no Data before a reply, its first packet not after Data", () => {

@@ -54,9 +54,9 @@ export const robustnessCases: CaseDefinition[] = [
     },
     async (ctx: CaseContext, open: Open) => {
       const packet = open.conn.data(probePayload(40));
-      for (const length of [0, 1, 9, 15, constant('MinPacketSize') - 1]) {
-        open.peer.send(packet.slice(0, length), `the first ${length} bytes of a Data packet`);
-      }
+      const lengths = [0, 1, 9, 15, constant('MinPacketSize') - 1];
+      for (const length of lengths) open.peer.send(packet.slice(0, length), `the first ${length} bytes of a Data packet`);
+      await expectAlive(ctx, open, 'crypto.min-packet-size', `datagrams of ${lengths.join(', ')} bytes, shorter than MinPacketSize`);
       await expectDropped(ctx, open, packet.slice(0, packet.length - 1), 'a Data packet without its last byte', 'crypto.aead.tamper');
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'truncated datagrams');
     },

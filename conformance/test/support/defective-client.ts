@@ -6,8 +6,8 @@
 //   exits with the reference client's status
 //
 // What each defect does, and which case must fail under which clause: planted-defects.ts.
-import { constant, headerSize } from '@qotp/spec';
-import { decodePayload, openPacket, readUint64 } from '@qotp/reference';
+import { constant, fieldOffset, headerSize } from '@qotp/spec';
+import { decodePayload, headerByte, messageTypeOf, openPacket, readUint64 } from '@qotp/reference';
 import { parseHostPort } from '@qotp/reference/node';
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -22,6 +22,8 @@ import { CLIENT_DEFECTS, type ClientDefect } from './planted-defects.js';
 const cli = fileURLToPath(new URL('../../../reference/dist/cli.js', import.meta.url));
 const DATA_HEADER = headerSize('Data');
 const RTO_MS = constant('DefaultRto') / 1e6;
+/** Where the two public keys of a first packet end (InitSnd and InitCryptoSnd alike). */
+const KEYS_END = fieldOffset('InitSnd', 'pubKeyIdSnd') + 32;
 
 const { values } = parseArgs({ options: { defect: { type: 'string' }, peer: { type: 'string' }, input: { type: 'string' }, pubkey: { type: 'string' } } });
 const defect = values.defect as ClientDefect | 'none';
@@ -65,12 +67,50 @@ function toTester(bytes: Uint8Array): [Uint8Array, number][] {
       return [[out, 0]];
     }
     case 'init-snd-resent-early':
-      // Each InitSnd goes again half an RTO later: a client whose first RTO is half the default.
-      return isInitSnd(bytes) ? [[bytes, 0], [bytes, RTO_MS / 2]] : [[bytes, 0]];
+      // Each InitSnd goes again a quarter of an RTO later: a client whose first RTO is a quarter of
+      // the default (far enough below it that a loaded machine's delays do not hide it).
+      return isInitSnd(bytes) ? [[bytes, 0], [bytes, RTO_MS / 4]] : [[bytes, 0]];
     case 'client-close-dropped':
       return clientPayload(bytes)?.isClose === true ? [] : [[bytes, 0]];
+    case 'client-waits-after-reply':
+      // Until the tester sent it data, nothing of the client's with a stream section: no PING, no resend.
+      return !testerSentData && (clientPayload(bytes)?.stream ?? null) !== null ? [] : [[bytes, 0]];
+    case 'init-snd-beside-0rtt': {
+      if (!isType(bytes, 'InitCryptoSnd')) return [[bytes, 0]];
+      // An InitSnd with the InitCryptoSnd's two keys, zero padding to the same size.
+      const initSnd = new Uint8Array(bytes.length);
+      initSnd[0] = headerByte('InitSnd');
+      initSnd.set(bytes.subarray(1, KEYS_END), 1);
+      return [[bytes, 0], [initSnd, 0]];
+    }
+    case 'later-reply-ignored':
+      return [[bytes, 0]];
   }
 }
+
+/** Whether a datagram of the tester's carries stream data: a reply or Data packet that opens with the client's secret. */
+function carriesData(bytes: Uint8Array): boolean {
+  try {
+    if (!isType(bytes, 'InitRcv', 'InitCryptoRcv', 'Data')) return false;
+    const secret = secretOf(readUint64(bytes, 1));
+    if (secret === null) return false;
+    const payload = openPacket(bytes, headerSize(messageTypeOf(bytes)), { secret, epoch: 0, sealedByInitiator: false }).payload;
+    return payload.length > 0 && (decodePayload(payload).stream?.data.length ?? 0) > 0;
+  } catch {
+    return false;
+  }
+}
+let testerSentData = false;
+
+/** Whether a datagram of the tester's reaches the client. */
+function toClient(bytes: Uint8Array): boolean {
+  testerSentData ||= carriesData(bytes);
+  if (defect !== 'later-reply-ignored' || !isType(bytes, 'InitRcv', 'InitCryptoRcv')) return true;
+  if (replied) return false; // a reply after the first: ignored
+  replied = true;
+  return true;
+}
+let replied = false;
 
 const relay = createSocket('udp4');
 let client: ReturnType<typeof spawn> | null = null;
@@ -78,7 +118,7 @@ let clientAddress: { port: number; address: string } | null = null;
 relay.on('message', (m, from) => {
   const bytes = new Uint8Array(m);
   if (from.port === peer.port && from.address === peer.host) {
-    if (clientAddress !== null) relay.send(bytes, clientAddress.port, clientAddress.address);
+    if (clientAddress !== null && toClient(bytes)) relay.send(bytes, clientAddress.port, clientAddress.address);
     return;
   }
   clientAddress = { port: from.port, address: from.address };

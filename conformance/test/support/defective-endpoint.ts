@@ -3,7 +3,7 @@
 // reference endpoint: it holds the endpoint's secrets (from its key log callback) and
 // rewrites datagrams in flight, so the reference itself needs no test hooks.
 //
-//   node --import tsx defective-endpoint.ts --defect NAME [--mode echo|sink]
+//   node --import tsx defective-endpoint.ts --defect NAME [--mode echo|sink] [--keylog FILE]
 //   prints "qotp listening <relay address> <public key hex>" like the real CLI
 //
 // What each defect does, and which case must fail under which clause: planted-defects.ts.
@@ -11,6 +11,7 @@ import { bitField, constant, fieldOffset, headerSize, spec } from '@qotp/spec';
 import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, publicKeyOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Ack, type Payload } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createHash } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { PROBE_STREAM } from '../../src/cases/helpers.js';
 import { parseArgs } from 'node:util';
@@ -22,6 +23,9 @@ const MTU = constant('DefaultMtu');
 const RTO_MS = constant('DefaultRto') / 1e6;
 const CAPACITY = constant('ReceiveBufferCapacity');
 const IDLE_MS = constant('IdleTimeout') / 1e6;
+const MIN_PACKET_SIZE = constant('MinPacketSize');
+/** When early-resend sends its copy: a tenth of the default RTO. */
+const EARLY_RESEND_MS = RTO_MS / 10;
 const EP_KEY_AT = fieldOffset('InitSnd', 'pubKeyEpSnd');
 const PAYLOAD_VERSION = bitField(spec.payload.header, 'version');
 const PAYLOAD_VERSION_MASK = ((1 << PAYLOAD_VERSION.width) - 1) << PAYLOAD_VERSION.shift;
@@ -196,6 +200,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
       };
     case 'none':
+    case 'keylog-upper-case': // a defect of the key log alone (main)
       return { toEndpoint: pass, toTester: pass };
     case 'wrong-direction-bit':
       return {
@@ -704,10 +709,12 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
       };
     case 'ack-only-kills':
+    case 'dies-on-short-datagram':
     case 'dies-on-garbage': {
       // Everything of the endpoint ends with the first datagram of the kind that kills it.
       let dead = false;
       const kills = (b: Uint8Array): boolean => {
+        if (defect === 'dies-on-short-datagram') return b.length < MIN_PACKET_SIZE;
         if (defect === 'dies-on-garbage') return b.length < DATA_HEADER || (openData(b, secrets, true) === null && !isInitSnd(b) && !isType(b, 'InitSnd', 'InitCryptoSnd'));
         const p = openData(b, secrets, true)?.payload;
         return p !== undefined && p.stream === null && p.ack !== null;
@@ -822,6 +829,217 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
       };
     }
+    case 'early-resend': {
+      const mint = minter(2 ** 32);
+      const sent = new Set<string>();
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          send(b);
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || s.data.length === 0) return;
+          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          if (sent.has(key)) return;
+          sent.add(key);
+          // A copy a tenth of an RTO after the first transmission, whether acknowledged or not.
+          setTimeout(() => send(mint(b, { isClose: o.payload.isClose, ack: null, stream: s }, o.secret, false, o.epoch)), EARLY_RESEND_MS);
+        },
+      };
+    }
+    case 'never-resends': {
+      const sent = new Set<string>();
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const s = openData(b, secrets, false)?.payload.stream;
+          if (s === null || s === undefined || s.data.length === 0) return send(b);
+          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          if (sent.has(key)) return; // a retransmission: lost for good
+          sent.add(key);
+          send(b);
+        },
+      };
+    }
+    case 'oversized-dropped':
+      return { toEndpoint: (b, send) => void (b.length <= MTU && send(b)), toTester: pass };
+    case 'second-close-moves-end': {
+      // Each CLOSE of the tester's waits 100 ms; a CLOSE of the same stream at another end that
+      // comes in that time goes to the endpoint in its place.
+      const held = new Map<string, { end: number; timer: NodeJS.Timeout | null }>();
+      return {
+        toEndpoint: (b, send) => {
+          const p = openData(b, secrets, true)?.payload;
+          const s = p?.stream;
+          if (p?.isClose !== true || s === null || s === undefined) return send(b);
+          const key = `${readUint64(b, 1)}/${s.streamId}`;
+          const end = s.offset + s.data.length;
+          const first = held.get(key);
+          if (first === undefined) {
+            const timer = setTimeout(() => {
+              held.set(key, { end, timer: null });
+              send(b);
+            }, 100);
+            return void held.set(key, { end, timer });
+          }
+          if (first.timer !== null && first.end !== end) {
+            clearTimeout(first.timer);
+            first.timer = null;
+          }
+          send(b);
+        },
+        toTester: pass,
+      };
+    }
+    case 'closed-stream-forgotten': {
+      // Streams the tester closed, and those of them the endpoint closed too: forgotten at once.
+      const closedByTester = new Set<string>();
+      const forgotten = new Set<string>();
+      const keyOf = (b: Uint8Array, streamId: number) => `${readUint64(b, 1)}/${streamId}`;
+      return {
+        toEndpoint: (b, send) => {
+          const p = openData(b, secrets, true)?.payload;
+          const s = p?.stream;
+          if (s === null || s === undefined) return send(b);
+          if (forgotten.has(keyOf(b, s.streamId))) return; // no stream, no ACK
+          if (p?.isClose) closedByTester.add(keyOf(b, s.streamId));
+          send(b);
+        },
+        toTester: (b, send) => {
+          const p = openData(b, secrets, false)?.payload;
+          const s = p?.stream;
+          if (p?.isClose && s && closedByTester.has(keyOf(b, s.streamId))) forgotten.add(keyOf(b, s.streamId));
+          send(b);
+        },
+      };
+    }
+    case 'one-stream-table': {
+      // Stream 5 belongs to the first connection that sends on it; what the others send on it goes there.
+      const mint = minter(2 ** 32);
+      let owner: { packet: Uint8Array; secret: Uint8Array } | null = null;
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || s.streamId !== 5) return send(b);
+          owner ??= { packet: b.slice(0, DATA_HEADER), secret: o.secret };
+          if (readUint64(owner.packet, 1) === readUint64(b, 1)) return send(b);
+          if (o.payload.ack !== null) send(reseal(b, o, { ...o.payload, isClose: false, stream: null }, false));
+          send(mint(owner.packet, { isClose: o.payload.isClose, ack: null, stream: s }, owner.secret, false, o.epoch));
+        },
+      };
+    }
+    case 'ping-doubled': {
+      const mint = minter(2 ** 32);
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          send(b);
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || s.data.length > 0 || o.payload.isClose) return;
+          send(mint(b, { isClose: false, ack: null, stream: s }, o.secret, false, o.epoch));
+        },
+      };
+    }
+    case 'responder-waits-for-data': {
+      // Connections whose first reply went out, and those the tester has sent a Data packet on.
+      const replied = new Set<bigint>();
+      const heard = new Set<bigint>();
+      return {
+        toEndpoint: (b, send) => {
+          if (isType(b, 'Data') && b.length >= 9) heard.add(readUint64(b, 1));
+          send(b);
+        },
+        toTester: (b, send) => {
+          const connId = readUint64(b, 1);
+          const o = openFromEndpoint(b, secrets);
+          if (o === null || heard.has(connId)) return send(b);
+          if (!replied.has(connId)) {
+            if (isType(b, 'InitRcv', 'InitCryptoRcv')) replied.add(connId);
+            return send(b);
+          }
+          const carriesData = o.plaintext.length > 0 && (decodePayload(o.plaintext).stream?.data.length ?? 0) > 0;
+          if (!carriesData) send(b);
+        },
+      };
+    }
+    case 'karn-rule': {
+      // After an ACK of a segment sent more than once, until an ACK of one sent once: every new
+      // segment goes again at the default RTO if still unacknowledged, as with no RTT sample.
+      const copies = new Map<string, number>();
+      const acked = new Set<string>();
+      const noSample = new Set<bigint>();
+      const mint = minter(2 ** 32);
+      return {
+        toEndpoint: (b, send) => {
+          const ack = openData(b, secrets, true)?.payload.ack;
+          if (ack && ack.length > 0) {
+            const key = `${readUint64(b, 1)}/${ack.streamId}/${ack.offset}`;
+            acked.add(key);
+            const n = copies.get(key);
+            if (n !== undefined && n > 1) noSample.add(readUint64(b, 1));
+            else if (n === 1) noSample.delete(readUint64(b, 1));
+          }
+          send(b);
+        },
+        toTester: (b, send) => {
+          send(b);
+          const o = openData(b, secrets, false);
+          const s = o?.payload.stream;
+          if (o === null || s === null || s === undefined || s.data.length === 0) return;
+          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          const n = (copies.get(key) ?? 0) + 1;
+          copies.set(key, n);
+          if (n > 1 || !noSample.has(readUint64(b, 1))) return;
+          setTimeout(() => {
+            if (acked.has(key)) return;
+            copies.set(key, (copies.get(key) ?? 0) + 1);
+            send(mint(b, { isClose: o.payload.isClose, ack: null, stream: s }, o.secret, false, o.epoch));
+          }, RTO_MS);
+        },
+      };
+    }
+    case 'one-stream-at-a-time': {
+      // Per connection: the stream being served, when it last sent, and the other streams' segments held back.
+      const serving = new Map<bigint, { streamId: number; at: number }>();
+      const held = new Map<bigint, Map<string, { streamId: number; offset: number; bytes: Uint8Array }>>();
+      const QUIET_MS = 300;
+      const release = new Map<bigint, (b: Uint8Array) => void>();
+      const timer = setInterval(() => {
+        for (const [connId, segments] of held) {
+          const current = serving.get(connId);
+          if (segments.size === 0 || (current !== undefined && Date.now() - current.at < QUIET_MS)) continue;
+          // The served stream went quiet: the next one, all of what is held of it, in offset order.
+          const next = Math.min(...[...segments.values()].map((x) => x.streamId));
+          serving.set(connId, { streamId: next, at: Date.now() });
+          const due = [...segments.entries()].filter(([, x]) => x.streamId === next).sort(([, x], [, y]) => x.offset - y.offset);
+          for (const [key, x] of due) {
+            segments.delete(key);
+            release.get(connId)?.(x.bytes);
+          }
+        }
+      }, 50);
+      timer.unref();
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => {
+          const s = openData(b, secrets, false)?.payload.stream;
+          if (s === null || s === undefined || s.data.length === 0) return send(b);
+          const connId = readUint64(b, 1);
+          release.set(connId, (x) => send(x));
+          const current = serving.get(connId);
+          if (current === undefined || current.streamId === s.streamId) {
+            serving.set(connId, { streamId: s.streamId, at: Date.now() });
+            return send(b);
+          }
+          const segments = held.get(connId) ?? new Map();
+          held.set(connId, segments);
+          segments.set(`${s.streamId}/${s.offset}`, { streamId: s.streamId, offset: s.offset, bytes: b }); // a resend replaces the copy held
+        },
+      };
+    }
     case 'no-backoff': {
       const seen = new Set<string>();
       const acked = new Set<string>();
@@ -854,7 +1072,7 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { defect: { type: 'string', default: 'none' }, mode: { type: 'string', default: 'echo' } } });
+  const { values } = parseArgs({ options: { defect: { type: 'string', default: 'none' }, mode: { type: 'string', default: 'echo' }, keylog: { type: 'string' } } });
   if (values.mode !== 'echo' && values.mode !== 'sink') throw new Error(`unknown mode '${values.mode}'; echo or sink`);
   const sink = values.mode === 'sink';
   const defect = values.defect as Defect;
@@ -866,6 +1084,9 @@ async function main(): Promise<void> {
     keyLog: (line) => {
       const [label, connId, secret] = line.split(' ');
       if (label === 'QOTP_SHARED_SECRET' && connId && secret) secrets.set(BigInt(`0x${connId}`), new Uint8Array(Buffer.from(secret, 'hex')));
+      if (values.keylog === undefined || !connId) return;
+      // keylog-upper-case: the connection id in upper-case hex, where the format has lower case.
+      appendFileSync(values.keylog, `${defect === 'keylog-upper-case' ? line.replace(connId, connId.toUpperCase()) : line}\n`);
     },
   });
   server.on('connection', (conn) => {

@@ -162,8 +162,11 @@ export const PLANTED_DEFECTS = {
   },
   'data-after-close': {
     what: 'sends ten bytes past the end of a stream right after each CLOSE the endpoint sends, as a sender that keeps writing after it closed would',
-    // A case about resending a CLOSE, failed by the monitor (rule nothing-past-own-close).
-    fails: [['close.sent-once', 'close.answer']],
+    // Cases about resending a CLOSE and about a closed stream, failed by the monitor (rule nothing-past-own-close).
+    fails: [
+      ['close.sent-once', 'close.answer'],
+      ['close.grace-period', 'close.answer'],
+    ],
   },
   'offsets-always-wide': {
     what: "re-encodes the endpoint's Data payloads with 48-bit offsets (the wide bit set) where 24 bits would do, as an encoder that always writes the wide form would",
@@ -193,14 +196,73 @@ export const PLANTED_DEFECTS = {
     what: 'an InitRcv or InitCryptoRcv reaching the endpoint under a connection it knows becomes a Data packet of that connection with data on the probe stream, as a responder that opens such a reply and delivers its data would',
     fails: [['handshake.wrong-role', 'handshake.role-messages']],
   },
+  'early-resend': {
+    what: "sends a copy of every data segment of the endpoint's 20 ms (a tenth of the default RTO) after its first transmission, as a sender whose RTO is far too short would",
+    // A case about delivery, failed by the monitor (rule resend-after-rto).
+    fails: [['streams.in-order', 'retransmission.backoff']],
+  },
+  'never-resends': {
+    what: "drops every retransmission of the endpoint's data segments, as a sender that never resends would",
+    fails: [
+      ['impair.transfer-loss-5', 'retransmission.recovers'],
+      ['connection.retransmit-past-window', 'flow.retransmit-past-window'],
+    ],
+  },
+  'oversized-dropped': { what: 'drops every datagram longer than the MTU on its way to the endpoint, as a receiver that rejects over-long datagrams instead of reading their first MTU bytes would', fails: [['robustness.oversized-init-snd', 'crypto.receive.mtu-cut']] },
+  'dies-on-short-datagram': {
+    what: 'stops the endpoint at the first datagram shorter than MinPacketSize (nothing passes either way after it), as an endpoint that reads the header of a datagram before checking its size would',
+    fails: [['robustness.short-datagrams', 'crypto.min-packet-size']],
+  },
+  'second-close-moves-end': {
+    what: "holds each CLOSE of the tester's 100 ms and lets a second CLOSE of the stream at another end, coming in that time, take its place, as a receiver that moves a stream's end to the latest CLOSE would",
+    fails: [['close.second-close', 'close.second-close']],
+  },
+  'closed-stream-forgotten': {
+    what: "drops the tester's segments on a stream once both sides closed it, as an endpoint that forgets a closed stream at once (and so neither acknowledges nor delivers a late retransmission) would",
+    fails: [['close.grace-period', 'stream.close-grace']],
+  },
+  'one-stream-table': {
+    what: 'sends what the endpoint writes on stream 5 of a connection on the first connection that used stream 5, as an endpoint with one table of streams for all its connections would',
+    fails: [['connection.several', 'connection.independent']],
+  },
+  'ping-doubled': {
+    what: 'sends every PING of the endpoint twice, the second at once under a sequence number of its own, as a sender with two probe timers would',
+    // A case about the window probe, failed by the monitor (rule one-ping-per-offset).
+    fails: [['connection.window-probe', 'stream.one-empty-segment']],
+  },
+  'responder-waits-for-data': {
+    what: "drops the endpoint's packets with data after its first reply until the tester sent a Data packet, as a responder that waits for the initiator's first Data packet would",
+    fails: [['handshake.responder-progress', 'handshake.responder-progress']],
+  },
+  'karn-rule': {
+    what: "after an ACK of a segment sent more than once (and until an ACK of one sent once), resends each new segment of the endpoint's at the default RTO, as a sender that takes no RTT sample from a retransmitted segment would",
+    fails: [['retransmission.sample-after-resend', 'retransmission.rtt-sample']],
+  },
+  'one-stream-at-a-time': {
+    what: "holds the endpoint's data on other streams back while one stream is sending, and lets the next stream go when it has been quiet for 300 ms, as a sender that serves one stream until it is done would",
+    fails: [['streams.round-robin', 'flow.round-robin']],
+  },
+  'keylog-upper-case': { what: 'writes the connection id of every key log line in upper-case hex', fails: [['connection.key-log', 'keylog.format']] },
 } satisfies Record<string, PlantedDefect>;
 
 /** Defects of a client: the reference client behind the relay of defective-client.ts, run against the client-role cases. */
 export const PLANTED_CLIENT_DEFECTS = {
   'init-snd-short': { what: 'cuts the last byte off every InitSnd of the client, as a client that pads to one byte less than its MTU would', fails: [['client.init-snd', 'crypto.init-snd.padding']] },
   'init-snd-padding-not-zero': { what: "sets the last padding byte of the client's InitSnd to 1", fails: [['client.init-snd', 'crypto.init-snd.layout']] },
-  'init-snd-resent-early': { what: 'sends every InitSnd of the client again half an RTO later, as a client whose first RTO is 100 ms would', fails: [['client.handshake-give-up', 'retransmission.rto-default']] },
+  'init-snd-resent-early': { what: 'sends every InitSnd of the client again a quarter of an RTO later, as a client whose first RTO is 50 ms would', fails: [['client.handshake-give-up', 'retransmission.rto-default']] },
   'client-close-dropped': { what: "drops the client's CLOSE, as a client that never closes its stream would", fails: [['client.close', 'payload.close']] },
+  'client-waits-after-reply': {
+    what: "drops the client's Data packets with a stream section (a PING, a resend) until the tester sent it data, as a client that waits for the responder once an ACK-only reply completed its handshake would",
+    fails: [['client.handshake-confirm', 'handshake.initiator-confirms']],
+  },
+  'later-reply-ignored': {
+    what: "drops every reply (InitRcv, InitCryptoRcv) after the first on its way to the client, as a client that ignores a reply once its handshake is done would",
+    fails: [['client.handshake-confirm', 'handshake.reply-after-handshake']],
+  },
+  'init-snd-beside-0rtt': {
+    what: 'sends an InitSnd with the same two keys beside every InitCryptoSnd of the client, as a client that starts a 1-RTT handshake alongside its 0-RTT one would',
+    fails: [['client.0rtt-unanswered', 'handshake.zero-rtt-first-flight']],
+  },
 } satisfies Record<string, PlantedDefect>;
 
 /**
