@@ -8,7 +8,7 @@
 //
 // What each defect does, and which case must fail under which clause: planted-defects.ts.
 import { bitField, constant, fieldOffset, headerSize, spec } from '@qotp/spec';
-import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, publicKeyOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Ack, type Payload } from '@qotp/reference';
+import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, publicKeyOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Ack, type Payload, type StreamSection } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
@@ -24,8 +24,6 @@ const RTO_MS = constant('DefaultRto') / 1e6;
 const CAPACITY = constant('ReceiveBufferCapacity');
 const IDLE_MS = constant('IdleTimeout') / 1e6;
 const MIN_PACKET_SIZE = constant('MinPacketSize');
-/** When early-resend sends its copy: a tenth of the default RTO. */
-const EARLY_RESEND_MS = RTO_MS / 10;
 const EP_KEY_AT = fieldOffset('InitSnd', 'pubKeyEpSnd');
 const PAYLOAD_VERSION = bitField(spec.payload.header, 'version');
 const PAYLOAD_VERSION_MASK = ((1 << PAYLOAD_VERSION.width) - 1) << PAYLOAD_VERSION.shift;
@@ -41,6 +39,14 @@ function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByI
   } catch {
     return null;
   }
+}
+
+/** A data segment the endpoint sent in a Data packet: the packet opened, the segment and its key "connection/stream/offset"; null for anything else. */
+function endpointData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>): { opened: NonNullable<ReturnType<typeof openData>>; segment: StreamSection; key: string } | null {
+  const opened = openData(bytes, secrets, false);
+  const segment = opened?.payload.stream;
+  if (opened === null || segment === null || segment === undefined || segment.data.length === 0) return null;
+  return { opened, segment, key: `${readUint64(bytes, 1)}/${segment.streamId}/${segment.offset}` };
 }
 
 const isInitSnd = (bytes: Uint8Array): boolean => isType(bytes, 'InitSnd');
@@ -375,9 +381,9 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
         toTester: (b, send) => {
           send(b);
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || s.data.length === 0) return;
+          const d = endpointData(b, secrets);
+          if (d === null) return;
+          const { opened: o, segment: s } = d;
           const key = `${readUint64(b, 1)}/${s.streamId}`;
           const segments = unacked.get(key) ?? new Map<number, Uint8Array>();
           unacked.set(key, segments);
@@ -646,10 +652,9 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         toEndpoint: pass,
         toTester: (b, send) => {
           send(b);
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || s.data.length === 0) return;
-          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          const d = endpointData(b, secrets);
+          if (d === null) return;
+          const { opened: o, segment: s, key } = d;
           const n = (copies.get(key) ?? 0) + 1;
           copies.set(key, n);
           // A seventh transmission, one RTO after the sixth, where the spec allows six.
@@ -818,10 +823,8 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (s === null || s === undefined || s.data.length === 0) return send(b);
-          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          const key = endpointData(b, secrets)?.key;
+          if (key === undefined) return send(b);
           const at = first.get(key);
           if (at === undefined) first.set(key, Date.now());
           else if (Date.now() - at < holdMs) return; // a resend an RTO of holdMs would not have sent yet
@@ -836,14 +839,12 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         toEndpoint: pass,
         toTester: (b, send) => {
           send(b);
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || s.data.length === 0) return;
-          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
-          if (sent.has(key)) return;
-          sent.add(key);
-          // A copy a tenth of an RTO after the first transmission, whether acknowledged or not.
-          setTimeout(() => send(mint(b, { isClose: o.payload.isClose, ack: null, stream: s }, o.secret, false, o.epoch)), EARLY_RESEND_MS);
+          const d = endpointData(b, secrets);
+          if (d === null || sent.has(d.key)) return;
+          sent.add(d.key);
+          // The five copies the spec allows after the first, at once: however long the tester's
+          // own stalls, the later copies come far sooner than a doubling RTO allows.
+          for (let copy = 2; copy <= constant('MaxTransmissions'); copy++) send(mint(b, { isClose: d.opened.payload.isClose, ack: null, stream: d.segment }, d.opened.secret, false, d.opened.epoch));
         },
       };
     }
@@ -986,10 +987,9 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         },
         toTester: (b, send) => {
           send(b);
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || s.data.length === 0) return;
-          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          const d = endpointData(b, secrets);
+          if (d === null) return;
+          const { opened: o, segment: s, key } = d;
           const n = (copies.get(key) ?? 0) + 1;
           copies.set(key, n);
           if (n > 1 || !noSample.has(readUint64(b, 1))) return;
@@ -1052,10 +1052,9 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
           send(b);
         },
         toTester: (b, send) => {
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || s.data.length === 0) return send(b);
-          const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
+          const d = endpointData(b, secrets);
+          if (d === null) return send(b);
+          const { opened: o, key } = d;
           if (seen.has(key)) return; // the endpoint's own retransmission, with its backoff: dropped
           seen.add(key);
           send(b);

@@ -197,7 +197,7 @@ export const PLANTED_DEFECTS = {
     fails: [['handshake.wrong-role', 'handshake.role-messages']],
   },
   'early-resend': {
-    what: "sends a copy of every data segment of the endpoint's 20 ms (a tenth of the default RTO) after its first transmission, as a sender whose RTO is far too short would",
+    what: "sends every data segment of the endpoint's six times in a row, as a sender whose retransmission timer fires at once would",
     // A case about delivery, failed by the monitor (rule resend-after-rto).
     fails: [['streams.in-order', 'retransmission.backoff']],
   },
