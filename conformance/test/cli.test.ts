@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schemaValidator } from '../src/schemas.js';
+import { builtOf } from './support/endpoints.js';
 
 const cli = fileURLToPath(new URL('../bin/qotp-conformance.js', import.meta.url));
 const referenceCli = fileURLToPath(new URL('../../reference/dist/cli.js', import.meta.url));
-const defective = fileURLToPath(new URL('./support/defective-endpoint.ts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'qotp-cli-'));
 
 function run(args: string[], timeoutMs = 60_000) {
@@ -180,7 +180,7 @@ describe('qotp-conformance', () => {
   });
 
   it('exits 1 when a MUST case fails, and names the clause', async () => {
-    const bad = await startByHand(['--import', 'tsx', defective, '--defect', 'wrong-direction-bit']);
+    const bad = await startByHand([builtOf('defective-endpoint'), '--defect', 'wrong-direction-bit']);
     try {
       const r = run(['--target', bad.address, '--pubkey', bad.publicKey, '--grep', '^encryption\\.direction-bit$']);
       expect(r.status).toBe(1);

@@ -1,22 +1,20 @@
 // The runner must be able to fail: a reference endpoint with one deliberate defect
 // (put in by the relay in support/defective-endpoint.ts) fails exactly the case that
 // checks it, with the clause in the verdict; the same cases pass without the defect.
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { progress } from '../src/report/console.js';
 import { runCases, type CaseResult } from '../src/runner.js';
 import { unprobed, type Target } from '../src/targets/target.js';
+import { endpointCommand } from './support/endpoints.js';
 import { isClientDefect, plantedFailures, type ClientDefect, type Defect } from './support/planted-defects.js';
 
-const fixture = fileURLToPath(new URL('./support/defective-endpoint.ts', import.meta.url));
-const clientFixture = fileURLToPath(new URL('./support/defective-client.ts', import.meta.url));
 const planted = plantedFailures();
 
 function defectiveTarget(defect: Defect | ClientDefect, expectedFailures: Target['expectedFailures'] = new Map(), role = isClientDefect(defect) ? 'client' : 'server'): Target {
   const endpoint = role === 'client'
-    ? { client: { command: [process.execPath, '--import', 'tsx', clientFixture, '--defect', defect, '--peer', '{peer}', '--input', '{input}'], zeroRttArgs: ['--pubkey', '{pubkey}'] } }
-    : { server: { command: [process.execPath, '--import', 'tsx', fixture, '--defect', defect, '--keylog', '{keylog}'], sinkArgs: ['--mode', 'sink'] } };
+    ? { client: { command: [...endpointCommand('defective-client'), '--defect', defect, '--peer', '{peer}', '--input', '{input}'], zeroRttArgs: ['--pubkey', '{pubkey}'] } }
+    : { server: { command: [...endpointCommand('defective-endpoint'), '--defect', defect, '--keylog', '{keylog}'], sinkArgs: ['--mode', 'sink'] } };
   return {
     config: {
       name: `defect-${defect}`,

@@ -12,9 +12,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { runCases, type CaseResult } from '../src/runner.js';
 import { unprobed, type Target, type TargetConfig } from '../src/targets/target.js';
+import { endpointCommand } from './support/endpoints.js';
 import type { Mode } from './support/hostile-endpoint.js';
 
-const fixture = fileURLToPath(new URL('./support/hostile-endpoint.ts', import.meta.url));
 const cli = fileURLToPath(new URL('../bin/qotp-conformance.js', import.meta.url));
 const referenceCli = fileURLToPath(new URL('../../reference/dist/cli.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'qotp-hostile-'));
@@ -22,7 +22,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A token no other process carries, to find what a test left running. */
 const newToken = () => `qotp-hostile-${randomBytes(6).toString('hex')}`;
-const hostile = (mode: Mode, token: string) => [process.execPath, '--import', 'tsx', fixture, '--mode', mode, '--token', token];
+const hostile = (mode: Mode, token: string) => [...endpointCommand('hostile-endpoint'), '--mode', mode, '--token', token];
 
 /** Processes whose command line contains `token`, after giving killed ones a moment to go. */
 async function leftOver(token: string): Promise<string[]> {

@@ -3,29 +3,29 @@
 // packets sent back, another payload layout, datagrams far above the MTU, and clients that
 // exit at once, crash or send garbage - each run against every case of their role, side by
 // side. None may pass a case; each line of the output says how many cases it failed.
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { runCases, type CaseResult } from '../src/runner.js';
 import { unprobed, type Target, type TargetConfig } from '../src/targets/target.js';
+import { endpointCommand } from './support/endpoints.js';
 import type { Defect } from './support/planted-defects.js';
 import type { Mode } from './support/hostile-endpoint.js';
 
-const defective = fileURLToPath(new URL('./support/defective-endpoint.ts', import.meta.url));
-const hostile = fileURLToPath(new URL('./support/hostile-endpoint.ts', import.meta.url));
+const defective = endpointCommand('defective-endpoint');
+const hostile = endpointCommand('hostile-endpoint');
 
-const server = (defect: Defect): Partial<TargetConfig> => ({ server: { command: [process.execPath, '--import', 'tsx', defective, '--defect', defect], sinkArgs: [] } });
-const client = (mode: Mode): Partial<TargetConfig> => ({ client: { command: [process.execPath, '--import', 'tsx', hostile, '--mode', mode, '--peer', '{peer}'], zeroRttArgs: [] } });
+const server = (defect: Defect): Partial<TargetConfig> => ({ server: { command: [...defective, '--defect', defect], sinkArgs: [] } });
+const client = (mode: Mode): Partial<TargetConfig> => ({ client: { command: [...hostile, '--mode', mode, '--peer', '{peer}'], zeroRttArgs: [] } });
 
 const broken: [string, Partial<TargetConfig>][] = [
-  ['silent server', { server: { command: [process.execPath, '--import', 'tsx', hostile, '--mode', 'silent'], sinkArgs: [] } }],
+  ['silent server', { server: { command: [...hostile, '--mode', 'silent'], sinkArgs: [] } }],
   ['server silent after the handshake', server('silent-after-handshake')],
   ['server whose packets carry the wrong direction bit', server('all-wrong-direction-bit')],
   ['server sealing with a key of its own', server('wrong-key')],
   ['server that reflects datagrams', server('reflector')],
   ['server of another payload layout', server('other-layout')],
   ['server of 65,488-byte datagrams', server('oversized')],
-  ['client that exits at once', { client: { command: [process.execPath, '--import', 'tsx', hostile, '--mode', 'client-exits'], zeroRttArgs: [] } }],
+  ['client that exits at once', { client: { command: [...hostile, '--mode', 'client-exits'], zeroRttArgs: [] } }],
   ['client that crashes after its first packet', client('client-crash-after-first')],
   ['client that sends garbage', client('client-garbage')],
 ];
@@ -64,7 +64,7 @@ describe('soundness: broken endpoints pass no case', () => {
         const role = config.server === undefined ? 'client' : 'server';
         const cases = allCases.filter((c) => c.role === role);
         // A failure by time-out is as much a failure as any: short limits keep the matrix quick.
-        const r = await runCases(cases, target(name, config), { caseTimeoutMs: 12_000, deadline: performance.now() + 150_000, concurrency: name.includes('after the handshake') ? 4 : 2, artifactsDir: null, seed: 2843780662 });
+        const r = await runCases(cases, target(name, config), { caseTimeoutMs: 12_000, deadline: performance.now() + 150_000, concurrency: name.includes('after the handshake') ? 6 : 4, artifactsDir: null, seed: 2843780662 });
         results.set(name, r);
       }),
     );
