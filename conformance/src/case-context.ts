@@ -5,6 +5,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { CaseContext, Check, ClientRun, Measurement, Observation } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
 import { explainViolation, monitor } from './monitor.js';
+import { Timeout } from './verdict.js';
 import type { Datagram } from './peer/datagram.js';
 import { PeerConnection } from './peer/peer-connection.js';
 import { NO_OWNER, TesterPeer } from './peer/tester-peer.js';
@@ -67,6 +68,9 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
     timingUncertaintyMs: () => stallMs(),
     note(text) {
       record.notes.push(text);
+    },
+    inconclusive(message) {
+      throw new Timeout(`no verdict: ${message}`);
     },
     endpointTookPart(datagrams) {
       record.relayedAuthentic += datagrams;

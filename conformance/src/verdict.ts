@@ -97,7 +97,9 @@ export function failsAsListed(entry: ExpectedFailure, failedClause: string | nul
 export function expectedFailureOf(listed: ExpectedFailure | undefined, r: Verdictable): { reason: string | null; note: string | null } {
   if (listed === undefined) return { reason: null, note: null };
   const specific = listed.clause !== undefined || listed.observed !== undefined;
-  const asListed = r.outcome === 'pass' || r.outcome === 'unsupported' || !specific || (r.outcome === 'fail' && failsAsListed(listed, r.failedClause, r.message));
+  // A timeout names no clause: an entry for one gives only the pattern of its message.
+  const ended = r.outcome === 'fail' || (r.outcome === 'timeout' && listed.clause === undefined);
+  const asListed = r.outcome === 'pass' || r.outcome === 'unsupported' || !specific || (ended && failsAsListed(listed, r.failedClause, r.message));
   if (asListed) return { reason: listed.reason, note: null };
   const wanted = [listed.clause === undefined ? '' : `under ${listed.clause}`, listed.observed === undefined ? '' : `with a message matching /${listed.observed}/`].filter(Boolean).join(' ');
   const got = r.outcome === 'fail' ? `failed under ${r.failedClause}: ${r.message}` : `ended as ${r.outcome}`;

@@ -51,6 +51,13 @@ describe('clause coverage (CASES.md)', () => {
     expect(rows.filter((r) => isChecked(r.clause) && r.cases.length === 0 && r.vectors === 0 && r.rules.length === 0).map((r) => r.clause.id)).toEqual(notCheckedYet);
   });
 
+  // A check that was never seen failing may be one that cannot fail: each MUST and SHOULD
+  // clause has a planted defect (an endpoint's, proven by defects.test, or a vector mutant's,
+  // proven by vectors/test/mutants.test) that fails under it.
+  it('every MUST and SHOULD clause about the protocol has a planted defect that fails under it', () => {
+    expect(rows.filter((r) => isChecked(r.clause) && r.defects.length === 0 && r.mutants.length === 0).map((r) => r.clause.id)).toEqual([]);
+  });
+
   it("a clause's testedBy says what checks it: 'conformance' exactly when a case names it, 'vectors' exactly when a vector does, 'monitor' exactly when a monitor rule does", () => {
     expect(rows.filter((r) => r.clause.testedBy.includes('monitor') !== r.rules.length > 0).map((r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, rules ${r.rules.join(', ') || 'none'}`)).toEqual([]);
     expect(rows.filter((r) => r.clause.testedBy.includes('conformance') !== r.cases.length > 0).map((r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, ${r.cases.length} cases`)).toEqual([]);

@@ -18,13 +18,14 @@ const CHROMIUM = '/usr/bin/chromium';
 const dir = mkdtempSync(join(tmpdir(), 'qotp-reports-'));
 const ids = ['handshake.in-band', 'streams.ack-fields', 'retransmission.ping-not-resent'];
 let report: Report;
+let results: Awaited<ReturnType<typeof runCases>>;
 
 beforeAll(async () => {
   const target = bundledTarget('reference');
   // Two cases the reference passes and one it is declared not to support.
   target.config = { ...target.config, capabilities: { ...target.config.capabilities, pingInHandshakeReply: false } };
   const cases = allCases.filter((c) => ids.includes(c.id));
-  const results = await runCases(cases, target, { caseTimeoutMs: 20_000, deadline: performance.now() + 60_000, concurrency: 2, artifactsDir: dir });
+  results = await runCases(cases, target, { caseTimeoutMs: 20_000, deadline: performance.now() + 60_000, concurrency: 2, artifactsDir: dir });
   report = buildReport([targetReport(target, results, { strict: false })], new Date(), 1234, { strict: false });
 }, 60_000);
 
@@ -75,6 +76,19 @@ describe('reports', () => {
     expect(first).toBeLessThan(html.indexOf('<h2>Matrix</h2>'));
     expect(html).toContain('pass (listed as expected to fail)');
     expect(html).toMatch(/<span class="badge fail">fail<\/span> <code>ack\.segment<\/code>/);
+  });
+
+  it('keeps the first and the last 2000 datagrams of a long timeline and says how many it left out', () => {
+    const r = results[1];
+    const d = r?.timeline[0];
+    if (r === undefined || d === undefined) throw new Error('no datagram');
+    const long = { ...r, timeline: Array.from({ length: 5000 }, (_, index) => ({ ...d, index })) };
+    const target = targetReport(bundledTarget('reference'), [long], { strict: false });
+    const c = target.cases[0];
+    expect([c?.timeline.length, c?.timelineOmitted, c?.timeline[1999]?.index, c?.timeline[2000]?.index]).toEqual([4000, 1000, 1999, 3000]);
+    const json: unknown = JSON.parse(JSON.stringify(buildReport([target], new Date(), 1, { strict: false })));
+    expect(schemaValidator('report.schema.json')(json)).toEqual([]);
+    expect(htmlReport(json as Report, dir)).toContain('Packet timeline (5000 datagrams; the 1000 after the first 2000 and before the last 2000 are left out, the pcap has them)');
   });
 
   it('the schema rejects a report with an unknown outcome', () => {

@@ -124,6 +124,12 @@ export interface CaseContext {
   /** A line for the report, e.g. what the endpoint chose where the spec allows a choice. */
   note(text: string): void;
   /**
+   * Ends the case without a verdict: what it needs to see could not be set up within its time,
+   * for a reason the spec allows (an endpoint that acknowledges slowly, say). Counted as timed
+   * out, never as a pass; `message` says how far it got.
+   */
+  inconclusive(message: string): never;
+  /**
    * Counts datagrams of the endpoint that authenticated and decoded on a path the tester
    * does not record itself (a relay's): the runner's first-contact reading needs them.
    */

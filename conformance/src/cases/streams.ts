@@ -1,5 +1,7 @@
 // Stream cases (server role): ordered delivery from reordered, duplicated and overlapping
 // segments, several streams, the ACK fields, ACK-only packets and PING.
+import { maxUserData } from '@qotp/reference';
+import { constant } from '@qotp/spec';
 import type { CaseContext, CaseDefinition } from './case.js';
 import {
   acksSeen,
@@ -25,6 +27,21 @@ import {
 } from './helpers.js';
 
 const TURN_STREAMS = [1, 2, 3];
+
+const CAPACITY = constant('ReceiveBufferCapacity');
+/** Bytes of stream FULL_STREAM that never come, so that the application can read none of it. */
+const FULL_GAP = 1000;
+/** What the tester leaves free of the receive buffer before its last two segments. */
+const FULL_SPARE = 500;
+const FULL_STREAM = 5;
+/** Segments sent before the tester waits for their ACKs: what a socket buffer takes at once. */
+const FULL_BATCH = 64;
+const FULL_ROUND_MS = 200;
+const FULL_FILL_MS = 30_000;
+/** No new ACK for this long while segments are resent: the endpoint stopped taking them. */
+const FULL_STALL_MS = 3_000;
+/** The span the ACK rate of a slow endpoint is measured over. */
+const FULL_RATE_MS = 5_000;
 /** Data segments looked at once the window opens: two full turns of a round-robin sender. */
 const TURN_SEGMENTS = 6;
 
@@ -233,4 +250,78 @@ export const streamCases: CaseDefinition[] = [
       ctx.expect('payload.ping', data.bytes.length === 0, `the endpoint echoed ${data.bytes.length} bytes for a PING`);
     },
   ),
+  {
+    id: 'streams.buffer-full',
+    slow: 'fills the 16 MiB receive buffer',
+    title: 'A segment that does not fit the receive buffer is dropped without an ACK; one that just fits is taken',
+    clauses: ['stream.buffer-full'],
+    level: 'MUST',
+    role: 'server',
+    timeoutMs: 50_000,
+    async run(ctx: CaseContext) {
+      // The first FULL_GAP bytes of the stream never come, so everything after them stays in the
+      // receive buffer. The tester fills it to FULL_SPARE bytes short of ReceiveBufferCapacity
+      // (resending what is not acknowledged, as a sender would), then sends FULL_SPARE + 1 bytes,
+      // which must be dropped unacknowledged, and FULL_SPARE bytes at the same offset, which fit.
+      const open = await handshake(ctx);
+      const acked = new Set<string>();
+      const ackTimes: number[] = [];
+      let lastAckAt = 0;
+      const previous = open.peer.onDatagram;
+      open.peer.onDatagram = (d) => {
+        previous?.(d);
+        const a = d.decoded?.connId === open.conn.connId ? d.decoded.payload?.ack : null;
+        if (!a || a.streamId !== FULL_STREAM) return;
+        const key = `${a.offset}/${a.length}`;
+        if (acked.has(key)) return;
+        acked.add(key);
+        lastAckAt = open.peer.now();
+        ackTimes.push(lastAckAt);
+      };
+      const end = FULL_GAP + CAPACITY - FULL_SPARE;
+      const data = pattern(end + FULL_SPARE + 1, 13);
+      const size = maxUserData(ctx.endpoint.mtu, 'Data', end, null);
+      const segments: [number, number][] = [];
+      for (let at = FULL_GAP; at < end; at += size) segments.push([at, Math.min(size, end - at)]);
+      const send = (offset: number, length: number, note: string) =>
+        open.peer.send(open.conn.data(dataPayload(FULL_STREAM, offset, data.subarray(offset, offset + length))), note);
+      const isAcked = ([offset, length]: [number, number]) => acked.has(`${offset}/${length}`);
+      const started = open.peer.now();
+      const elapsed = () => ((open.peer.now() - started) / 1000).toFixed(1);
+      let sent = 0;
+      const stalled = () => open.peer.now() - Math.max(started, lastAckAt) >= FULL_STALL_MS;
+      let pending = segments;
+      while (pending.length > 0 && open.peer.now() - started < FULL_FILL_MS && !stalled()) {
+        const batch = pending.slice(0, FULL_BATCH);
+        for (const [offset, length] of batch) send(offset, length, `DATA stream ${FULL_STREAM} offset ${offset} (filling the receive buffer)`);
+        sent += batch.length;
+        await waitUntil(open.peer, () => batch.every(isAcked), FULL_ROUND_MS);
+        pending = pending.filter((seg) => !isAcked(seg));
+      }
+      const taken = segments.filter(isAcked);
+      const held = taken.reduce((n, [, length]) => n + length, 0);
+      const progress = `of ${segments.length} segments (${end - FULL_GAP} bytes, ${FULL_SPARE} short of the ${CAPACITY}-byte receive buffer) the endpoint acknowledged ${taken.length} (${held} bytes) in ${elapsed()} s, ${sent} sent`;
+      ctx.expect('stream.buffer-full', pending.length === 0 || !stalled(), `${progress}, and none for ${FULL_STALL_MS / 1000} s while the tester resent the rest: it stopped taking segments that fit`, {
+        expected: `${end - FULL_GAP} bytes held`,
+        observed: `${held} bytes acknowledged`,
+      });
+      if (pending.length > 0) {
+        // Still acknowledging, only slowly (the spec sets no ACK rate): the bound is out of reach.
+        const recent = ackTimes.filter((t) => t >= open.peer.now() - FULL_RATE_MS).length / (FULL_RATE_MS / 1000);
+        ctx.inconclusive(`${progress}; at the last ${recent.toFixed(0)} ACKs per second the buffer would take about ${recent > 0 ? Math.round(pending.length / recent) : '?'} s more to fill`);
+      }
+      ctx.note(`${end - FULL_GAP} bytes held after ${sent} transmissions of ${segments.length} segments in ${elapsed()} s`);
+      send(end, FULL_SPARE + 1, `DATA stream ${FULL_STREAM} offset ${end}, ${FULL_SPARE + 1} bytes: one more than fits`);
+      await open.peer.collect(FULL_ROUND_MS);
+      send(end, FULL_SPARE, `DATA stream ${FULL_STREAM} offset ${end}, ${FULL_SPARE} bytes: just fits`);
+      const fits = await waitUntil(open.peer, () => isAcked([end, FULL_SPARE]), REPLY_MS);
+      await open.peer.collect(SILENCE_MS);
+      ctx.expect(
+        'stream.buffer-full',
+        !isAcked([end, FULL_SPARE + 1]),
+        `the endpoint acknowledged ${FULL_SPARE + 1} bytes at offset ${end} with ${CAPACITY - FULL_SPARE} bytes held: a segment that does not fit the ${CAPACITY}-byte buffer was acknowledged, so its bytes are lost for good`,
+      );
+      ctx.expect('stream.buffer-full', fits, `the endpoint did not acknowledge the ${FULL_SPARE} bytes at offset ${end} that fill its receive buffer exactly within ${REPLY_MS} ms (ACKs at that offset: ${acksOf(open, FULL_STREAM).filter((a) => a.offset === end).map((a) => `length ${a.length}`).join(', ') || 'none'})`);
+    },
+  },
 ];

@@ -120,6 +120,9 @@ export class TesterPeer {
       }
     }
     this.timeline.push(d);
+    // The listener first: a waiter's match may read state that the listener keeps (what was
+    // acknowledged, which datagram was withheld), and must see this datagram's part of it.
+    this.onDatagram?.(d);
     for (const w of this.waiters) {
       if (w.match(d)) {
         this.waiters.delete(w);
@@ -127,7 +130,6 @@ export class TesterPeer {
         w.resolve(d);
       }
     }
-    this.onDatagram?.(d);
   }
 
   /** Datagrams from the endpoint to this peer, from timeline position `since` on. */

@@ -84,7 +84,7 @@ ${c.expectedFailure ? `<p class="expected-reason">${unexpectedPass(c) ? 'Listed 
 ${checks ? `<h4>Checks</h4><ul class="checks">${checks}</ul>` : ''}
 ${measurements}
 ${c.notes.length ? `<h4>Notes</h4><ul>${c.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : ''}
-<h4>Packet timeline (${c.timeline.length} datagrams)</h4>
+<h4>Packet timeline (${c.timeline.length + (c.timelineOmitted ?? 0)} datagrams${c.timelineOmitted ? `; the ${c.timelineOmitted} after the first ${c.timeline.length / 2} and before the last ${c.timeline.length / 2} are left out, the pcap has them` : ''})</h4>
 ${timeline(c)}
 ${artifacts}
 ${c.endpointOutput.trim() ? `<h4>Endpoint output</h4><pre>${esc(c.endpointOutput.trim())}</pre>` : ''}

@@ -26,6 +26,8 @@ export interface TimelineEntry {
 
 export interface CaseReport extends Omit<CaseResult, 'timeline'> {
   timeline: TimelineEntry[];
+  /** Datagrams left out of a long timeline, between its first and last REPORT_TIMELINE_KEPT / 2. */
+  timelineOmitted?: number;
   /** For a case that failed, timed out or met a harness error unexpectedly: the command that runs it alone again. */
   replay?: string;
 }
@@ -61,6 +63,19 @@ export interface Report {
   /** Errors of the runner outside any case, with their stacks. */
   harnessErrors?: string[];
   targets: TargetReport[];
+}
+
+/**
+ * The timeline entries a report keeps of one case: a case that fills a 16 MiB buffer sends
+ * 12,000 datagrams and more, which no reader pages through and which would make the JSON and
+ * HTML reports tens of megabytes; its start and its end say what happened, the pcap has it all.
+ */
+export const REPORT_TIMELINE_KEPT = 4000;
+
+function reportedTimeline(timeline: CaseResult['timeline']): Pick<CaseReport, 'timeline' | 'timelineOmitted'> {
+  if (timeline.length <= REPORT_TIMELINE_KEPT) return { timeline: timeline.map(entry) };
+  const half = REPORT_TIMELINE_KEPT / 2;
+  return { timeline: [...timeline.slice(0, half), ...timeline.slice(-half)].map(entry), timelineOmitted: timeline.length - REPORT_TIMELINE_KEPT };
 }
 
 const entry = (d: CaseResult['timeline'][number]): TimelineEntry => ({
@@ -101,7 +116,7 @@ export function targetReport(target: Target, results: CaseResult[], verdict: Ver
     ...(Object.keys(firstContact).length > 0 ? { firstContact } : {}),
     cases: results.map((r) => {
       const replay = unexpected(r) ? replayOf(target, r) : undefined;
-      return { ...r, timeline: r.timeline.map(entry), ...(replay === undefined ? {} : { replay }) };
+      return { ...r, ...reportedTimeline(r.timeline), ...(replay === undefined ? {} : { replay }) };
     }),
   };
 }

@@ -8,9 +8,9 @@
 //
 // What each defect does, and which case must fail under which clause: planted-defects.ts.
 import { bitField, constant, fieldOffset, headerSize, spec } from '@qotp/spec';
-import { decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, publicKeyOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Ack, type Payload, type StreamSection } from '@qotp/reference';
+import { decodeInitCryptoSnd, decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, publicKeyOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Ack, type Payload, type StreamSection } from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { PROBE_STREAM } from '../../src/cases/helpers.js';
@@ -163,7 +163,7 @@ const rewriteAcks =
   };
 
 /** The rewrites of one defect: towards the endpoint and towards the tester. */
-function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoint: Rewrite; toTester: Rewrite } {
+function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Uint8Array): { toEndpoint: Rewrite; toTester: Rewrite } {
   const pass: Rewrite = (b, send) => send(b);
   const drop: Rewrite = () => {};
   switch (defect) {
@@ -596,6 +596,20 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
         toTester: pass,
       };
     }
+    case 'acks-before-buffer': {
+      const mint = minter(2 ** 32);
+      return {
+        toEndpoint: (b, send, back) => {
+          send(b);
+          const o = openData(b, secrets, true);
+          const seg = o?.payload.stream;
+          if (o === null || seg === null || seg === undefined || seg.data.length === 0) return;
+          const ack = { streamId: seg.streamId, offset: seg.offset, length: seg.data.length, window: CAPACITY };
+          back(mint(b, { isClose: false, ack, stream: null }, o.secret, false));
+        },
+        toTester: pass,
+      };
+    }
     case 'high-stream-ids-dropped':
       return {
         toEndpoint: (b, send) => {
@@ -864,6 +878,20 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>): { toEndpoin
     }
     case 'oversized-dropped':
       return { toEndpoint: (b, send) => void (b.length <= MTU && send(b)), toTester: pass };
+    case 'no-filler-dropped':
+      // The relay holds the endpoint's identity key, so it opens an InitCryptoSnd as the endpoint will.
+      return {
+        toEndpoint: (b, send) => {
+          if (!isType(b, 'InitCryptoSnd')) return send(b);
+          try {
+            if (decodeInitCryptoSnd(b, identity, MTU).fillerLength === 0) return;
+          } catch {
+            // Not one the endpoint opens either: it is the endpoint's to drop.
+          }
+          send(b);
+        },
+        toTester: pass,
+      };
     case 'second-close-moves-end': {
       // Each CLOSE of the tester's waits 100 ms; a CLOSE of the same stream at another end that
       // comes in that time goes to the endpoint in its place.
@@ -1078,7 +1106,9 @@ async function main(): Promise<void> {
   if (!DEFECTS.includes(defect)) throw new Error(`unknown defect '${defect}'; one of ${DEFECTS.join(', ')}`);
 
   const secrets = new Map<bigint, Uint8Array>();
+  const identity = new Uint8Array(randomBytes(32));
   const server = await QotpSocket.listen({
+    identity: { seed: identity },
     ...(defect === 'mtu-one-over' ? { mtu: MTU + 1 } : {}),
     keyLog: (line) => {
       const [label, connId, secret] = line.split(' ');
@@ -1106,7 +1136,7 @@ async function main(): Promise<void> {
     });
   });
   const { host: serverHost, port: serverPort } = parseHostPort(server.address);
-  const { toEndpoint, toTester } = rewrites(defect, secrets);
+  const { toEndpoint, toTester } = rewrites(defect, secrets, identity);
 
   const relay = createSocket('udp4');
   /** One upstream socket per tester address, so that the endpoint's answers find their way back. */

@@ -130,6 +130,10 @@ export const PLANTED_DEFECTS = {
   'ping-resent': { what: 'resends every PING the endpoint sends one RTO later, as a sender that retransmits PINGs like data would', fails: [['retransmission.ping-not-resent', 'retransmission.ping-not-resent']] },
   'empty-acks-dropped': { what: 'removes every ACK of length 0 the endpoint sends, as an endpoint that acknowledges no empty segment (PING, empty CLOSE) would', fails: [['streams.ping', 'payload.ping'], ['close.responder', 'close.acknowledged']] },
   'ack-only-acknowledged': { what: "answers every ACK-only packet of the tester's with an ACK-only packet of the endpoint's", fails: [['streams.ack-only', 'ack.only-not-acknowledged']] },
+  'acks-before-buffer': {
+    what: "acknowledges every segment of the tester's as it arrives, before the receive buffer decides whether it fits, as a receiver that acknowledges in its packet handler would",
+    fails: [['streams.buffer-full', 'stream.buffer-full']],
+  },
   'high-stream-ids-dropped': { what: "drops the tester's segments on stream ids of 2^31 and above, as an endpoint that reads stream ids as signed would", fails: [['streams.any-id', 'stream.ids']] },
   'late-data-after-close-dropped': { what: "drops the tester's data on a stream once its CLOSE came, as a receiver that stops at the CLOSE, not at its offset, would", fails: [['close.deliver-to-offset', 'close.deliver-to-offset']] },
   'idle-kept-alive': { what: 'sends the endpoint a PING of each connection every 5 s, as an idle timer that the endpoint restarts itself would keep it open', fails: [['connection.idle-timeout', 'connection.idle-timeout']] },
@@ -209,6 +213,10 @@ export const PLANTED_DEFECTS = {
     ],
   },
   'oversized-dropped': { what: 'drops every datagram longer than the MTU on its way to the endpoint, as a receiver that rejects over-long datagrams instead of reading their first MTU bytes would', fails: [['robustness.oversized-init-snd', 'crypto.receive.mtu-cut']] },
+  'no-filler-dropped': {
+    what: "drops an InitCryptoSnd whose 0-RTT data fills it (filler length 0), as a receiver that takes a filler of at least one byte for granted would",
+    fails: [['payload.largest-data-0rtt', 'payload.max-data']],
+  },
   'dies-on-short-datagram': {
     what: 'stops the endpoint at the first datagram shorter than MinPacketSize (nothing passes either way after it), as an endpoint that reads the header of a datagram before checking its size would',
     fails: [['robustness.short-datagrams', 'crypto.min-packet-size']],

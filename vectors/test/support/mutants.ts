@@ -57,6 +57,35 @@ const aead = (change: { key?: (k: Uint8Array) => Uint8Array; nonce?: (n: Uint8Ar
   return { seal: (key, nonce, aad, p) => nobleBackend.seal(k(key), n(nonce), a(aad), p), open: (key, nonce, aad, s) => nobleBackend.open(k(key), n(nonce), a(aad), s) };
 };
 
+/**
+ * A sender that ORs its direction bit into the nonce instead of writing it: where the epoch has
+ * bit 7 set (the bit the direction bit lands on, erratum E10) a responder's nonce keeps it. The
+ * AEAD sees only the finished nonce, in which that bit is already gone, so the mutant's
+ * buildPacket remembers the epoch it seals under for the backend's seal.
+ */
+function directionBitOred(): Mutant {
+  const { byte, mask } = spec.nonce.directionBit;
+  let epoch = 0;
+  return {
+    what: "ORs the direction bit into the nonce's epoch byte instead of overwriting epoch bit 7 with it (sealing)",
+    clauses: ['crypto.epoch.direction-overlap'],
+    files: ['crypto-messages'],
+    impl: {
+      buildPacket: (keys, sealing) => {
+        epoch = sealing.epoch;
+        return reference.buildPacket(keys, sealing);
+      },
+    },
+    backend: {
+      seal: (key, nonce, aad, p) => {
+        const n = nonce.slice();
+        if ((epoch >> 7) & 1) n[byte] = (n[byte] as number) | mask;
+        return nobleBackend.seal(key, n, aad, p);
+      },
+    },
+  };
+}
+
 /** The packet with two equally long fields of its header in each other's place. */
 function swapFields(packet: Uint8Array, message: MessageName, a: string, b: string, size: number): Uint8Array {
   const out = packet.slice();
@@ -170,6 +199,7 @@ export const VECTOR_MUTANTS = {
     files: ['crypto-messages'],
     backend: aead({ nonce: (n) => Uint8Array.from([...n.subarray(6, 12), ...n.subarray(0, 6)]) }),
   },
+  'direction-bit-ored': directionBitOred(),
   'epoch-in-32-bits': {
     what: 'keeps the epoch in 32 bits: nonce bytes 4 and 5 stay zero in the epochs past 2^32',
     clauses: ['crypto.sn.rollover'],
