@@ -145,13 +145,17 @@ export function summarize(results: Verdictable[], o: VerdictOptions): Summary {
   };
 }
 
-/** "N passed, N failed" and what else there is to say, e.g. "(2 expected), 3 unsupported, 1 timed out". */
+/**
+ * "N passed, N failed" and what else there is to say, e.g. "10 passed, 3 failed, 1 timed out (4
+ * expected), 2 unsupported": the expected count covers every way of not passing before it.
+ */
 export function summaryLine(name: string, s: Summary): string {
+  const failing = [`${s.failed} failed`];
+  if (s.timeouts > 0) failing.push(`${s.timeouts} timed out`);
+  if (s.harnessErrors > 0) failing.push(`${s.harnessErrors} harness error${s.harnessErrors === 1 ? '' : 's'}`);
+  const expected = s.expectedFailures > 0 ? ` (${s.expectedFailures} expected)` : '';
   const extra: string[] = [];
   if (s.unsupported > 0) extra.push(`${s.unsupported} unsupported`);
-  if (s.timeouts > 0) extra.push(`${s.timeouts} timed out`);
-  if (s.harnessErrors > 0) extra.push(`${s.harnessErrors} harness error${s.harnessErrors === 1 ? '' : 's'}`);
   if (s.unexpectedPasses.length > 0) extra.push(`${s.unexpectedPasses.length} listed but passed`);
-  const expected = s.expectedFailures > 0 ? ` (${s.expectedFailures} expected)` : '';
-  return `${name}: ${s.passed} passed, ${s.failed} failed${expected}${extra.length ? `, ${extra.join(', ')}` : ''}`;
+  return `${name}: ${s.passed} passed, ${failing.join(', ')}${expected}${extra.length ? `, ${extra.join(', ')}` : ''}`;
 }
