@@ -205,6 +205,11 @@ export const PLANTED_DEFECTS = {
     // A case about delivery, failed by the monitor (rule resend-after-rto).
     fails: [['streams.in-order', 'retransmission.backoff']],
   },
+  'resent-after-ack': {
+    what: "sends each data segment of the endpoint's once more an RTO after the tester acknowledged it, as a sender that takes a segment out of flight only when its timer next fires would",
+    // A case about delivery, failed by the monitor (rule nothing-resent-after-ack).
+    fails: [['streams.in-order', 'retransmission.backoff']],
+  },
   'never-resends': {
     what: "drops every retransmission of the endpoint's data segments, as a sender that never resends would",
     fails: [
