@@ -87,12 +87,13 @@ describe('the runner fails defective endpoints', () => {
     console.log(`defects: ${planted.length} planted defects and the control in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }, 240_000);
 
-  it.each(planted)('%s: case %s fails naming %s', (defect, caseId, clause) => {
+  it.each(planted)('%s: case %s fails naming %s (monitor rule: %s)', (defect, caseId, clause, rule) => {
     const { results, console } = runs.get(`${defect} ${caseId}`) as { results: CaseResult[]; console: string };
     const r = results[0] as CaseResult;
     expect(r.outcome, r.message ?? '').toBe('fail');
     expect(r.failedClause, r.message ?? '').toBe(clause);
     expect(console).toContain(`[${clause}]`);
+    if (rule !== null) expect(r.message, 'the monitor, not the case, fails it').toContain(`monitor (${rule})`);
   });
 
   it('passes the same cases without a defect (the relay alone changes nothing)', () => {

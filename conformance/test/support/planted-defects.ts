@@ -7,8 +7,11 @@
 export interface PlantedDefect {
   /** What the relay does, in the words of the endpoint it imitates. */
   what: string;
-  /** [case, clause]: the case fails, naming the clause. */
-  fails: [string, string][];
+  /**
+   * [case, clause, rule?]: the case fails, naming the clause; with a rule, the protocol
+   * monitor's rule fails it (a case about something else, whose own checks pass).
+   */
+  fails: [string, string, string?][];
 }
 
 export const PLANTED_DEFECTS = {
@@ -29,10 +32,10 @@ export const PLANTED_DEFECTS = {
   'short-init-snd-answered': { what: 'pads a short InitSnd to the MTU, so the endpoint answers it', fails: [['handshake.init-snd-short', 'crypto.init-snd.min-size']] },
   'ack-length-off-by-one': {
     what: 'adds one to the length of every ACK the endpoint sends',
-    // The second: a case about delivery, failed by the monitor (rule ack-names-a-sent-segment).
+    // The second: a case about delivery, failed by the monitor rule it names.
     fails: [
       ['streams.ack-fields', 'ack.segment'],
-      ['streams.in-order', 'ack.segment'],
+      ['streams.in-order', 'ack.segment', 'ack-names-a-sent-segment'],
     ],
   },
   'sn-mask-counter-0': {
@@ -120,10 +123,10 @@ export const PLANTED_DEFECTS = {
   'payload-version-ignored': { what: "clears the payload version of the tester's packets, as a decoder that ignores it would", fails: [['payload.version', 'payload.header.version']] },
   'sn-repeated': {
     what: "seals every second Data packet of the endpoint's with the sequence number of the one before",
-    // The second: a case about delivery, failed by the monitor (rule sequence-number-once).
+    // The second: a case about delivery, failed by the monitor rule it names.
     fails: [
       ['encryption.sn-counter', 'crypto.sn.counter'],
-      ['streams.in-order', 'crypto.sn.counter'],
+      ['streams.in-order', 'crypto.sn.counter', 'sequence-number-once'],
     ],
   },
   'conn-id-changed': { what: "puts another connection id (one more) on every fifth Data packet of the endpoint's", fails: [['handshake.conn-id-stable', 'crypto.conn-id.stable']] },
@@ -156,45 +159,45 @@ export const PLANTED_DEFECTS = {
   },
   'mtu-one-over': {
     what: 'the endpoint sizes its packets for an MTU one byte larger than the target declares (1401), as one that reads its MTU from elsewhere would',
-    // A case about delivery, failed by the monitor (rule datagram-within-mtu).
-    fails: [['streams.in-order', 'payload.max-data']],
+    // A case about delivery, failed by the monitor rule it names.
+    fails: [['streams.in-order', 'payload.max-data', 'datagram-within-mtu']],
   },
   'window-above-capacity': {
     what: 'rewrites the window of every ACK the endpoint sends to four times the receive buffer capacity',
-    // A case about delivery, failed by the monitor (rule window-at-most-capacity).
-    fails: [['streams.in-order', 'flow.window-advertised']],
+    // A case about delivery, failed by the monitor rule it names.
+    fails: [['streams.in-order', 'flow.window-advertised', 'window-at-most-capacity']],
   },
   'data-after-close': {
     what: 'sends ten bytes past the end of a stream right after each CLOSE the endpoint sends, as a sender that keeps writing after it closed would',
-    // Cases about resending a CLOSE and about a closed stream, failed by the monitor (rule nothing-past-own-close).
+    // Cases about resending a CLOSE and about a closed stream, failed by the monitor rule it names.
     fails: [
-      ['close.sent-once', 'close.answer'],
-      ['close.grace-period', 'close.answer'],
+      ['close.sent-once', 'close.answer', 'nothing-past-own-close'],
+      ['close.grace-period', 'close.answer', 'nothing-past-own-close'],
     ],
   },
   'offsets-always-wide': {
     what: "re-encodes the endpoint's Data payloads with 48-bit offsets (the wide bit set) where 24 bits would do, as an encoder that always writes the wide form would",
-    // A case about delivery, failed by the monitor (rule offset-width-exact); the second from the
+    // A case about delivery, failed by the monitor rule it names; the second from the
     // relay's record of an impaired echo, which the tester's own timeline does not hold.
     fails: [
-      ['streams.in-order', 'payload.offset.width'],
-      ['impair.transfer-reorder', 'payload.offset.width'],
+      ['streams.in-order', 'payload.offset.width', 'offset-width-exact'],
+      ['impair.transfer-reorder', 'payload.offset.width', 'offset-width-exact'],
     ],
   },
   'reply-type-per-stream': {
     what: "seals the endpoint's first Data packet on each stream (of those the reply's longer header leaves within the MTU) as the connection's reply type (InitRcv or InitCryptoRcv) again, as a responder that picks the message type per stream, not per connection, would",
-    // A case about several streams, failed by the monitor (rule handshake-order).
-    fails: [['streams.several', 'handshake.message-order']],
+    // A case about several streams, failed by the monitor rule it names.
+    fails: [['streams.several', 'handshake.message-order', 'handshake-order']],
   },
   'one-sn-counter': {
     what: "reseals every packet of the endpoint's with sequence numbers from one counter for all its connections, as a responder that keeps one send counter, not one per connection, would",
-    // Several connections, failed by the monitor (rule sequence-numbers-from-zero).
-    fails: [['connection.several', 'crypto.sn.counter']],
+    // Several connections, failed by the monitor rule it names.
+    fails: [['connection.several', 'crypto.sn.counter', 'sequence-numbers-from-zero']],
   },
   'ephemeral-key-reused': {
     what: 'puts one ephemeral key in every InitRcv of the endpoint (and translates between the secret it gives and the endpoint\'s own), as a responder that draws its key pair once, not per connection, would',
-    // Several connections, failed by the monitor (rule ephemeral-key-per-connection).
-    fails: [['connection.several', 'crypto.keys.ephemeral-per-connection']],
+    // Several connections, failed by the monitor rule it names.
+    fails: [['connection.several', 'crypto.keys.ephemeral-per-connection', 'ephemeral-key-per-connection']],
   },
   'reply-to-responder-accepted': {
     what: 'an InitRcv or InitCryptoRcv reaching the endpoint under a connection it knows becomes a Data packet of that connection with data on the probe stream, as a responder that opens such a reply and delivers its data would',
@@ -202,13 +205,13 @@ export const PLANTED_DEFECTS = {
   },
   'early-resend': {
     what: "sends every data segment of the endpoint's six times in a row, as a sender whose retransmission timer fires at once would",
-    // A case about delivery, failed by the monitor (rule resend-after-rto).
-    fails: [['streams.in-order', 'retransmission.backoff']],
+    // A case about delivery, failed by the monitor rule it names.
+    fails: [['streams.in-order', 'retransmission.backoff', 'resend-after-rto']],
   },
   'resent-after-ack': {
     what: "sends each data segment of the endpoint's once more an RTO after the tester acknowledged it, as a sender that takes a segment out of flight only when its timer next fires would",
-    // A case about delivery, failed by the monitor (rule nothing-resent-after-ack).
-    fails: [['streams.in-order', 'retransmission.backoff']],
+    // A case about delivery, failed by the monitor rule it names.
+    fails: [['streams.in-order', 'retransmission.backoff', 'nothing-resent-after-ack']],
   },
   'never-resends': {
     what: "drops every retransmission of the endpoint's data segments, as a sender that never resends would",
@@ -240,8 +243,8 @@ export const PLANTED_DEFECTS = {
   },
   'ping-doubled': {
     what: 'sends every PING of the endpoint twice, the second at once under a sequence number of its own, as a sender with two probe timers would',
-    // A case about the window probe, failed by the monitor (rule one-ping-per-offset).
-    fails: [['connection.window-probe', 'stream.one-empty-segment']],
+    // A case about the window probe, failed by the monitor rule it names.
+    fails: [['connection.window-probe', 'stream.one-empty-segment', 'one-ping-per-offset']],
   },
   'responder-waits-for-data': {
     what: "drops the endpoint's packets with data after its first reply until the tester sent a Data packet, as a responder that waits for the initiator's first Data packet would",
@@ -302,6 +305,8 @@ export type Defect = 'none' | PlantedDefectName | BrokenEndpoint;
 export const BROKEN = Object.keys(BROKEN_ENDPOINTS) as BrokenEndpoint[];
 export const DEFECTS: Defect[] = ['none', ...(Object.keys(PLANTED_DEFECTS) as PlantedDefectName[]), ...BROKEN];
 
-/** Every [defect, case, clause] the defect tests check, the servers' and the clients'. */
-export const plantedFailures = (): [PlantedDefectName | ClientDefect, string, string][] =>
-  (Object.entries({ ...PLANTED_DEFECTS, ...PLANTED_CLIENT_DEFECTS }) as [PlantedDefectName | ClientDefect, PlantedDefect][]).flatMap(([defect, d]) => d.fails.map(([c, clause]): [PlantedDefectName | ClientDefect, string, string] => [defect, c, clause]));
+/** Every [defect, case, clause, monitor rule or null] the defect tests check, the servers' and the clients'. */
+export const plantedFailures = (): [PlantedDefectName | ClientDefect, string, string, string | null][] =>
+  (Object.entries({ ...PLANTED_DEFECTS, ...PLANTED_CLIENT_DEFECTS }) as [PlantedDefectName | ClientDefect, PlantedDefect][]).flatMap(([defect, d]) =>
+    d.fails.map(([c, clause, rule]): [PlantedDefectName | ClientDefect, string, string, string | null] => [defect, c, clause, rule ?? null]),
+  );
