@@ -49,7 +49,8 @@ selection and verdict:
 timing:
   --timeout SECONDS                 limit per case (60; a case's own limit may be lower)
   --deadline SECONDS                limit of the whole run (300): later cases are reported as timeouts
-  --concurrency N                   cases run at the same time (4)
+  --concurrency N                   cases run at the same time (4), besides those that
+                                    only wait on the endpoint's timer (1: all one at a time)
   --seed N                          the run's seed (random by default): every case draws from a seed
                                     derived from it, so the impairment cases lose the same datagrams again
   --repeat N                        run each case N times with successive seeds (a chance-dependent
@@ -213,13 +214,14 @@ async function main(): Promise<number> {
   const leftOut = values.quick === true ? chosen.filter((c) => c.slow !== undefined) : [];
   const cases = chosen.filter((c) => !leftOut.includes(c));
   if (values.list) {
-    const rows = cases.map((c) => ({ id: c.id, title: c.title, level: c.level, role: c.role, clauses: c.clauses, needs: needsOf(c), ...(c.slow === undefined ? {} : { slow: c.slow }) }));
+    const rows = cases.map((c) => ({ id: c.id, title: c.title, level: c.level, role: c.role, clauses: c.clauses, needs: needsOf(c), ...(c.slow === undefined ? {} : { slow: c.slow }), ...(c.waitsOnTimer ? { waitsOnTimer: true } : {}) }));
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify(rows, null, 1)}\n`);
       process.stdout.write(`wrote ${values.json} (${rows.length} ${rows.length === 1 ? 'case' : 'cases'})\n`);
       return 0;
     }
-    for (const r of rows) process.stdout.write(`${r.id.padEnd(40)} ${r.level.padEnd(6)} ${r.role.padEnd(6)} ${(r.needs.join('+') || '-').padEnd(22)} ${r.clauses.join(', ')}\n${' '.repeat(41)}${r.title}\n`);
+    const slowness = (r: (typeof rows)[number]) => (r.slow === undefined ? '' : `${' '.repeat(41)}slow: ${r.slow}${r.waitsOnTimer ? " (waits on the endpoint's timer, beside the others)" : ''}\n`);
+    for (const r of rows) process.stdout.write(`${r.id.padEnd(40)} ${r.level.padEnd(6)} ${r.role.padEnd(6)} ${(r.needs.join('+') || '-').padEnd(22)} ${r.clauses.join(', ')}\n${' '.repeat(41)}${r.title}\n${slowness(r)}`);
     process.stdout.write(`${rows.length} ${rows.length === 1 ? 'case' : 'cases'}\n`);
     return 0;
   }

@@ -395,18 +395,23 @@ async function serverFor(c: CaseDefinition, target: Target, keyLog: string, endB
 
 /**
  * Runs the cases with at most `concurrency` at a time, the longest first so that a long
- * wait (the idle timeout, the retransmission schedule) overlaps the short ones; results
- * come back in catalogue order.
+ * wait (the retransmission schedule, a long transfer) overlaps the short ones; a case that
+ * waits on the endpoint's timer (`waitsOnTimer`: the idle timeout, a give-up) starts at once
+ * beside them, taking no place, since it does next to nothing meanwhile. Results come back in
+ * catalogue order.
  */
 export async function runCases(cases: CaseDefinition[], target: Target, options: RunOptions): Promise<CaseResult[]> {
   warmUp();
   const results: CaseResult[] = new Array(cases.length);
-  const order = cases.map((_, i) => i).sort((a, b) => (cases[b] as CaseDefinition).timeoutMs - (cases[a] as CaseDefinition).timeoutMs);
-  let next = 0;
+  const longestFirst = (indices: number[]) => indices.sort((a, b) => (cases[b] as CaseDefinition).timeoutMs - (cases[a] as CaseDefinition).timeoutMs);
+  const all = cases.map((_, i) => i);
+  // With a concurrency of 1 everything runs one at a time, as a user who asks for it means.
+  const aside = (i: number) => cases[i]?.waitsOnTimer === true && options.concurrency > 1;
+  const waiting = longestFirst(all.filter(aside));
+  const order = longestFirst(all.filter((i) => !aside(i)));
   const health = newHealth(options.onFirstContact);
-  const worker = async () => {
-    while (next < order.length) {
-      const i = order[next++] as number;
+  const worker = (queue: number[]) => async () => {
+    for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
       const c = cases[i] as CaseDefinition;
       options.onCaseStart?.(c);
       // Whatever goes wrong in the runner itself is that case's harness error, never the run's end.
@@ -419,6 +424,6 @@ export async function runCases(cases: CaseDefinition[], target: Target, options:
       options.onCaseEnd?.(r);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
+  await Promise.all([...waiting.map(() => worker(waiting)()), ...Array.from({ length: Math.max(1, options.concurrency) }, worker(order))]);
   return results;
 }

@@ -100,6 +100,11 @@ describe('qotp-conformance', () => {
     const slow = rows(all).filter((r) => r.slow !== undefined);
     expect(slow.map((r) => r.id)).toEqual(expect.arrayContaining(['connection.idle-timeout', 'retransmission.give-up', 'impair.transfer-loss-15']));
     expect(rows(quick).map((r) => r.id)).toEqual(rows(all).filter((r) => r.slow === undefined).map((r) => r.id));
+    // Those that only wait on the endpoint's timer run beside the others; each is a slow case.
+    const waiting = rows(all).filter((r) => (r as { waitsOnTimer?: boolean }).waitsOnTimer === true).map((r) => r.id);
+    expect(waiting).toEqual(expect.arrayContaining(['connection.idle-timeout', 'connection.idle-refresh', 'retransmission.give-up']));
+    expect(waiting.every((id) => slow.some((r) => r.id === id))).toBe(true);
+    expect(run(['--list', '--grep', '^connection\\.idle-timeout$']).out).toContain("slow: waits out the 30 s idle timeout (waits on the endpoint's timer, beside the others)");
     expect(run(['--quick', '--grep', '^connection\\.idle-timeout$']).err).toMatch(/no case left after --grep \^connection\\.idle-timeout\$ and --quick/);
   });
 

@@ -43,6 +43,12 @@ export interface CaseDefinition {
    * transfer through an impaired path. `--quick` leaves such cases out and says which.
    */
   slow?: string;
+  /**
+   * Set when nearly all of the case's time is a wait on the endpoint's own timer (the idle
+   * timeout, the last resends before a give-up), with hardly a datagram meanwhile: the runner
+   * starts it beside the `concurrency` cases at work instead of in one of their places.
+   */
+  waitsOnTimer?: true;
   run(ctx: CaseContext): Promise<void>;
 }
 

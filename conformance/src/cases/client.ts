@@ -39,6 +39,7 @@ function unanswered(zeroRtt: boolean): CaseDefinition {
     ...(zeroRtt ? { requires: ['zeroRtt' as const] } : {}),
     timeoutMs: 35_000,
     slow: 'six transmissions of the first packet and the give-up after them',
+    waitsOnTimer: true,
     async run(ctx: CaseContext) {
       const input = new Uint8Array(randomBytes(zeroRtt ? 3 * ctx.endpoint.mtu : 100));
       const session = await acceptClient(ctx, { zeroRtt, input });

@@ -323,6 +323,7 @@ export const connectionCases: CaseDefinition[] = [
   {
     id: 'connection.idle-timeout',
     slow: 'waits out the 30 s idle timeout',
+    waitsOnTimer: true,
     title: `A connection that hears nothing for ${IDLE_MS / 1000} s is closed, and not before`,
     clauses: ['connection.idle-timeout'],
     level: 'MUST',
@@ -346,6 +347,7 @@ export const connectionCases: CaseDefinition[] = [
   {
     id: 'connection.idle-refresh',
     slow: 'waits out the 30 s idle timeout',
+    waitsOnTimer: true,
     title: `Every packet that authenticates restarts the ${IDLE_MS / 1000} s idle timer, and one that does not authenticate does not`,
     clauses: ['connection.idle-refresh', 'connection.idle-timeout'],
     level: 'MUST',

@@ -127,7 +127,7 @@ export async function handshake(ctx: CaseContext, options: { peer?: TesterPeer; 
   return { peer, conn, first, reply };
 }
 
-export type CaseHeader = Pick<CaseDefinition, 'id' | 'title' | 'clauses'> & Partial<Pick<CaseDefinition, 'level' | 'requires' | 'needsLaunch' | 'timeoutMs' | 'slow'>>;
+export type CaseHeader = Pick<CaseDefinition, 'id' | 'title' | 'clauses'> & Partial<Pick<CaseDefinition, 'level' | 'requires' | 'needsLaunch' | 'timeoutMs' | 'slow' | 'waitsOnTimer'>>;
 
 /**
  * A server-role case (MUST and 10 s unless the header says otherwise) whose script starts

@@ -250,6 +250,7 @@ export const retransmissionCases: CaseDefinition[] = [
     {
       id: 'retransmission.give-up',
       slow: 'six transmissions of a segment and the give-up after them',
+      waitsOnTimer: true,
       title: `A segment is sent at most ${MAX_TRANSMISSIONS} times, then the connection is closed`,
       clauses: ['retransmission.give-up', 'retransmission.give-up-wait', 'retransmission.backoff'],
       timeoutMs: 25_000,
