@@ -3,6 +3,7 @@
 // packets sent back, another payload layout, datagrams far above the MTU, and clients that
 // exit at once, crash or send garbage - each run against every case of their role, side by
 // side. None may pass a case; each line of the output says how many cases it failed.
+import { spec } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { runCases, type CaseResult } from '../src/runner.js';
@@ -85,6 +86,12 @@ describe('soundness: broken endpoints pass no case', () => {
   it('the oversized endpoint is diagnosed by its datagram size', () => {
     const r = results.get('server of 65,488-byte datagrams') as CaseResult[];
     expect(r.map((x) => x.message ?? '').join('\n')).toMatch(/65488 bytes, more than the declared MTU of 1400/);
+  });
+
+  it("the endpoint of another payload layout is recognised as the next revision's (spec.next), under the version rule it breaks", () => {
+    const r = results.get('server of another payload layout') as CaseResult[];
+    const recognised = r.filter((x) => x.failedClause === 'payload.header.version' && (x.message ?? '').includes(`by the layout of the upstream main branch at ${spec.next?.revision}`));
+    expect(recognised.length, r.map((x) => `${x.id}: ${x.failedClause} ${x.message?.slice(0, 200)}`).join('\n')).toBeGreaterThan(r.length / 2);
   });
 
   it('the crashing client fails under crypto.receive.no-crash where its InitSnd was enough to pass before', () => {

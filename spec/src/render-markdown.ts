@@ -37,6 +37,7 @@ function fieldTable(fields: Field[], withProtection: boolean): string {
 const bullets = (items: string[]): string => items.map((i) => `- ${i}`).join('\n');
 
 const releaseOrder = (spec: QotpSpec): string[] => spec.releases.map((r) => r.version);
+const yes = (b: boolean): string => (b ? 'yes' : '');
 
 /** "v0.2.18: no (G8); v0.2.19: yes" for a clause's row. */
 function goColumn(spec: QotpSpec, c: Clause): string {
@@ -262,6 +263,18 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
       `## Profile: ${p.release}`,
       p.summary,
       table(['what', `${p.release} instead`, 'evidence'], p.differences.map((d) => [what(d), d.behaviour, evidence(d.evidence)])),
+    );
+  }
+  const next = spec.next;
+  if (next !== undefined) {
+    push(
+      `## Next revision: ${next.branch} ${next.revision} (${next.date}, not released; ${next.status})`,
+      next.summary,
+      `Verified: ${next.checked}`,
+      table(['area', `${next.revision} instead`, 'evidence'], next.differences.map((d) => [d.area, d.behaviour, evidence(d.evidence)])),
+      `Its payload: ${next.payload.description} ${next.payload.streamHeaderRule}`,
+      table(['bits', 'field', 'meaning'], next.payload.header.bits.map((b) => [b.width === 1 ? `${b.shift}` : `${b.shift}-${b.shift + b.width - 1}`, b.name, b.description])),
+      table(['type', 'name', 'CLOSE', 'MTU value', 'new key', "peer's new key"], next.payload.types.map((t) => [String(t.code), t.name, yes(t.isClose), yes(t.mtuUpdate), yes(t.keyUpdate), yes(t.keyUpdateAck)])),
     );
   }
   return out.join('\n');

@@ -129,6 +129,24 @@ export interface Profile {
   differences: ProfileDifference[];
 }
 
+/** A revision after the pinned release, not released: how it differs on the wire (spec.next). */
+export interface NextRevision {
+  revision: string;
+  branch: string;
+  date: string;
+  status: 'detected' | 'checked';
+  summary: string;
+  checked: string;
+  payload: {
+    description: string;
+    header: { bits: BitField[] };
+    types: { code: number; name: string; isClose: boolean; mtuUpdate: boolean; keyUpdate: boolean; keyUpdateAck: boolean }[];
+    mtuValueSize: number;
+    streamHeaderRule: string;
+  };
+  differences: { area: string; behaviour: string; evidence: Evidence }[];
+}
+
 export interface Erratum {
   id: string;
   title: string;
@@ -193,6 +211,7 @@ export interface QotpSpec {
   errata: Erratum[];
   findings: Finding[];
   profiles: Profile[];
+  next?: NextRevision;
 }
 
 /** One row of a state machine: in state `from`, on `event` (when `guard` holds), do `action` and go to `to`. */

@@ -4,7 +4,8 @@
 // and names the clause of the rule under which it does open. Without this, a wrong mask
 // reads as "no epoch authenticates" under the secret's clause, and an endpoint whose every
 // packet is unreadable fails an echo check with "0 bytes came back".
-import { buildNonce, open, readUint, sharedSecret, xorSnMask } from '@qotp/reference';
+import { buildNonce, decodePayload, open, readUint, sharedSecret, xorSnMask } from '@qotp/reference';
+import { nextRevision, readNextPayload } from './next-profile.js';
 import { constant, fieldOffset, headerSize, spec, type MessageName } from '@qotp/spec';
 
 export interface Diagnosis {
@@ -60,9 +61,10 @@ function candidateSecrets(type: MessageName, bytes: Uint8Array, k: TesterKeys): 
   return list.filter((c): c is [Uint8Array, string | null] => c[0] !== null).map(([key, wrong]) => ({ key, wrong }));
 }
 
-function opens(bytes: Uint8Array, type: MessageName, secret: Uint8Array, mask: Mask, sealedByInitiator: boolean): boolean {
+/** The plaintext when the packet opens under this variant, else null. */
+function opened(bytes: Uint8Array, type: MessageName, secret: Uint8Array, mask: Mask, sealedByInitiator: boolean): Uint8Array | null {
   const h = headerSize(type);
-  if (bytes.length < h + SN_SIZE + MASK_NONCE) return false;
+  if (bytes.length < h + SN_SIZE + MASK_NONCE) return null;
   const header = bytes.subarray(0, h);
   const maskedSn = bytes.subarray(h, h + SN_SIZE);
   const sealed = bytes.subarray(h + SN_SIZE);
@@ -70,19 +72,35 @@ function opens(bytes: Uint8Array, type: MessageName, secret: Uint8Array, mask: M
   const sn = readUint(snBytes, 0, 48);
   for (const epoch of [0, 1]) {
     try {
-      open(secret, buildNonce(epoch, sn, sealedByInitiator), header, sealed);
-      return true;
+      return open(secret, buildNonce(epoch, sn, sealedByInitiator), header, sealed);
     } catch {
       // the next epoch, then the next variant
     }
   }
-  return false;
+  return null;
+}
+
+/** A packet that opens by the spec but whose payload v0.2.19 cannot read: the next revision's? */
+function nextRevisionPayload(type: MessageName, bytes: Uint8Array, k: TesterKeys): Diagnosis | null {
+  const right = candidateSecrets(type, bytes, k).find((s) => s.wrong === null);
+  const plain = right === undefined ? null : opened(bytes, type, right.key, 'spec', k.role === 'responder');
+  if (plain === null || nextRevision === null) return null;
+  try {
+    decodePayload(plain);
+    return null; // v0.2.19 reads it: whatever failed, it is not the layout
+  } catch {
+    const read = readNextPayload(plain);
+    if (read === null) return null;
+    return { clause: 'payload.header.version', says: `the endpoint's ${type} opens, and its payload, unreadable by v0.2.19's layout, reads as ${read} by the layout of ${nextRevision} (SPEC.md "Next revision"), or as v0.2.19's with a payload version other than 0; this suite checks v0.2.19` };
+  }
 }
 
 /** The first known mistake under which the packet opens; null when none explains it. */
 export function diagnose(type: MessageName, bytes: Uint8Array, k: TesterKeys): Diagnosis | null {
   const secretClause = type === 'InitCryptoRcv' ? 'crypto.init-crypto-rcv.secret' : type === 'InitRcv' ? 'crypto.init-rcv.secret' : 'crypto.aead.cipher';
   const rightDirection = k.role === 'responder'; // the endpoint is the other side
+  const next = nextRevisionPayload(type, bytes, k);
+  if (next !== null) return next;
   for (const secret of candidateSecrets(type, bytes, k)) {
     for (const mask of ['spec', 'none', 'counter-0'] as const) {
       for (const byInitiator of [rightDirection, !rightDirection]) {
@@ -91,7 +109,7 @@ export function diagnose(type: MessageName, bytes: Uint8Array, k: TesterKeys): D
           mask === 'spec' ? null : { clause: 'crypto.sn.masking', says: mask === 'none' ? 'sent its sequence number unmasked' : `masked its sequence number with XChaCha20 block counter 0 (the spec's is ${spec.snMasking.counter})` },
           byInitiator === rightDirection ? null : { clause: 'crypto.nonce.direction-bit', says: `sealed it with the ${byInitiator ? "initiator's" : "responder's"} direction bit` },
         ].filter((w): w is Diagnosis => w !== null);
-        if (wrong.length === 0 || !opens(bytes, type, secret.key, mask, byInitiator)) continue;
+        if (wrong.length === 0 || opened(bytes, type, secret.key, mask, byInitiator) === null) continue;
         return { clause: (wrong[0] as Diagnosis).clause, says: `the endpoint ${wrong.map((w) => w.says).join(' and ')}: its ${type} opens that way and not by the spec` };
       }
     }

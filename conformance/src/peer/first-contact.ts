@@ -3,6 +3,7 @@
 // likely cause - silence, datagrams above the declared MTU, a payload of another layout, a
 // known sealing mistake, the tester's own packets sent back, or packets that do not open.
 import type { Datagram } from './datagram.js';
+import { nextRevision } from './next-profile.js';
 import { NO_OWNER } from './tester-peer.js';
 
 /** The parts of a case's result the reading needs. */
@@ -24,13 +25,13 @@ export function firstContact(cases: readonly MuteCase[], role: 'server' | 'clien
   }
   const largest = Math.max(...incoming.map((d) => d.bytes.length));
   if (largest > mtu) {
-    return `its datagrams are up to ${largest} bytes, more than the declared MTU of ${mtu}: it sizes packets by another rule (the interface's MTU, as the upstream main revision does?); the target file's "mtu" must be what it sends and accepts`;
+    return `its datagrams are up to ${largest} bytes, more than the declared MTU of ${mtu}: it sizes packets by another rule (the interface's MTU, as ${nextRevision ?? 'a later revision'} does?); the target file's "mtu" must be what it sends and accepts`;
   }
   const diagnosed = incoming.find((d) => d.diagnosis !== undefined);
   if (diagnosed?.diagnosis !== undefined) return `${diagnosed.diagnosis.says} [${diagnosed.diagnosis.clause}]`;
   const payload = incoming.find((d) => d.error !== null && /payload|unsupported-version/i.test(d.error));
   if (payload !== undefined) {
-    return `its packets authenticate but their payloads do not decode as this profile's layout (first: ${payload.error}); an endpoint of another revision, such as the upstream main branch whose payload header has no version field?`;
+    return `its packets authenticate but their payloads do not decode as this profile's layout (first: ${payload.error}); an endpoint of another revision, such as ${nextRevision ?? 'a later one'}, whose payload header has no version field?`;
   }
   const reflected = incoming.filter((d) => d.error !== null && /own message type/.test(d.error));
   if (reflected.length > 0) return `it sent the tester's own messages back (${plural(reflected.length, 'datagram')}, first: ${reflected[0]?.error})`;
