@@ -2,7 +2,7 @@
 // and datagrams, and the measure of the tester's own timing uncertainty. Shared by the
 // runner's own thread and the worker that runs timing cases in isolation.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { CaseContext, Check, ClientRun, Measurement, Observation } from './cases/case.js';
+import type { CaseContext, Check, ClientRun, Measurement, Observation, RelayCapture } from './cases/case.js';
 import { CheckFailure } from './cases/case.js';
 import { explainViolation, monitor } from './monitor.js';
 import { Timeout } from './verdict.js';
@@ -21,9 +21,11 @@ export interface CaseRecord {
   loopStallMs: number;
   /** The protocol monitor's findings in relay records (ctx.monitorRelay): the first violation of each. */
   relayViolations: { clause: string; message: string }[];
+  /** The last relay record judged, with the key log lines that open it: the capture of a case whose tester records nothing. */
+  relayCapture: RelayCapture | null;
 }
 
-export const emptyRecord = (): CaseRecord => ({ checks: [], measurements: [], notes: [], timeline: [], relayedAuthentic: 0, loopStallMs: 0, relayViolations: [] });
+export const emptyRecord = (): CaseRecord => ({ checks: [], measurements: [], notes: [], timeline: [], relayedAuthentic: 0, loopStallMs: 0, relayViolations: [], relayCapture: null });
 
 /** How many datagrams of the endpoint authenticated and decoded in a case, on any path. */
 export const authenticFromEndpoint = (r: CaseRecord): number => r.relayedAuthentic + r.timeline.filter((d) => d.direction === 'in' && d.decoded !== null).length;
@@ -75,7 +77,8 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
     endpointTookPart(datagrams) {
       record.relayedAuthentic += datagrams;
     },
-    monitorRelay(timeline, label) {
+    monitorRelay(timeline, label, capture) {
+      record.relayCapture = capture;
       const v = monitor(timeline, endpoint.mtu, stallMs());
       if (v !== null) record.relayViolations.push({ clause: v.clause, message: `${label}${explainViolation(v)} (in the relay's record)` });
     },

@@ -159,6 +159,7 @@ function newResult(c: CaseDefinition): CaseResult {
     relayedAuthentic: 0,
     loopStallMs: 0,
     relayViolations: [],
+    relayCapture: null,
     endpointOutput: '',
     artifacts: null,
   };
@@ -363,8 +364,10 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
   if (caseDir !== null) {
     const pcap = join(caseDir, `${c.id}.pcap`);
     const keylog = join(caseDir, `${c.id}.keylog`);
-    writeFileSync(pcap, writePcap(result.timeline));
-    writeFileSync(keylog, keyLog);
+    // A case through a relay records nothing itself: its capture is the relay's record.
+    const relayed = result.timeline.length === 0 ? result.relayCapture : null;
+    writeFileSync(pcap, relayed?.pcap ?? writePcap(result.timeline));
+    writeFileSync(keylog, relayed?.keyLog ?? keyLog);
     result.artifacts = { pcap, keylog };
   }
   return finish();

@@ -16,6 +16,8 @@ import { renderDissector } from '../scripts/render.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dissector = join(root, 'wireshark/qotp.lua');
 const CASES = ['handshake.in-band', 'handshake.0rtt', 'encryption.tamper-tag', 'streams.ack-fields'];
+/** A case through an impaired relay: its capture is the relay's record, opened with the reference side's key log. */
+const RELAYED = 'impair.transfer-loss-5';
 const dir = mkdtempSync(join(tmpdir(), 'qotp-wireshark-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -59,12 +61,12 @@ describe('tshark with qotp.lua reads the suite\'s captures as the suite does', (
   const typeName = new Map(spec.messageTypes.map((t) => [String(t.code), t.name]));
 
   beforeAll(() => {
-    const grep = `^(${CASES.map((c) => c.replaceAll('.', '\\.')).join('|')})$`;
+    const grep = `^(${[...CASES, RELAYED].map((c) => c.replaceAll('.', '\\.')).join('|')})$`;
     const r = run('node', [join(root, 'conformance/bin/qotp-conformance.js'), '--bundled', 'reference', '--grep', grep, '--out', dir, '--json', join(dir, 'report.json')]);
     expect(r.status, r.all).toBe(0);
     report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
     const fields = ['qotp.type', 'qotp.conn_id', 'qotp.sn', 'udp.length', 'qotp.ack.stream', 'qotp.ack.offset', 'qotp.ack.length', 'qotp.ack.window', 'qotp.stream.id', 'qotp.stream.offset', 'qotp.data.length', 'qotp.close', 'qotp.authentic'];
-    for (const id of CASES) {
+    for (const id of [...CASES, RELAYED]) {
       const started = performance.now();
       const t = run('tshark', ['-X', `lua_script:${dissector}`, '-o', `qotp.keylog:${join(dir, 'reference', `${id}.keylog`)}`, '-r', join(dir, 'reference', `${id}.pcap`), '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=f', ...fields.flatMap((x) => ['-e', x])]);
       expect(t.status, t.all).toBe(0);
@@ -82,6 +84,13 @@ describe('tshark with qotp.lua reads the suite\'s captures as the suite does', (
       );
     }
   }, 240_000);
+
+  it(`${RELAYED}: the relay's record is the capture, and every frame of it opens (a megabyte echo through 5 % loss)`, () => {
+    const got = frames.get(RELAYED) ?? [];
+    expect(got.length).toBeGreaterThan(1000);
+    expect(got.filter((f, i) => i > 0 && f.authentic !== '1' && f.authentic !== 'True').map((f) => f.summary)).toEqual([]);
+    expect(got.filter((f) => / DATA s0 o\d+ \d+ B$/.test(f.summary)).length).toBeGreaterThan(700);
+  });
 
   it.each(CASES)('%s: every frame decodes to what the case saw, or is marked not authentic where the tester tampered with it', (id) => {
     const timeline = report.targets[0]?.cases.find((c) => c.id === id)?.timeline ?? [];

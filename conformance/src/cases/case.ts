@@ -59,6 +59,12 @@ export interface Observation {
 }
 
 /** A check that did not hold: the case fails with this clause and message. */
+/** A relay's record as a capture: the pcap and the key log lines that open it. */
+export interface RelayCapture {
+  pcap: Uint8Array;
+  keyLog: string;
+}
+
 export class CheckFailure extends Error {
   override readonly name = 'CheckFailure';
   constructor(
@@ -143,7 +149,8 @@ export interface CaseContext {
   /**
    * Has the protocol monitor judge a record the tester did not make itself (a relay's, decoded
    * with its keys; the endpoint's datagrams 'in'); a violation fails the case like one in the
-   * timeline. `label` says which run it was.
+   * timeline. `label` says which run it was. `capture` is the record as a pcap with the key log
+   * lines that open it: the last one is the case's capture when the tester recorded nothing (--out).
    */
-  monitorRelay(timeline: Datagram[], label: string): void;
+  monitorRelay(timeline: Datagram[], label: string, capture: RelayCapture): void;
 }

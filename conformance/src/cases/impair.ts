@@ -61,6 +61,7 @@ class KeyLines {
     if (n === 32) this.ephemeral.push(bytes);
     return bytes;
   };
+  text = (): string => this.lines.map((l) => `${l}\n`).join('');
   keys = (): KeyLog => {
     const log = parseKeyLog(this.lines.join('\n'));
     for (const k of this.ephemeral) log.ephemeralKeys.set(connIdOf(publicKeyOf(k)), k);
@@ -281,7 +282,7 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     });
   } finally {
     await relay.close();
-    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), false, ['reference client', 'endpoint']), label);
+    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), false, ['reference client', 'endpoint']), label, { pcap: relay.pcap(), keyLog: keyLines.text() });
   }
 }
 
@@ -360,7 +361,7 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
   } finally {
     await relay.close();
     await server.close();
-    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), true, ['endpoint', 'reference server']), label);
+    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), true, ['endpoint', 'reference server']), label, { pcap: relay.pcap(), keyLog: keyLines.text() });
   }
 }
 

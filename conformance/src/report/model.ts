@@ -24,7 +24,7 @@ export interface TimelineEntry {
   problem: string | null;
 }
 
-export interface CaseReport extends Omit<CaseResult, 'timeline'> {
+export interface CaseReport extends Omit<CaseResult, 'timeline' | 'relayCapture'> {
   timeline: TimelineEntry[];
   /** Datagrams left out of a long timeline, between its first and last REPORT_TIMELINE_KEPT / 2. */
   timelineOmitted?: number;
@@ -114,8 +114,10 @@ export function targetReport(target: Target, results: CaseResult[], verdict: Ver
     implementation: target.implementation,
     summary: summarize(results, verdict),
     ...(Object.keys(firstContact).length > 0 ? { firstContact } : {}),
-    cases: results.map((r) => {
-      const replay = unexpected(r) ? replayOf(target, r) : undefined;
+    cases: results.map((result) => {
+      // The relay's record goes to the pcap only (--out): the report keeps the tester's timeline.
+      const { relayCapture: _capture, ...r } = result;
+      const replay = unexpected(result) ? replayOf(target, result) : undefined;
       return { ...r, ...reportedTimeline(r.timeline), ...(replay === undefined ? {} : { replay }) };
     }),
   };
