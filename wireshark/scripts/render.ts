@@ -82,6 +82,16 @@ export function specTable(): Record<string, unknown> {
       ackWithStreamMin: ACK_WITH_STREAM_MIN,
     },
     receiveWindow: { codeOne: decodeRcvWindow(1), substeps: spec.receiveWindow.substepsPerPowerOfTwo, smallestStepExponent: spec.receiveWindow.smallestStepExponent },
+    // The next revision (spec.next), whose payloads the dissector reads when v0.2.19's layout cannot.
+    next:
+      spec.next === undefined
+        ? null
+        : {
+            name: `${spec.next.branch} ${spec.next.revision}`,
+            header: Object.fromEntries(spec.next.payload.header.bits.map((b) => [b.name, { shift: b.shift, width: b.width, description: b.description }])),
+            types: spec.next.payload.types,
+            mtuValueSize: spec.next.payload.mtuValueSize,
+          },
     // Written by hand from clause keylog.format: the two labels and the secret each gives.
     keylog: { QOTP_SHARED_SECRET: 'shared', QOTP_SHARED_SECRET_ID: 'identity' },
   };

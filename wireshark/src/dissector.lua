@@ -35,6 +35,7 @@ local f = {
   data = ProtoField.bytes("qotp.data", "Data"),
   ping = ProtoField.bool("qotp.ping", "PING", base.NONE, nil, nil, "a stream section without data (clause payload.ping)"),
   close = ProtoField.bool("qotp.close", "CLOSE", base.NONE, nil, nil, "clause payload.close"),
+  next_type = ProtoField.uint8("qotp.next.type", "Next revision's packet type", base.DEC, nil, nil, "a payload by the layout of the next revision (SPEC.md \"Next revision\")"),
 }
 for name, spec in pairs(SPEC.keyFields) do
   f[name] = ProtoField.bytes("qotp." .. name, spec.label, base.NONE, spec.description)
@@ -44,7 +45,8 @@ qotp.fields = f
 local e_auth = ProtoExpert.new("qotp.not_authentic", "Does not authenticate with the key log's secret", expert.group.DECRYPTION, expert.severity.WARN)
 local e_nokey = ProtoExpert.new("qotp.no_key", "No key log secret for this connection", expert.group.DECRYPTION, expert.severity.NOTE)
 local e_payload = ProtoExpert.new("qotp.bad_payload", "The payload does not decode", expert.group.MALFORMED, expert.severity.ERROR)
-qotp.experts = { e_auth, e_nokey, e_payload }
+local e_next = ProtoExpert.new("qotp.next_revision", "Payload of the next revision's layout", expert.group.PROTOCOL, expert.severity.NOTE)
+qotp.experts = { e_auth, e_nokey, e_payload, e_next }
 
 qotp.prefs.keylog = Pref.string("Key log file", "", "A QOTP key log: lines 'QOTP_SHARED_SECRET <connId> <secret>' and 'QOTP_SHARED_SECRET_ID <connId> <secret>' (what the conformance suite writes beside each pcap, and the Go original with a key log writer)")
 
@@ -121,6 +123,50 @@ local function offset_item(tree, field, ptvb, at, wide)
   return at + n, v
 end
 
+-- A payload of the next revision (SPEC.next, not released): a flags byte without version, then
+-- ACK, MTU value, new keys and stream header as the flags and type say. Read only when v0.2.19's
+-- layout cannot; false when it does not parse that way either.
+local function dissect_next_payload(ptvb, item, pinfo)
+  local nx = SPEC.next
+  if nx == nil then return false end
+  local len = ptvb:len()
+  local flags = ptvb(0, 1):uint()
+  if field_value(flags, nx.header.reserved) ~= 0 then return false end
+  local ptype
+  for _, t in ipairs(nx.types) do if t.code == field_value(flags, nx.header.type) then ptype = t end end
+  if ptype == nil then return false end
+  local has_ack = field_value(flags, nx.header.hasAck) == 1
+  local wide = field_value(flags, nx.header.wideOffsets) == 1
+  local off = wide and SPEC.payload.wideBytes or SPEC.payload.narrowBytes
+  local fixed = 1 + (has_ack and 4 + off + 3 or 0) + (ptype.mtuUpdate and nx.mtuValueSize or 0) + (ptype.keyUpdate and 32 or 0) + (ptype.keyUpdateAck and 32 or 0)
+  if len < fixed then return false end
+  local stream_header = ptype.code ~= 0 or not has_ack or len > fixed
+  if stream_header and len < fixed + 4 + off then return false end
+  item:set_text("Payload, by the layout of the next revision (" .. nx.name .. ", not released): " .. ptype.name)
+  item:add(f.next_type, ptvb(0, 1), field_value(flags, nx.header.type))
+  item:add_proto_expert_info(e_next, "the payload of a revision this dissector reads but the suite does not check: " .. nx.name)
+  local at, info = 1, { "[" .. nx.name .. "] " .. ptype.name }
+  if has_ack then
+    local ack = item:add(qotp, ptvb(at, 4 + off + 3), "ACK")
+    ack:add_le(f.ack_stream, ptvb(at, 4)); local stream = ptvb(at, 4):le_uint(); at = at + 4
+    local offset; at, offset = offset_item(ack, f.ack_offset, ptvb, at, wide)
+    ack:add_le(f.ack_length, ptvb(at, 2)); local length = ptvb(at, 2):le_uint(); at = at + 2
+    ack:add(f.ack_window_code, ptvb(at, 1)); at = at + 1
+    info[#info + 1] = string.format("ACK s%d o%d l%d", stream, offset, length)
+  end
+  at = fixed
+  if stream_header then
+    local s = item:add(qotp, ptvb(at), "Stream")
+    s:add_le(f.stream_id, ptvb(at, 4)); local stream = ptvb(at, 4):le_uint(); at = at + 4
+    local offset; at, offset = offset_item(s, f.stream_offset, ptvb, at, wide)
+    s:add(f.data_length, ptvb(at, 0), len - at)
+    if len > at then s:add(f.data, ptvb(at, len - at)) end
+    info[#info + 1] = string.format("STREAM s%d o%d %d B", stream, offset, len - at)
+  end
+  pinfo.cols.info:append(" " .. table.concat(info, " | "))
+  return true
+end
+
 -- The payload: header byte, ACK section, stream section, data (as the reference decodes it).
 local function dissect_payload(ptvb, tree, pinfo)
   local len = ptvb:len()
@@ -128,7 +174,10 @@ local function dissect_payload(ptvb, tree, pinfo)
   if len < SPEC.minPayload then item:add_proto_expert_info(e_payload, "a payload of " .. len .. " bytes, fewer than " .. SPEC.minPayload); return end
   local header = ptvb(0, 1):uint()
   item:add(f.p_version, ptvb(0, 1)); item:add(f.p_type, ptvb(0, 1)); item:add(f.p_wide, ptvb(0, 1))
-  if field_value(header, SPEC.payload.header.version) ~= SPEC.protoVersion then item:add_proto_expert_info(e_payload, "unsupported payload version"); return end
+  if field_value(header, SPEC.payload.header.version) ~= SPEC.protoVersion then
+    if not dissect_next_payload(ptvb, item, pinfo) then item:add_proto_expert_info(e_payload, "unsupported payload version") end
+    return
+  end
   local ptype = SPEC.payload.typesByCode[field_value(header, SPEC.payload.header.type)]
   local wide = field_value(header, SPEC.payload.header.wideOffsets) == 1
   local has_stream = not (ptype.hasAck and len < SPEC.payload.ackWithStreamMin)

@@ -6,7 +6,7 @@ import { chacha20poly1305, xchacha20 } from '@noble/ciphers/chacha.js';
 import { spec } from '@qotp/spec';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +90,20 @@ describe('tshark with qotp.lua reads the suite\'s captures as the suite does', (
     expect(got.length).toBeGreaterThan(1000);
     expect(got.filter((f, i) => i > 0 && f.authentic !== '1' && f.authentic !== 'True').map((f) => f.summary)).toEqual([]);
     expect(got.filter((f) => / DATA s0 o\d+ \d+ B$/.test(f.summary)).length).toBeGreaterThan(700);
+  });
+
+  it("reads the next revision's payloads: an endpoint that speaks its layout (the relay of conformance's defect tests, modelled on it) decodes under it", () => {
+    const target = join(dir, 'next.json');
+    const endpoint = join(root, 'conformance/test/support/defective-endpoint.ts');
+    writeFileSync(target, JSON.stringify({ name: 'next', description: 'the reference behind a relay that re-encodes payloads by the next revision layout', mtu: 1400, capabilities: { zeroRtt: true, pingInHandshakeReply: true }, server: { command: [join(root, 'node_modules/.bin/tsx'), endpoint, '--defect', 'other-layout', '--keylog', '{keylog}'] } }));
+    const r = run('node', [join(root, 'conformance/bin/qotp-conformance.js'), '--config', target, '--grep', '^streams\\.in-order$', '--out', dir]);
+    expect(r.out, r.all).toMatch(/^next: 0 passed, 1 failed$/m);
+    const t = run('tshark', ['-X', `lua_script:${dissector}`, '-o', `qotp.keylog:${join(dir, 'next', 'streams.in-order.keylog')}`, '-r', join(dir, 'next', 'streams.in-order.pcap'), '-T', 'fields', '-e', 'qotp.type', '-e', 'qotp.next.type', '-e', 'qotp.ack.stream']);
+    expect(t.status, t.all).toBe(0);
+    const rows = t.out.trimEnd().split('\n').map((l) => l.split('\t'));
+    // The case ends at the reply, which opens and is read as a next-revision data payload with its ACK.
+    const initRcv = rows.find(([type]) => type === '1');
+    expect(initRcv?.slice(1, 3), 'the InitRcv read by the next layout: type data, its ACK of stream 0').toEqual(['0', '0']);
   });
 
   it.each(CASES)('%s: every frame decodes to what the case saw, or is marked not authentic where the tester tampered with it', (id) => {
