@@ -123,6 +123,33 @@ local function offset_item(tree, field, ptvb, at, wide)
   return at + n, v
 end
 
+-- The ACK section: stream id, offset, length, window code (the same in the next revision's layout).
+local function ack_section(item, ptvb, at, wide)
+  local n = wide and SPEC.payload.wideBytes or SPEC.payload.narrowBytes
+  local ack = item:add(qotp, ptvb(at, 4 + n + 3), "ACK")
+  ack:add_le(f.ack_stream, ptvb(at, 4)); local stream = ptvb(at, 4):le_uint(); at = at + 4
+  local offset; at, offset = offset_item(ack, f.ack_offset, ptvb, at, wide)
+  ack:add_le(f.ack_length, ptvb(at, 2)); local length = ptvb(at, 2):le_uint(); at = at + 2
+  ack:add(f.ack_window_code, ptvb(at, 1))
+  local window = window_bytes(ptvb(at, 1):uint())
+  ack:add(f.ack_window, ptvb(at, 1), UInt64.new(window % 2 ^ 32, math.floor(window / 2 ^ 32)))
+  return at + 1, string.format("ACK s%d o%d l%d", stream, offset, length)
+end
+
+-- The stream section from `at` to the payload's end: stream id, offset, then the data.
+local function stream_section(item, ptvb, at, wide, is_close)
+  local len = ptvb:len()
+  local s = item:add(qotp, ptvb(at), "Stream")
+  s:add_le(f.stream_id, ptvb(at, 4)); local stream = ptvb(at, 4):le_uint(); at = at + 4
+  local offset; at, offset = offset_item(s, f.stream_offset, ptvb, at, wide)
+  local n = len - at
+  s:add(f.data_length, ptvb(at, 0), n)
+  if n > 0 then s:add(f.data, ptvb(at, n)) end
+  if n == 0 and not is_close then s:add(f.ping, ptvb(at, 0), true) end
+  if is_close then s:add(f.close, ptvb(at, 0), true) end
+  return string.format("%s s%d o%d %d B", is_close and "CLOSE" or (n == 0 and "PING" or "DATA"), stream, offset, n)
+end
+
 -- A payload of the next revision (SPEC.next, not released): a flags byte without version, then
 -- ACK, MTU value, new keys and stream header as the flags and type say. Read only when v0.2.19's
 -- layout cannot; false when it does not parse that way either.
@@ -145,24 +172,9 @@ local function dissect_next_payload(ptvb, item, pinfo)
   item:set_text("Payload, by the layout of the next revision (" .. nx.name .. ", not released): " .. ptype.name)
   item:add(f.next_type, ptvb(0, 1), field_value(flags, nx.header.type))
   item:add_proto_expert_info(e_next, "the payload of a revision this dissector reads but the suite does not check: " .. nx.name)
-  local at, info = 1, { "[" .. nx.name .. "] " .. ptype.name }
-  if has_ack then
-    local ack = item:add(qotp, ptvb(at, 4 + off + 3), "ACK")
-    ack:add_le(f.ack_stream, ptvb(at, 4)); local stream = ptvb(at, 4):le_uint(); at = at + 4
-    local offset; at, offset = offset_item(ack, f.ack_offset, ptvb, at, wide)
-    ack:add_le(f.ack_length, ptvb(at, 2)); local length = ptvb(at, 2):le_uint(); at = at + 2
-    ack:add(f.ack_window_code, ptvb(at, 1)); at = at + 1
-    info[#info + 1] = string.format("ACK s%d o%d l%d", stream, offset, length)
-  end
-  at = fixed
-  if stream_header then
-    local s = item:add(qotp, ptvb(at), "Stream")
-    s:add_le(f.stream_id, ptvb(at, 4)); local stream = ptvb(at, 4):le_uint(); at = at + 4
-    local offset; at, offset = offset_item(s, f.stream_offset, ptvb, at, wide)
-    s:add(f.data_length, ptvb(at, 0), len - at)
-    if len > at then s:add(f.data, ptvb(at, len - at)) end
-    info[#info + 1] = string.format("STREAM s%d o%d %d B", stream, offset, len - at)
-  end
+  local info = { "[" .. nx.name .. "] " .. ptype.name }
+  if has_ack then local _, text = ack_section(item, ptvb, 1, wide); info[#info + 1] = text end
+  if stream_header then info[#info + 1] = stream_section(item, ptvb, fixed, wide, ptype.isClose) end
   pinfo.cols.info:append(" " .. table.concat(info, " | "))
   return true
 end
@@ -182,28 +194,8 @@ local function dissect_payload(ptvb, tree, pinfo)
   local wide = field_value(header, SPEC.payload.header.wideOffsets) == 1
   local has_stream = not (ptype.hasAck and len < SPEC.payload.ackWithStreamMin)
   local at, info = 1, {}
-  if ptype.hasAck then
-    local ack = item:add(qotp, ptvb(at, len - at), "ACK")
-    ack:add_le(f.ack_stream, ptvb(at, 4)); local stream = ptvb(at, 4):le_uint(); at = at + 4
-    local offset; at, offset = offset_item(ack, f.ack_offset, ptvb, at, wide)
-    ack:add_le(f.ack_length, ptvb(at, 2)); local length = ptvb(at, 2):le_uint(); at = at + 2
-    ack:add(f.ack_window_code, ptvb(at, 1))
-    local window = window_bytes(ptvb(at, 1):uint())
-    ack:add(f.ack_window, ptvb(at, 1), UInt64.new(window % 2 ^ 32, math.floor(window / 2 ^ 32))); at = at + 1
-    ack:set_len(at - 1)
-    info[#info + 1] = string.format("ACK s%d o%d l%d", stream, offset, length)
-  end
-  if has_stream then
-    local s = item:add(qotp, ptvb(at), "Stream")
-    s:add_le(f.stream_id, ptvb(at, 4)); local stream = ptvb(at, 4):le_uint(); at = at + 4
-    local offset; at, offset = offset_item(s, f.stream_offset, ptvb, at, wide)
-    local n = len - at
-    s:add(f.data_length, ptvb(at, 0), n)
-    if n > 0 then s:add(f.data, ptvb(at, n)) end
-    if n == 0 and not ptype.isClose then s:add(f.ping, ptvb(at, 0), true) end
-    if ptype.isClose then s:add(f.close, ptvb(at, 0), true) end
-    info[#info + 1] = string.format("%s s%d o%d %d B", ptype.isClose and "CLOSE" or (n == 0 and "PING" or "DATA"), stream, offset, n)
-  end
+  if ptype.hasAck then at, info[1] = ack_section(item, ptvb, at, wide) end
+  if has_stream then info[#info + 1] = stream_section(item, ptvb, at, wide, ptype.isClose) end
   pinfo.cols.info:append(" " .. table.concat(info, " | "))
 end
 
