@@ -58,13 +58,13 @@ export interface Observation {
   observed: string;
 }
 
-/** A check that did not hold: the case fails with this clause and message. */
 /** A relay's record as a capture: the pcap and the key log lines that open it. */
 export interface RelayCapture {
   pcap: Uint8Array;
   keyLog: string;
 }
 
+/** A check that did not hold: the case fails with this clause and message. */
 export class CheckFailure extends Error {
   override readonly name = 'CheckFailure';
   constructor(

@@ -63,7 +63,7 @@ class KeyLines {
   };
   text = (): string => this.lines.map((l) => `${l}\n`).join('');
   keys = (): KeyLog => {
-    const log = parseKeyLog(this.lines.join('\n'));
+    const log = parseKeyLog(this.text());
     for (const k of this.ephemeral) log.ephemeralKeys.set(connIdOf(publicKeyOf(k)), k);
     return log;
   };

@@ -81,9 +81,8 @@ function opened(bytes: Uint8Array, type: MessageName, secret: Uint8Array, mask: 
 }
 
 /** A packet that opens by the spec but whose payload v0.2.19 cannot read: the next revision's? */
-function nextRevisionPayload(type: MessageName, bytes: Uint8Array, k: TesterKeys): Diagnosis | null {
-  const right = candidateSecrets(type, bytes, k).find((s) => s.wrong === null);
-  const plain = right === undefined ? null : opened(bytes, type, right.key, 'spec', k.role === 'responder');
+function nextRevisionPayload(type: MessageName, bytes: Uint8Array, right: Secret | undefined, rightDirection: boolean): Diagnosis | null {
+  const plain = right === undefined ? null : opened(bytes, type, right.key, 'spec', rightDirection);
   if (plain === null || nextRevision === null) return null;
   try {
     decodePayload(plain);
@@ -99,9 +98,11 @@ function nextRevisionPayload(type: MessageName, bytes: Uint8Array, k: TesterKeys
 export function diagnose(type: MessageName, bytes: Uint8Array, k: TesterKeys): Diagnosis | null {
   const secretClause = type === 'InitCryptoRcv' ? 'crypto.init-crypto-rcv.secret' : type === 'InitRcv' ? 'crypto.init-rcv.secret' : 'crypto.aead.cipher';
   const rightDirection = k.role === 'responder'; // the endpoint is the other side
-  const next = nextRevisionPayload(type, bytes, k);
+  // Each candidate costs an X25519: computed once for both readings.
+  const candidates = candidateSecrets(type, bytes, k);
+  const next = nextRevisionPayload(type, bytes, candidates.find((s) => s.wrong === null), rightDirection);
   if (next !== null) return next;
-  for (const secret of candidateSecrets(type, bytes, k)) {
+  for (const secret of candidates) {
     for (const mask of ['spec', 'none', 'counter-0'] as const) {
       for (const byInitiator of [rightDirection, !rightDirection]) {
         const wrong = [

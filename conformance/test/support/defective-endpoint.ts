@@ -162,6 +162,25 @@ const rewriteAcks =
     send(reseal(b, o, { ...o.payload, ack: change(o.payload.ack, b) }, false));
   };
 
+/**
+ * Passes everything and answers each of the tester's Data packets that `ackFor` picks with an
+ * ACK-only packet of the endpoint's own (fresh sequence numbers far above the endpoint's),
+ * advertising the whole receive buffer.
+ */
+function answeredWithAck(secrets: Map<bigint, Uint8Array>, ackFor: (p: Payload) => Omit<Ack, 'window'> | null): { toEndpoint: Rewrite; toTester: Rewrite } {
+  const mint = minter(2 ** 32);
+  return {
+    toEndpoint: (b, send, back) => {
+      send(b);
+      const o = openData(b, secrets, true);
+      const ack = o === null ? null : ackFor(o.payload);
+      if (o === null || ack === null) return;
+      back(mint(b, { isClose: false, ack: { ...ack, window: CAPACITY }, stream: null }, o.secret, false));
+    },
+    toTester: (b, send) => send(b),
+  };
+}
+
 /** The rewrites of one defect: towards the endpoint and towards the tester. */
 function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Uint8Array): { toEndpoint: Rewrite; toTester: Rewrite } {
   const pass: Rewrite = (b, send) => send(b);
@@ -583,33 +602,10 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           if (o.payload.stream !== null) send(reseal(b, o, { ...o.payload, ack: null }, false));
         },
       };
-    case 'ack-only-acknowledged': {
-      const mint = minter(2 ** 32);
-      return {
-        toEndpoint: (b, send, back) => {
-          send(b);
-          const o = openData(b, secrets, true);
-          if (o === null || o.payload.stream !== null || o.payload.ack === null) return;
-          const ack = { ...o.payload.ack, window: CAPACITY };
-          back(mint(b, { isClose: false, ack, stream: null }, o.secret, false));
-        },
-        toTester: pass,
-      };
-    }
-    case 'acks-before-buffer': {
-      const mint = minter(2 ** 32);
-      return {
-        toEndpoint: (b, send, back) => {
-          send(b);
-          const o = openData(b, secrets, true);
-          const seg = o?.payload.stream;
-          if (o === null || seg === null || seg === undefined || seg.data.length === 0) return;
-          const ack = { streamId: seg.streamId, offset: seg.offset, length: seg.data.length, window: CAPACITY };
-          back(mint(b, { isClose: false, ack, stream: null }, o.secret, false));
-        },
-        toTester: pass,
-      };
-    }
+    case 'ack-only-acknowledged':
+      return answeredWithAck(secrets, (p) => (p.stream === null && p.ack !== null ? p.ack : null));
+    case 'acks-before-buffer':
+      return answeredWithAck(secrets, ({ stream: s }) => (s !== null && s.data.length > 0 ? { streamId: s.streamId, offset: s.offset, length: s.data.length } : null));
     case 'high-stream-ids-dropped':
       return {
         toEndpoint: (b, send) => {
