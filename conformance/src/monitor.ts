@@ -102,8 +102,6 @@ interface MonitorState {
   sealedOnce: Set<bigint>;
   /** The endpoint's latest PING in a Data packet per "connection/stream/offset", and when the tester acknowledged it. */
   pings: Map<string, { ping: Datagram; ackedAt: number | null }>;
-  /** The tester's first ACK of each segment the endpoint had sent ("connection/stream/offset/length"), as it reached the endpoint. */
-  acked: Map<string, Datagram>;
 }
 
 export interface MonitorRule {
@@ -246,17 +244,6 @@ export const MONITOR_RULES: MonitorRule[] = [
     },
   },
   {
-    id: 'nothing-resent-after-ack',
-    clause: 'retransmission.backoff',
-    title: 'An acknowledged data segment is out of flight: no copy of it once the sender can have heard the ACK (row segment-resent of connection-lifetime resends only what is in flight)',
-    check: (d, s) => {
-      const t = transmitted(d);
-      const ack = t === null ? undefined : s.acked.get(t.key);
-      if (t === null || ack === undefined || d.t - ack.t < ACK_HEARD_MS + s.stallMs) return null;
-      return `a copy of ${t.what} ${(d.t - ack.t).toFixed(0)} ms after the tester acknowledged it (datagram #${ack.index}): only a segment in flight is resent, and the ACK took it out`;
-    },
-  },
-  {
     id: 'one-ping-per-offset',
     clause: 'stream.one-empty-segment',
     title: 'No second PING at an offset while the first is unacknowledged and its RTO has not expired',
@@ -332,13 +319,6 @@ function noteSent(d: Datagram, state: MonitorState): void {
   const ack = m.payload?.ack;
   const ping = ack !== null && ack !== undefined && ack.length === 0 ? state.pings.get(`${m.connId}/${segmentKey(ack.streamId, ack.offset, 0)}`) : undefined;
   if (ping !== undefined) ping.ackedAt ??= d.t;
-  // An ACK the impairment dropped, corrupted or held back did not reach the endpoint when recorded.
-  // One of length 0 is left out: it cannot tell an empty CLOSE from a PING at the same offset.
-  const reached = d.fate === undefined || d.fate === 'duplicated';
-  if (ack !== null && ack !== undefined && ack.length > 0 && reached) {
-    const key = `${m.connId}/${segmentKey(ack.streamId, ack.offset, ack.length)}`;
-    if (state.copies.has(key) && !state.acked.has(key)) state.acked.set(key, d);
-  }
   const view = state.handshakes.get(m.connId);
   if (view === undefined) {
     if (isFirstPacket(m.type)) state.handshakes.set(m.connId, { role: 'responder', state: 'replying', first: m.type });
@@ -355,7 +335,7 @@ function noteTransmission(d: Datagram, state: MonitorState): void {
 
 /** The first violation in a case's timeline, in the order the datagrams came; null when none. */
 export function monitor(timeline: readonly Datagram[], mtu: number, stallMs = 0): Violation | null {
-  const state: MonitorState = { mtu, stallMs, used: new Map(), sent: new Map(), closedAt: new Map(), copies: new Map(), earlyCopies: [], handshakes: new Map(), ephemeral: new Map(), sealedOnce: new Set(), pings: new Map(), acked: new Map() };
+  const state: MonitorState = { mtu, stallMs, used: new Map(), sent: new Map(), closedAt: new Map(), copies: new Map(), earlyCopies: [], handshakes: new Map(), ephemeral: new Map(), sealedOnce: new Set(), pings: new Map() };
   for (const d of timeline) {
     if (d.direction === 'out') {
       noteSent(d, state);

@@ -125,8 +125,7 @@ export function recordTimeline(datagrams: TimedDatagram[], keys: KeyLog, endpoin
   return datagrams.map((d, index): Datagram => {
     const fromEndpoint = d.fromClient === endpointIsClient;
     const [from, to] = d.fromClient ? ends : [ends[1], ends[0]];
-    const fate = d.fate === undefined || d.fate === 'sent' ? null : d.fate;
-    const at = { index, t: d.t, direction: fromEndpoint ? 'in' : 'out', from, to, bytes: d.data, note: fate, ...(fate === null ? {} : { fate }) } as const;
+    const at = { index, t: d.t, direction: fromEndpoint ? 'in' : 'out', from, to, bytes: d.data, note: d.fate === undefined || d.fate === 'sent' ? null : d.fate } as const;
     try {
       const { type, sn, payload } = openCaptured(d.data, keys, d.fromClient);
       const decoded: Decoded = { type, connId: readUint64(d.data, 1), sn, epoch: 0, payload: payload === null ? null : decodePayload(payload), payloadHeader: payload?.[0] ?? null };

@@ -34,8 +34,6 @@ export interface Datagram {
   error: string | null;
   /** For one that did not decode: the known mistake under which it does, if any. */
   diagnosis?: Diagnosis;
-  /** In a relay's record: what the impairment did to it, when it did not pass it on as it came. */
-  fate?: string;
 }
 
 const short = (connId: bigint) => connId.toString(16).padStart(16, '0').slice(0, 8);

@@ -858,30 +858,6 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
         },
       };
     }
-    case 'resent-after-ack': {
-      const mint = minter(2 ** 32);
-      const segments = new Map<string, NonNullable<ReturnType<typeof endpointData>>>();
-      const resent = new Set<string>();
-      return {
-        toEndpoint: (b, send, back) => {
-          send(b);
-          const o = openData(b, secrets, true);
-          const ack = o?.payload.ack;
-          if (o === null || ack === null || ack === undefined) return;
-          const key = `${readUint64(b, 1)}/${ack.streamId}/${ack.offset}`;
-          const d = segments.get(key);
-          if (d === undefined || d.segment.data.length !== ack.length || resent.has(key)) return;
-          resent.add(key);
-          // One copy an RTO after the ACK: its RTO ran although the segment had left flight.
-          setTimeout(() => back(mint(b, { isClose: d.opened.payload.isClose, ack: null, stream: d.segment }, d.opened.secret, false, d.opened.epoch)), RTO_MS);
-        },
-        toTester: (b, send) => {
-          send(b);
-          const d = endpointData(b, secrets);
-          if (d !== null && !segments.has(d.key)) segments.set(d.key, d);
-        },
-      };
-    }
     case 'never-resends': {
       const sent = new Set<string>();
       return {

@@ -208,11 +208,6 @@ export const PLANTED_DEFECTS = {
     // A case about delivery, failed by the monitor rule it names.
     fails: [['streams.in-order', 'retransmission.backoff', 'resend-after-rto']],
   },
-  'resent-after-ack': {
-    what: "sends each data segment of the endpoint's once more an RTO after the tester acknowledged it, as a sender that takes a segment out of flight only when its timer next fires would",
-    // A case about delivery, failed by the monitor rule it names.
-    fails: [['streams.in-order', 'retransmission.backoff', 'nothing-resent-after-ack']],
-  },
   'never-resends': {
     what: "drops every retransmission of the endpoint's data segments, as a sender that never resends would",
     fails: [
