@@ -28,9 +28,12 @@ function failures(report: VitestReport): string[] {
 
 const root = join(import.meta.dirname, '..');
 const { values, positionals } = parseArgs({ options: { label: { type: 'string' } }, allowPositionals: true });
-const workspaces = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] }).workspaces;
+const workspaces = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { workspaces: string[] })
+  .workspaces;
 const reports: [string, string][] =
-  positionals.length > 0 ? positionals.map((p) => [p, resolve(p)]) : workspaces.map((w) => [w, join(root, w, '.vitest-report.json')]);
+  positionals.length > 0
+    ? positionals.map((p) => [p, resolve(p)])
+    : workspaces.map((w) => [w, join(root, w, '.vitest-report.json')]);
 
 let passed = 0;
 let failed = 0;
@@ -42,7 +45,8 @@ for (const [name, path] of reports) {
     continue;
   }
   const r = JSON.parse(readFileSync(path, 'utf8')) as VitestReport;
-  if (positionals.length === 0) console.log(`tests: ${name.padEnd(12)} ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
+  if (positionals.length === 0)
+    console.log(`tests: ${name.padEnd(12)} ${r.numPassedTests} passed, ${r.numFailedTests} failed`);
   for (const line of failures(r)) console.log(`tests:   failed: ${line}`);
   passed += r.numPassedTests;
   failed += r.numFailedTests;

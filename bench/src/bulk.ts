@@ -105,9 +105,19 @@ interface RunResult {
 
 const lastLines = (text: string, n = 3): string => text.trim().split('\n').slice(-n).join(' | ');
 
-async function oneRun(client: Target, server: Target, load: BulkLoad, input: string, sha256: string, timeoutSeconds: number): Promise<RunResult | string> {
+async function oneRun(
+  client: Target,
+  server: Target,
+  load: BulkLoad,
+  input: string,
+  sha256: string,
+  timeoutSeconds: number,
+): Promise<RunResult | string> {
   const srv = await startServer(server, '/dev/null', load.mode);
-  const relay = load.path === undefined ? null : await startRelay({ server: srv.address, toServer: load.path.both, toClient: load.path.both });
+  const relay =
+    load.path === undefined
+      ? null
+      : await startRelay({ server: srv.address, toServer: load.path.both, toClient: load.path.both });
   try {
     const clientConfig = client.config.client;
     if (clientConfig === undefined) throw new Error(`target ${client.config.name} has no client command`);
@@ -119,28 +129,40 @@ async function oneRun(client: Target, server: Target, load: BulkLoad, input: str
       input,
       keylog: '/dev/null',
     });
-    const done = load.mode === 'sink' ? /^qotp stream 0 received (\d+) bytes sha256 ([0-9a-f]{64})$/m : /^qotp echo complete after \d+ ms$/m;
+    const done =
+      load.mode === 'sink'
+        ? /^qotp stream 0 received (\d+) bytes sha256 ([0-9a-f]{64})$/m
+        : /^qotp echo complete after \d+ ms$/m;
     const start = performance.now();
     const cli = launch(argv);
     const source = load.mode === 'sink' ? srv : cli;
     const clientCpu = followCpu(cli.child.pid as number);
     const finished = await new Promise<RunResult | null>((resolve) => {
       const check = () => {
-        if (done.test(source.output())) resolve({ seconds: (performance.now() - start) / 1000, clientCpu: clientCpu.now(), serverCpu: cpuSecondsOf(srv.child.pid as number) ?? 0 });
+        if (done.test(source.output()))
+          resolve({
+            seconds: (performance.now() - start) / 1000,
+            clientCpu: clientCpu.now(),
+            serverCpu: cpuSecondsOf(srv.child.pid as number) ?? 0,
+          });
       };
       source.child.stdout?.on('data', check);
       source.child.stderr?.on('data', check);
-      void cli.exited.then(() => setTimeout(() => resolve(null), 200)); // the server's last line may trail the client's exit
+      // the server's last line may trail the client's exit
+      void cli.exited.then(() => setTimeout(() => resolve(null), 200));
     });
     clientCpu.stop();
     // The server's line proves a sink transfer; the client's close handshake is not timed, and
     // a Go client whose close qotp never confirms (G4) would sit out its timeout.
     if (finished !== null && load.mode === 'sink') cli.stop();
     const status = await cli.exited;
-    if (finished === null) return `client exit ${status}: ${lastLines(cli.output())}; server: ${lastLines(srv.output())}`;
+    if (finished === null)
+      return `client exit ${status}: ${lastLines(cli.output())}; server: ${lastLines(srv.output())}`;
     const got = done.exec(source.output());
-    if (load.mode === 'sink' && (Number(got?.[1]) !== load.bytes || got?.[2] !== sha256)) return `server received ${got?.[1]} bytes sha256 ${got?.[2]}, not the file's ${load.bytes} bytes ${sha256}`;
-    if (load.mode === 'echo' && !cli.output().includes(` bytes sha256 ${sha256} ok`)) return `echo differs: ${lastLines(cli.output())}`;
+    if (load.mode === 'sink' && (Number(got?.[1]) !== load.bytes || got?.[2] !== sha256))
+      return `server received ${got?.[1]} bytes sha256 ${got?.[2]}, not the file's ${load.bytes} bytes ${sha256}`;
+    if (load.mode === 'echo' && !cli.output().includes(` bytes sha256 ${sha256} ok`))
+      return `echo differs: ${lastLines(cli.output())}`;
     return finished;
   } finally {
     srv.stop();
@@ -167,7 +189,8 @@ export async function bulkRows(o: BulkOptions): Promise<BulkRow[]> {
         const results: RunResult[] = [];
         let failure: string | null = null;
         let runs = 0;
-        // A failed first run is not repeated: the failures seen are deterministic (see the README) and each costs the timeout.
+        // A failed first run is not repeated: the failures seen are deterministic (see the README) and each costs the
+        // timeout.
         while (runs < o.repeats && (failure === null || results.length > 0)) {
           runs++;
           const r = await oneRun(targets[client], targets[server], load, input, sha256, o.timeoutSeconds);
@@ -177,7 +200,9 @@ export async function bulkRows(o: BulkOptions): Promise<BulkRow[]> {
             o.progress(`${label}: failed: ${r}`);
           } else {
             results.push(r);
-            o.progress(`${label}: ${((wireBytes / 1e6) / r.seconds).toFixed(2)} MB/s, CPU client ${r.clientCpu.toFixed(2)} s, server ${r.serverCpu.toFixed(2)} s`);
+            o.progress(
+              `${label}: ${(wireBytes / 1e6 / r.seconds).toFixed(2)} MB/s, CPU client ${r.clientCpu.toFixed(2)} s, server ${r.serverCpu.toFixed(2)} s`,
+            );
           }
         }
         const some = results.length > 0;
@@ -197,7 +222,8 @@ export async function bulkRows(o: BulkOptions): Promise<BulkRow[]> {
         });
       }
       const goGo = loadRows.find((r) => r.client === 'go' && r.server === 'go')?.mbPerSecond ?? null;
-      for (const row of loadRows) row.vsGoGo = goGo !== null && row.mbPerSecond !== null ? row.mbPerSecond.median / goGo.median : null;
+      for (const row of loadRows)
+        row.vsGoGo = goGo !== null && row.mbPerSecond !== null ? row.mbPerSecond.median / goGo.median : null;
       rows.push(...loadRows);
     }
   } finally {

@@ -43,9 +43,17 @@ const TRIES = 5;
  * Returns the ms from the first packet to the echo and how many times the first packet
  * went out; null when no echo came after TRIES sends.
  */
-async function oneEcho(peer: TesterPeer, server: { publicKey: Uint8Array }, zeroRtt: boolean, identity: Identity): Promise<{ ms: number; sends: number } | null> {
+async function oneEcho(
+  peer: TesterPeer,
+  server: { publicKey: Uint8Array },
+  zeroRtt: boolean,
+  identity: Identity,
+): Promise<{ ms: number; sends: number } | null> {
   const conn = peer.add(new PeerConnection('initiator', { identity, peerIdentityPublicKey: server.publicKey }));
-  const echoed = peer.waitFor((d) => d.decoded?.connId === conn.connId && (d.decoded.payload?.stream?.data.length ?? 0) > 0, RESEND_MS * TRIES * 2);
+  const echoed = peer.waitFor(
+    (d) => d.decoded?.connId === conn.connId && (d.decoded.payload?.stream?.data.length ?? 0) > 0,
+    RESEND_MS * TRIES * 2,
+  );
   const start = performance.now();
   const first = zeroRtt ? conn.initCryptoSnd(ONE_BYTE) : conn.initSnd();
   let reply = null;
@@ -65,7 +73,13 @@ async function oneEcho(peer: TesterPeer, server: { publicKey: Uint8Array }, zero
   const ms = performance.now() - start;
   // Acknowledge the echo, as a client would: an unacknowledged echo keeps the server
   // retransmitting for this connection, and hundreds of those would weigh on the next handshakes.
-  peer.send(conn.data({ isClose: false, ack: { streamId: 0, offset: echo.offset, length: echo.data.length, window: 1 << 20 }, stream: null }));
+  peer.send(
+    conn.data({
+      isClose: false,
+      ack: { streamId: 0, offset: echo.offset, length: echo.data.length, window: 1 << 20 },
+      stream: null,
+    }),
+  );
   return { ms, sends };
 }
 
@@ -82,7 +96,12 @@ export async function handshakeRows(o: HandshakeOptions): Promise<HandshakeRow[]
         let failed = 0;
         let resent = 0;
         for (let r = 0; r < o.repeats; r++) {
-          const peer = await TesterPeer.open({ target: parseHostPort(server.address), timeline: [], epoch: performance.now(), mtu: 1400 });
+          const peer = await TesterPeer.open({
+            target: parseHostPort(server.address),
+            timeline: [],
+            epoch: performance.now(),
+            mtu: 1400,
+          });
           try {
             const start = performance.now();
             for (let i = 0; i < o.handshakes; i++) {
@@ -98,8 +117,16 @@ export async function handshakeRows(o: HandshakeOptions): Promise<HandshakeRow[]
             peer.close();
           }
         }
-        if (firstByte.length === 0) throw new Error(`no handshake with ${name} (${zeroRtt ? '0-RTT' : '1-RTT'}) completed`);
-        rows.push({ server: name, mode: zeroRtt ? '0-RTT' : '1-RTT', perSecond: summarize(perSecond), firstByteMs: summarize(firstByte), resent, failed });
+        if (firstByte.length === 0)
+          throw new Error(`no handshake with ${name} (${zeroRtt ? '0-RTT' : '1-RTT'}) completed`);
+        rows.push({
+          server: name,
+          mode: zeroRtt ? '0-RTT' : '1-RTT',
+          perSecond: summarize(perSecond),
+          firstByteMs: summarize(firstByte),
+          resent,
+          failed,
+        });
       }
     } finally {
       server.stop();

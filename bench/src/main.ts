@@ -81,26 +81,73 @@ const spread = (s: Summary | null, digits: number, unit = ''): string =>
 
 function table(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cols: string[]) => cols.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd();
+  const line = (cols: string[]) =>
+    cols
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
 function sealOpenTable(rows: SealOpenRow[], size: number): string {
   const go = rows[rows.length - 1] as SealOpenRow;
-  const head = ['implementation', 'seal (median, spread)', 'seal MB/s', 'open (median, spread)', 'open MB/s', 'seal vs Go'];
-  return table(head, rows.map((r) => [r.implementation, cell(r.seal), mbps(r.seal, size), cell(r.open), mbps(r.open, size), `${(r.seal.median / go.seal.median).toFixed(2)}x`]));
+  const head = [
+    'implementation',
+    'seal (median, spread)',
+    'seal MB/s',
+    'open (median, spread)',
+    'open MB/s',
+    'seal vs Go',
+  ];
+  return table(
+    head,
+    rows.map((r) => [
+      r.implementation,
+      cell(r.seal),
+      mbps(r.seal, size),
+      cell(r.open),
+      mbps(r.open, size),
+      `${(r.seal.median / go.seal.median).toFixed(2)}x`,
+    ]),
+  );
 }
 
 function handshakeTable(rows: HandshakeRow[]): string {
-  const head = ['server', 'handshake', 'handshakes/s (median, spread)', 'first echoed byte (median, spread)', 'resent', 'failed'];
-  return table(head, rows.map((r) => [r.server, r.mode, spread(r.perSecond, 0, '/s'), spread(r.firstByteMs, 2, ' ms'), String(r.resent), String(r.failed)]));
+  const head = [
+    'server',
+    'handshake',
+    'handshakes/s (median, spread)',
+    'first echoed byte (median, spread)',
+    'resent',
+    'failed',
+  ];
+  return table(
+    head,
+    rows.map((r) => [
+      r.server,
+      r.mode,
+      spread(r.perSecond, 0, '/s'),
+      spread(r.firstByteMs, 2, ' ms'),
+      String(r.resent),
+      String(r.failed),
+    ]),
+  );
 }
 
 const size = (bytes: number): string => (bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes / 1024} KiB`);
 const short = (text: string, n = 90): string => (text.length > n ? `${text.slice(0, n - 3)}...` : text);
 
 function bulkTable(rows: BulkRow[]): string {
-  const head = ['load', 'client -> server', 'MB/s (median, spread)', 'client CPU s', 'server CPU s', 'vs Go->Go', 'done', 'first failure'];
+  const head = [
+    'load',
+    'client -> server',
+    'MB/s (median, spread)',
+    'client CPU s',
+    'server CPU s',
+    'vs Go->Go',
+    'done',
+    'first failure',
+  ];
   return table(
     head,
     rows.map((r) => [
@@ -117,14 +164,21 @@ function bulkTable(rows: BulkRow[]): string {
 }
 
 function suiteTable(rows: SuiteRow[]): string {
-  return table(['endpoint', 'run', 'cases', 'wall time s (median, spread)', 'verdict (last run)'], rows.map((r) => [r.endpoint, r.run, String(r.cases), spread(r.seconds, 1), r.verdict]));
+  return table(
+    ['endpoint', 'run', 'cases', 'wall time s (median, spread)', 'verdict (last run)'],
+    rows.map((r) => [r.endpoint, r.run, String(r.cases), spread(r.seconds, 1), r.verdict]),
+  );
 }
 
 function scalingTable(rows: ScalingRow[], flood: FloodRow): string {
   const base = rows[0]?.usPerDatagram ?? 0;
   const cost = table(
     ['live connections', 'us per datagram', 'x the first row'],
-    rows.map((r) => [String(r.liveConnections), r.usPerDatagram.toFixed(1), base > 0 ? (r.usPerDatagram / base).toFixed(2) : '-']),
+    rows.map((r) => [
+      String(r.liveConnections),
+      r.usPerDatagram.toFixed(1),
+      base > 0 ? (r.usPerDatagram / base).toFixed(2) : '-',
+    ]),
   );
   const during = `flood of ${flood.initSndPerSecond} InitSnd/s for ${flood.floodSeconds} s (${flood.sent} sent): a 1-RTT echo client launched 1 s in ${flood.clientCompleted ? 'completed' : 'FAILED'} after ${(flood.clientMs / 1000).toFixed(2)} s (${flood.clientSays})`;
   return `${cost}\n${during}`;
@@ -141,21 +195,38 @@ function parseSections(text: string | undefined): Section[] {
   return SECTIONS.filter((s) => names.includes(s));
 }
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean' }, only: { type: 'string' }, out: { type: 'string', default: 'bench-results/bench.json' } } });
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean' },
+    only: { type: 'string' },
+    out: { type: 'string', default: 'bench-results/bench.json' },
+  },
+});
 const settings = values.quick ? QUICK : FULL;
 const sections = parseSections(values.only);
 const progress = (line: string) => process.stdout.write(`bench: ${line}\n`);
 if (process.platform !== 'linux') {
-  process.stderr.write(`bench: needs Linux: CPU times and the machine's load come from /proc (this is ${process.platform})\n`);
+  process.stderr.write(
+    `bench: needs Linux: CPU times and the machine's load come from /proc (this is ${process.platform})\n`,
+  );
   process.exit(2);
 }
 // Figures taken next to other busy processes say little; say so up front (and in the JSON).
 const busyBefore = await busyFraction(1000);
-if (busyBefore > 0.1) progress(`warning: the CPUs were ${(100 * busyBefore).toFixed(0)} % busy with other work in the second before the bench; the figures will be skewed`);
+if (busyBefore > 0.1)
+  progress(
+    `warning: the CPUs were ${(100 * busyBefore).toFixed(0)} % busy with other work in the second before the bench; the figures will be skewed`,
+  );
 const results: Record<string, unknown> = {
   tool: 'qotp-bench',
   startedAt: new Date().toISOString(),
-  machine: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', platform: `${process.platform} ${process.arch}`, busyBefore },
+  machine: {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    platform: `${process.platform} ${process.arch}`,
+    busyBefore,
+  },
   settings: {
     sections,
     repeats: settings.repeats,
@@ -182,33 +253,57 @@ if (sections.includes('handshakes')) {
   tables.push(handshakeTable(rows));
 }
 if (sections.includes('bulk')) {
-  progress(`bulk transfers, one stream, ${settings.bulkRepeats} runs per pair, ${settings.bulkTimeoutSeconds} s limit per run`);
-  const rows = await bulkRows({ loads: settings.bulkLoads, repeats: settings.bulkRepeats, timeoutSeconds: settings.bulkTimeoutSeconds, progress });
+  progress(
+    `bulk transfers, one stream, ${settings.bulkRepeats} runs per pair, ${settings.bulkTimeoutSeconds} s limit per run`,
+  );
+  const rows = await bulkRows({
+    loads: settings.bulkLoads,
+    repeats: settings.bulkRepeats,
+    timeoutSeconds: settings.bulkTimeoutSeconds,
+    progress,
+  });
   results.bulk = rows;
   tables.push(bulkTable(rows));
 }
 if (sections.includes('impaired')) {
-  progress(`goodput through impaired paths (${settings.impairedLoads.map((l) => l.path?.name).join('; ')}), ${settings.bulkRepeats} runs per pair`);
-  const rows = await bulkRows({ loads: settings.impairedLoads, repeats: settings.bulkRepeats, timeoutSeconds: settings.bulkTimeoutSeconds, progress });
+  progress(
+    `goodput through impaired paths (${settings.impairedLoads.map((l) => l.path?.name).join('; ')}), ${settings.bulkRepeats} runs per pair`,
+  );
+  const rows = await bulkRows({
+    loads: settings.impairedLoads,
+    repeats: settings.bulkRepeats,
+    timeoutSeconds: settings.bulkTimeoutSeconds,
+    progress,
+  });
   results.impaired = rows;
   tables.push(bulkTable(rows));
 }
 if (sections.includes('suite')) {
   progress(`the conformance suite against each bundled endpoint, ${settings.bulkRepeats} runs each`);
-  const rows = await suiteRows({ endpoints: ['reference', 'go'], repeats: settings.bulkRepeats, args: settings.suiteArgs, runs: settings.suiteRuns, progress });
+  const rows = await suiteRows({
+    endpoints: ['reference', 'go'],
+    repeats: settings.bulkRepeats,
+    args: settings.suiteArgs,
+    runs: settings.suiteRuns,
+    progress,
+  });
   results.suite = rows;
   tables.push(suiteTable(rows));
 }
 
 if (sections.includes('scaling')) {
-  progress(`reference server cost per datagram with ${settings.scalingConnections.join(', ')} live connections, then an InitSnd flood of ${settings.flood.perSecond}/s`);
+  progress(
+    `reference server cost per datagram with ${settings.scalingConnections.join(', ')} live connections, then an InitSnd flood of ${settings.flood.perSecond}/s`,
+  );
   const perDatagram = scalingRows({ connections: settings.scalingConnections, datagrams: settings.scalingDatagrams });
   const flood = await floodRow({ ...settings.flood, clientTimeoutSeconds: 20 });
   results.scaling = { perDatagram, flood };
   tables.push(scalingTable(perDatagram, flood));
 }
 
-const validate = new Ajv2020({ allErrors: true, strict: true }).compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+const validate = new Ajv2020({ allErrors: true, strict: true }).compile(
+  JSON.parse(readFileSync(schemaPath, 'utf8')) as object,
+);
 if (!validate(results)) throw new Error(`bench results do not match ${schemaPath}: ${JSON.stringify(validate.errors)}`);
 const out = resolve(values.out);
 mkdirSync(dirname(out), { recursive: true });

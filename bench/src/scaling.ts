@@ -73,7 +73,8 @@ function costAt(live: number, datagrams: number): ScalingRow {
     server.nextDeadline(at);
   }
   const us = ((performance.now() - started) * 1000) / packets.length;
-  if (server.connections.size < live) throw new Error(`only ${server.connections.size} of ${live} connections were live during the measurement`);
+  if (server.connections.size < live)
+    throw new Error(`only ${server.connections.size} of ${live} connections were live during the measurement`);
   return { liveConnections: live, usPerDatagram: us, datagrams: packets.length };
 }
 
@@ -86,7 +87,9 @@ export function scalingRows(o: { connections: number[]; datagrams: number }): Sc
 const referenceCli = fileURLToPath(new URL('../../reference/dist/cli.js', import.meta.url));
 
 function startReferenceServer(): Promise<{ address: string; stop: () => void }> {
-  const child = spawn(process.execPath, [referenceCli, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [referenceCli, 'serve', '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let out = '';
     child.once('exit', (code) => reject(new Error(`reference server exited with ${code}`)));
@@ -102,12 +105,18 @@ function startReferenceServer(): Promise<{ address: string; stop: () => void }> 
  * Floods a live reference server with distinct InitSnds from one socket at `perSecond` for
  * `seconds`, and one second in launches a normal 1-RTT echo client against it.
  */
-export async function floodRow(o: { perSecond: number; seconds: number; clientTimeoutSeconds: number }): Promise<FloodRow> {
+export async function floodRow(o: {
+  perSecond: number;
+  seconds: number;
+  clientTimeoutSeconds: number;
+}): Promise<FloodRow> {
   selectCryptoBackend();
   const total = o.perSecond * o.seconds;
   // Distinct connection ids: each InitSnd a new ephemeral key (prepared before the clock starts).
   const identityPublicKey = publicKeyOf(randomBytes(32));
-  const packets = Array.from({ length: total }, () => encodeInitSnd({ ephemeralPublicKey: publicKeyOf(randomBytes(32)), identityPublicKey }, 1400));
+  const packets = Array.from({ length: total }, () =>
+    encodeInitSnd({ ephemeralPublicKey: publicKeyOf(randomBytes(32)), identityPublicKey }, 1400),
+  );
   const server = await startReferenceServer();
   const target = parseHostPort(server.address);
   const udp = createSocket('udp4');
@@ -128,7 +137,20 @@ export async function floodRow(o: { perSecond: number; seconds: number; clientTi
   });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const clientStarted = performance.now();
-  const client = spawn(process.execPath, [referenceCli, 'connect', '--to', server.address, '--file', referenceCli, '--timeout', String(o.clientTimeoutSeconds)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const client = spawn(
+    process.execPath,
+    [
+      referenceCli,
+      'connect',
+      '--to',
+      server.address,
+      '--file',
+      referenceCli,
+      '--timeout',
+      String(o.clientTimeoutSeconds),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let said = '';
   client.stdout.on('data', (c: Buffer) => (said += c.toString()));
   client.stderr.on('data', (c: Buffer) => (said += c.toString()));
@@ -137,5 +159,12 @@ export async function floodRow(o: { perSecond: number; seconds: number; clientTi
   await flooded;
   udp.close();
   server.stop();
-  return { initSndPerSecond: o.perSecond, floodSeconds: o.seconds, sent, clientCompleted: code === 0, clientMs, clientSays: said.trim().split('\n').at(-1) ?? '' };
+  return {
+    initSndPerSecond: o.perSecond,
+    floodSeconds: o.seconds,
+    sent,
+    clientCompleted: code === 0,
+    clientMs,
+    clientSays: said.trim().split('\n').at(-1) ?? '',
+  };
 }

@@ -23,7 +23,12 @@ export interface SealOpenOptions {
 }
 
 /** Seal and open rates, `o.repeats` runs of `o.ms` each, taking turns. */
-function measuredRow(implementation: string, o: SealOpenOptions, seal: (i: number) => unknown, open: (i: number) => unknown): SealOpenRow {
+function measuredRow(
+  implementation: string,
+  o: SealOpenOptions,
+  seal: (i: number) => unknown,
+  open: (i: number) => unknown,
+): SealOpenRow {
   const sealRuns: number[] = [];
   const openRuns: number[] = [];
   for (let i = 0; i < o.repeats; i++) {
@@ -37,9 +42,11 @@ function backendRow(backend: CryptoBackend, o: SealOpenOptions): SealOpenRow {
   setCryptoBackend(backend);
   const secret = new Uint8Array(randomBytes(32));
   const payload = new Uint8Array(randomBytes(o.packetSize - DATA_OVERHEAD));
-  const seal = (sn: number) => encodeData({ connId: 0x1122334455667788n, secret, sn, epoch: 0, sealedByInitiator: true, payload });
+  const seal = (sn: number) =>
+    encodeData({ connId: 0x1122334455667788n, secret, sn, epoch: 0, sealedByInitiator: true, payload });
   const packet = seal(1);
-  if (packet.length !== o.packetSize) throw new Error(`a Data packet came out ${packet.length} bytes, expected ${o.packetSize}`);
+  if (packet.length !== o.packetSize)
+    throw new Error(`a Data packet came out ${packet.length} bytes, expected ${o.packetSize}`);
   const row = measuredRow(`reference (${backend.name})`, o, seal, () => decodeData(packet, secret, 0, true));
   setCryptoBackend(nobleBackend);
   return row;

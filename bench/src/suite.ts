@@ -33,12 +33,15 @@ export interface SuiteOptions {
 
 function runSuite(endpoint: string, args: string[], json: string): Promise<Report> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, '--bundled', endpoint, '--json', json, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [cli, '--bundled', endpoint, '--json', json, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.once('exit', (code) => {
       // 1 only says a counted case failed; the verdict line says which. 2 is a usage or harness error.
-      if (code !== 0 && code !== 1) reject(new Error(`qotp-conformance --bundled ${endpoint} exited with ${code}: ${stderr.slice(-500)}`));
+      if (code !== 0 && code !== 1)
+        reject(new Error(`qotp-conformance --bundled ${endpoint} exited with ${code}: ${stderr.slice(-500)}`));
       else resolve(JSON.parse(readFileSync(json, 'utf8')) as Report);
     });
   });
@@ -48,18 +51,26 @@ export async function suiteRows(o: SuiteOptions): Promise<SuiteRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'qotp-bench-suite-'));
   const rows: SuiteRow[] = [];
   try {
-    for (const [endpoint, run] of o.endpoints.flatMap((e) => o.runs.map((run): [string, SuiteRow['run']] => [e, run]))) {
+    for (const [endpoint, run] of o.endpoints.flatMap((e) =>
+      o.runs.map((run): [string, SuiteRow['run']] => [e, run]),
+    )) {
       const seconds: number[] = [];
       let cases = 0;
       let verdict = '';
       for (let r = 1; r <= o.repeats; r++) {
-        const report = await runSuite(endpoint, [...(run === 'quick' ? ['--quick'] : []), ...o.args], join(dir, `${endpoint}-${run}-${r}.json`));
+        const report = await runSuite(
+          endpoint,
+          [...(run === 'quick' ? ['--quick'] : []), ...o.args],
+          join(dir, `${endpoint}-${run}-${r}.json`),
+        );
         const target = report.targets[0];
         if (target === undefined) throw new Error(`the conformance report for ${endpoint} names no target`);
         cases = target.cases.length;
         verdict = summaryLine(target.name, target.summary);
         seconds.push(report.durationMs / 1000);
-        o.progress(`conformance suite (${run}) vs ${endpoint} run ${r}: ${(report.durationMs / 1000).toFixed(1)} s, ${verdict}`);
+        o.progress(
+          `conformance suite (${run}) vs ${endpoint} run ${r}: ${(report.durationMs / 1000).toFixed(1)} s, ${verdict}`,
+        );
       }
       rows.push({ endpoint, run, cases, seconds: summarize(seconds), verdict });
     }

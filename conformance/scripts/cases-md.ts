@@ -6,7 +6,12 @@ import { spec, type Clause } from '@qotp/spec';
 import { allTests, loadVectors, vectorFileNames } from '@qotp/vectors';
 import { allCases } from '../src/cases/index.js';
 import { MONITOR_RULES } from '../src/monitor.js';
-import { BROKEN_ENDPOINTS, PLANTED_CLIENT_DEFECTS, PLANTED_DEFECTS, plantedFailures } from '../test/support/planted-defects.js';
+import {
+  BROKEN_ENDPOINTS,
+  PLANTED_CLIENT_DEFECTS,
+  PLANTED_DEFECTS,
+  plantedFailures,
+} from '../test/support/planted-defects.js';
 // The vectors' planted defects live with the vector tests that run them (vectors/test/mutants.test.ts).
 import { VECTOR_MUTANTS } from '../../vectors/test/support/mutants.js';
 
@@ -47,7 +52,9 @@ export function coverage(): ClauseCoverage[] {
     vectors: vectors.get(clause.id) ?? 0,
     rules: MONITOR_RULES.filter((r) => r.clause === clause.id).map((r) => r.id),
     defects: failures.filter(([, , id]) => id === clause.id).map(([defect, caseId]) => `${defect} (${caseId})`),
-    mutants: Object.entries(VECTOR_MUTANTS).filter(([, m]) => (m.clauses as string[]).includes(clause.id)).map(([name]) => name),
+    mutants: Object.entries(VECTOR_MUTANTS)
+      .filter(([, m]) => (m.clauses as string[]).includes(clause.id))
+      .map(([name]) => name),
   }));
 }
 
@@ -71,24 +78,79 @@ export function renderCasesMarkdown(): string {
     '',
   ];
   for (const area of [...new Set(spec.clauses.map((c) => c.area))]) {
-    out.push(`## ${area}`, '', '| clause | level | class | cases | vectors | monitor | planted defect |', '|---|---|---|---|---|---|---|');
+    out.push(
+      `## ${area}`,
+      '',
+      '| clause | level | class | cases | vectors | monitor | planted defect |',
+      '|---|---|---|---|---|---|---|',
+    );
     for (const r of rows.filter((x) => x.clause.area === area)) {
-      out.push(`| ${code(r.clause.id)} | ${r.clause.level} | ${r.clause.class} | ${list(r.cases, '-')} | ${r.vectors || '-'} | ${list(r.rules, '-')} | ${[...r.defects, ...r.mutants.map((m) => `${m} (vectors)`)].join(', ') || '-'} |`);
+      out.push(
+        `| ${code(r.clause.id)} | ${r.clause.level} | ${r.clause.class} | ${list(r.cases, '-')} | ${r.vectors || '-'} | ${list(r.rules, '-')} | ${[...r.defects, ...r.mutants.map((m) => `${m} (vectors)`)].join(', ') || '-'} |`,
+      );
     }
     out.push('');
   }
-  out.push('## Not checked yet', '', 'MUST and SHOULD clauses about the protocol that no case checks, no vector names and no monitor rule judges (only the reference\'s own simulation tests hold it to them):', '');
-  out.push(...(unchecked.length === 0 ? ['(none)'] : unchecked.map((r) => `- ${code(r.clause.id)} (${r.clause.level}): ${r.clause.title}`)), '');
-  out.push('MUST and SHOULD clauses without a planted defect: a case or a vector checks them, but no test shows that it fails when the rule is broken:', '');
+  out.push(
+    '## Not checked yet',
+    '',
+    "MUST and SHOULD clauses about the protocol that no case checks, no vector names and no monitor rule judges (only the reference's own simulation tests hold it to them):",
+    '',
+  );
+  out.push(
+    ...(unchecked.length === 0
+      ? ['(none)']
+      : unchecked.map((r) => `- ${code(r.clause.id)} (${r.clause.level}): ${r.clause.title}`)),
+    '',
+  );
+  out.push(
+    'MUST and SHOULD clauses without a planted defect: a case or a vector checks them, but no test shows that it fails when the rule is broken:',
+    '',
+  );
   out.push(undefended.length === 0 ? '(none)' : undefended.map((r) => code(r.clause.id)).join(', '), '');
-  out.push('## Monitor', '', 'Rules that hold for every datagram an endpoint sends (src/monitor.ts): after every case the monitor reads its whole timeline, and a violation fails a case that passed otherwise, under the rule\'s clause.', '', '| rule | clause | what always holds | planted defect (a case about something else) |', '|---|---|---|---|');
-  for (const r of MONITOR_RULES) out.push(`| ${code(r.id)} | ${code(r.clause)} | ${r.title} | ${list(plantedFailures().filter(([, , , rule]) => rule === r.id).map(([d, c]) => `${d} (${c})`), '-')} |`);
+  out.push(
+    '## Monitor',
+    '',
+    "Rules that hold for every datagram an endpoint sends (src/monitor.ts): after every case the monitor reads its whole timeline, and a violation fails a case that passed otherwise, under the rule's clause.",
+    '',
+    '| rule | clause | what always holds | planted defect (a case about something else) |',
+    '|---|---|---|---|',
+  );
+  for (const r of MONITOR_RULES)
+    out.push(
+      `| ${code(r.id)} | ${code(r.clause)} | ${r.title} | ${list(
+        plantedFailures()
+          .filter(([, , , rule]) => rule === r.id)
+          .map(([d, c]) => `${d} (${c})`),
+        '-',
+      )} |`,
+    );
   out.push('');
   out.push('## Planted defects', '', '| defect | what the endpoint does wrong | fails |', '|---|---|---|');
-  for (const [name, d] of Object.entries({ ...PLANTED_DEFECTS, ...PLANTED_CLIENT_DEFECTS })) out.push(`| ${code(name)} | ${d.what} | ${d.fails.map(([c, clause]) => `${code(c)} under ${code(clause)}`).join('; ')} |`);
-  out.push('', '## Planted defects of the vectors', '', 'The reference with one rule wrong, replayed against the vectors (vectors/test/mutants.test.ts): at least one vector naming each clause rejects it.', '', '| mutant | what the implementation does wrong | rejected by vectors naming |', '|---|---|---|');
-  for (const [name, m] of Object.entries(VECTOR_MUTANTS)) out.push(`| ${code(name)} | ${m.what} | ${list(m.clauses, '-')} (${m.files.map((f) => `${f}.json`).join(', ')}) |`);
-  out.push('', '## Broken endpoints', '', 'Run against every case of their role by conformance/test/soundness.test.ts; none may pass a case unless the test lists why that is conforming.', '', '| endpoint | what it does |', '|---|---|');
+  for (const [name, d] of Object.entries({ ...PLANTED_DEFECTS, ...PLANTED_CLIENT_DEFECTS }))
+    out.push(
+      `| ${code(name)} | ${d.what} | ${d.fails.map(([c, clause]) => `${code(c)} under ${code(clause)}`).join('; ')} |`,
+    );
+  out.push(
+    '',
+    '## Planted defects of the vectors',
+    '',
+    'The reference with one rule wrong, replayed against the vectors (vectors/test/mutants.test.ts): at least one vector naming each clause rejects it.',
+    '',
+    '| mutant | what the implementation does wrong | rejected by vectors naming |',
+    '|---|---|---|',
+  );
+  for (const [name, m] of Object.entries(VECTOR_MUTANTS))
+    out.push(`| ${code(name)} | ${m.what} | ${list(m.clauses, '-')} (${m.files.map((f) => `${f}.json`).join(', ')}) |`);
+  out.push(
+    '',
+    '## Broken endpoints',
+    '',
+    'Run against every case of their role by conformance/test/soundness.test.ts; none may pass a case unless the test lists why that is conforming.',
+    '',
+    '| endpoint | what it does |',
+    '|---|---|',
+  );
   for (const [name, what] of Object.entries(BROKEN_ENDPOINTS)) out.push(`| ${code(name)} | ${what} |`);
   out.push('', '## Cases', '', '| case | level | role | clauses |', '|---|---|---|---|');
   for (const c of allCases) out.push(`| ${code(c.id)} | ${c.level} | ${c.role} | ${list(c.clauses, '-')} |`);

@@ -21,14 +21,27 @@ export interface CaseRecord {
   loopStallMs: number;
   /** The protocol monitor's findings in relay records (ctx.monitorRelay): the first violation of each. */
   relayViolations: { clause: string; message: string }[];
-  /** The last relay record judged, with the key log lines that open it: the capture of a case whose tester records nothing. */
+  /**
+   * The last relay record judged, with the key log lines that open it: the capture of a case whose tester records
+   * nothing.
+   */
   relayCapture: RelayCapture | null;
 }
 
-export const emptyRecord = (): CaseRecord => ({ checks: [], measurements: [], notes: [], timeline: [], relayedAuthentic: 0, loopStallMs: 0, relayViolations: [], relayCapture: null });
+export const emptyRecord = (): CaseRecord => ({
+  checks: [],
+  measurements: [],
+  notes: [],
+  timeline: [],
+  relayedAuthentic: 0,
+  loopStallMs: 0,
+  relayViolations: [],
+  relayCapture: null,
+});
 
 /** How many datagrams of the endpoint authenticated and decoded in a case, on any path. */
-export const authenticFromEndpoint = (r: CaseRecord): number => r.relayedAuthentic + r.timeline.filter((d) => d.direction === 'in' && d.decoded !== null).length;
+export const authenticFromEndpoint = (r: CaseRecord): number =>
+  r.relayedAuthentic + r.timeline.filter((d) => d.direction === 'in' && d.decoded !== null).length;
 
 /** What only the runner's thread can offer: the launched processes. */
 export interface ProcessHooks {
@@ -40,7 +53,13 @@ export interface ProcessHooks {
 /** Sampling interval of the event-loop delay; a stall shows up to one interval shorter than it was. */
 const LOOP_SAMPLE_MS = 5;
 
-export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'], hooks: ProcessHooks, seed: number, runs = 1) {
+export function caseContext(
+  record: CaseRecord,
+  endpoint: CaseContext['endpoint'],
+  hooks: ProcessHooks,
+  seed: number,
+  runs = 1,
+) {
   const peers: TesterPeer[] = [];
   const epoch = performance.now();
   // How late the tester may notice a datagram: the longest its event loop was held up.
@@ -55,7 +74,13 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
     endpointKeyLog: () => hooks.endpointKeyLog(),
     startClient: (o): Promise<ClientRun> => hooks.startClient(o),
     async peer(o = {}) {
-      const p = await TesterPeer.open({ target: endpoint.address, timeline: record.timeline, epoch, mtu: endpoint.mtu, ...(o.ipv6 === undefined ? {} : { ipv6: o.ipv6 }) });
+      const p = await TesterPeer.open({
+        target: endpoint.address,
+        timeline: record.timeline,
+        epoch,
+        mtu: endpoint.mtu,
+        ...(o.ipv6 === undefined ? {} : { ipv6: o.ipv6 }),
+      });
       peers.push(p);
       return p;
     },
@@ -80,7 +105,11 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
     monitorRelay(timeline, label, capture) {
       record.relayCapture = capture;
       const v = monitor(timeline, endpoint.mtu, stallMs());
-      if (v !== null) record.relayViolations.push({ clause: v.clause, message: `${label}${explainViolation(v)} (in the relay's record)` });
+      if (v !== null)
+        record.relayViolations.push({
+          clause: v.clause,
+          message: `${label}${explainViolation(v)} (in the relay's record)`,
+        });
     },
   };
   return {
@@ -91,7 +120,8 @@ export function caseContext(record: CaseRecord, endpoint: CaseContext['endpoint'
       loopDelay.disable();
       for (const p of peers) p.close();
       const unrecorded = peers.reduce((n, p) => n + p.unrecorded, 0);
-      if (unrecorded > 0) record.notes.push(`${unrecorded} datagrams from the endpoint were not recorded: the case's timeline was full`);
+      if (unrecorded > 0)
+        record.notes.push(`${unrecorded} datagrams from the endpoint were not recorded: the case's timeline was full`);
     },
   };
 }
@@ -117,13 +147,27 @@ export function warmUp(): void {
  * under a known wrong rule, that rule's clause is the failure (an echo "0 bytes back" is a
  * symptom); packets that did not decrypt at all are said next to the message.
  */
-function explained(timeline: Datagram[], clause: string, message: string, observation: Observation | null): CheckFailure {
-  const unreadable = timeline.filter((d) => d.direction === 'in' && d.decoded === null && d.error !== null && d.error !== NO_OWNER);
+function explained(
+  timeline: Datagram[],
+  clause: string,
+  message: string,
+  observation: Observation | null,
+): CheckFailure {
+  const unreadable = timeline.filter(
+    (d) => d.direction === 'in' && d.decoded === null && d.error !== null && d.error !== NO_OWNER,
+  );
   const diagnosed = unreadable.find((d) => d.diagnosis !== undefined);
   if (diagnosed?.diagnosis !== undefined) {
-    return new CheckFailure(diagnosed.diagnosis.clause, `${diagnosed.diagnosis.says} (datagram #${diagnosed.index} at ${diagnosed.t.toFixed(1)} ms; ${unreadable.length} of its datagrams did not decrypt); the check that noticed: [${clause}] ${message}`);
+    return new CheckFailure(
+      diagnosed.diagnosis.clause,
+      `${diagnosed.diagnosis.says} (datagram #${diagnosed.index} at ${diagnosed.t.toFixed(1)} ms; ${unreadable.length} of its datagrams did not decrypt); the check that noticed: [${clause}] ${message}`,
+    );
   }
   if (unreadable.length === 0) return new CheckFailure(clause, message, observation);
   const first = unreadable[0] as Datagram;
-  return new CheckFailure(clause, `${message}; ${unreadable.length} datagram(s) from the endpoint did not decrypt (first: #${first.index}, ${first.error})`, observation);
+  return new CheckFailure(
+    clause,
+    `${message}; ${unreadable.length} datagram(s) from the endpoint did not decrypt (first: #${first.index}, ${first.error})`,
+    observation,
+  );
 }

@@ -22,7 +22,17 @@ import { buildReport, implementationLine, targetReport, type Report, type Target
 import { needsOf, runCases, type CaseResult } from './runner.js';
 import { attachProblem } from './targets/attach-check.js';
 import { baselineOf } from './targets/baseline.js';
-import { attachedTarget, bundledTarget, bundledTargetNames, launchProblems, loadTarget, stopAllLaunched, TargetError, withExpectedFailures, type Target } from './targets/target.js';
+import {
+  attachedTarget,
+  bundledTarget,
+  bundledTargetNames,
+  launchProblems,
+  loadTarget,
+  stopAllLaunched,
+  TargetError,
+  withExpectedFailures,
+  type Target,
+} from './targets/target.js';
 
 const RUNNER_VERSION = runnerPackage.version;
 
@@ -115,9 +125,16 @@ const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w
  * The command that runs `t` again as this run did: how it was chosen (bundled by name, a target
  * file, an attached server), the seed and the options that change a verdict.
  */
-function replayCommand(t: Target, values: Record<string, string | boolean | string[] | undefined>, seed: number, expectedFailures: string | undefined): string {
+function replayCommand(
+  t: Target,
+  values: Record<string, string | boolean | string[] | undefined>,
+  seed: number,
+  expectedFailures: string | undefined,
+): string {
   const flags = [
-    ...(values['expected-failures-for'] === undefined ? [] : ['--expected-failures-for', values['expected-failures-for'] as string]),
+    ...(values['expected-failures-for'] === undefined
+      ? []
+      : ['--expected-failures-for', values['expected-failures-for'] as string]),
     ...(expectedFailures === undefined ? [] : ['--expected-failures', expectedFailures]),
     ...(values.strict === true ? ['--strict'] : []),
     ...(values.crypto === undefined ? [] : ['--crypto', values.crypto as string]),
@@ -127,7 +144,10 @@ function replayCommand(t: Target, values: Record<string, string | boolean | stri
 
 function targetsFrom(values: Record<string, string | boolean | string[] | undefined>): Target[] {
   const configs = (values.config as string[] | undefined) ?? [];
-  const options = values['expected-failures-for'] === undefined ? {} : { expectedFailuresFor: values['expected-failures-for'] as string };
+  const options =
+    values['expected-failures-for'] === undefined
+      ? {}
+      : { expectedFailuresFor: values['expected-failures-for'] as string };
   const targets: Target[] = [];
   if (values.target !== undefined) {
     if (values.pubkey === undefined) usage('--target needs --pubkey (the server identity public key in hex)');
@@ -137,14 +157,27 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
       usage(`--target: ${reasonOf(e)}`);
     }
     const manifest = values.manifest === undefined ? null : loadTarget(values.manifest as string).config;
-    const chosenBy = ['--target', values.target as string, '--pubkey', values.pubkey as string, ...(values.manifest === undefined ? [] : ['--manifest', values.manifest as string])];
-    targets.push({ ...attachedTarget(values.target as string, parsePubkey(values.pubkey as string), manifest), chosenBy });
-  } else if (values.pubkey !== undefined || values.manifest !== undefined) usage('--pubkey and --manifest go with --target');
+    const chosenBy = [
+      '--target',
+      values.target as string,
+      '--pubkey',
+      values.pubkey as string,
+      ...(values.manifest === undefined ? [] : ['--manifest', values.manifest as string]),
+    ];
+    targets.push({
+      ...attachedTarget(values.target as string, parsePubkey(values.pubkey as string), manifest),
+      chosenBy,
+    });
+  } else if (values.pubkey !== undefined || values.manifest !== undefined)
+    usage('--pubkey and --manifest go with --target');
   for (const c of configs) targets.push({ ...loadTarget(c, options), chosenBy: ['--config', c] });
   if (values.bundled !== undefined) {
     const names = (values.bundled as string).split(',').filter(Boolean);
     const unknown = names.filter((n) => !bundledTargetNames.includes(n));
-    if (unknown.length > 0) usage(`--bundled: no bundled target named ${unknown.map((n) => `'${n}'`).join(', ')} (bundled: ${bundledTargetNames.join(', ')})`);
+    if (unknown.length > 0)
+      usage(
+        `--bundled: no bundled target named ${unknown.map((n) => `'${n}'`).join(', ')} (bundled: ${bundledTargetNames.join(', ')})`,
+      );
     for (const n of names) targets.push({ ...bundledTarget(n, options), chosenBy: ['--bundled', n] });
   } else if (targets.length === 0) {
     // The default: every bundled target that can run here. The Go endpoint is built from a
@@ -153,7 +186,10 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
       const t = bundledTarget(n, { ...options, check: false });
       const missing = launchProblems(t);
       if (missing.length === 0) targets.push({ ...bundledTarget(n, options), chosenBy: ['--bundled', n] });
-      else process.stdout.write(`qotp-conformance: target ${n} left out: ${missing[0]}${n === 'go' ? ' (in a clone: npm run build:endpoint --workspace=@qotp/interop)' : ''}\n`);
+      else
+        process.stdout.write(
+          `qotp-conformance: target ${n} left out: ${missing[0]}${n === 'go' ? ' (in a clone: npm run build:endpoint --workspace=@qotp/interop)' : ''}\n`,
+        );
     }
   }
   return targets;
@@ -203,29 +239,51 @@ async function main(): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`qotp-conformance ${RUNNER_VERSION}: ${allCases.length} cases, spec of ${spec.protocol} ${spec.protocolVersion} (Go original ${pinnedRelease().version})\n`);
+    process.stdout.write(
+      `qotp-conformance ${RUNNER_VERSION}: ${allCases.length} cases, spec of ${spec.protocol} ${spec.protocolVersion} (Go original ${pinnedRelease().version})\n`,
+    );
     return 0;
   }
   const grep = pattern(values.grep, 'grep');
   const exclude = pattern(values.exclude, 'exclude');
   const matches = (re: RegExp, c: CaseDefinition) => re.test(c.id) || re.test(c.title);
-  const chosen = allCases.filter((c) => (grep === null || matches(grep, c)) && (exclude === null || !matches(exclude, c)));
+  const chosen = allCases.filter(
+    (c) => (grep === null || matches(grep, c)) && (exclude === null || !matches(exclude, c)),
+  );
   // --quick: the cases that declare no long wait (CaseDefinition.slow); the rest is said, not hidden.
   const leftOut = values.quick === true ? chosen.filter((c) => c.slow !== undefined) : [];
   const cases = chosen.filter((c) => !leftOut.includes(c));
   if (values.list) {
-    const rows = cases.map((c) => ({ id: c.id, title: c.title, level: c.level, role: c.role, clauses: c.clauses, needs: needsOf(c), ...(c.slow === undefined ? {} : { slow: c.slow }), ...(c.waitsOnTimer ? { waitsOnTimer: true } : {}) }));
+    const rows = cases.map((c) => ({
+      id: c.id,
+      title: c.title,
+      level: c.level,
+      role: c.role,
+      clauses: c.clauses,
+      needs: needsOf(c),
+      ...(c.slow === undefined ? {} : { slow: c.slow }),
+      ...(c.waitsOnTimer ? { waitsOnTimer: true } : {}),
+    }));
     if (values.json !== undefined) {
       writeFileSync(values.json, `${JSON.stringify(rows, null, 1)}\n`);
       process.stdout.write(`wrote ${values.json} (${rows.length} ${rows.length === 1 ? 'case' : 'cases'})\n`);
       return 0;
     }
-    const slowness = (r: (typeof rows)[number]) => (r.slow === undefined ? '' : `${' '.repeat(41)}slow: ${r.slow}${r.waitsOnTimer ? " (waits on the endpoint's timer, beside the others)" : ''}\n`);
-    for (const r of rows) process.stdout.write(`${r.id.padEnd(40)} ${r.level.padEnd(6)} ${r.role.padEnd(6)} ${(r.needs.join('+') || '-').padEnd(22)} ${r.clauses.join(', ')}\n${' '.repeat(41)}${r.title}\n${slowness(r)}`);
+    const slowness = (r: (typeof rows)[number]) =>
+      r.slow === undefined
+        ? ''
+        : `${' '.repeat(41)}slow: ${r.slow}${r.waitsOnTimer ? " (waits on the endpoint's timer, beside the others)" : ''}\n`;
+    for (const r of rows)
+      process.stdout.write(
+        `${r.id.padEnd(40)} ${r.level.padEnd(6)} ${r.role.padEnd(6)} ${(r.needs.join('+') || '-').padEnd(22)} ${r.clauses.join(', ')}\n${' '.repeat(41)}${r.title}\n${slowness(r)}`,
+      );
     process.stdout.write(`${rows.length} ${rows.length === 1 ? 'case' : 'cases'}\n`);
     return 0;
   }
-  if (cases.length === 0) usage(`no case left after ${[values.grep === undefined ? '' : `--grep ${values.grep}`, values.exclude === undefined ? '' : `--exclude ${values.exclude}`, values.quick === true ? '--quick' : ''].filter(Boolean).join(' and ')}`);
+  if (cases.length === 0)
+    usage(
+      `no case left after ${[values.grep === undefined ? '' : `--grep ${values.grep}`, values.exclude === undefined ? '' : `--exclude ${values.exclude}`, values.quick === true ? '--quick' : ''].filter(Boolean).join(' and ')}`,
+    );
 
   try {
     selectCryptoBackend(values.crypto);
@@ -236,7 +294,8 @@ async function main(): Promise<number> {
   const perTarget = (flag: 'write-expected' | 'expected-failures', t: Target): string | undefined => {
     const file = values[flag];
     if (file === undefined) return undefined;
-    if (selected.length > 1 && !file.includes('{target}')) usage(`--${flag}: with ${selected.length} targets the file name needs {target}, e.g. expected-{target}.json`);
+    if (selected.length > 1 && !file.includes('{target}'))
+      usage(`--${flag}: with ${selected.length} targets the file name needs {target}, e.g. expected-{target}.json`);
     return file.replaceAll('{target}', t.config.name);
   };
   const targets = selected.map((t) => {
@@ -256,15 +315,20 @@ async function main(): Promise<number> {
   const caseTimeoutMs = positive(values.timeout, 'timeout', 60) * 1000;
   const deadline = performance.now() + positive(values.deadline, 'deadline', 300) * 1000;
   // A quick run is short cases that mostly wait on the network: more of them at once.
-  const concurrency = Math.floor(positive(values.concurrency, 'concurrency', values.quick === true ? QUICK_CONCURRENCY : 4));
+  const concurrency = Math.floor(
+    positive(values.concurrency, 'concurrency', values.quick === true ? QUICK_CONCURRENCY : 4),
+  );
   const verdict = { strict: values.strict === true, failOnUnexpectedPass: values['fail-on-unexpected-pass'] === true };
-  if (values.seed !== undefined && !/^\d{1,10}$/.test(values.seed)) usage(`--seed must be a whole number, got '${values.seed}'`);
+  if (values.seed !== undefined && !/^\d{1,10}$/.test(values.seed))
+    usage(`--seed must be a whole number, got '${values.seed}'`);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : Number(values.seed) >>> 0;
   for (const flag of ['repeat', 'until-fail'] as const) {
     const v = values[flag];
-    if (v !== undefined && !/^[1-9]\d{0,2}$/.test(v)) usage(`--${flag} must be a whole number from 1 to 999, got '${v}'`);
+    if (v !== undefined && !/^[1-9]\d{0,2}$/.test(v))
+      usage(`--${flag} must be a whole number from 1 to 999, got '${v}'`);
   }
-  if (values.repeat !== undefined && values['until-fail'] !== undefined) usage('--repeat and --until-fail go one at a time');
+  if (values.repeat !== undefined && values['until-fail'] !== undefined)
+    usage('--repeat and --until-fail go one at a time');
   const untilFail = values['until-fail'] !== undefined;
   const repeat = Number(values.repeat ?? values['until-fail'] ?? 1);
   for (const t of targets) t.replay = replayCommand(t, values, seed, perTarget('expected-failures', t));
@@ -276,8 +340,13 @@ async function main(): Promise<number> {
     `qotp-conformance ${RUNNER_VERSION}: ${cases.length} ${cases.length === 1 ? 'case' : 'cases'} against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; ${artifactsDir === null ? 'no pcaps or key logs (--out DIR writes them)' : `pcaps and key logs in ${artifactsDir}`}\n`,
   );
   for (const t of targets) process.stdout.write(`  ${t.config.name}: ${implementationLine(t.implementation)}\n`);
-  if (leftOut.length > 0) process.stdout.write(`  --quick: ${leftOut.length} slow case(s) left out: ${leftOut.map((c) => `${c.id} (${c.slow})`).join('; ')}\n`);
-  process.stdout.write(`  seed ${seed} (--seed ${seed} replays what the cases drew at random)${repeat > 1 ? `; every case runs ${untilFail ? `up to ${repeat} times, until its first failure (--until-fail)` : `${repeat} times (--repeat)`}` : ''}\n`);
+  if (leftOut.length > 0)
+    process.stdout.write(
+      `  --quick: ${leftOut.length} slow case(s) left out: ${leftOut.map((c) => `${c.id} (${c.slow})`).join('; ')}\n`,
+    );
+  process.stdout.write(
+    `  seed ${seed} (--seed ${seed} replays what the cases drew at random)${repeat > 1 ? `; every case runs ${untilFail ? `up to ${repeat} times, until its first failure (--until-fail)` : `${repeat} times (--repeat)`}` : ''}\n`,
+  );
 
   const write = (path: string | undefined, content: () => string) => {
     if (path === undefined) return;
@@ -289,32 +358,62 @@ async function main(): Promise<number> {
     write(values.json, () => `${JSON.stringify(report, null, 1)}\n`);
     write(values.junit, () => junitXml(report));
     write(values.html, () => htmlReport(report, dirname(resolve(values.html as string))));
-    write(values.markdown, () => markdownSummary(report, values.html === undefined ? null : relative(dirname(resolve(values.markdown as string)), resolve(values.html))));
+    write(values.markdown, () =>
+      markdownSummary(
+        report,
+        values.html === undefined ? null : relative(dirname(resolve(values.markdown as string)), resolve(values.html)),
+      ),
+    );
   };
 
   // Finished cases per target, in catalogue order, for a report written on a signal.
   const finished = targets.map(() => new Map<string, CaseResult>());
   const contacts = targets.map((): NonNullable<TargetReport['firstContact']> => ({}));
   const partialReport = (signal: 'SIGINT' | 'SIGTERM'): Report => {
-    const reports = targets.map((t, i) => targetReport(t, cases.flatMap((c) => finished[i]?.get(c.id) ?? []), verdict, contacts[i]));
+    const reports = targets.map((t, i) =>
+      targetReport(
+        t,
+        cases.flatMap((c) => finished[i]?.get(c.id) ?? []),
+        verdict,
+        contacts[i],
+      ),
+    );
     const notFinished = targets.length * cases.length - finished.reduce((n, m) => n + m.size, 0);
-    return withHarnessErrors(buildReport(reports, startedAt, performance.now() - t0, verdict, { signal, casesNotFinished: notFinished }, seed, repeat));
+    return withHarnessErrors(
+      buildReport(
+        reports,
+        startedAt,
+        performance.now() - t0,
+        verdict,
+        { signal, casesNotFinished: notFinished },
+        seed,
+        repeat,
+      ),
+    );
   };
   // An error that escapes every case (a timer's, a socket's) is the runner's fault: said,
   // kept in the report and in the exit status, and the run goes on to its report.
   const harnessErrors: string[] = [];
-  const withHarnessErrors = (report: Report): Report => (harnessErrors.length === 0 ? report : { ...report, harnessErrors });
+  const withHarnessErrors = (report: Report): Report =>
+    harnessErrors.length === 0 ? report : { ...report, harnessErrors };
   const escaped = (e: unknown) => {
     const text = e instanceof Error ? (e.stack ?? e.message) : String(e);
     harnessErrors.push(text);
-    process.stderr.write(`qotp-conformance: harness error outside any case (a bug of the runner; please report it): ${text}\n`);
+    process.stderr.write(
+      `qotp-conformance: harness error outside any case (a bug of the runner; please report it): ${text}\n`,
+    );
   };
   process.on('uncaughtException', escaped);
   process.on('unhandledRejection', escaped);
-  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, status] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       const stopped = stopAllLaunched();
-      process.stderr.write(`qotp-conformance: ${signal}: stopped ${stopped} launched endpoint process group(s); writing the reports of the cases that finished\n`);
+      process.stderr.write(
+        `qotp-conformance: ${signal}: stopped ${stopped} launched endpoint process group(s); writing the reports of the cases that finished\n`,
+      );
       writeReports(partialReport(signal));
       process.exit(status);
     });
@@ -331,13 +430,28 @@ async function main(): Promise<number> {
       };
       const onFirstContact = (role: 'server' | 'client', diagnosis: string) => {
         (contacts[i] as NonNullable<TargetReport['firstContact']>)[role] = diagnosis;
-        process.stdout.write(`  ${target.config.name}: nothing it sent as ${role} authenticated and decoded in its first cases: ${diagnosis}; its later ${role}-role cases fail at once\n`);
+        process.stdout.write(
+          `  ${target.config.name}: nothing it sent as ${role} authenticated and decoded in its first cases: ${diagnosis}; its later ${role}-role cases fail at once\n`,
+        );
       };
-      const results = await runCases(cases, target, { caseTimeoutMs, deadline, concurrency, artifactsDir, seed, repeat, untilFail, onCaseStart: shown.start, onCaseEnd, onFirstContact });
+      const results = await runCases(cases, target, {
+        caseTimeoutMs,
+        deadline,
+        concurrency,
+        artifactsDir,
+        seed,
+        repeat,
+        untilFail,
+        onCaseStart: shown.start,
+        onCaseEnd,
+        onFirstContact,
+      });
       return targetReport(target, results, verdict, contacts[i]);
     }),
   );
-  const report = withHarnessErrors(buildReport(reports, startedAt, performance.now() - t0, verdict, undefined, seed, repeat));
+  const report = withHarnessErrors(
+    buildReport(reports, startedAt, performance.now() - t0, verdict, undefined, seed, repeat),
+  );
   writeReports(report);
   reports.forEach((t, i) => {
     const target = targets[i] as Target;

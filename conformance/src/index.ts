@@ -1,9 +1,28 @@
 // @qotp/conformance: the black-box runner as a library (the CLI is src/cli.ts).
 export { allCases } from './cases/index.js';
-export { CheckFailure, type CaseContext, type CaseDefinition, type Capability, type Check, type Level, type Measurement, type Role } from './cases/case.js';
+export {
+  CheckFailure,
+  type CaseContext,
+  type CaseDefinition,
+  type Capability,
+  type Check,
+  type Level,
+  type Measurement,
+  type Role,
+} from './cases/case.js';
 export { runCases, type CaseResult, type RunOptions } from './runner.js';
 export { counts, levelOf, summarize, summaryLine, type Outcome, type Summary } from './verdict.js';
-export { attachedTarget, bundledTarget, fill, launch, loadTarget, startServer, TargetError, type Target, type TargetConfig } from './targets/target.js';
+export {
+  attachedTarget,
+  bundledTarget,
+  fill,
+  launch,
+  loadTarget,
+  startServer,
+  TargetError,
+  type Target,
+  type TargetConfig,
+} from './targets/target.js';
 export { buildReport, targetReport, type Report, type TargetReport } from './report/model.js';
 export { htmlReport } from './report/html.js';
 export { junitXml } from './report/junit.js';
@@ -13,5 +32,22 @@ export { TesterPeer } from './peer/tester-peer.js';
 export { PeerConnection } from './peer/peer-connection.js';
 export { startRelay, type Relay, type Relayed, type RelaySettings } from './impair/relay.js';
 export { describeImpairment, ImpairedPath, type Fate, type Impairment } from './impair/impairment.js';
-export { decodeCaptured, parseKeyLog, timeline, type DecodeReport, type KeyLog, type TimedDatagram } from './impair/capture.js';
-export { describeResent, giveUpAllowed, MAX_COPIES, noCause, readResends, stoppedFirst, type ResendRecord, type Resent, type Side } from './impair/resends.js';
+export {
+  decodeCaptured,
+  parseKeyLog,
+  timeline,
+  type DecodeReport,
+  type KeyLog,
+  type TimedDatagram,
+} from './impair/capture.js';
+export {
+  describeResent,
+  giveUpAllowed,
+  MAX_COPIES,
+  noCause,
+  readResends,
+  stoppedFirst,
+  type ResendRecord,
+  type Resent,
+  type Side,
+} from './impair/resends.js';

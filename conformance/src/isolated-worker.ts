@@ -18,16 +18,24 @@ async function run(request: IsolatedRequest): Promise<IsolatedResult> {
   selectCryptoBackend(request.cryptoBackend);
   warmUp();
   const record = emptyRecord();
-  const { ctx, peers, close } = caseContext(record, request.endpoint as CaseContext['endpoint'], {
-    endpointOutput: unavailable('the endpoint output'),
-    endpointKeyLog: unavailable('the endpoint key log'),
-    startClient: unavailable('a client process'),
-  }, request.seed);
+  const { ctx, peers, close } = caseContext(
+    record,
+    request.endpoint as CaseContext['endpoint'],
+    {
+      endpointOutput: unavailable('the endpoint output'),
+      endpointKeyLog: unavailable('the endpoint key log'),
+      startClient: unavailable('a client process'),
+    },
+    request.seed,
+  );
   let failure: IsolatedResult['failure'] = null;
   try {
     await c.run(ctx);
   } catch (e) {
-    failure = e instanceof CheckFailure ? { clause: e.clause, message: e.message, observation: e.observation } : { clause: null, message: (e as Error).stack ?? String(e), observation: null };
+    failure =
+      e instanceof CheckFailure
+        ? { clause: e.clause, message: e.message, observation: e.observation }
+        : { clause: null, message: (e as Error).stack ?? String(e), observation: null };
   } finally {
     close();
   }

@@ -33,11 +33,15 @@ export interface IsolatedRun {
 }
 
 export function runIsolated(request: IsolatedRequest): IsolatedRun {
-  const worker = fromSources ? new Worker(tsBootstrap, { eval: true, workerData: request }) : new Worker(workerFile, { workerData: request });
+  const worker = fromSources
+    ? new Worker(tsBootstrap, { eval: true, workerData: request })
+    : new Worker(workerFile, { workerData: request });
   const result = new Promise<IsolatedResult>((resolve, reject) => {
     worker.once('message', (m: IsolatedResult) => resolve(m));
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`the isolated case's worker ended with code ${code} before it reported`)));
+    worker.once('exit', (code) =>
+      reject(new Error(`the isolated case's worker ended with code ${code} before it reported`)),
+    );
   });
   return { result, stop: () => void worker.terminate() };
 }

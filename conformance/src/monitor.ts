@@ -55,11 +55,17 @@ export interface Violation {
  * `first` is the first packet the connection began with and `reply` its reply type.
  */
 type Sendable = 'first' | 'reply' | 'Data';
-const HANDSHAKE: Record<'initiator' | 'responder', { machine: string; states: Record<string, { maySend: Sendable[]; says: string }> }> = {
+const HANDSHAKE: Record<
+  'initiator' | 'responder',
+  { machine: string; states: Record<string, { maySend: Sendable[]; says: string }> }
+> = {
   initiator: {
     machine: 'initiator-handshake',
     states: {
-      'awaiting-reply': { maySend: ['first'], says: 'no reply sent to it yet: it sends its first packet and copies of it (rows dial, first-packet-resent)' },
+      'awaiting-reply': {
+        maySend: ['first'],
+        says: 'no reply sent to it yet: it sends its first packet and copies of it (rows dial, first-packet-resent)',
+      },
       'reply-sent': { maySend: ['first', 'Data'], says: 'a reply sent to it, not yet shown to have arrived' },
       established: { maySend: ['Data'], says: 'it sent Data, so a reply authenticated: Data from now on (row reply)' },
     },
@@ -67,9 +73,18 @@ const HANDSHAKE: Record<'initiator' | 'responder', { machine: string; states: Re
   responder: {
     machine: 'responder-handshake',
     states: {
-      replying: { maySend: ['reply'], says: "the initiator's first Data packet not sent yet: it seals as the reply type (rows init-snd, more-data)" },
-      'data-sent': { maySend: ['reply', 'Data'], says: "the initiator's first Data packet sent, not yet shown to have arrived" },
-      established: { maySend: ['Data'], says: 'it sent Data, so the first Data packet authenticated: Data from now on, a late first packet answered in Data too (rows first-data, late-first-packet)' },
+      replying: {
+        maySend: ['reply'],
+        says: "the initiator's first Data packet not sent yet: it seals as the reply type (rows init-snd, more-data)",
+      },
+      'data-sent': {
+        maySend: ['reply', 'Data'],
+        says: "the initiator's first Data packet sent, not yet shown to have arrived",
+      },
+      established: {
+        maySend: ['Data'],
+        says: 'it sent Data, so the first Data packet authenticated: Data from now on, a late first packet answered in Data too (rows first-data, late-first-packet)',
+      },
     },
   },
 };
@@ -100,7 +115,9 @@ interface MonitorState {
   ephemeral: Map<string, { connId: bigint; datagram: Datagram }>;
   /** Connections whose first sealed packet of the endpoint's has been seen. */
   sealedOnce: Set<bigint>;
-  /** The endpoint's latest PING in a Data packet per "connection/stream/offset", and when the tester acknowledged it. */
+  /**
+   * The endpoint's latest PING in a Data packet per "connection/stream/offset", and when the tester acknowledged it.
+   */
   pings: Map<string, { ping: Datagram; ackedAt: number | null }>;
 }
 
@@ -127,7 +144,11 @@ function transmitted(d: Datagram): { key: string; what: string; rtoMs: number } 
   if (isFirstPacket(m.type)) return { key: `${m.connId}/first`, what: `its ${m.type}`, rtoMs: DEFAULT_RTO_MS };
   const s = m.payload?.stream;
   if (s === null || s === undefined || (s.data.length === 0 && m.payload?.isClose !== true)) return null;
-  return { key: `${m.connId}/${segmentKey(s.streamId, s.offset, s.data.length)}`, what: `its segment of stream ${s.streamId} at ${s.offset} (${s.data.length} B)`, rtoMs: MIN_RTO_MS };
+  return {
+    key: `${m.connId}/${segmentKey(s.streamId, s.offset, s.data.length)}`,
+    what: `its segment of stream ${s.streamId} at ${s.offset} (${s.data.length} B)`,
+    rtoMs: MIN_RTO_MS,
+  };
 }
 
 export const MONITOR_RULES: MonitorRule[] = [
@@ -135,7 +156,8 @@ export const MONITOR_RULES: MonitorRule[] = [
     id: 'datagram-within-mtu',
     clause: 'payload.max-data',
     title: "No datagram exceeds the sender's MTU",
-    check: (d, s) => (d.bytes.length > s.mtu ? `a datagram of ${d.bytes.length} bytes, more than the declared MTU of ${s.mtu}` : null),
+    check: (d, s) =>
+      d.bytes.length > s.mtu ? `a datagram of ${d.bytes.length} bytes, more than the declared MTU of ${s.mtu}` : null,
   },
   {
     id: 'offset-width-exact',
@@ -148,7 +170,9 @@ export const MONITOR_RULES: MonitorRule[] = [
       const wide = ((header >> WIDE.shift) & 1) === 1;
       const largest = Math.max(p.ack?.offset ?? 0, p.stream?.offset ?? 0);
       if (wide === largest > NARROW_MAX) return null;
-      return wide ? `48-bit offsets although the largest offset, ${largest}, fits in 24 bits` : `24-bit offsets for an offset of ${largest}`;
+      return wide
+        ? `48-bit offsets although the largest offset, ${largest}, fits in 24 bits`
+        : `24-bit offsets for an offset of ${largest}`;
     },
   },
   {
@@ -160,7 +184,8 @@ export const MONITOR_RULES: MonitorRule[] = [
       if (m === null || m.sn === null) return null;
       const key = `${m.connId}/${m.epoch ?? 0}/${m.sn}`;
       const first = s.used.get(key);
-      if (first !== undefined) return `sequence number ${m.sn} (epoch ${m.epoch ?? 0}) again, first used by datagram #${first.index} at ${first.t.toFixed(0)} ms: a nonce used twice under one key`;
+      if (first !== undefined)
+        return `sequence number ${m.sn} (epoch ${m.epoch ?? 0}) again, first used by datagram #${first.index} at ${first.t.toFixed(0)} ms: a nonce used twice under one key`;
       s.used.set(key, d);
       return null;
     },
@@ -173,7 +198,8 @@ export const MONITOR_RULES: MonitorRule[] = [
       const m = d.decoded;
       if (m === null || m.sn === null || s.sealedOnce.has(m.connId)) return null;
       s.sealedOnce.add(m.connId);
-      // An initiator's first packet after an InitSnd may count the InitSnd copies: only replies and InitCryptoSnd are judged.
+      // An initiator's first packet after an InitSnd may count the InitSnd copies: only replies and InitCryptoSnd are
+      // judged.
       if (m.type === 'Data' || m.sn === 0) return null;
       return `the endpoint's first sealed packet on this connection has sequence number ${m.sn}, not 0: its counter did not start with the connection`;
     },
@@ -189,14 +215,16 @@ export const MONITOR_RULES: MonitorRule[] = [
       const key = Buffer.from(d.bytes.subarray(at, at + KEY_SIZE)).toString('hex');
       const first = s.ephemeral.get(key);
       if (first === undefined) s.ephemeral.set(key, { connId: m.connId, datagram: d });
-      else if (first.connId !== m.connId) return `the ephemeral key ${key.slice(0, 16)}... again, which connection ${first.connId.toString(16)} carried first (datagram #${first.datagram.index}): two connections share a key pair, and with it their secrets`;
+      else if (first.connId !== m.connId)
+        return `the ephemeral key ${key.slice(0, 16)}... again, which connection ${first.connId.toString(16)} carried first (datagram #${first.datagram.index}): two connections share a key pair, and with it their secrets`;
       return null;
     },
   },
   {
     id: 'handshake-order',
     clause: 'handshake.message-order',
-    title: 'Each connection sends the message types its handshake state machine allows: first packet or reply, then Data only',
+    title:
+      'Each connection sends the message types its handshake state machine allows: first packet or reply, then Data only',
     check: (d, s) => {
       const m = d.decoded;
       if (m === null) return null;
@@ -206,7 +234,8 @@ export const MONITOR_RULES: MonitorRule[] = [
       const state = machine.states[view.state];
       if (state === undefined) return null;
       const may = state.maySend.map((x) => (x === 'first' ? view.first : x === 'reply' ? REPLY_TO[view.first] : x));
-      if (!may.includes(m.type)) return `${m.type} from the ${view.role} of a connection begun with ${view.first}, in state ${view.state} of ${machine.machine} (${state.says}); no row sends ${m.type} there, only ${may.join(' or ')}`;
+      if (!may.includes(m.type))
+        return `${m.type} from the ${view.role} of a connection begun with ${view.first}, in state ${view.state} of ${machine.machine} (${state.says}); no row sends ${m.type} there, only ${may.join(' or ')}`;
       if (m.type === 'Data') view.state = 'established';
       return null;
     },
@@ -251,14 +280,26 @@ export const MONITOR_RULES: MonitorRule[] = [
       const m = d.decoded;
       const seg = m?.payload?.stream;
       // Replies are left out: one answering a repeated first packet carries its PING again.
-      if (m === null || m.type !== 'Data' || seg === null || seg === undefined || seg.data.length > 0 || m.payload?.isClose) return null;
+      if (
+        m === null ||
+        m.type !== 'Data' ||
+        seg === null ||
+        seg === undefined ||
+        seg.data.length > 0 ||
+        m.payload?.isClose
+      )
+        return null;
       const key = `${m.connId}/${segmentKey(seg.streamId, seg.offset, 0)}`;
       const earlier = s.pings.get(key);
       s.pings.set(key, { ping: d, ackedAt: null });
-      if (earlier === undefined || (earlier.ackedAt !== null && d.t - earlier.ackedAt >= ACK_HEARD_MS + s.stallMs)) return null;
+      if (earlier === undefined || (earlier.ackedAt !== null && d.t - earlier.ackedAt >= ACK_HEARD_MS + s.stallMs))
+        return null;
       const first = earlier.ping;
       if (d.t - first.t >= MIN_RTO_MS * (1 - RESEND_SLACK) - s.stallMs) return null;
-      const acked = earlier.ackedAt === null ? 'unacknowledged' : `acknowledged by the tester only ${(d.t - earlier.ackedAt).toFixed(1)} ms before (too soon for the endpoint to have heard it)`;
+      const acked =
+        earlier.ackedAt === null
+          ? 'unacknowledged'
+          : `acknowledged by the tester only ${(d.t - earlier.ackedAt).toFixed(1)} ms before (too soon for the endpoint to have heard it)`;
       return `a second PING of stream ${seg.streamId} at ${seg.offset} ${(d.t - first.t).toFixed(0)} ms after the first (datagram #${first.index}), which is ${acked}, and whose RTO (at least ${MIN_RTO_MS} ms) has not expired: an ACK could not tell the two apart`;
     },
   },
@@ -279,13 +320,16 @@ export const MONITOR_RULES: MonitorRule[] = [
     title: 'No ACK advertises more than the receive buffer capacity',
     check: (d) => {
       const ack = d.decoded?.payload?.ack;
-      return ack !== null && ack !== undefined && ack.window > CAPACITY ? `an ACK advertising a window of ${ack.window} bytes, more than the receive buffer capacity of ${CAPACITY}` : null;
+      return ack !== null && ack !== undefined && ack.window > CAPACITY
+        ? `an ACK advertising a window of ${ack.window} bytes, more than the receive buffer capacity of ${CAPACITY}`
+        : null;
     },
   },
   {
     id: 'nothing-past-own-close',
     clause: 'close.answer',
-    title: 'Once a sender closed its direction of a stream, it sends no data past the close offset and no CLOSE at another',
+    title:
+      'Once a sender closed its direction of a stream, it sends no data past the close offset and no CLOSE at another',
     check: (d, s) => {
       const m = d.decoded;
       const seg = m?.payload?.stream;
@@ -295,7 +339,8 @@ export const MONITOR_RULES: MonitorRule[] = [
       const closed = s.closedAt.get(key);
       if (closed !== undefined) {
         const at = `its CLOSE of stream ${seg.streamId} at ${closed.offset} (datagram #${closed.datagram.index})`;
-        if (m.payload?.isClose && end !== closed.offset) return `a CLOSE of stream ${seg.streamId} at ${end} after ${at}: the end moved`;
+        if (m.payload?.isClose && end !== closed.offset)
+          return `a CLOSE of stream ${seg.streamId} at ${end} after ${at}: the end moved`;
         if (end > closed.offset) return `data of stream ${seg.streamId} up to offset ${end} after ${at}`;
       } else if (m.payload?.isClose) s.closedAt.set(key, { offset: end, datagram: d });
       return null;
@@ -317,12 +362,16 @@ function noteSent(d: Datagram, state: MonitorState): void {
   const s = m.payload?.stream;
   if (s !== null && s !== undefined) segments.add(segmentKey(s.streamId, s.offset, s.data.length));
   const ack = m.payload?.ack;
-  const ping = ack !== null && ack !== undefined && ack.length === 0 ? state.pings.get(`${m.connId}/${segmentKey(ack.streamId, ack.offset, 0)}`) : undefined;
+  const ping =
+    ack !== null && ack !== undefined && ack.length === 0
+      ? state.pings.get(`${m.connId}/${segmentKey(ack.streamId, ack.offset, 0)}`)
+      : undefined;
   if (ping !== undefined) ping.ackedAt ??= d.t;
   const view = state.handshakes.get(m.connId);
   if (view === undefined) {
     if (isFirstPacket(m.type)) state.handshakes.set(m.connId, { role: 'responder', state: 'replying', first: m.type });
-  } else if (view.role === 'initiator' && view.state === 'awaiting-reply' && sentBy(m.type) === 'responder') view.state = 'reply-sent';
+  } else if (view.role === 'initiator' && view.state === 'awaiting-reply' && sentBy(m.type) === 'responder')
+    view.state = 'reply-sent';
   else if (view.role === 'responder' && view.state === 'replying' && m.type === 'Data') view.state = 'data-sent';
 }
 
@@ -335,7 +384,19 @@ function noteTransmission(d: Datagram, state: MonitorState): void {
 
 /** The first violation in a case's timeline, in the order the datagrams came; null when none. */
 export function monitor(timeline: readonly Datagram[], mtu: number, stallMs = 0): Violation | null {
-  const state: MonitorState = { mtu, stallMs, used: new Map(), sent: new Map(), closedAt: new Map(), copies: new Map(), earlyCopies: [], handshakes: new Map(), ephemeral: new Map(), sealedOnce: new Set(), pings: new Map() };
+  const state: MonitorState = {
+    mtu,
+    stallMs,
+    used: new Map(),
+    sent: new Map(),
+    closedAt: new Map(),
+    copies: new Map(),
+    earlyCopies: [],
+    handshakes: new Map(),
+    ephemeral: new Map(),
+    sealedOnce: new Set(),
+    pings: new Map(),
+  };
   for (const d of timeline) {
     if (d.direction === 'out') {
       noteSent(d, state);
@@ -351,4 +412,5 @@ export function monitor(timeline: readonly Datagram[], mtu: number, stallMs = 0)
 }
 
 /** A violation in a line: the rule, the datagram and what it broke. */
-export const explainViolation = (v: Violation): string => `monitor (${v.rule}): datagram #${v.datagram.index} at ${v.datagram.t.toFixed(0)} ms, ${describe(v.datagram)}: ${v.message}`;
+export const explainViolation = (v: Violation): string =>
+  `monitor (${v.rule}): datagram #${v.datagram.index} at ${v.datagram.t.toFixed(0)} ms, ${describe(v.datagram)}: ${v.message}`;

@@ -16,7 +16,15 @@ import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { firstContact } from './peer/first-contact.js';
 import { keyLogOf, writePcap } from './report/artifacts.js';
 import { fill, launch, startServer, type LaunchedProcess, type RunningServer, type Target } from './targets/target.js';
-import { crashOf, endingOf, expectedFailureOf, ServerStartFailure, Timeout, UNSUPPORTED_EXIT, type Outcome } from './verdict.js';
+import {
+  crashOf,
+  endingOf,
+  expectedFailureOf,
+  ServerStartFailure,
+  Timeout,
+  UNSUPPORTED_EXIT,
+  type Outcome,
+} from './verdict.js';
 
 export interface CaseResult extends CaseRecord {
   id: string;
@@ -74,18 +82,27 @@ export function caseSeed(runSeed: number | undefined, caseId: string): number {
 
 /** What a case needs beyond a server to talk to: capabilities and what the runner must launch. */
 export function needsOf(c: CaseDefinition): string[] {
-  return [...(c.requires ?? []), ...(c.role === 'client' ? ['client command'] : []), ...(c.needsLaunch?.sink ? ['sink'] : c.needsLaunch ? ['launched server'] : []), ...(c.needsLaunch?.keyLog ? ['key log'] : [])];
+  return [
+    ...(c.requires ?? []),
+    ...(c.role === 'client' ? ['client command'] : []),
+    ...(c.needsLaunch?.sink ? ['sink'] : c.needsLaunch ? ['launched server'] : []),
+    ...(c.needsLaunch?.keyLog ? ['key log'] : []),
+  ];
 }
 
 function unsupportedBecause(c: CaseDefinition, target: Target): string | null {
   const missing = (c.requires ?? []).filter((cap) => !target.config.capabilities[cap]);
   if (missing.length > 0) return `the target does not declare ${missing.join(', ')}`;
   if (c.role === 'client' && target.config.client === undefined) return 'the target has no client command';
-  if (c.role === 'server' && target.config.server === undefined && target.attached === null) return 'the target has no server command and no --target';
+  if (c.role === 'server' && target.config.server === undefined && target.attached === null)
+    return 'the target has no server command and no --target';
   const launch = c.needsLaunch;
-  if (launch !== undefined && (target.attached !== null || target.config.server === undefined)) return 'the case needs a server the runner launches';
-  if (launch?.sink && target.config.server?.sinkArgs === undefined) return 'the case needs a sink mode (server.sinkArgs)';
-  if (launch?.keyLog && !target.config.server?.command.some((a) => a.includes('{keylog}'))) return 'the server command has no {keylog} placeholder';
+  if (launch !== undefined && (target.attached !== null || target.config.server === undefined))
+    return 'the case needs a server the runner launches';
+  if (launch?.sink && target.config.server?.sinkArgs === undefined)
+    return 'the case needs a sink mode (server.sinkArgs)';
+  if (launch?.keyLog && !target.config.server?.command.some((a) => a.includes('{keylog}')))
+    return 'the server command has no {keylog} placeholder';
   return null;
 }
 
@@ -166,36 +183,66 @@ function newResult(c: CaseDefinition): CaseResult {
 }
 
 /** Sets a result's outcome from how its case ended. */
-function fail(result: CaseResult, outcome: Outcome, failedClause: string | null, message: string, observation: Observation | null = null): void {
+function fail(
+  result: CaseResult,
+  outcome: Outcome,
+  failedClause: string | null,
+  message: string,
+  observation: Observation | null = null,
+): void {
   Object.assign(result, { outcome, failedClause, message, observation });
 }
 
 /** The first line of a crash, or the last line, of what a process printed. */
-const lastWords = (output: string): string => (output.split('\n').find((l) => /panic|fatal|error/i.test(l)) ?? output.trim().split('\n').at(-1) ?? '').trim();
+const lastWords = (output: string): string =>
+  (output.split('\n').find((l) => /panic|fatal|error/i.test(l)) ?? output.trim().split('\n').at(-1) ?? '').trim();
 
 /**
  * After the case, what the launched processes say of it: one that declined (status 127) makes
  * it unsupported; a server that died, or a client that crashed, is the failure, whatever
  * check noticed it first (crypto.receive.no-crash).
  */
-function judgeProcesses(result: CaseResult, e: unknown, server: RunningServer | null, clients: LaunchedProcess[]): void {
-  const declined = e instanceof ServerStartFailure ? e.exitCode === UNSUPPORTED_EXIT : [server, ...clients].some((p) => p?.child.exitCode === UNSUPPORTED_EXIT);
+function judgeProcesses(
+  result: CaseResult,
+  e: unknown,
+  server: RunningServer | null,
+  clients: LaunchedProcess[],
+): void {
+  const declined =
+    e instanceof ServerStartFailure
+      ? e.exitCode === UNSUPPORTED_EXIT
+      : [server, ...clients].some((p) => p?.child.exitCode === UNSUPPORTED_EXIT);
   if (declined) {
-    fail(result, 'unsupported', null, `the endpoint exited with status ${UNSUPPORTED_EXIT}: it does not support what this case asks (it then looked like: ${result.message ?? 'a pass'})`);
+    fail(
+      result,
+      'unsupported',
+      null,
+      `the endpoint exited with status ${UNSUPPORTED_EXIT}: it does not support what this case asks (it then looked like: ${result.message ?? 'a pass'})`,
+    );
     return;
   }
   if (result.outcome === 'harness-error') return;
   if (server !== null && server.child.exitCode !== null) {
     const last = lastWords(server.output());
     const saw = result.outcome === 'pass' ? '' : `; the case then saw: ${result.message}`;
-    fail(result, 'fail', 'crypto.receive.no-crash', `the endpoint process exited with code ${server.child.exitCode} during the case${last ? ` (${last})` : ''}${saw}`);
+    fail(
+      result,
+      'fail',
+      'crypto.receive.no-crash',
+      `the endpoint process exited with code ${server.child.exitCode} during the case${last ? ` (${last})` : ''}${saw}`,
+    );
     return;
   }
   for (const client of clients) {
     const crash = crashOf({ code: client.child.exitCode, signal: client.child.signalCode }, client.output());
     if (crash === null) continue;
     const saw = result.outcome === 'pass' ? 'the case had passed otherwise' : `the case then saw: ${result.message}`;
-    fail(result, 'fail', 'crypto.receive.no-crash', `the client crashed (${crash}), exit status ${client.child.exitCode ?? client.child.signalCode}; ${saw}`);
+    fail(
+      result,
+      'fail',
+      'crypto.receive.no-crash',
+      `the client crashed (${crash}), exit status ${client.child.exitCode ?? client.child.signalCode}; ${saw}`,
+    );
     return;
   }
 }
@@ -215,7 +262,8 @@ function judgeTimeline(result: CaseResult, mtu: number): void {
 }
 
 /** The seed of a case's run `run` (0 the first): the case's seed, then the ones after it. */
-const runSeed = (options: RunOptions, c: CaseDefinition, run: number): number => (caseSeed(options.seed, c.id) + run) >>> 0;
+const runSeed = (options: RunOptions, c: CaseDefinition, run: number): number =>
+  (caseSeed(options.seed, c.id) + run) >>> 0;
 
 /**
  * A case run `--repeat` times: a chance-dependent case (impair.*) repeats its runs itself; any
@@ -223,7 +271,12 @@ const runSeed = (options: RunOptions, c: CaseDefinition, run: number): number =>
  * result ("run k of N" in its message), with a note counting how every run ended; `untilFail`
  * stops at that run.
  */
-async function runRepeated(c: CaseDefinition, target: Target, options: RunOptions, health: TargetHealth): Promise<CaseResult> {
+async function runRepeated(
+  c: CaseDefinition,
+  target: Target,
+  options: RunOptions,
+  health: TargetHealth,
+): Promise<CaseResult> {
   const runs = options.repeat ?? 1;
   if (runs <= 1 || c.repeatable) return runOne(c, target, options, health, 0);
   const ends: CaseResult[] = [];
@@ -241,12 +294,20 @@ async function runRepeated(c: CaseDefinition, target: Target, options: RunOption
   const result = first ?? (ends.at(-1) as CaseResult);
   const counts = new Map<string, number>();
   for (const r of ends) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
-  result.notes.push(`${ends.length} of ${runs} runs${options.untilFail && ends.length < runs ? ' (stopped at the first failure, --until-fail)' : ''}: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}`);
+  result.notes.push(
+    `${ends.length} of ${runs} runs${options.untilFail && ends.length < runs ? ' (stopped at the first failure, --until-fail)' : ''}: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}`,
+  );
   result.durationMs = ends.reduce((ms, r) => ms + r.durationMs, 0);
   return result;
 }
 
-async function runOne(c: CaseDefinition, target: Target, options: RunOptions, health: TargetHealth, run: number): Promise<CaseResult> {
+async function runOne(
+  c: CaseDefinition,
+  target: Target,
+  options: RunOptions,
+  health: TargetHealth,
+  run: number,
+): Promise<CaseResult> {
   const seed = runSeed(options, c, run);
   const started = performance.now();
   const result = newResult(c);
@@ -269,7 +330,12 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
   }
   const mute = health.contact[c.role];
   if (mute.diagnosis !== null) {
-    fail(result, 'fail', mute.mute[0]?.failedClause ?? c.clauses[0] ?? null, `not run: nothing the endpoint sent in the ${mute.mute.length} ${c.role}-role cases before authenticated and decoded (${mute.mute.map((r) => r.id).join(', ')}): ${mute.diagnosis}`);
+    fail(
+      result,
+      'fail',
+      mute.mute[0]?.failedClause ?? c.clauses[0] ?? null,
+      `not run: nothing the endpoint sent in the ${mute.mute.length} ${c.role}-role cases before authenticated and decoded (${mute.mute.map((r) => r.id).join(', ')}): ${mute.diagnosis}`,
+    );
     return finish();
   }
 
@@ -280,7 +346,10 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
   let server: RunningServer | null = null;
   let keyLog = '';
   // The endpoint's own key log: kept as an artifact, or a temporary file; never appended to an old one.
-  const endpointKeyLog = caseDir === null ? join(tmpdir(), `qotp-${process.pid}-${c.id}.endpoint.keylog`) : join(caseDir, `${c.id}.endpoint.keylog`);
+  const endpointKeyLog =
+    caseDir === null
+      ? join(tmpdir(), `qotp-${process.pid}-${c.id}.endpoint.keylog`)
+      : join(caseDir, `${c.id}.endpoint.keylog`);
   rmSync(endpointKeyLog, { force: true });
 
   const hooks: ProcessHooks = {
@@ -289,7 +358,10 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     async startClient(o): Promise<ClientRun> {
       const client = target.config.client;
       if (client === undefined) throw new Error('the target has no client command');
-      const input = join(caseDir ?? tmpdir(), caseDir === null ? `qotp-${process.pid}-${c.id}.client-input` : `${c.id}.client-input`);
+      const input = join(
+        caseDir ?? tmpdir(),
+        caseDir === null ? `qotp-${process.pid}-${c.id}.client-input` : `${c.id}.client-input`,
+      );
       writeFileSync(input, o.input);
       const values = {
         node: process.execPath,
@@ -304,13 +376,25 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
       const proc = launch(argv);
       stops.push(proc);
       clients.push(proc);
-      return { exited: proc.exited.then((code) => ({ code, stdout: proc.output(), stderr: '', spawnError: proc.spawnError() })), stop: proc.stop };
+      return {
+        exited: proc.exited.then((code) => ({
+          code,
+          stdout: proc.output(),
+          stderr: '',
+          spawnError: proc.spawnError(),
+        })),
+        stop: proc.stop,
+      };
     },
   };
 
   // One limit for the whole case, the server's start included.
   const runs = c.repeatable ? (options.repeat ?? 1) : 1;
-  const limit = Math.min(c.timeoutMs * runs, options.caseTimeoutMs * runs, Math.max(0, options.deadline - performance.now()));
+  const limit = Math.min(
+    c.timeoutMs * runs,
+    options.caseTimeoutMs * runs,
+    Math.max(0, options.deadline - performance.now()),
+  );
   const endBy = performance.now() + limit;
   let ended: unknown = null;
   try {
@@ -318,7 +402,18 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     if (c.role === 'server') {
       server = await serverFor(c, target, endpointKeyLog, endBy, health);
       if (server !== null) stops.push(server);
-      endpoint = target.attached !== null ? { address: parseHostPort(target.attached.address), publicKey: target.attached.publicKey, mtu: target.config.mtu } : { address: parseHostPort((server as RunningServer).address), publicKey: (server as RunningServer).publicKey, mtu: target.config.mtu };
+      endpoint =
+        target.attached !== null
+          ? {
+              address: parseHostPort(target.attached.address),
+              publicKey: target.attached.publicKey,
+              mtu: target.config.mtu,
+            }
+          : {
+              address: parseHostPort((server as RunningServer).address),
+              publicKey: (server as RunningServer).publicKey,
+              mtu: target.config.mtu,
+            };
     }
     const remaining = Math.max(0, endBy - performance.now());
     let timer: NodeJS.Timeout | undefined;
@@ -333,7 +428,9 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
         Object.assign(result, outcome.record);
         keyLog = outcome.keyLog;
         if (outcome.failure !== null) {
-          throw outcome.failure.clause === null ? new Error(outcome.failure.message) : new CheckFailure(outcome.failure.clause, outcome.failure.message, outcome.failure.observation);
+          throw outcome.failure.clause === null
+            ? new Error(outcome.failure.message)
+            : new CheckFailure(outcome.failure.clause, outcome.failure.message, outcome.failure.observation);
         }
       } else {
         const { ctx, peers, close } = caseContext(result, endpoint, hooks, seed, runs);
@@ -357,7 +454,10 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
     judgeProcesses(result, ended, server, clients);
     judgeTimeline(result, target.config.mtu);
   } finally {
-    result.endpointOutput = stops.map((p) => p.output()).join('\n').slice(-4000);
+    result.endpointOutput = stops
+      .map((p) => p.output())
+      .join('\n')
+      .slice(-4000);
     for (const p of stops) p.stop();
     if (caseDir === null) rmSync(endpointKeyLog, { force: true });
   }
@@ -377,10 +477,19 @@ async function runOne(c: CaseDefinition, target: Target, options: RunOptions, he
  * The server a server-role case talks to: a fresh one launched for it (null when the target
  * is attached). Two failed starts in a row with none succeeding fail the later cases at once.
  */
-async function serverFor(c: CaseDefinition, target: Target, keyLog: string, endBy: number, health: TargetHealth): Promise<RunningServer | null> {
+async function serverFor(
+  c: CaseDefinition,
+  target: Target,
+  keyLog: string,
+  endBy: number,
+  health: TargetHealth,
+): Promise<RunningServer | null> {
   if (target.attached !== null) return null;
   if (health.started === 0 && health.failedInARow >= START_FAILURES_TO_GIVE_UP) {
-    throw new ServerStartFailure(`not started: the server failed to start in the ${health.failedInARow} cases before and never started in this run (first: ${health.firstFailure})`, '');
+    throw new ServerStartFailure(
+      `not started: the server failed to start in the ${health.failedInARow} cases before and never started in this run (first: ${health.firstFailure})`,
+      '',
+    );
   }
   try {
     const server = await startServer(target, keyLog, c.needsLaunch?.sink ? 'sink' : 'echo', endBy);
@@ -406,7 +515,8 @@ async function serverFor(c: CaseDefinition, target: Target, keyLog: string, endB
 export async function runCases(cases: CaseDefinition[], target: Target, options: RunOptions): Promise<CaseResult[]> {
   warmUp();
   const results: CaseResult[] = new Array(cases.length);
-  const longestFirst = (indices: number[]) => indices.sort((a, b) => (cases[b] as CaseDefinition).timeoutMs - (cases[a] as CaseDefinition).timeoutMs);
+  const longestFirst = (indices: number[]) =>
+    indices.sort((a, b) => (cases[b] as CaseDefinition).timeoutMs - (cases[a] as CaseDefinition).timeoutMs);
   const all = cases.map((_, i) => i);
   // With a concurrency of 1 everything runs one at a time, as a user who asks for it means.
   const aside = (i: number) => cases[i]?.waitsOnTimer === true && options.concurrency > 1;
@@ -427,6 +537,9 @@ export async function runCases(cases: CaseDefinition[], target: Target, options:
       options.onCaseEnd?.(r);
     }
   };
-  await Promise.all([...waiting.map(() => worker(waiting)()), ...Array.from({ length: Math.max(1, options.concurrency) }, worker(order))]);
+  await Promise.all([
+    ...waiting.map(() => worker(waiting)()),
+    ...Array.from({ length: Math.max(1, options.concurrency) }, worker(order)),
+  ]);
   return results;
 }

@@ -47,11 +47,18 @@ export interface Ending {
 }
 
 export function endingOf(e: unknown): Ending {
-  if (e instanceof CheckFailure) return { outcome: 'fail', failedClause: e.clause, message: e.message, observation: e.observation };
-  if (e instanceof ServerStartFailure) return { outcome: 'fail', failedClause: 'harness.server-ready', message: e.message, observation: null };
+  if (e instanceof CheckFailure)
+    return { outcome: 'fail', failedClause: e.clause, message: e.message, observation: e.observation };
+  if (e instanceof ServerStartFailure)
+    return { outcome: 'fail', failedClause: 'harness.server-ready', message: e.message, observation: null };
   if (e instanceof Timeout) return { outcome: 'timeout', failedClause: null, message: e.message, observation: null };
   // Anything else is the runner's own fault: a bug to report, with where it happened.
-  return { outcome: 'harness-error', failedClause: null, message: e instanceof Error ? (e.stack ?? e.message) : String(e), observation: null };
+  return {
+    outcome: 'harness-error',
+    failedClause: null,
+    message: e instanceof Error ? (e.stack ?? e.message) : String(e),
+    observation: null,
+  };
 }
 
 /**
@@ -60,15 +67,20 @@ export function endingOf(e: unknown): Ending {
  * gives up prints a line and exits with a status of its own; one that crashes does not.
  */
 export function crashOf(exit: { code: number | null; signal?: NodeJS.Signals | null }, output: string): string | null {
-  if (exit.signal !== undefined && exit.signal !== null && exit.signal !== 'SIGTERM' && exit.signal !== 'SIGKILL') return `killed by ${exit.signal}`;
-  const marker = /^(panic: .*|fatal error: .*|Traceback \(most recent call last\):|Segmentation fault.*|\S*Error: .*\n\s+at .*|Uncaught .*)$/m.exec(output);
-  return marker === null ? null : marker[0].split('\n')[0]?.trim() ?? null;
+  if (exit.signal !== undefined && exit.signal !== null && exit.signal !== 'SIGTERM' && exit.signal !== 'SIGKILL')
+    return `killed by ${exit.signal}`;
+  const marker =
+    /^(panic: .*|fatal error: .*|Traceback \(most recent call last\):|Segmentation fault.*|\S*Error: .*\n\s+at .*|Uncaught .*)$/m.exec(
+      output,
+    );
+  return marker === null ? null : (marker[0].split('\n')[0]?.trim() ?? null);
 }
 
 /** The level of a clause, by the spec. */
 const clauseLevel = new Map<string, Level | 'MAY'>(spec.clauses.map((c) => [c.id, c.level as Level | 'MAY']));
 
-export const isFailure = (r: Pick<Verdictable, 'outcome'>): boolean => r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'harness-error';
+export const isFailure = (r: Pick<Verdictable, 'outcome'>): boolean =>
+  r.outcome === 'fail' || r.outcome === 'timeout' || r.outcome === 'harness-error';
 
 /**
  * The level a failure counts at: the failed clause's, when a check named one (a SHOULD case
@@ -94,16 +106,31 @@ export function failsAsListed(entry: ExpectedFailure, failedClause: string | nul
  * Whether `listed` covers the result. A pass of a listed case is covered (and reported as an
  * unexpected pass); a failure only when it is the listed one. The note says why not.
  */
-export function expectedFailureOf(listed: ExpectedFailure | undefined, r: Verdictable): { reason: string | null; note: string | null } {
+export function expectedFailureOf(
+  listed: ExpectedFailure | undefined,
+  r: Verdictable,
+): { reason: string | null; note: string | null } {
   if (listed === undefined) return { reason: null, note: null };
   const specific = listed.clause !== undefined || listed.observed !== undefined;
   // A timeout names no clause: an entry for one gives only the pattern of its message.
   const ended = r.outcome === 'fail' || (r.outcome === 'timeout' && listed.clause === undefined);
-  const asListed = r.outcome === 'pass' || r.outcome === 'unsupported' || !specific || (ended && failsAsListed(listed, r.failedClause, r.message));
+  const asListed =
+    r.outcome === 'pass' ||
+    r.outcome === 'unsupported' ||
+    !specific ||
+    (ended && failsAsListed(listed, r.failedClause, r.message));
   if (asListed) return { reason: listed.reason, note: null };
-  const wanted = [listed.clause === undefined ? '' : `under ${listed.clause}`, listed.observed === undefined ? '' : `with a message matching /${listed.observed}/`].filter(Boolean).join(' ');
+  const wanted = [
+    listed.clause === undefined ? '' : `under ${listed.clause}`,
+    listed.observed === undefined ? '' : `with a message matching /${listed.observed}/`,
+  ]
+    .filter(Boolean)
+    .join(' ');
   const got = r.outcome === 'fail' ? `failed under ${r.failedClause}: ${r.message}` : `ended as ${r.outcome}`;
-  return { reason: null, note: `listed as an expected failure${wanted ? ` ${wanted}` : ''} (${listed.reason}), but it ${got}: counted as unexpected` };
+  return {
+    reason: null,
+    note: `listed as an expected failure${wanted ? ` ${wanted}` : ''} (${listed.reason}), but it ${got}: counted as unexpected`,
+  };
 }
 
 export interface Summary {
@@ -114,7 +141,10 @@ export interface Summary {
   unsupported: number;
   timeouts: number;
   harnessErrors: number;
-  /** Failures (and, for an entry that names no clause or pattern, time-outs and harness errors) that an expected-failure entry covers. */
+  /**
+   * Failures (and, for an entry that names no clause or pattern, time-outs and harness errors) that an expected-failure
+   * entry covers.
+   */
   expectedFailures: number;
   /** Listed as expected failures yet passed: the list is out of date. */
   unexpectedPasses: string[];

@@ -6,7 +6,8 @@ import { baselineOf, messagePattern } from '../src/targets/baseline.js';
 
 describe('a baseline from a run', () => {
   it('leaves numbers and hex ids open and keeps the words', () => {
-    const said = 'monitor (resend-after-rto): datagram #65 at 1243 ms, Data conn d42b64bb sn 5 39 B: CLOSE s0 o700 0 B: transmission 2';
+    const said =
+      'monitor (resend-after-rto): datagram #65 at 1243 ms, Data conn d42b64bb sn 5 39 B: CLOSE s0 o700 0 B: transmission 2';
     const p = new RegExp(messagePattern(said));
     expect(p.test(said)).toBe(true);
     expect(p.test(said.replace('#65 at 1243', '#7 at 20').replace('d42b64bb', '0a1b2c3d'))).toBe(true);
@@ -21,22 +22,66 @@ describe('a baseline from a run', () => {
   });
 
   it('keeps a listed entry that failed as listed, and writes one for a new failure and one for a timeout', () => {
-    const base = { title: '', role: 'server', level: 'MUST', clauses: [], observation: null, durationMs: 1, checks: [], measurements: [], notes: [], timeline: [], relayedAuthentic: 0, loopStallMs: 0, relayViolations: [], endpointOutput: '', artifacts: null } as const;
+    const base = {
+      title: '',
+      role: 'server',
+      level: 'MUST',
+      clauses: [],
+      observation: null,
+      durationMs: 1,
+      checks: [],
+      measurements: [],
+      notes: [],
+      timeline: [],
+      relayedAuthentic: 0,
+      loopStallMs: 0,
+      relayViolations: [],
+      endpointOutput: '',
+      artifacts: null,
+    } as const;
     const t = {
       name: 'x',
       implementation: { version: 'v1', versionSource: 'probe', expectedFailuresFile: null, expectedFailuresNote: null },
       cases: [
-        { ...base, id: 'a.listed', outcome: 'fail', expectedFailure: 'G1', failedClause: 'ack.segment', message: 'no ACK' },
-        { ...base, id: 'a.new', outcome: 'fail', expectedFailure: null, failedClause: 'close.answer', message: 'closed at 3500' },
-        { ...base, id: 'a.slow', outcome: 'timeout', expectedFailure: null, failedClause: null, message: 'no verdict within 10000 ms' },
+        {
+          ...base,
+          id: 'a.listed',
+          outcome: 'fail',
+          expectedFailure: 'G1',
+          failedClause: 'ack.segment',
+          message: 'no ACK',
+        },
+        {
+          ...base,
+          id: 'a.new',
+          outcome: 'fail',
+          expectedFailure: null,
+          failedClause: 'close.answer',
+          message: 'closed at 3500',
+        },
+        {
+          ...base,
+          id: 'a.slow',
+          outcome: 'timeout',
+          expectedFailure: null,
+          failedClause: null,
+          message: 'no verdict within 10000 ms',
+        },
         { ...base, id: 'a.fine', outcome: 'pass', expectedFailure: null, failedClause: null, message: null },
       ],
     } as unknown as TargetReport;
-    const listed = new Map([['a.listed', { case: 'a.listed', reason: 'Finding G1: written by a person', clause: 'ack.segment' }]]);
+    const listed = new Map([
+      ['a.listed', { case: 'a.listed', reason: 'Finding G1: written by a person', clause: 'ack.segment' }],
+    ]);
     const b = baselineOf(t, listed, 'a test');
     expect(b.entries).toEqual([
       { case: 'a.listed', reason: 'Finding G1: written by a person', clause: 'ack.segment' },
-      { case: 'a.new', reason: 'fail under close.answer in the run this file was written from: closed at 3500', clause: 'close.answer', observed: '^closed at \\d+' },
+      {
+        case: 'a.new',
+        reason: 'fail under close.answer in the run this file was written from: closed at 3500',
+        clause: 'close.answer',
+        observed: '^closed at \\d+',
+      },
       { case: 'a.slow', reason: 'timeout in the run this file was written from: no verdict within 10000 ms' },
     ]);
     expect(b.obtained).toMatch(/^Written by qotp-conformance --write-expected: a test; implementation v1 \(probe\)\.$/);

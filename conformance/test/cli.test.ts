@@ -14,7 +14,10 @@ const referenceCli = fileURLToPath(new URL('../../reference/dist/cli.js', import
 const dir = mkdtempSync(join(tmpdir(), 'qotp-cli-'));
 
 function run(args: string[], timeoutMs = 60_000) {
-  const r = spawnSync(process.execPath, [cli, '--out', join(dir, 'artifacts'), ...args], { encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync(process.execPath, [cli, '--out', join(dir, 'artifacts'), ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
   return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -53,10 +56,16 @@ describe('qotp-conformance', () => {
   it.each([
     [['--target', '127.0.0.1:1'], /--target needs --pubkey/],
     [['--target', '127.0.0.1:1', '--pubkey', 'xyz'], /--pubkey must be 64 hex digits, got 'xyz'/],
-    [['--target', 'localhost', '--pubkey', 'ab'.repeat(32)], /^qotp-conformance: --target: not a host:port address: 'localhost' \(IPv6 as \[::1\]:port\)$/m],
+    [
+      ['--target', 'localhost', '--pubkey', 'ab'.repeat(32)],
+      /^qotp-conformance: --target: not a host:port address: 'localhost' \(IPv6 as \[::1\]:port\)$/m,
+    ],
     [['--grep', '('], /--grep: Invalid regular expression/],
     [['--crypto', 'openssl'], /^qotp-conformance: --crypto: crypto backend must be node or noble, got 'openssl'$/m],
-    [['--bundled', 'refrence'], /^qotp-conformance: --bundled: no bundled target named 'refrence' \(bundled: reference, go\)$/m],
+    [
+      ['--bundled', 'refrence'],
+      /^qotp-conformance: --bundled: no bundled target named 'refrence' \(bundled: reference, go\)$/m,
+    ],
     [['--exclude', '['], /--exclude: Invalid regular expression/],
     [['--grep', 'handshake', '--exclude', '.'], /no case left after --grep handshake and --exclude \./],
     [['--grep', 'no-such-case'], /no case left after --grep no-such-case/],
@@ -78,14 +87,37 @@ describe('qotp-conformance', () => {
 
   it('--repeat runs a chance-dependent case with successive relay seeds and counts how the runs ended', () => {
     const json = join(dir, 'repeat.json');
-    const r = run(['--target', server.address, '--pubkey', server.publicKey, '--grep', '^impair.handshake-loss$', '--seed', '7', '--repeat', '3', '--json', json], 120_000);
+    const r = run(
+      [
+        '--target',
+        server.address,
+        '--pubkey',
+        server.publicKey,
+        '--grep',
+        '^impair.handshake-loss$',
+        '--seed',
+        '7',
+        '--repeat',
+        '3',
+        '--json',
+        json,
+      ],
+      120_000,
+    );
     expect(r.status, r.out + r.err).toBe(0);
     expect(r.out).toMatch(/seed 7 .*; every case runs 3 times \(--repeat\)/);
-    const report = JSON.parse(readFileSync(json, 'utf8')) as { seed: number; repeat: number; targets: { cases: { notes: string[] }[] }[] };
+    const report = JSON.parse(readFileSync(json, 'utf8')) as {
+      seed: number;
+      repeat: number;
+      targets: { cases: { notes: string[] }[] }[];
+    };
     expect([report.seed, report.repeat]).toEqual([7, 3]);
     expect(schemaValidator('report.schema.json')(report)).toEqual([]);
     const notes = report.targets[0]?.cases[0]?.notes ?? [];
-    const seeds = notes.map((n) => /^run (\d) of 3 \(relay seed (\d+)\): relay seed \2/.exec(n)).filter((m) => m !== null).map((m) => Number(m[2]));
+    const seeds = notes
+      .map((n) => /^run (\d) of 3 \(relay seed (\d+)\): relay seed \2/.exec(n))
+      .filter((m) => m !== null)
+      .map((m) => Number(m[2]));
     expect(seeds).toHaveLength(3);
     expect([seeds[1]! - seeds[0]!, seeds[2]! - seeds[1]!]).toEqual([1, 1]);
     expect(notes.at(-1)).toMatch(/^3 runs: \d intact \(\d+ %\), \d ended in a give-up the spec allows, none failed$/);
@@ -98,14 +130,28 @@ describe('qotp-conformance', () => {
     expect(run(['--list', '--quick', '--json', quick]).status).toBe(0);
     const rows = (f: string) => JSON.parse(readFileSync(f, 'utf8')) as { id: string; slow?: string }[];
     const slow = rows(all).filter((r) => r.slow !== undefined);
-    expect(slow.map((r) => r.id)).toEqual(expect.arrayContaining(['connection.idle-timeout', 'retransmission.give-up', 'impair.transfer-loss-15']));
-    expect(rows(quick).map((r) => r.id)).toEqual(rows(all).filter((r) => r.slow === undefined).map((r) => r.id));
+    expect(slow.map((r) => r.id)).toEqual(
+      expect.arrayContaining(['connection.idle-timeout', 'retransmission.give-up', 'impair.transfer-loss-15']),
+    );
+    expect(rows(quick).map((r) => r.id)).toEqual(
+      rows(all)
+        .filter((r) => r.slow === undefined)
+        .map((r) => r.id),
+    );
     // Those that only wait on the endpoint's timer run beside the others; each is a slow case.
-    const waiting = rows(all).filter((r) => (r as { waitsOnTimer?: boolean }).waitsOnTimer === true).map((r) => r.id);
-    expect(waiting).toEqual(expect.arrayContaining(['connection.idle-timeout', 'connection.idle-refresh', 'retransmission.give-up']));
+    const waiting = rows(all)
+      .filter((r) => (r as { waitsOnTimer?: boolean }).waitsOnTimer === true)
+      .map((r) => r.id);
+    expect(waiting).toEqual(
+      expect.arrayContaining(['connection.idle-timeout', 'connection.idle-refresh', 'retransmission.give-up']),
+    );
     expect(waiting.every((id) => slow.some((r) => r.id === id))).toBe(true);
-    expect(run(['--list', '--grep', '^connection\\.idle-timeout$']).out).toContain("slow: waits out the 30 s idle timeout (waits on the endpoint's timer, beside the others)");
-    expect(run(['--quick', '--grep', '^connection\\.idle-timeout$']).err).toMatch(/no case left after --grep \^connection\\.idle-timeout\$ and --quick/);
+    expect(run(['--list', '--grep', '^connection\\.idle-timeout$']).out).toContain(
+      "slow: waits out the 30 s idle timeout (waits on the endpoint's timer, beside the others)",
+    );
+    expect(run(['--quick', '--grep', '^connection\\.idle-timeout$']).err).toMatch(
+      /no case left after --grep \^connection\\.idle-timeout\$ and --quick/,
+    );
   });
 
   it('--version names the runner, the case count and the spec', () => {
@@ -117,7 +163,9 @@ describe('qotp-conformance', () => {
   it('--list shows titles and needs, --exclude leaves cases out, and --list --json writes the list', () => {
     const r = run(['--list', '--grep', '^connection\\.key-log', '--exclude', '0rtt']);
     expect(r.status).toBe(0);
-    expect(r.out).toMatch(/^connection\.key-log\s+SHOULD server launched server\+key log\s+keylog\.format\n\s+The endpoint's key log has a line/m);
+    expect(r.out).toMatch(
+      /^connection\.key-log\s+SHOULD server launched server\+key log\s+keylog\.format\n\s+The endpoint's key log has a line/m,
+    );
     expect(r.out).toMatch(/^1 case$/m);
     const file = join(dir, 'list.json');
     const j = run(['--list', '--json', file, '--grep', 'key-log']);
@@ -128,12 +176,33 @@ describe('qotp-conformance', () => {
   });
 
   it.each([
-    ['a placeholder typo', { server: { command: ['{node}', referenceCli, 'serve', '--listen', '{lisen}'] } }, /server\.command: unknown placeholder \{lisen\} \(server commands take \{node\} \{dir\} \{listen\} \{seed\} \{keylog\}\)/],
-    ['a program that is not there', { server: { command: ['./no-such-server', 'serve'] } }, /server\.command: \.\/no-such-server does not exist or is not executable/],
-    ['a program not on PATH', { client: { command: ['no-such-qotp-client', '--to', '{peer}'] } }, /client\.command: no-such-qotp-client is not on PATH/],
+    [
+      'a placeholder typo',
+      { server: { command: ['{node}', referenceCli, 'serve', '--listen', '{lisen}'] } },
+      /server\.command: unknown placeholder \{lisen\} \(server commands take \{node\} \{dir\} \{listen\} \{seed\} \{keylog\}\)/,
+    ],
+    [
+      'a program that is not there',
+      { server: { command: ['./no-such-server', 'serve'] } },
+      /server\.command: \.\/no-such-server does not exist or is not executable/,
+    ],
+    [
+      'a program not on PATH',
+      { client: { command: ['no-such-qotp-client', '--to', '{peer}'] } },
+      /client\.command: no-such-qotp-client is not on PATH/,
+    ],
   ])('rejects a target file with %s at load, before any case, with exit 2', (_, part, message) => {
     const file = join(dir, `target-${Math.random().toString(36).slice(2)}.json`);
-    writeFileSync(file, JSON.stringify({ name: 'mine', description: 'x', mtu: 1400, capabilities: { zeroRtt: false, pingInHandshakeReply: false }, ...part }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'mine',
+        description: 'x',
+        mtu: 1400,
+        capabilities: { zeroRtt: false, pingInHandshakeReply: false },
+        ...part,
+      }),
+    );
     const r = run(['--config', file]);
     expect(r.status).toBe(2);
     expect(r.err).toContain(`${file} cannot be launched:`);
@@ -144,15 +213,22 @@ describe('qotp-conformance', () => {
   it('checks an attached server first: nothing answering, or another key, is one line and exit 2', () => {
     const silent = run(['--target', '127.0.0.1:9', '--pubkey', 'ab'.repeat(32)]);
     expect(silent.status).toBe(2);
-    expect(silent.err).toMatch(/^qotp-conformance: --target: nothing answers at 127\.0\.0\.1:9: no reply to 3 InitSnd sent 1000 ms apart$/m);
+    expect(silent.err).toMatch(
+      /^qotp-conformance: --target: nothing answers at 127\.0\.0\.1:9: no reply to 3 InitSnd sent 1000 ms apart$/m,
+    );
     const wrongKey = run(['--target', server.address, '--pubkey', 'ab'.repeat(32)]);
     expect(wrongKey.status).toBe(2);
-    expect(wrongKey.err).toContain(`--target: the server at ${server.address} answers with identity key ${server.publicKey}, not the --pubkey ${'ab'.repeat(32)}`);
+    expect(wrongKey.err).toContain(
+      `--target: the server at ${server.address} answers with identity key ${server.publicKey}, not the --pubkey ${'ab'.repeat(32)}`,
+    );
   });
 
   it('rejects a target file that does not follow the schema, naming the problem', () => {
     const file = join(dir, 'bad-target.json');
-    writeFileSync(file, JSON.stringify({ name: 'Bad Name', description: 'x', mtu: 1400, capabilities: { zeroRtt: true } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ name: 'Bad Name', description: 'x', mtu: 1400, capabilities: { zeroRtt: true } }),
+    );
     const r = run(['--config', file]);
     expect(r.status).toBe(2);
     expect(r.err).toContain('is not a valid target file');
@@ -162,7 +238,16 @@ describe('qotp-conformance', () => {
 
   it('attaches to a server started by hand (--target, --pubkey) and writes a valid JSON report', () => {
     const json = join(dir, 'attached.json');
-    const r = run(['--target', server.address, '--pubkey', server.publicKey, '--grep', '^(handshake\\.in-band|streams\\.in-order|client\\.data)$', '--json', json]);
+    const r = run([
+      '--target',
+      server.address,
+      '--pubkey',
+      server.publicKey,
+      '--grep',
+      '^(handshake\\.in-band|streams\\.in-order|client\\.data)$',
+      '--json',
+      json,
+    ]);
     expect(r.status, r.out + r.err).toBe(0);
     expect(r.out).toMatch(/^attached: 2 passed, 0 failed, 1 unsupported$/m);
     const report: unknown = JSON.parse(readFileSync(json, 'utf8'));
@@ -173,9 +258,20 @@ describe('qotp-conformance', () => {
     const v6 = await startByHand([referenceCli, 'serve', '--listen', '[::1]:0']);
     try {
       const json = join(dir, 'v6.json');
-      const r = run(['--target', v6.address, '--pubkey', v6.publicKey, '--grep', '^handshake\\.in-band$', '--json', json]);
+      const r = run([
+        '--target',
+        v6.address,
+        '--pubkey',
+        v6.publicKey,
+        '--grep',
+        '^handshake\\.in-band$',
+        '--json',
+        json,
+      ]);
       expect(r.status, r.out + r.err).toBe(0);
-      const report = JSON.parse(readFileSync(json, 'utf8')) as { targets: { cases: { timeline: { from: string }[]; artifacts: { pcap: string } }[] }[] };
+      const report = JSON.parse(readFileSync(json, 'utf8')) as {
+        targets: { cases: { timeline: { from: string }[]; artifacts: { pcap: string } }[] }[];
+      };
       const c = report.targets[0]?.cases[0];
       expect(c?.timeline[0]?.from).toMatch(/^\[::1\]:\d+$/);
       expect(readFileSync(c?.artifacts.pcap as string)[24 + 16]! >> 4).toBe(6); // the first packet's IP version
@@ -189,30 +285,69 @@ describe('qotp-conformance', () => {
     try {
       const r = run(['--target', bad.address, '--pubkey', bad.publicKey, '--grep', '^encryption\\.direction-bit$']);
       expect(r.status).toBe(1);
-      expect(r.out).toMatch(/fail\s+MUST\s+encryption\.direction-bit\s+crypto\.nonce\.direction-bit .*initiator's direction bit/);
+      expect(r.out).toMatch(
+        /fail\s+MUST\s+encryption\.direction-bit\s+crypto\.nonce\.direction-bit .*initiator's direction bit/,
+      );
       expect(r.out).toMatch(/^attached: 0 passed, 1 failed$/m);
       // The failure says how to run it again, and that command, run as printed, fails the same way.
       const replay = /^\s+replay: (.+)$/m.exec(r.out)?.[1];
-      expect(replay).toBe(`npx qotp-conformance --target ${bad.address} --pubkey ${bad.publicKey} --seed ${/seed (\d+)/.exec(r.out)?.[1]} --grep '^encryption\\.direction-bit$'`);
-      const again = spawnSync('bash', ['-c', replay as string], { encoding: 'utf8', timeout: 60_000, cwd: fileURLToPath(new URL('..', import.meta.url)) });
+      expect(replay).toBe(
+        `npx qotp-conformance --target ${bad.address} --pubkey ${bad.publicKey} --seed ${/seed (\d+)/.exec(r.out)?.[1]} --grep '^encryption\\.direction-bit$'`,
+      );
+      const again = spawnSync('bash', ['-c', replay as string], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+      });
       expect(again.status, again.stdout + again.stderr).toBe(1);
-      expect(again.stdout).toMatch(/fail\s+MUST\s+encryption\.direction-bit\s+crypto\.nonce\.direction-bit .*initiator's direction bit/);
+      expect(again.stdout).toMatch(
+        /fail\s+MUST\s+encryption\.direction-bit\s+crypto\.nonce\.direction-bit .*initiator's direction bit/,
+      );
       expect(again.stdout).toContain(`replay: ${replay}`);
       // --until-fail stops a case at its first failing run and says which run it was.
       const json = join(dir, 'until-fail.json');
-      const u = run(['--target', bad.address, '--pubkey', bad.publicKey, '--grep', '^encryption\\.direction-bit$', '--seed', '5', '--until-fail', '3', '--json', json]);
+      const u = run([
+        '--target',
+        bad.address,
+        '--pubkey',
+        bad.publicKey,
+        '--grep',
+        '^encryption\\.direction-bit$',
+        '--seed',
+        '5',
+        '--until-fail',
+        '3',
+        '--json',
+        json,
+      ]);
       expect(u.status).toBe(1);
       expect(u.out).toMatch(/every case runs up to 3 times, until its first failure \(--until-fail\)/);
-      const c = (JSON.parse(readFileSync(json, 'utf8')) as { targets: { cases: { message: string; notes: string[] }[] }[] }).targets[0]?.cases[0];
+      const c = (
+        JSON.parse(readFileSync(json, 'utf8')) as { targets: { cases: { message: string; notes: string[] }[] }[] }
+      ).targets[0]?.cases[0];
       expect(c?.message).toMatch(/^run 1 of 3 \(seed \d+\): /);
       expect(c?.notes.at(-1)).toBe('1 of 3 runs (stopped at the first failure, --until-fail): 1 fail');
       // A baseline written from a failing run makes the next run pass: the failure is now expected.
       const baseline = join(dir, 'baseline.json');
       const markdown = join(dir, 'summary.md');
       const grep = ['--grep', '^(encryption\\.direction-bit|streams\\.in-order)$'];
-      const first = run(['--target', bad.address, '--pubkey', bad.publicKey, ...grep, '--write-expected', baseline, '--markdown', markdown, '--html', join(dir, 'summary.html')]);
+      const first = run([
+        '--target',
+        bad.address,
+        '--pubkey',
+        bad.publicKey,
+        ...grep,
+        '--write-expected',
+        baseline,
+        '--markdown',
+        markdown,
+        '--html',
+        join(dir, 'summary.html'),
+      ]);
       expect(first.status).toBe(1);
-      const written = JSON.parse(readFileSync(baseline, 'utf8')) as { entries: { case: string; clause?: string; observed?: string }[] };
+      const written = JSON.parse(readFileSync(baseline, 'utf8')) as {
+        entries: { case: string; clause?: string; observed?: string }[];
+      };
       expect(schemaValidator('expected-failures.schema.json')(written)).toEqual([]);
       expect(written.entries.map((e) => [e.case, e.clause])).toEqual([
         ['encryption.direction-bit', 'crypto.nonce.direction-bit'],
@@ -220,9 +355,20 @@ describe('qotp-conformance', () => {
       ]);
       const md = readFileSync(markdown, 'utf8');
       expect(md).toMatch(/^\| attached \| \*\*fail\*\* \| 0 passed, 2 failed \|$/m);
-      expect(md).toMatch(/^\| `encryption\.direction-bit` \| MUST \| fail \| `crypto\.nonce\.direction-bit` \| .* \| `npx qotp-conformance --target .* --grep '\^encryption\\\.direction-bit\$'` \|$/m);
+      expect(md).toMatch(
+        /^\| `encryption\.direction-bit` \| MUST \| fail \| `crypto\.nonce\.direction-bit` \| .* \| `npx qotp-conformance --target .* --grep '\^encryption\\\.direction-bit\$'` \|$/m,
+      );
       expect(md).toContain('Full report: [summary.html](summary.html)');
-      const second = run(['--target', bad.address, '--pubkey', bad.publicKey, ...grep, '--expected-failures', baseline, '--fail-on-unexpected-pass']);
+      const second = run([
+        '--target',
+        bad.address,
+        '--pubkey',
+        bad.publicKey,
+        ...grep,
+        '--expected-failures',
+        baseline,
+        '--fail-on-unexpected-pass',
+      ]);
       expect(second.status, second.out).toBe(0);
       expect(second.out).toMatch(/^attached: 0 passed, 2 failed \(2 expected\)$/m);
     } finally {
@@ -232,9 +378,24 @@ describe('qotp-conformance', () => {
 
   it('--repeat runs any case again under the next seed and counts how the runs ended', () => {
     const json = join(dir, 'repeat-any.json');
-    const r = run(['--target', server.address, '--pubkey', server.publicKey, '--grep', '^streams\\.in-order$', '--seed', '9', '--repeat', '2', '--json', json]);
+    const r = run([
+      '--target',
+      server.address,
+      '--pubkey',
+      server.publicKey,
+      '--grep',
+      '^streams\\.in-order$',
+      '--seed',
+      '9',
+      '--repeat',
+      '2',
+      '--json',
+      json,
+    ]);
     expect(r.status, r.out + r.err).toBe(0);
-    const report = JSON.parse(readFileSync(json, 'utf8')) as { targets: { cases: { outcome: string; notes: string[]; replay?: string }[] }[] };
+    const report = JSON.parse(readFileSync(json, 'utf8')) as {
+      targets: { cases: { outcome: string; notes: string[]; replay?: string }[] }[];
+    };
     expect(schemaValidator('report.schema.json')(report)).toEqual([]);
     const c = report.targets[0]?.cases[0];
     expect([c?.outcome, c?.notes.at(-1), c?.replay]).toEqual(['pass', '2 of 2 runs: 2 pass', undefined]);
@@ -242,7 +403,16 @@ describe('qotp-conformance', () => {
 
   it('stops at the global deadline: a case that would take 9 s is reported as a timeout', () => {
     const started = Date.now();
-    const r = run(['--target', server.address, '--pubkey', server.publicKey, '--grep', '^retransmission\\.give-up$', '--deadline', '2']);
+    const r = run([
+      '--target',
+      server.address,
+      '--pubkey',
+      server.publicKey,
+      '--grep',
+      '^retransmission\\.give-up$',
+      '--deadline',
+      '2',
+    ]);
     expect(Date.now() - started).toBeLessThan(8000);
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/timeout\s+MUST\s+retransmission\.give-up .*no verdict within/);

@@ -11,10 +11,33 @@ import { isClientDefect, plantedFailures, type ClientDefect, type Defect } from 
 
 const planted = plantedFailures();
 
-function defectiveTarget(defect: Defect | ClientDefect, expectedFailures: Target['expectedFailures'] = new Map(), role = isClientDefect(defect) ? 'client' : 'server'): Target {
-  const endpoint = role === 'client'
-    ? { client: { command: [...endpointCommand('defective-client'), '--defect', defect, '--peer', '{peer}', '--input', '{input}'], zeroRttArgs: ['--pubkey', '{pubkey}'] } }
-    : { server: { command: [...endpointCommand('defective-endpoint'), '--defect', defect, '--keylog', '{keylog}'], sinkArgs: ['--mode', 'sink'] } };
+function defectiveTarget(
+  defect: Defect | ClientDefect,
+  expectedFailures: Target['expectedFailures'] = new Map(),
+  role = isClientDefect(defect) ? 'client' : 'server',
+): Target {
+  const endpoint =
+    role === 'client'
+      ? {
+          client: {
+            command: [
+              ...endpointCommand('defective-client'),
+              '--defect',
+              defect,
+              '--peer',
+              '{peer}',
+              '--input',
+              '{input}',
+            ],
+            zeroRttArgs: ['--pubkey', '{pubkey}'],
+          },
+        }
+      : {
+          server: {
+            command: [...endpointCommand('defective-endpoint'), '--defect', defect, '--keylog', '{keylog}'],
+            sinkArgs: ['--mode', 'sink'],
+          },
+        };
   return {
     config: {
       name: `defect-${defect}`,
@@ -30,7 +53,11 @@ function defectiveTarget(defect: Defect | ClientDefect, expectedFailures: Target
   };
 }
 
-async function run(defect: Defect | ClientDefect, ids: string[], concurrency = 3): Promise<{ results: CaseResult[]; console: string }> {
+async function run(
+  defect: Defect | ClientDefect,
+  ids: string[],
+  concurrency = 3,
+): Promise<{ results: CaseResult[]; console: string }> {
   const cases = allCases.filter((c) => ids.includes(c.id));
   const role = cases.every((c) => c.role === 'client') ? 'client' : 'server';
   let console = '';
@@ -65,7 +92,8 @@ describe('the runner fails defective endpoints', () => {
   const isClientCase = (id: string) => allCases.find((c) => c.id === id)?.role === 'client';
   const serverIds = ids.filter((id) => !isClientCase(id));
   const clientIds = ids.filter(isClientCase);
-  const longest = (caseIds: string[]) => Math.max(...caseIds.map((id) => allCases.find((c) => c.id === id)?.timeoutMs ?? 0));
+  const longest = (caseIds: string[]) =>
+    Math.max(...caseIds.map((id) => allCases.find((c) => c.id === id)?.timeoutMs ?? 0));
   // Three waves, so that the timing cases keep their margins: the server defects with the
   // control of their cases, 4 jobs at a time; then the clients' (their cases time a schedule
   // from the first packet on, which a loaded tester cannot judge: once, in a fresh clone, its
@@ -73,18 +101,35 @@ describe('the runner fails defective endpoints', () => {
   // (the control's, one at a time, and a defect's that lets its echo run to the end), which load
   // the machine more than anything else here. never-resends stops its echo at the first loss.
   const isImpaired = (id: string) => id.startsWith('impair.');
-  const isHeavy = ([defect, caseIds]: [Defect | ClientDefect, string[]]) => caseIds.some(isImpaired) && defect !== 'never-resends';
+  const isHeavy = ([defect, caseIds]: [Defect | ClientDefect, string[]]) =>
+    caseIds.some(isImpaired) && defect !== 'never-resends';
   const isClientJob = ([, caseIds]: [Defect | ClientDefect, string[]]) => caseIds.every(isClientCase);
   beforeAll(async () => {
     const started = performance.now();
     const impaired = serverIds.filter(isImpaired);
-    const jobs: [Defect | ClientDefect, string[]][] = [['none', serverIds.filter((id) => !isImpaired(id))], ['none', clientIds], ...planted.map(([defect, caseId]): [Defect | ClientDefect, string[]] => [defect, [caseId]])];
+    const jobs: [Defect | ClientDefect, string[]][] = [
+      ['none', serverIds.filter((id) => !isImpaired(id))],
+      ['none', clientIds],
+      ...planted.map(([defect, caseId]): [Defect | ClientDefect, string[]] => [defect, [caseId]]),
+    ];
     jobs.sort(([, a], [, b]) => longest(b) - longest(a));
-    const record = (defect: Defect | ClientDefect, caseIds: string[], concurrency?: number) => async () => runs.set(`${defect} ${caseIds.join(' ')}`, await run(defect, caseIds, concurrency));
-    await sideBySide(jobs.filter((j) => !isHeavy(j) && !isClientJob(j)).map(([defect, caseIds]) => record(defect, caseIds)), 4);
-    await sideBySide(jobs.filter(isClientJob).map(([defect, caseIds]) => record(defect, caseIds)), 4);
-    await sideBySide([record('none', impaired, 1), ...jobs.filter(isHeavy).map(([defect, caseIds]) => record(defect, caseIds))], 2);
-    console.log(`defects: ${planted.length} planted defects and the control in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    const record = (defect: Defect | ClientDefect, caseIds: string[], concurrency?: number) => async () =>
+      runs.set(`${defect} ${caseIds.join(' ')}`, await run(defect, caseIds, concurrency));
+    await sideBySide(
+      jobs.filter((j) => !isHeavy(j) && !isClientJob(j)).map(([defect, caseIds]) => record(defect, caseIds)),
+      4,
+    );
+    await sideBySide(
+      jobs.filter(isClientJob).map(([defect, caseIds]) => record(defect, caseIds)),
+      4,
+    );
+    await sideBySide(
+      [record('none', impaired, 1), ...jobs.filter(isHeavy).map(([defect, caseIds]) => record(defect, caseIds))],
+      2,
+    );
+    console.log(
+      `defects: ${planted.length} planted defects and the control in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    );
   }, 240_000);
 
   it.each(planted)('%s: case %s fails naming %s (monitor rule: %s)', (defect, caseId, clause, rule) => {
@@ -97,7 +142,9 @@ describe('the runner fails defective endpoints', () => {
   });
 
   it('passes the same cases without a defect (the relay alone changes nothing)', () => {
-    const results = [serverIds.filter((id) => !isImpaired(id)), serverIds.filter(isImpaired), clientIds].flatMap((some) => (runs.get(`none ${some.join(' ')}`) as { results: CaseResult[] }).results);
+    const results = [serverIds.filter((id) => !isImpaired(id)), serverIds.filter(isImpaired), clientIds].flatMap(
+      (some) => (runs.get(`none ${some.join(' ')}`) as { results: CaseResult[] }).results,
+    );
     const outcomes = Object.fromEntries(results.map((r) => [r.id, r.message ?? r.outcome]));
     expect(outcomes).toEqual(Object.fromEntries(ids.map((id) => [id, 'pass'])));
   });
@@ -108,7 +155,12 @@ describe('expected failures match on the clause and on what was observed', () =>
   const runListed = async (entry: { clause?: string; observed?: string }) => {
     const cases = allCases.filter((c) => c.id === 'streams.ack-fields');
     const listed = new Map([['streams.ack-fields', { case: 'streams.ack-fields', reason, ...entry }]]);
-    const [r] = await runCases(cases, defectiveTarget('ack-length-off-by-one', listed), { caseTimeoutMs: 20_000, deadline: performance.now() + 60_000, concurrency: 1, artifactsDir: null });
+    const [r] = await runCases(cases, defectiveTarget('ack-length-off-by-one', listed), {
+      caseTimeoutMs: 20_000,
+      deadline: performance.now() + 60_000,
+      concurrency: 1,
+      artifactsDir: null,
+    });
     return r as CaseResult;
   };
 
@@ -120,12 +172,16 @@ describe('expected failures match on the clause and on what was observed', () =>
   it('a failure under another clause is not, and the report says why', async () => {
     const r = await runListed({ clause: 'payload.types' });
     expect([r.outcome, r.failedClause, r.expectedFailure]).toEqual(['fail', 'ack.segment', null]);
-    expect(r.notes.join('\n')).toMatch(/^listed as an expected failure under payload\.types \(a deliberate defect of this test\), but it failed under ack\.segment: .+: counted as unexpected$/m);
+    expect(r.notes.join('\n')).toMatch(
+      /^listed as an expected failure under payload\.types \(a deliberate defect of this test\), but it failed under ack\.segment: .+: counted as unexpected$/m,
+    );
   }, 30_000);
 
   it('a failure under the listed clause that says something else is not either', async () => {
     const r = await runListed({ clause: 'ack.segment', observed: 'panic: ' });
     expect([r.outcome, r.failedClause, r.expectedFailure]).toEqual(['fail', 'ack.segment', null]);
-    expect(r.notes.join('\n')).toContain('listed as an expected failure under ack.segment with a message matching /panic: / (a deliberate defect of this test), but it failed under ack.segment: ');
+    expect(r.notes.join('\n')).toContain(
+      'listed as an expected failure under ack.segment with a message matching /panic: / (a deliberate defect of this test), but it failed under ack.segment: ',
+    );
   }, 30_000);
 });

@@ -22,7 +22,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A token no other process carries, to find what a test left running. */
 const newToken = () => `qotp-hostile-${randomBytes(6).toString('hex')}`;
-const hostile = (mode: Mode, token: string) => [...endpointCommand('hostile-endpoint'), '--mode', mode, '--token', token];
+const hostile = (mode: Mode, token: string) => [
+  ...endpointCommand('hostile-endpoint'),
+  '--mode',
+  mode,
+  '--token',
+  token,
+];
 
 /** Processes whose command line contains `token`, after giving killed ones a moment to go. */
 async function leftOver(token: string): Promise<string[]> {
@@ -33,7 +39,13 @@ async function leftOver(token: string): Promise<string[]> {
 
 function target(name: string, config: Partial<TargetConfig>): Target {
   return {
-    config: { name, description: name, mtu: 1400, capabilities: { zeroRtt: true, pingInHandshakeReply: false }, ...config },
+    config: {
+      name,
+      description: name,
+      mtu: 1400,
+      capabilities: { zeroRtt: true, pingInHandshakeReply: false },
+      ...config,
+    },
     dir: process.cwd(),
     expectedFailures: new Map(),
     implementation: unprobed('a test target'),
@@ -43,7 +55,11 @@ function target(name: string, config: Partial<TargetConfig>): Target {
 
 async function run(t: Target, ids: string[], caseTimeoutMs = 5000): Promise<{ results: CaseResult[]; ms: number }> {
   const started = performance.now();
-  const results = await runCases(allCases.filter((c) => ids.includes(c.id)), t, { caseTimeoutMs, deadline: performance.now() + 30_000, concurrency: 2, artifactsDir: null });
+  const results = await runCases(
+    allCases.filter((c) => ids.includes(c.id)),
+    t,
+    { caseTimeoutMs, deadline: performance.now() + 30_000, concurrency: 2, artifactsDir: null },
+  );
   return { results, ms: performance.now() - started };
 }
 
@@ -52,7 +68,11 @@ const view = (r: CaseResult) => ({ id: r.id, outcome: r.outcome, clause: r.faile
 describe('hostile servers', () => {
   it('never ready: each case fails harness.server-ready within its limit, with the output; after two, the rest are not started', async () => {
     const token = newToken();
-    const { results, ms } = await run(target('never-ready', { server: { command: hostile('never-ready', token) } }), ['handshake.in-band', 'handshake.0rtt', 'streams.in-order', 'streams.ping'], 2000);
+    const { results, ms } = await run(
+      target('never-ready', { server: { command: hostile('never-ready', token) } }),
+      ['handshake.in-band', 'handshake.0rtt', 'streams.in-order', 'streams.ping'],
+      2000,
+    );
     for (const r of results) expect(view(r)).toMatchObject({ outcome: 'fail', clause: 'harness.server-ready' });
     // Concurrency 2: the first two tried; a third may have started before both had failed;
     // the rest gave up at once.
@@ -69,20 +89,36 @@ describe('hostile servers', () => {
   it.each([
     ['ready-then-exit', 'exited with code 0'],
     ['crash-mid', 'exited with code 3 during the case (hostile endpoint: crashing on purpose)'],
-  ] as const)('%s: the case fails crypto.receive.no-crash and says %s', async (mode, says) => {
-    const token = newToken();
-    const { results } = await run(target(mode, { server: { command: hostile(mode, token) } }), ['retransmission.backoff']);
-    const r = results[0] as CaseResult;
-    expect(view(r)).toMatchObject({ outcome: 'fail', clause: expect.stringMatching(/^(crypto\.receive\.no-crash|harness\.server-ready)$/) });
-    expect(r.message).toMatch(new RegExp(`${says.replace(/[()]/g, '\\$&')}|right after its ready line`));
-    expect(await leftOver(token)).toEqual([]);
-  }, 20_000);
+  ] as const)(
+    '%s: the case fails crypto.receive.no-crash and says %s',
+    async (mode, says) => {
+      const token = newToken();
+      const { results } = await run(target(mode, { server: { command: hostile(mode, token) } }), [
+        'retransmission.backoff',
+      ]);
+      const r = results[0] as CaseResult;
+      expect(view(r)).toMatchObject({
+        outcome: 'fail',
+        clause: expect.stringMatching(/^(crypto\.receive\.no-crash|harness\.server-ready)$/),
+      });
+      expect(r.message).toMatch(new RegExp(`${says.replace(/[()]/g, '\\$&')}|right after its ready line`));
+      expect(await leftOver(token)).toEqual([]);
+    },
+    20_000,
+  );
 
   it('malformed key from a custom ready pattern: fails harness.server-ready naming the key', async () => {
     const token = newToken();
     const ready = '^ready (?<address>\\S+) (?<publicKey>\\S+)$';
-    const { results } = await run(target('malformed-key', { server: { command: hostile('malformed-key', token), ready } }), ['handshake.in-band']);
-    expect(view(results[0] as CaseResult)).toMatchObject({ outcome: 'fail', clause: 'harness.server-ready', message: expect.stringContaining("'not-a-key', expected 64 hex digits") });
+    const { results } = await run(
+      target('malformed-key', { server: { command: hostile('malformed-key', token), ready } }),
+      ['handshake.in-band'],
+    );
+    expect(view(results[0] as CaseResult)).toMatchObject({
+      outcome: 'fail',
+      clause: 'harness.server-ready',
+      message: expect.stringContaining("'not-a-key', expected 64 hex digits"),
+    });
     expect(await leftOver(token)).toEqual([]);
   }, 20_000);
 
@@ -90,16 +126,28 @@ describe('hostile servers', () => {
     ['silent', 'nothing arrived from the endpoint'],
     ['garbage', 'arrived but none for this connection id'],
     ['amplifier', 'arrived but none for this connection id'],
-  ] as const)('%s: the handshake fails on the wire and says %s', async (mode, says) => {
-    const token = newToken();
-    const { results } = await run(target(mode, { server: { command: hostile(mode, token) } }), ['handshake.in-band']);
-    expect(view(results[0] as CaseResult)).toMatchObject({ outcome: 'fail', clause: 'crypto.init-rcv.layout', message: expect.stringContaining(says) });
-    expect(await leftOver(token)).toEqual([]);
-  }, 20_000);
+  ] as const)(
+    '%s: the handshake fails on the wire and says %s',
+    async (mode, says) => {
+      const token = newToken();
+      const { results } = await run(target(mode, { server: { command: hostile(mode, token) } }), ['handshake.in-band']);
+      expect(view(results[0] as CaseResult)).toMatchObject({
+        outcome: 'fail',
+        clause: 'crypto.init-rcv.layout',
+        message: expect.stringContaining(says),
+      });
+      expect(await leftOver(token)).toEqual([]);
+    },
+    20_000,
+  );
 
   it('huge stdout after the ready line: the ready line is found and the case passes; the report keeps the start and the end', async () => {
     const token = newToken();
-    const { results } = await run(target('huge-stdout', { server: { command: hostile('huge-stdout', token) } }), ['handshake.in-band'], 20_000);
+    const { results } = await run(
+      target('huge-stdout', { server: { command: hostile('huge-stdout', token) } }),
+      ['handshake.in-band'],
+      20_000,
+    );
     const r = results[0] as CaseResult;
     expect(view(r)).toMatchObject({ outcome: 'pass' });
     expect(r.endpointOutput.length).toBeLessThan(100_000);
@@ -109,8 +157,15 @@ describe('hostile servers', () => {
   it('a server behind a wrapper script is killed with its wrapper', async () => {
     const token = newToken();
     // "; :" keeps the shell alive as the parent, as a wrapper script would be.
-    const wrapped = ['/bin/sh', '-c', `"${process.execPath}" "${referenceCli}" serve --listen {listen} --seed ${token}; :`];
-    const { results } = await run(target('wrapped', { server: { command: wrapped } }), ['handshake.in-band', 'streams.in-order']);
+    const wrapped = [
+      '/bin/sh',
+      '-c',
+      `"${process.execPath}" "${referenceCli}" serve --listen {listen} --seed ${token}; :`,
+    ];
+    const { results } = await run(target('wrapped', { server: { command: wrapped } }), [
+      'handshake.in-band',
+      'streams.in-order',
+    ]);
     for (const r of results) expect(view(r)).toMatchObject({ outcome: 'pass' });
     expect(await leftOver(token)).toEqual([]);
   }, 30_000);
@@ -118,26 +173,53 @@ describe('hostile servers', () => {
 
 describe('hostile clients', () => {
   it.each([
-    ['client-exits', 'exited with status 1 before it sent anything; its last output: client: cannot parse my own arguments'],
+    [
+      'client-exits',
+      'exited with status 1 before it sent anything; its last output: client: cannot parse my own arguments',
+    ],
     ['client-hangs', 'sent nothing within 8000 ms and is still running'],
-  ] as const)('%s: client.init-snd fails harness.client-start and says so', async (mode, says) => {
-    const token = newToken();
-    const { results } = await run(target(mode, { client: { command: hostile(mode, token) } }), ['client.init-snd'], 15_000);
-    expect(view(results[0] as CaseResult)).toMatchObject({ outcome: 'fail', clause: 'harness.client-start', message: expect.stringContaining(says) });
-    expect(await leftOver(token)).toEqual([]);
-  }, 30_000);
+  ] as const)(
+    '%s: client.init-snd fails harness.client-start and says so',
+    async (mode, says) => {
+      const token = newToken();
+      const { results } = await run(
+        target(mode, { client: { command: hostile(mode, token) } }),
+        ['client.init-snd'],
+        15_000,
+      );
+      expect(view(results[0] as CaseResult)).toMatchObject({
+        outcome: 'fail',
+        clause: 'harness.client-start',
+        message: expect.stringContaining(says),
+      });
+      expect(await leftOver(token)).toEqual([]);
+    },
+    30_000,
+  );
 });
 
 describe('the command line under a stuck endpoint', () => {
   const config = (token: string, mode: Mode) => {
     const path = join(dir, `${token}.json`);
-    writeFileSync(path, JSON.stringify({ name: mode, description: mode, mtu: 1400, capabilities: { zeroRtt: true, pingInHandshakeReply: false }, server: { command: hostile(mode, token) } }));
+    writeFileSync(
+      path,
+      JSON.stringify({
+        name: mode,
+        description: mode,
+        mtu: 1400,
+        capabilities: { zeroRtt: true, pingInHandshakeReply: false },
+        server: { command: hostile(mode, token) },
+      }),
+    );
     return path;
   };
 
   it('an endpoint that exits with status 127 declares the case unsupported, server and client role alike', async () => {
     const token = newToken();
-    const t = target('declines', { server: { command: hostile('declines', token) }, client: { command: hostile('declines', token) } });
+    const t = target('declines', {
+      server: { command: hostile('declines', token) },
+      client: { command: hostile('declines', token) },
+    });
     const { results } = await run(t, ['handshake.in-band', 'client.init-snd']);
     for (const r of results) {
       expect(view(r)).toMatchObject({ outcome: 'unsupported', clause: null });
@@ -150,12 +232,28 @@ describe('the command line under a stuck endpoint', () => {
     const token = newToken();
     const json = join(dir, `${token}.report.json`);
     const started = performance.now();
-    const r = spawnSync(process.execPath, [cli, '--config', config(token, 'never-ready'), '--deadline', '3', '--grep', '^(handshake|streams)\\.', '--json', json], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        cli,
+        '--config',
+        config(token, 'never-ready'),
+        '--deadline',
+        '3',
+        '--grep',
+        '^(handshake|streams)\\.',
+        '--json',
+        json,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     const seconds = (performance.now() - started) / 1000;
     // The run itself (the report's duration, from when the runner started) is what the
     // deadline bounds; the process's start and exit add Node's own start-up time.
     const runSeconds = (JSON.parse(readFileSync(json, 'utf8')) as { durationMs: number }).durationMs / 1000;
-    console.log(`hostile: --deadline 3 with a server that never gets ready: the run took ${runSeconds.toFixed(1)} s, the process ${seconds.toFixed(1)} s, exit ${r.status}`);
+    console.log(
+      `hostile: --deadline 3 with a server that never gets ready: the run took ${runSeconds.toFixed(1)} s, the process ${seconds.toFixed(1)} s, exit ${r.status}`,
+    );
     expect(r.status).toBe(1);
     expect(runSeconds).toBeLessThan(4);
     expect(seconds).toBeLessThan(8);
@@ -166,40 +264,66 @@ describe('the command line under a stuck endpoint', () => {
   it.each([
     ['SIGTERM', 143],
     ['SIGINT', 130],
-  ] as const)('%s: kills every launched endpoint, writes the partial report and exits %i', async (signal, status) => {
-    const token = newToken();
-    const json = join(dir, `${token}.report.json`);
-    // Wrapped, so that a kill of the direct child alone would leave the server running.
-    const wrapped = join(dir, `${token}-wrapped.json`);
-    writeFileSync(
-      wrapped,
-      JSON.stringify({
-        name: 'wrapped',
-        description: 'reference behind sh',
-        mtu: 1400,
-        capabilities: { zeroRtt: true, pingInHandshakeReply: true },
-        server: { command: ['/bin/sh', '-c', `"${process.execPath}" "${referenceCli}" serve --listen {listen} --seed ${token}; :`] },
-      }),
-    );
-    const child = spawn(process.execPath, [cli, '--config', wrapped, '--grep', '^(connection\\.idle-timeout|handshake\\.in-band)$', '--json', json, '--out', join(dir, token)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-    // Wait until the short case finished: the idle-timeout case (30 s) is still running then.
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (out.includes('handshake.in-band')) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 50);
-    });
-    expect((await leftOver(token)).length).toBeGreaterThan(0); // the idle-timeout case's server runs
-    child.kill(signal);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    expect(code).toBe(status);
-    expect(await leftOver(token)).toEqual([]);
-    const report = JSON.parse(readFileSync(json, 'utf8'));
-    expect(report.interrupted).toEqual({ signal, casesNotFinished: 1 });
-    expect(report.targets[0].cases.map((c: { id: string; outcome: string }) => [c.id, c.outcome])).toEqual([['handshake.in-band', 'pass']]);
-  }, 30_000);
+  ] as const)(
+    '%s: kills every launched endpoint, writes the partial report and exits %i',
+    async (signal, status) => {
+      const token = newToken();
+      const json = join(dir, `${token}.report.json`);
+      // Wrapped, so that a kill of the direct child alone would leave the server running.
+      const wrapped = join(dir, `${token}-wrapped.json`);
+      writeFileSync(
+        wrapped,
+        JSON.stringify({
+          name: 'wrapped',
+          description: 'reference behind sh',
+          mtu: 1400,
+          capabilities: { zeroRtt: true, pingInHandshakeReply: true },
+          server: {
+            command: [
+              '/bin/sh',
+              '-c',
+              `"${process.execPath}" "${referenceCli}" serve --listen {listen} --seed ${token}; :`,
+            ],
+          },
+        }),
+      );
+      const child = spawn(
+        process.execPath,
+        [
+          cli,
+          '--config',
+          wrapped,
+          '--grep',
+          '^(connection\\.idle-timeout|handshake\\.in-band)$',
+          '--json',
+          json,
+          '--out',
+          join(dir, token),
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      // Wait until the short case finished: the idle-timeout case (30 s) is still running then.
+      await new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (out.includes('handshake.in-band')) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 50);
+      });
+      expect((await leftOver(token)).length).toBeGreaterThan(0); // the idle-timeout case's server runs
+      child.kill(signal);
+      const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+      expect(code).toBe(status);
+      expect(await leftOver(token)).toEqual([]);
+      const report = JSON.parse(readFileSync(json, 'utf8'));
+      expect(report.interrupted).toEqual({ signal, casesNotFinished: 1 });
+      expect(report.targets[0].cases.map((c: { id: string; outcome: string }) => [c.id, c.outcome])).toEqual([
+        ['handshake.in-band', 'pass'],
+      ]);
+    },
+    30_000,
+  );
 });

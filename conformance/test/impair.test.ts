@@ -30,7 +30,10 @@ describe('impaired path', () => {
     const input = datagram(0);
     const out = path.fate(input, 0);
     if (out.action !== 'send') throw new Error('dropped');
-    const flipped = [...out.bytes].reduce((n, b, i) => n + ((b ^ (input[i] as number)).toString(2).split('1').length - 1), 0);
+    const flipped = [...out.bytes].reduce(
+      (n, b, i) => n + ((b ^ (input[i] as number)).toString(2).split('1').length - 1),
+      0,
+    );
     expect(flipped).toBe(1);
   });
 

@@ -16,12 +16,21 @@ const dir = mkdtempSync(join(tmpdir(), 'qotp-pack-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function sh(command: string, args: string[], cwd: string, timeoutMs: number, env: Record<string, string> = {}) {
-  const r = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, NO_COLOR: '1', npm_config_audit: 'false', npm_config_fund: 'false', ...env } });
+  const r = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, NO_COLOR: '1', npm_config_audit: 'false', npm_config_fund: 'false', ...env },
+  });
   return { status: r.status, out: r.stdout, err: r.stderr, all: `${r.stdout}\n${r.stderr}` };
 }
 
 /** What a pull request evaluates the recipe's step conditions to; any other condition is an error. */
-const PULL_REQUEST: Record<string, boolean> = { "github.event_name == 'pull_request'": true, "github.event_name != 'pull_request'": false, 'always()': true };
+const PULL_REQUEST: Record<string, boolean> = {
+  "github.event_name == 'pull_request'": true,
+  "github.event_name != 'pull_request'": false,
+  'always()': true,
+};
 
 /**
  * The README's CI recipe ("In your CI"): the baseline command, and the `run:` steps of its
@@ -32,7 +41,8 @@ function ciRecipe(): { baseline: string; steps: string[] } {
   const section = readme.slice(readme.indexOf('## In your CI'));
   const baseline = /```sh\n(npx qotp-conformance [^\n]*--write-expected[^\n]*)\n```/.exec(section)?.[1];
   const yaml = /```yaml\n# \.github\/workflows\/qotp-conformance\.yml\n([\s\S]*?)```/.exec(section)?.[1];
-  if (baseline === undefined || yaml === undefined) throw new Error("conformance/README.md's 'In your CI' has no baseline command or no workflow");
+  if (baseline === undefined || yaml === undefined)
+    throw new Error("conformance/README.md's 'In your CI' has no baseline command or no workflow");
   const parsed: { if?: string; run?: string }[] = [];
   for (const line of yaml.split('\n')) {
     const m = /^\s+(- )?(if|run|uses|with|name): (.*)$/.exec(line);
@@ -47,7 +57,9 @@ function ciRecipe(): { baseline: string; steps: string[] } {
     if (value === undefined) throw new Error(`the recipe's condition '${step.if}' is not one this test knows`);
     return value;
   };
-  const steps = parsed.filter((p) => p.run !== undefined && !p.run.includes('# yours') && runs(p)).map((p) => p.run as string);
+  const steps = parsed
+    .filter((p) => p.run !== undefined && !p.run.includes('# yours') && runs(p))
+    .map((p) => p.run as string);
   return { baseline, steps };
 }
 
@@ -59,7 +71,10 @@ it("the packed packages install into an empty folder and check a third-party tar
   });
   const consumer = join(dir, 'consumer');
   sh('mkdir', ['-p', consumer], dir, 5000);
-  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'their-implementation', private: true, type: 'module' }));
+  writeFileSync(
+    join(consumer, 'package.json'),
+    JSON.stringify({ name: 'their-implementation', private: true, type: 'module' }),
+  );
 
   // Their target file: "their" server and client are the installed reference's CLI.
   const cli = '{dir}/node_modules/@qotp/reference/dist/cli.js';
@@ -70,8 +85,26 @@ it("the packed packages install into an empty folder and check a third-party tar
       description: 'a third-party implementation (here: the installed @qotp/reference)',
       mtu: 1400,
       capabilities: { zeroRtt: true, pingInHandshakeReply: true },
-      server: { command: ['{node}', cli, 'serve', '--listen', '{listen}', '--seed-hex', '{seed}', '--keylog', '{keylog}'], sinkArgs: ['--mode', 'sink'] },
-      client: { command: ['{node}', cli, 'connect', '--to', '{peer}', '--file', '{input}', '--keylog', '{keylog}', '--timeout', '15'], zeroRttArgs: ['--pubkey', '{pubkey}'] },
+      server: {
+        command: ['{node}', cli, 'serve', '--listen', '{listen}', '--seed-hex', '{seed}', '--keylog', '{keylog}'],
+        sinkArgs: ['--mode', 'sink'],
+      },
+      client: {
+        command: [
+          '{node}',
+          cli,
+          'connect',
+          '--to',
+          '{peer}',
+          '--file',
+          '{input}',
+          '--keylog',
+          '{keylog}',
+          '--timeout',
+          '15',
+        ],
+        zeroRttArgs: ['--pubkey', '{pubkey}'],
+      },
     }),
   );
   // The README's CI recipe, step by step as a pull request runs it, after the one-off baseline
@@ -89,20 +122,28 @@ it("the packed packages install into an empty folder and check a third-party tar
     expect(first.status, first.all.slice(-3000)).toBe(0);
     expect(JSON.parse(readFileSync(join(consumer, 'qotp-expected.json'), 'utf8')).entries).toEqual([]);
   }
-  expect(steps.filter((c) => c.startsWith('npx qotp-conformance')).length, 'one run of the suite in a pull request').toBe(1);
+  expect(
+    steps.filter((c) => c.startsWith('npx qotp-conformance')).length,
+    'one run of the suite in a pull request',
+  ).toBe(1);
   const report: unknown = JSON.parse(readFileSync(join(consumer, 'qotp-results/report.json'), 'utf8'));
   expect(schemaValidator('report.schema.json')(report)).toEqual([]);
   const junit = readFileSync(join(consumer, 'qotp-results/junit.xml'), 'utf8');
   expect(junit).toMatch(/<testsuite name="qotp-conformance their" tests="\d+" failures="0" errors="0"/);
   expect(readFileSync(join(consumer, 'step-summary.md'), 'utf8')).toMatch(/^\| their \| pass \| \d+ passed, 0 failed/m);
-  expect(readdirSync(join(consumer, 'qotp-results'), { recursive: true }).some((f) => String(f).endsWith('.pcap')), 'pcaps under --out').toBe(true);
+  expect(
+    readdirSync(join(consumer, 'qotp-results'), { recursive: true }).some((f) => String(f).endsWith('.pcap')),
+    'pcaps under --out',
+  ).toBe(true);
   expect(existsSync(join(consumer, 'qotp-results/report.html'))).toBe(true);
 
   // The default targets of an installed runner: the reference runs, the Go target (built
   // only in a clone) is left out with one line saying why, and the run passes.
   const defaults = sh('npx', ['--no-install', 'qotp-conformance', '--grep', '^handshake\\.in-band$'], consumer, 60_000);
   expect(defaults.status, defaults.all).toBe(0);
-  expect(defaults.out).toMatch(/^qotp-conformance: target go left out: server\.command: .*interop\/go\/bin\/endpoint does not exist or is not executable/m);
+  expect(defaults.out).toMatch(
+    /^qotp-conformance: target go left out: server\.command: .*interop\/go\/bin\/endpoint does not exist or is not executable/m,
+  );
   expect(defaults.out).toMatch(/^reference: 1 passed, 0 failed$/m);
   expect(defaults.out).toContain('no pcaps or key logs (--out DIR writes them)');
   expect(existsSync(join(consumer, 'conformance-results')), 'pcaps written without --out').toBe(false);

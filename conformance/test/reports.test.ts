@@ -25,7 +25,12 @@ beforeAll(async () => {
   // Two cases the reference passes and one it is declared not to support.
   target.config = { ...target.config, capabilities: { ...target.config.capabilities, pingInHandshakeReply: false } };
   const cases = allCases.filter((c) => ids.includes(c.id));
-  results = await runCases(cases, target, { caseTimeoutMs: 20_000, deadline: performance.now() + 60_000, concurrency: 2, artifactsDir: dir });
+  results = await runCases(cases, target, {
+    caseTimeoutMs: 20_000,
+    deadline: performance.now() + 60_000,
+    concurrency: 2,
+    artifactsDir: dir,
+  });
   report = buildReport([targetReport(target, results, { strict: false })], new Date(), 1234, { strict: false });
 }, 60_000);
 
@@ -54,7 +59,9 @@ describe('reports', () => {
     };
     const lenient = junitXml(planted(false, 'flow.round-robin'));
     expect(lenient).toMatch(/failures="0" errors="0" skipped="2"/);
-    expect(lenient).toContain('<skipped message="SHOULD not met, counted only with --strict: flow.round-robin: planted for this test"/>');
+    expect(lenient).toContain(
+      '<skipped message="SHOULD not met, counted only with --strict: flow.round-robin: planted for this test"/>',
+    );
     const strict = junitXml(planted(true, 'flow.round-robin'));
     expect(strict).toMatch(/failures="1" errors="0" skipped="1"/);
     expect(strict).toContain('<failure message="flow.round-robin: planted for this test" type="flow.round-robin"/>');
@@ -67,10 +74,17 @@ describe('reports', () => {
   it('the HTML report puts passes of listed failures first, names the failing clause in the matrix and shows expected against observed', () => {
     const r = JSON.parse(JSON.stringify(report)) as Report;
     Object.assign(r.targets[0]?.cases[0] ?? {}, { expectedFailure: 'planted: listed although it passes' });
-    Object.assign(r.targets[0]?.cases[1] ?? {}, { outcome: 'fail', failedClause: 'ack.segment', message: 'planted', observation: { expected: 'ACK stream 0 offset 0 length 6', observed: 'ACK stream 0 offset 0 length 7' } });
+    Object.assign(r.targets[0]?.cases[1] ?? {}, {
+      outcome: 'fail',
+      failedClause: 'ack.segment',
+      message: 'planted',
+      observation: { expected: 'ACK stream 0 offset 0 length 6', observed: 'ACK stream 0 offset 0 length 7' },
+    });
     expect(schemaValidator('report.schema.json')(JSON.parse(JSON.stringify(r)))).toEqual([]);
     const html = htmlReport(r, dir);
-    expect(html).toContain('<tr><th>expected</th><td>ACK stream 0 offset 0 length 6</td></tr><tr><th>observed</th><td>ACK stream 0 offset 0 length 7</td></tr>');
+    expect(html).toContain(
+      '<tr><th>expected</th><td>ACK stream 0 offset 0 length 6</td></tr><tr><th>observed</th><td>ACK stream 0 offset 0 length 7</td></tr>',
+    );
     const first = html.indexOf('Passed although listed as expected failures');
     expect(first).toBeGreaterThan(0);
     expect(first).toBeLessThan(html.indexOf('<h2>Matrix</h2>'));
@@ -85,10 +99,14 @@ describe('reports', () => {
     const long = { ...r, timeline: Array.from({ length: 5000 }, (_, index) => ({ ...d, index })) };
     const target = targetReport(bundledTarget('reference'), [long], { strict: false });
     const c = target.cases[0];
-    expect([c?.timeline.length, c?.timelineOmitted, c?.timeline[1999]?.index, c?.timeline[2000]?.index]).toEqual([4000, 1000, 1999, 3000]);
+    expect([c?.timeline.length, c?.timelineOmitted, c?.timeline[1999]?.index, c?.timeline[2000]?.index]).toEqual([
+      4000, 1000, 1999, 3000,
+    ]);
     const json: unknown = JSON.parse(JSON.stringify(buildReport([target], new Date(), 1, { strict: false })));
     expect(schemaValidator('report.schema.json')(json)).toEqual([]);
-    expect(htmlReport(json as Report, dir)).toContain('Packet timeline (5000 datagrams; the 1000 after the first 2000 and before the last 2000 are left out, the pcap has them)');
+    expect(htmlReport(json as Report, dir)).toContain(
+      'Packet timeline (5000 datagrams; the 1000 after the first 2000 and before the last 2000 are left out, the pcap has them)',
+    );
   });
 
   it('the schema rejects a report with an unknown outcome', () => {
@@ -112,16 +130,28 @@ describe('reports', () => {
     let records = 0;
     for (let at = 24; at < pcap.length; at += 16 + pcap.readUInt32LE(at + 8)) records++;
     expect(records).toBe(c?.timeline.length);
-    expect(readFileSync(c?.artifacts?.keylog as string, 'utf8')).toMatch(/^QOTP_SHARED_SECRET [0-9a-f]+ [0-9a-f]{64}$/m);
+    expect(readFileSync(c?.artifacts?.keylog as string, 'utf8')).toMatch(
+      /^QOTP_SHARED_SECRET [0-9a-f]+ [0-9a-f]{64}$/m,
+    );
   });
 
   it('the HTML report renders in headless Chromium and shows the packet timeline', async () => {
-    expect(existsSync(CHROMIUM), `no ${CHROMIUM}: install Debian's chromium package (apt-get install chromium), as .ci/run does`).toBe(true);
+    expect(
+      existsSync(CHROMIUM),
+      `no ${CHROMIUM}: install Debian's chromium package (apt-get install chromium), as .ci/run does`,
+    ).toBe(true);
     const html = join(dir, 'report.html');
     writeFileSync(html, htmlReport(report, dir));
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -143,11 +173,20 @@ describe('reports', () => {
 });
 
 describe('the replay command of a failed case', () => {
-  const target = { replay: "npx qotp-conformance --bundled go --seed 7" };
+  const target = { replay: 'npx qotp-conformance --bundled go --seed 7' };
   it('narrows the target to the case, and repeats up to the run that failed', () => {
-    expect(replayOf(target, { id: 'streams.in-order', message: 'the echo differs' })).toBe("npx qotp-conformance --bundled go --seed 7 --grep '^streams\\.in-order$'");
-    expect(replayOf(target, { id: 'impair.transfer-loss-5', message: 'run 3 of 5 (relay seed 9): 0 of 1000000 bytes echoed' })).toBe("npx qotp-conformance --bundled go --seed 7 --grep '^impair\\.transfer-loss-5$' --repeat 3");
-    expect(replayOf(target, { id: 'x.y', message: 'run 1 of 5 (seed 9): failed' })).toBe("npx qotp-conformance --bundled go --seed 7 --grep '^x\\.y$'");
+    expect(replayOf(target, { id: 'streams.in-order', message: 'the echo differs' })).toBe(
+      "npx qotp-conformance --bundled go --seed 7 --grep '^streams\\.in-order$'",
+    );
+    expect(
+      replayOf(target, {
+        id: 'impair.transfer-loss-5',
+        message: 'run 3 of 5 (relay seed 9): 0 of 1000000 bytes echoed',
+      }),
+    ).toBe("npx qotp-conformance --bundled go --seed 7 --grep '^impair\\.transfer-loss-5$' --repeat 3");
+    expect(replayOf(target, { id: 'x.y', message: 'run 1 of 5 (seed 9): failed' })).toBe(
+      "npx qotp-conformance --bundled go --seed 7 --grep '^x\\.y$'",
+    );
   });
   it('is left out for a target the CLI did not choose (a test target)', () => {
     expect(replayOf({}, { id: 'x.y', message: null })).toBeUndefined();

@@ -15,8 +15,12 @@ import type { Mode } from './support/hostile-endpoint.js';
 const defective = endpointCommand('defective-endpoint');
 const hostile = endpointCommand('hostile-endpoint');
 
-const server = (defect: Defect): Partial<TargetConfig> => ({ server: { command: [...defective, '--defect', defect], sinkArgs: [] } });
-const client = (mode: Mode): Partial<TargetConfig> => ({ client: { command: [...hostile, '--mode', mode, '--peer', '{peer}'], zeroRttArgs: [] } });
+const server = (defect: Defect): Partial<TargetConfig> => ({
+  server: { command: [...defective, '--defect', defect], sinkArgs: [] },
+});
+const client = (mode: Mode): Partial<TargetConfig> => ({
+  client: { command: [...hostile, '--mode', mode, '--peer', '{peer}'], zeroRttArgs: [] },
+});
 
 const broken: [string, Partial<TargetConfig>][] = [
   ['silent server', { server: { command: [...hostile, '--mode', 'silent'], sinkArgs: [] } }],
@@ -33,7 +37,13 @@ const broken: [string, Partial<TargetConfig>][] = [
 
 function target(name: string, config: Partial<TargetConfig>): Target {
   return {
-    config: { name, description: name, mtu: 1400, capabilities: { zeroRtt: true, pingInHandshakeReply: true }, ...config },
+    config: {
+      name,
+      description: name,
+      mtu: 1400,
+      capabilities: { zeroRtt: true, pingInHandshakeReply: true },
+      ...config,
+    },
     dir: process.cwd(),
     expectedFailures: new Map(),
     implementation: unprobed('a broken test endpoint'),
@@ -48,10 +58,12 @@ function target(name: string, config: Partial<TargetConfig>): Target {
 const conformingPasses: Record<string, Record<string, string>> = {
   'server silent after the handshake': {
     'handshake.responder-progress': 'the 0-RTT reply (InitCryptoRcv) carries the echo, which is all the case waits for',
-    'handshake.init-snd-short': 'a short InitSnd is dropped and a full one answered with an InitRcv: both done by the reply alone',
+    'handshake.init-snd-short':
+      'a short InitSnd is dropped and a full one answered with an InitRcv: both done by the reply alone',
     'handshake.init-crypto-snd-short': 'the same for a short InitCryptoSnd',
     'robustness.oversized-init-snd': 'an over-long InitSnd is answered with an InitRcv, which is all the case asks',
-    'payload.largest-data-0rtt': 'the 0-RTT reply carries the echo of a full InitCryptoSnd, the largest data it sends, within the size the case checks',
+    'payload.largest-data-0rtt':
+      'the 0-RTT reply carries the echo of a full InitCryptoSnd, the largest data it sends, within the size the case checks',
   },
 };
 
@@ -65,19 +77,33 @@ describe('soundness: broken endpoints pass no case', () => {
         const role = config.server === undefined ? 'client' : 'server';
         const cases = allCases.filter((c) => c.role === role);
         // A failure by time-out is as much a failure as any: short limits keep the matrix quick.
-        const r = await runCases(cases, target(name, config), { caseTimeoutMs: 12_000, deadline: performance.now() + 150_000, concurrency: name.includes('after the handshake') ? 6 : 4, artifactsDir: null, seed: 2843780662 });
+        const r = await runCases(cases, target(name, config), {
+          caseTimeoutMs: 12_000,
+          deadline: performance.now() + 150_000,
+          concurrency: name.includes('after the handshake') ? 6 : 4,
+          artifactsDir: null,
+          seed: 2843780662,
+        });
         results.set(name, r);
       }),
     );
-    console.log(`soundness: ${broken.length} broken endpoints in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    console.log(
+      `soundness: ${broken.length} broken endpoints in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+    );
   }, 200_000);
 
   it.each(broken.map(([name]) => [name]))('%s passes no case', (name) => {
     const r = results.get(name) as CaseResult[];
     const count = (o: string) => r.filter((x) => x.outcome === o).length;
-    console.log(`soundness: ${name}: ${count('fail')} failed, ${count('timeout')} timed out, ${count('harness-error')} harness errors, ${count('unsupported')} unsupported, ${count('pass')} passed of ${r.length}`);
+    console.log(
+      `soundness: ${name}: ${count('fail')} failed, ${count('timeout')} timed out, ${count('harness-error')} harness errors, ${count('unsupported')} unsupported, ${count('pass')} passed of ${r.length}`,
+    );
     const allowed = conformingPasses[name] ?? {};
-    expect(r.filter((x) => x.outcome === 'pass' && allowed[x.id] === undefined).map((x) => `${x.id}: ${x.notes.join(' | ').slice(0, 300)}`)).toEqual([]);
+    expect(
+      r
+        .filter((x) => x.outcome === 'pass' && allowed[x.id] === undefined)
+        .map((x) => `${x.id}: ${x.notes.join(' | ').slice(0, 300)}`),
+    ).toEqual([]);
     expect(r.filter((x) => x.outcome === 'harness-error').map((x) => `${x.id}: ${x.message}`)).toEqual([]);
     // A failure must be the endpoint's behaviour, not a server the test machine could not start.
     expect(r.filter((x) => x.failedClause === 'harness.server-ready').map((x) => `${x.id}: ${x.message}`)).toEqual([]);
@@ -90,8 +116,15 @@ describe('soundness: broken endpoints pass no case', () => {
 
   it("the endpoint of another payload layout is recognised as the next revision's (spec.next), under the version rule it breaks", () => {
     const r = results.get('server of another payload layout') as CaseResult[];
-    const recognised = r.filter((x) => x.failedClause === 'payload.header.version' && (x.message ?? '').includes(`by the layout of the upstream main branch at ${spec.next?.revision}`));
-    expect(recognised.length, r.map((x) => `${x.id}: ${x.failedClause} ${x.message?.slice(0, 200)}`).join('\n')).toBeGreaterThan(r.length / 2);
+    const recognised = r.filter(
+      (x) =>
+        x.failedClause === 'payload.header.version' &&
+        (x.message ?? '').includes(`by the layout of the upstream main branch at ${spec.next?.revision}`),
+    );
+    expect(
+      recognised.length,
+      r.map((x) => `${x.id}: ${x.failedClause} ${x.message?.slice(0, 200)}`).join('\n'),
+    ).toBeGreaterThan(r.length / 2);
   });
 
   it('the crashing client fails under crypto.receive.no-crash where its InitSnd was enough to pass before', () => {

@@ -12,15 +12,24 @@ const result = (outcome: Verdictable['outcome'], failedClause: string | null, me
 });
 
 describe('an expected-failure entry', () => {
-  const slow = { case: 'streams.buffer-full', reason: 'acknowledges slowly', observed: '^no verdict: of \\d+ segments' };
+  const slow = {
+    case: 'streams.buffer-full',
+    reason: 'acknowledges slowly',
+    observed: '^no verdict: of \\d+ segments',
+  };
 
   it('for a timeout is matched on the pattern of its message', () => {
-    expect(expectedFailureOf(slow, result('timeout', null, 'no verdict: of 12354 segments ...')).reason).toBe('acknowledges slowly');
+    expect(expectedFailureOf(slow, result('timeout', null, 'no verdict: of 12354 segments ...')).reason).toBe(
+      'acknowledges slowly',
+    );
   });
 
   it('for a timeout does not cover one that ended another way', () => {
     const other = expectedFailureOf(slow, result('timeout', null, 'no verdict within 50000 ms'));
-    expect([other.reason, other.note]).toEqual([null, expect.stringContaining('but it ended as timeout: counted as unexpected')]);
+    expect([other.reason, other.note]).toEqual([
+      null,
+      expect.stringContaining('but it ended as timeout: counted as unexpected'),
+    ]);
   });
 
   it('with a clause does not cover a timeout, which names none', () => {
@@ -36,14 +45,44 @@ describe('an expected-failure entry', () => {
 });
 
 describe('the summary line', () => {
-  const summary = { total: 20, passed: 10, failed: 3, unsupported: 2, timeouts: 1, harnessErrors: 0, expectedFailures: 4, unexpectedPasses: ['a'], verdict: 'pass' as const };
+  const summary = {
+    total: 20,
+    passed: 10,
+    failed: 3,
+    unsupported: 2,
+    timeouts: 1,
+    harnessErrors: 0,
+    expectedFailures: 4,
+    unexpectedPasses: ['a'],
+    verdict: 'pass' as const,
+  };
 
   it('puts the timeouts with the failures that the expected count covers', () => {
-    expect(summaryLine('go', summary)).toBe('go: 10 passed, 3 failed, 1 timed out (4 expected), 2 unsupported, 1 listed but passed');
+    expect(summaryLine('go', summary)).toBe(
+      'go: 10 passed, 3 failed, 1 timed out (4 expected), 2 unsupported, 1 listed but passed',
+    );
   });
 
   it('says only what there is', () => {
-    expect(summaryLine('ref', { ...summary, failed: 0, unsupported: 0, timeouts: 0, expectedFailures: 0, unexpectedPasses: [] })).toBe('ref: 10 passed, 0 failed');
-    expect(summaryLine('x', { ...summary, timeouts: 0, harnessErrors: 2, expectedFailures: 0, unsupported: 0, unexpectedPasses: [] })).toBe('x: 10 passed, 3 failed, 2 harness errors');
+    expect(
+      summaryLine('ref', {
+        ...summary,
+        failed: 0,
+        unsupported: 0,
+        timeouts: 0,
+        expectedFailures: 0,
+        unexpectedPasses: [],
+      }),
+    ).toBe('ref: 10 passed, 0 failed');
+    expect(
+      summaryLine('x', {
+        ...summary,
+        timeouts: 0,
+        harnessErrors: 2,
+        expectedFailures: 0,
+        unsupported: 0,
+        unexpectedPasses: [],
+      }),
+    ).toBe('x: 10 passed, 3 failed, 2 harness errors');
   });
 });

@@ -46,6 +46,10 @@ it('reports corrupted vectors by id and exits non-zero', { timeout: 300_000 }, (
   const run = spawnSync('bash', [script, dir], { encoding: 'utf8' });
   const lines = run.stdout.trim().split('\n');
   expect(run.status, run.stderr).toBe(1);
-  expect(lines.filter((l) => l.startsWith('go-vectors: FAIL')).map((l) => l.split(' ')[3]?.replace(/:$/, ''))).toEqual([wrongPayload, acceptedInvalid, wrongWindow]);
+  expect(lines.filter((l) => l.startsWith('go-vectors: FAIL')).map((l) => l.split(' ')[3]?.replace(/:$/, ''))).toEqual([
+    wrongPayload,
+    acceptedInvalid,
+    wrongWindow,
+  ]);
   expect(lines.at(-1)).toMatch(/^go-vectors: \d+ checked, 3 failed$/);
 });

@@ -72,7 +72,8 @@ function identity(values: { 'seed-hex'?: string | undefined; seed?: string | und
   return { random: true };
 }
 
-const keyLogWriter = (path: string | undefined) => (path === undefined ? undefined : (line: string) => appendFileSync(path, `${line}\n`));
+const keyLogWriter = (path: string | undefined) =>
+  path === undefined ? undefined : (line: string) => appendFileSync(path, `${line}\n`);
 
 function positiveInt(text: string | undefined, name: string, fallback: number): number {
   if (text === undefined) return fallback;
@@ -150,7 +151,13 @@ const CLOSE_LINGER_MS = 1000;
  * (it drops pending ACKs when it cleans up a closed stream, and closing one stream while
  * others are busy can corrupt its stream bookkeeping; see the interop README).
  */
-function runStream(stream: QotpStream, input: Buffer, mode: 'echo' | 'sink', allEchoed: Promise<void>, echoed: () => void): Promise<boolean> {
+function runStream(
+  stream: QotpStream,
+  input: Buffer,
+  mode: 'echo' | 'sink',
+  allEchoed: Promise<void>,
+  echoed: () => void,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let received = 0;
@@ -165,7 +172,9 @@ function runStream(stream: QotpStream, input: Buffer, mode: 'echo' | 'sink', all
       }
       const echo = Buffer.concat(chunks);
       const ok = echo.equals(input);
-      process.stdout.write(`qotp stream ${stream.id} echoed ${echo.length} bytes sha256 ${sha256(echo)} ${ok ? 'ok' : 'MISMATCH'}\n`);
+      process.stdout.write(
+        `qotp stream ${stream.id} echoed ${echo.length} bytes sha256 ${sha256(echo)} ${ok ? 'ok' : 'MISMATCH'}\n`,
+      );
       resolve(ok);
     };
     stream.on('error', (e) => {
@@ -224,7 +233,10 @@ async function connect(args: string[]): Promise<void> {
   if (values.mode !== 'echo' && values.mode !== 'sink') fail(`--mode must be echo or sink, got '${values.mode}'`);
   const to = values.to;
   const mode = values.mode;
-  if (values.file === undefined && process.stdin.isTTY) fail('connect sends --file FILE or what comes on standard input, and standard input is a terminal: give --file or pipe the data in');
+  if (values.file === undefined && process.stdin.isTTY)
+    fail(
+      'connect sends --file FILE or what comes on standard input, and standard input is a terminal: give --file or pipe the data in',
+    );
   const input = readInput(values.file);
   const streams = positiveInt(values.streams, 'streams', 1);
   const timeout = positiveInt(values.timeout, 'timeout', 60);
@@ -241,10 +253,15 @@ async function connect(args: string[]): Promise<void> {
   const conn = usable(() => socket.dial(to, serverKey));
   // What the client waits for, so that a silent server or a wrong key is said, not guessed.
   let waitingFor = `the handshake reply from ${to}`;
-  conn.once('handshake', () => (waitingFor = mode === 'echo' ? 'the echo' : "the server's acknowledgement of the data and the CLOSE"));
+  conn.once(
+    'handshake',
+    () => (waitingFor = mode === 'echo' ? 'the echo' : "the server's acknowledgement of the data and the CLOSE"),
+  );
   const hint = setTimeout(() => {
     if (waitingFor.startsWith('the handshake')) {
-      process.stderr.write(`qotp: no reply from ${to} after ${NO_REPLY_HINT_MS / 1000} s: is a QOTP server listening there?${serverKey ? ' For 0-RTT, is --pubkey its identity key?' : ''} (still trying until --timeout ${timeout} s)\n`);
+      process.stderr.write(
+        `qotp: no reply from ${to} after ${NO_REPLY_HINT_MS / 1000} s: is a QOTP server listening there?${serverKey ? ' For 0-RTT, is --pubkey its identity key?' : ''} (still trying until --timeout ${timeout} s)\n`,
+      );
     }
   }, NO_REPLY_HINT_MS);
   const timer = setTimeout(() => {
@@ -254,11 +271,16 @@ async function connect(args: string[]): Promise<void> {
   let pending = streams;
   let allEchoed!: () => void;
   const echoedAll = new Promise<void>((resolve) => (allEchoed = resolve));
-  if (mode === 'echo') void echoedAll.then(() => process.stderr.write(`qotp echo complete after ${Math.round(performance.now() - dialed)} ms\n`));
+  if (mode === 'echo')
+    void echoedAll.then(() =>
+      process.stderr.write(`qotp echo complete after ${Math.round(performance.now() - dialed)} ms\n`),
+    );
   const echoed = () => {
     if (--pending === 0) allEchoed();
   };
-  const results = await Promise.all(Array.from({ length: streams }, (_, id) => runStream(conn.stream(id), input, mode, echoedAll, echoed)));
+  const results = await Promise.all(
+    Array.from({ length: streams }, (_, id) => runStream(conn.stream(id), input, mode, echoedAll, echoed)),
+  );
   clearTimeout(timer);
   clearTimeout(hint);
   await socket.close();
@@ -299,4 +321,5 @@ const [command, ...rest] = process.argv.slice(2);
 if (command === 'serve') await serve(rest);
 else if (command === 'connect') await connect(rest);
 else if (command === '--help' || command === '-h' || command === 'help') process.stdout.write(`${USAGE}\n`);
-else fail(command === undefined ? 'missing command: serve or connect' : `unknown command '${command}': serve or connect`);
+else
+  fail(command === undefined ? 'missing command: serve or connect' : `unknown command '${command}': serve or connect`);

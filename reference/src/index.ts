@@ -22,9 +22,22 @@ export { open, seal } from './crypto/aead.js';
 export { buildNonce } from './crypto/nonce.js';
 export { hchacha20 } from './crypto/hchacha20.js';
 export { xorSnMask } from './crypto/sn-mask.js';
-export { epochsToTry, openPacket, sealPacket, type Opened, type OpenParams, type SealParams } from './crypto/chained.js';
+export {
+  epochsToTry,
+  openPacket,
+  sealPacket,
+  type Opened,
+  type OpenParams,
+  type SealParams,
+} from './crypto/chained.js';
 export * from './crypto/messages.js';
-export { messageTypeOf, receivePacket, type KnownConnection, type Received, type ReceiverContext } from './crypto/receive.js';
+export {
+  messageTypeOf,
+  receivePacket,
+  type KnownConnection,
+  type Received,
+  type ReceiverContext,
+} from './crypto/receive.js';
 export { backoffNanos, giveUpNanos, initialRtt, rtoNanos, updateRtt, type RttState } from './recovery/rtt.js';
 export { initialBbr, onAck, onDuplicateAck, onRetransmit, pacingInterval, type BbrState } from './recovery/bbr.js';
 export { Endpoint, type EndpointOptions } from './engine/endpoint.js';

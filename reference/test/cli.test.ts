@@ -5,14 +5,18 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const run = (args: string[], input = '') => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', input, timeout: 20_000 });
+const run = (args: string[], input = '') =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', input, timeout: 20_000 });
 
 describe('qotp-ref', () => {
-  it.each([[['--help']], [['-h']], [['serve', '--help']], [['connect', '-h']]])('%j prints the usage and exits 0', (args) => {
-    const r = run(args);
-    expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^usage:\n {2}qotp-ref serve/);
-  });
+  it.each([[['--help']], [['-h']], [['serve', '--help']], [['connect', '-h']]])(
+    '%j prints the usage and exits 0',
+    (args) => {
+      const r = run(args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^usage:\n {2}qotp-ref serve/);
+    },
+  );
 
   it.each([
     [[], /^qotp-ref: missing command: serve or connect \(qotp-ref --help for usage\)$/],
@@ -31,9 +35,13 @@ describe('qotp-ref', () => {
   });
 
   it('a busy port is a runtime error: one line without the usage, exit 1', async () => {
-    const first = spawn(process.execPath, [cli, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const first = spawn(process.execPath, [cli, 'serve', '--listen', '127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
-      const line = await new Promise<string>((resolve) => first.stdout.once('data', (c: Buffer) => resolve(c.toString())));
+      const line = await new Promise<string>((resolve) =>
+        first.stdout.once('data', (c: Buffer) => resolve(c.toString())),
+      );
       const address = /^qotp listening (\S+) /.exec(line)?.[1] as string;
       const r = run(['serve', '--listen', address]);
       expect(r.status).toBe(1);
@@ -50,14 +58,20 @@ describe('qotp-ref', () => {
     expect(r.stdout.trim()).toBe('qotp timeout after 3 s, waiting for the handshake reply from 127.0.0.1:9');
   });
 
-  it('connect with a key that is not the server\'s says what to check: the 0-RTT packet goes unanswered', async () => {
-    const server = spawn(process.execPath, [cli, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  it("connect with a key that is not the server's says what to check: the 0-RTT packet goes unanswered", async () => {
+    const server = spawn(process.execPath, [cli, 'serve', '--listen', '127.0.0.1:0'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
-      const line = await new Promise<string>((resolve) => server.stdout.once('data', (c: Buffer) => resolve(c.toString())));
+      const line = await new Promise<string>((resolve) =>
+        server.stdout.once('data', (c: Buffer) => resolve(c.toString())),
+      );
       const address = /^qotp listening (\S+) /.exec(line)?.[1] as string;
       const r = run(['connect', '--to', address, '--pubkey', 'ab'.repeat(32), '--timeout', '3'], 'hello');
       expect(r.status).toBe(1);
-      expect(r.stderr).toContain(`qotp: no reply from ${address} after 2 s: is a QOTP server listening there? For 0-RTT, is --pubkey its identity key?`);
+      expect(r.stderr).toContain(
+        `qotp: no reply from ${address} after 2 s: is a QOTP server listening there? For 0-RTT, is --pubkey its identity key?`,
+      );
     } finally {
       server.kill('SIGKILL');
     }

@@ -37,13 +37,25 @@ describe.each([nobleBackend, nodeCryptoBackend].map((b) => [b.name, b] as const)
       const bob = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
       expect(toHex(publicKeyOf(alice))).toBe('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
       expect(toHex(publicKeyOf(bob))).toBe('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-      expect(toHex(sharedSecret(alice, publicKeyOf(bob)))).toBe('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
+      expect(toHex(sharedSecret(alice, publicKeyOf(bob)))).toBe(
+        '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742',
+      );
     });
 
     it('agrees with node:crypto (OpenSSL) on random keys', () => {
       const random = prng(3);
-      const pkcs8 = (raw: Uint8Array) => createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw]), format: 'der', type: 'pkcs8' });
-      const spki = (raw: Uint8Array) => createPublicKey({ key: Buffer.concat([Buffer.from('302a300506032b656e032100', 'hex'), raw]), format: 'der', type: 'spki' });
+      const pkcs8 = (raw: Uint8Array) =>
+        createPrivateKey({
+          key: Buffer.concat([Buffer.from('302e020100300506032b656e04220420', 'hex'), raw]),
+          format: 'der',
+          type: 'pkcs8',
+        });
+      const spki = (raw: Uint8Array) =>
+        createPublicKey({
+          key: Buffer.concat([Buffer.from('302a300506032b656e032100', 'hex'), raw]),
+          format: 'der',
+          type: 'spki',
+        });
       for (let i = 0; i < 20; i++) {
         const a = random(32);
         const b = random(32);
@@ -67,12 +79,18 @@ describe.each([nobleBackend, nodeCryptoBackend].map((b) => [b.name, b] as const)
       for (let i = 0; i < 50; i++) {
         const [key, nonce, aad, plaintext] = [random(32), random(12), random(i % 20), random(i * 7)];
         const sealed = seal(key, nonce, aad, plaintext);
-        const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }).setAAD(aad, { plaintextLength: plaintext.length });
+        const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }).setAAD(aad, {
+          plaintextLength: plaintext.length,
+        });
         const expected = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
         expect(toHex(sealed)).toBe(expected.toString('hex'));
-        const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }).setAAD(aad, { plaintextLength: plaintext.length });
+        const decipher = createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }).setAAD(aad, {
+          plaintextLength: plaintext.length,
+        });
         decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-        expect(toHex(Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]))).toBe(toHex(plaintext));
+        expect(toHex(Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - 16)), decipher.final()]))).toBe(
+          toHex(plaintext),
+        );
         expect(open(key, nonce, aad, sealed)).toEqual(plaintext);
       }
     });
@@ -80,7 +98,9 @@ describe.each([nobleBackend, nodeCryptoBackend].map((b) => [b.name, b] as const)
     it('reports a bad tag as authentication-failed', () => {
       const sealed = seal(new Uint8Array(32), new Uint8Array(12), new Uint8Array(0), new Uint8Array(10));
       sealed[3] = (sealed[3] as number) ^ 1;
-      expect(qotpErrorOf(() => open(new Uint8Array(32), new Uint8Array(12), new Uint8Array(0), sealed))).toBe('authentication-failed');
+      expect(qotpErrorOf(() => open(new Uint8Array(32), new Uint8Array(12), new Uint8Array(0), sealed))).toBe(
+        'authentication-failed',
+      );
     });
   });
 });
@@ -92,7 +112,8 @@ describe('nonce', () => {
   });
 
   it('overlays epoch bit 7 with the direction bit (erratum E10)', () => {
-    for (const byInitiator of [true, false]) expect(buildNonce(128, 9, byInitiator)).toEqual(buildNonce(0, 9, byInitiator));
+    for (const byInitiator of [true, false])
+      expect(buildNonce(128, 9, byInitiator)).toEqual(buildNonce(0, 9, byInitiator));
     expect(buildNonce(256, 9, true)).not.toEqual(buildNonce(0, 9, true));
   });
 });
@@ -120,14 +141,16 @@ describe('HChaCha20', () => {
     expect(toHex(hchacha20(key, input))).toBe('82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc');
   });
 
-  it('is the subkey of noble\'s XChaCha20: ChaCha20 under it, nonce 4 zero bytes and the last 8, gives the same keystream', () => {
+  it("is the subkey of noble's XChaCha20: ChaCha20 under it, nonce 4 zero bytes and the last 8, gives the same keystream", () => {
     const random = prng(29);
     for (let i = 0; i < 20; i++) {
       const [key, nonce] = [random(32), random(24)];
       const chachaNonce = new Uint8Array(12);
       chachaNonce.set(nonce.subarray(16), 4);
       const zeros = new Uint8Array(64);
-      expect(toHex(chacha20(hchacha20(key, nonce.subarray(0, 16)), chachaNonce, zeros, undefined, 1))).toBe(toHex(xchacha20(key, nonce, zeros, undefined, 1)));
+      expect(toHex(chacha20(hchacha20(key, nonce.subarray(0, 16)), chachaNonce, zeros, undefined, 1))).toBe(
+        toHex(xchacha20(key, nonce, zeros, undefined, 1)),
+      );
     }
   });
 
@@ -145,7 +168,13 @@ describe('sealPacket / openPacket', () => {
   it('tries the current epoch, the one before (when above 0) and the one after', () => {
     expect(epochsToTry(0)).toEqual([0, 1]);
     expect(epochsToTry(5)).toEqual([5, 4, 6]);
-    for (const [sealedIn, receiverAt, accepted] of [[4, 5, true], [6, 5, true], [7, 5, false], [3, 5, false], [1, 0, true]] as const) {
+    for (const [sealedIn, receiverAt, accepted] of [
+      [4, 5, true],
+      [6, 5, true],
+      [7, 5, false],
+      [3, 5, false],
+      [1, 0, true],
+    ] as const) {
       const packet = sealPacket(header, payload, { secret, sn: 3, epoch: sealedIn, sealedByInitiator: true });
       const run = () => openPacket(packet, header.length, { secret, epoch: receiverAt, sealedByInitiator: true });
       if (accepted) expect(run()).toMatchObject({ sn: 3, epoch: sealedIn });
@@ -154,7 +183,16 @@ describe('sealPacket / openPacket', () => {
   });
 
   it('refuses to seal fewer than MinProtoSize payload bytes', () => {
-    expect(qotpErrorOf(() => sealPacket(header, new Uint8Array(constant('MinProtoSize') - 1), { secret, sn: 0, epoch: 0, sealedByInitiator: false }))).toBe('invalid-argument');
+    expect(
+      qotpErrorOf(() =>
+        sealPacket(header, new Uint8Array(constant('MinProtoSize') - 1), {
+          secret,
+          sn: 0,
+          epoch: 0,
+          sealedByInitiator: false,
+        }),
+      ),
+    ).toBe('invalid-argument');
   });
 
   it('detects every single-bit change of a Data packet', () => {
@@ -198,6 +236,8 @@ describe('receivePacket', () => {
       }
     }
     // Random 1400-byte InitSnds are well-formed, the rest is rejected for several reasons.
-    expect([...codes].sort()).toEqual(expect.arrayContaining(['accepted', 'authentication-failed', 'too-short', 'unknown-type', 'unsupported-version']));
+    expect([...codes].sort()).toEqual(
+      expect.arrayContaining(['accepted', 'authentication-failed', 'too-short', 'unknown-type', 'unsupported-version']),
+    );
   });
 });

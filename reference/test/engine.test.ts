@@ -2,7 +2,16 @@
 // window, the README's close example, and the idle timeout.
 import { constant } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
-import { encodeData, encodeInitCryptoRcv, encodePayload, Endpoint, StreamReceiver, StreamSender, type Connection, type Outgoing } from '../src/index.js';
+import {
+  encodeData,
+  encodeInitCryptoRcv,
+  encodePayload,
+  Endpoint,
+  StreamReceiver,
+  StreamSender,
+  type Connection,
+  type Outgoing,
+} from '../src/index.js';
 import { prng } from './helpers.js';
 import { simulatedPair } from './sim/simnet.js';
 
@@ -111,7 +120,11 @@ function threeLostSegments(seed: number) {
   const conn = a.connect('b');
   const sender = conn.stream(0).sender;
   sender.write(new Uint8Array(100).fill(1));
-  net.run(() => sender.inFlight.size === 0 && sender.sentOffset === 100, () => {}, 5e9);
+  net.run(
+    () => sender.inFlight.size === 0 && sender.sentOffset === 100,
+    () => {},
+    5e9,
+  );
   (conn as unknown as { peerWindow: number }).peerWindow = 3 * 1400;
   sender.write(new Uint8Array(6000).fill(2));
   let t = net.now;
@@ -133,7 +146,8 @@ describe('engine over a CLEAN simulated network', () => {
       (events) => {
         for (const e of events.b) {
           const bc = 'connId' in e ? b.connections.get(e.connId) : undefined;
-          if (e.type === 'connection') bc?.stream(0).sender.write(new Uint8Array(50).fill(2)); // queued before A's CLOSE is read
+          // queued before A's CLOSE is read
+          if (e.type === 'connection') bc?.stream(0).sender.write(new Uint8Array(50).fill(2));
           if (e.type === 'stream-readable') bRead += bc?.read(e.streamId, net.now).length ?? 0;
           if (e.type === 'stream-closed') closed.b = true;
         }
@@ -153,7 +167,11 @@ describe('engine over a CLEAN simulated network', () => {
     const conn = a.connect('b');
     const sender = conn.stream(0).sender;
     sender.write(new Uint8Array(5000).fill(3));
-    net.run(() => sender.sentOffset === 5000 && sender.inFlight.size === 0, () => {}, 5e9);
+    net.run(
+      () => sender.sentOffset === 5000 && sender.inFlight.size === 0,
+      () => {},
+      5e9,
+    );
     // Pretend the peer's last ACK advertised a tiny window; nothing is in flight, so no ACK
     // would ever come to open it again without a probe.
     (conn as unknown as { peerWindow: number }).peerWindow = 1000;
@@ -162,7 +180,13 @@ describe('engine over a CLEAN simulated network', () => {
     expect(a.poll(heldAt)).toEqual([]);
     expect(conn.nextDeadline(heldAt)).toBe(heldAt + conn.rto);
     const logged = net.log.length;
-    expect(net.run(() => sender.sentOffset === 10_000 && sender.inFlight.size === 0, () => {}, heldAt + 5e9)).toBe(true);
+    expect(
+      net.run(
+        () => sender.sentOffset === 10_000 && sender.inFlight.size === 0,
+        () => {},
+        heldAt + 5e9,
+      ),
+    ).toBe(true);
     const next = net.log.slice(logged).filter((l) => l.from === 'a');
     // The first packet after the window closed is the probe, one RTO later (+1 ns: due once
     // MORE than the RTO passed); the peer's ACK of it carries its real window and data flows.
@@ -185,7 +209,8 @@ describe('engine over a CLEAN simulated network', () => {
   it('resends only the oldest unacknowledged segment of a stream: a later one waits although its RTO ran out (clause retransmission.oldest-first)', () => {
     const { a, conn, sender } = threeLostSegments(7);
     const [first, second] = [...sender.inFlight.values()];
-    if (first === undefined || second === undefined || second.sentAt <= first.sentAt) throw new Error('expected two segments sent one after the other');
+    if (first === undefined || second === undefined || second.sentAt <= first.sentAt)
+      throw new Error('expected two segments sent one after the other');
     expect(a.poll(first.sentAt + conn.rto + 1)).toHaveLength(1); // the oldest, resent
     expect(first.transmissions).toBe(2);
     // The second one's RTO runs out now, but the oldest waits for its doubled RTO: nothing goes.
@@ -198,7 +223,11 @@ describe('engine over a CLEAN simulated network', () => {
     const conn = a.connect('b');
     conn.stream(0).sender.write(new Uint8Array(50_000));
     conn.stream(1).sender.write(new Uint8Array(50_000));
-    net.run(() => conn.handshakeDone, () => {}, 5e9);
+    net.run(
+      () => conn.handshakeDone,
+      () => {},
+      5e9,
+    );
     const senders: number[] = [];
     for (let step = 1; senders.length < 8 && step < 100; step++) {
       const before = [0, 1].map((id) => conn.stream(id).sender.sentOffset);
@@ -206,14 +235,19 @@ describe('engine over a CLEAN simulated network', () => {
       [0, 1].forEach((id) => conn.stream(id).sender.sentOffset > (before[id] as number) && senders.push(id));
     }
     expect(senders).toHaveLength(8);
-    expect(senders.filter((id, i) => i > 0 && id === senders[i - 1])).toEqual([]); // never the same stream twice in a row
+    // never the same stream twice in a row
+    expect(senders.filter((id, i) => i > 0 && id === senders[i - 1])).toEqual([]);
   });
 
   it('closes a connection that received nothing for IdleTimeout', () => {
     const { a, b, net } = simulatedPair(5);
     const conn = a.connect('b');
     conn.stream(0).sender.write(Uint8Array.of(1, 2, 3));
-    net.run(() => conn.handshakeDone, () => {}, 5e9);
+    net.run(
+      () => conn.handshakeDone,
+      () => {},
+      5e9,
+    );
     const lastHeard = net.now; // a heard b last when the handshake reply arrived; nothing is delivered after
     const idleClosed = (t: number) => {
       a.poll(t);
@@ -242,7 +276,11 @@ describe('handshake confirmation (clause handshake.initiator-confirms)', () => {
       responderEphemeralPrivateKey: server.ephemeralPrivateKey,
       initiatorEphemeralPublicKey: server.peerEphemeralPublicKey as Uint8Array,
       sn: 0,
-      payload: encodePayload({ isClose: false, ack: { streamId: 0, offset: 0, length: 1, window: 1 << 24 }, stream: null }),
+      payload: encodePayload({
+        isClose: false,
+        ack: { streamId: 0, offset: 0, length: 1, window: 1 << 24 },
+        stream: null,
+      }),
     }).packet;
     a.receive(reply, 'b', 2_000_000);
     expect(conn.handshakeDone).toBe(true);
@@ -268,11 +306,26 @@ describe('receiver limits (clauses stream.buffer-full, stream.limit, stream.held
     const { a, b, net } = simulatedPair(seed);
     const conn = a.connect('b');
     conn.stream(0).sender.write(Uint8Array.of(1));
-    net.run(() => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0, () => {}, 5e9);
+    net.run(
+      () => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0,
+      () => {},
+      5e9,
+    );
     const server = [...b.connections.values()][0] as Connection;
     let sn = 100;
     const send = (streamId: number, offset: number, data: Uint8Array) =>
-      b.receive(encodeData({ connId: conn.id, secret: conn.secret as Uint8Array, sn: sn++, epoch: 0, sealedByInitiator: true, payload: encodePayload({ isClose: false, ack: null, stream: { streamId, offset, data } }) }), 'a', net.now);
+      b.receive(
+        encodeData({
+          connId: conn.id,
+          secret: conn.secret as Uint8Array,
+          sn: sn++,
+          epoch: 0,
+          sealedByInitiator: true,
+          payload: encodePayload({ isClose: false, ack: null, stream: { streamId, offset, data } }),
+        }),
+        'a',
+        net.now,
+      );
     return { b, server, send, now: () => net.now };
   }
 
@@ -327,7 +380,11 @@ describe('the last transmission (clause retransmission.give-up)', () => {
     const conn = a.connect('b');
     const sender = conn.stream(0).sender;
     sender.write(Uint8Array.of(1));
-    net.run(() => sender.inFlight.size === 0 && sender.sentOffset === 1, () => {}, 5e9);
+    net.run(
+      () => sender.inFlight.size === 0 && sender.sentOffset === 1,
+      () => {},
+      5e9,
+    );
     sender.write(Uint8Array.of(2, 3, 4));
     // Every copy is lost but the sixth, which arrives and is answered at once.
     let now = net.now;

@@ -9,7 +9,7 @@ export function qotpErrorOf(run: () => unknown): string {
     run();
   } catch (e) {
     if (e instanceof QotpError) return e.code;
-    throw new Error(`expected a QotpError, got ${String(e)}`);
+    throw new Error(`expected a QotpError, got ${String(e)}`, { cause: e });
   }
   throw new Error('expected a QotpError, got success');
 }

@@ -10,7 +10,11 @@ afterEach(async () => {
 });
 
 async function echoServer(listen = '127.0.0.1:0', keyLog?: (line: string) => void): Promise<QotpSocket> {
-  const server = await QotpSocket.listen({ listen, identity: { seedString: 'node-test-server' }, ...(keyLog ? { keyLog } : {}) });
+  const server = await QotpSocket.listen({
+    listen,
+    identity: { seedString: 'node-test-server' },
+    ...(keyLog ? { keyLog } : {}),
+  });
   sockets.push(server);
   server.on('connection', (conn) =>
     conn.on('stream', (s: QotpStream) => {
@@ -86,4 +90,3 @@ describe('Node adapter', () => {
     expect(again.publicKeyHex).toBe(server.publicKeyHex);
   });
 });
-

@@ -5,11 +5,27 @@
 // follows, the stream tables included (each stream's sender and receiver run one).
 import { constant, spec } from '@qotp/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeData, encodeInitRcv, encodeInitSnd, encodePayload, Endpoint, observeTransitions, type Connection, type MachineId, type Outgoing } from '../src/index.js';
+import {
+  encodeData,
+  encodeInitRcv,
+  encodeInitSnd,
+  encodePayload,
+  Endpoint,
+  observeTransitions,
+  type Connection,
+  type MachineId,
+  type Outgoing,
+} from '../src/index.js';
 import { prng } from './helpers.js';
 import { CLEAN, SimNet, simulatedPair } from './sim/simnet.js';
 
-const FOLLOWED: MachineId[] = ['initiator-handshake', 'responder-handshake', 'connection-lifetime', 'stream-send', 'stream-receive'];
+const FOLLOWED: MachineId[] = [
+  'initiator-handshake',
+  'responder-handshake',
+  'connection-lifetime',
+  'stream-send',
+  'stream-receive',
+];
 const taken = new Map<MachineId, Set<string>>(FOLLOWED.map((m) => [m, new Set<string>()]));
 let stop: () => void;
 beforeAll(() => {
@@ -24,7 +40,12 @@ function echo(net: SimNet, conn: Connection, b: Endpoint, bytes: number, limitNs
   net.run(
     () => back >= bytes || conn.closeReason !== null,
     (events) => {
-      for (const e of events.b) if (e.type === 'stream-readable') b.connections.get(e.connId)?.stream(e.streamId).sender.write(b.connections.get(e.connId)!.read(e.streamId, net.now));
+      for (const e of events.b)
+        if (e.type === 'stream-readable')
+          b.connections
+            .get(e.connId)
+            ?.stream(e.streamId)
+            .sender.write(b.connections.get(e.connId)!.read(e.streamId, net.now));
       for (const e of events.a) if (e.type === 'stream-readable') back += conn.read(e.streamId, net.now).length;
     },
     limitNs,
@@ -49,7 +70,11 @@ describe('the engine against the transition tables', () => {
     const { a, net } = simulatedPair(43);
     const conn = a.connect('b');
     conn.stream(0); // the application opened a stream and writes nothing yet
-    net.run(() => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0, () => {}, 5e9);
+    net.run(
+      () => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0,
+      () => {},
+      5e9,
+    );
     expect(conn.handshakeDone).toBe(true);
   });
 
@@ -69,7 +94,11 @@ describe('the engine against the transition tables', () => {
     const { a, b, net } = simulatedPair(51, { ...CLEAN, drop: new Set([1]) }); // b's first reply
     const conn = a.connect('b', b.publicKey);
     conn.stream(0).sender.write(Uint8Array.of(1));
-    net.run(() => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0, () => {}, 5e9);
+    net.run(
+      () => conn.handshakeDone && conn.stream(0).sender.inFlight.size === 0,
+      () => {},
+      5e9,
+    );
     expect(conn.handshakeDone).toBe(true);
   });
 
@@ -82,7 +111,9 @@ describe('the engine against the transition tables', () => {
     net.run(
       () => conn.stream(0).receiver.readOffset + conn.stream(0).receiver.bufferedBytes >= 6000,
       (events) => {
-        for (const e of events.b) if (e.type === 'connection') b.connections.get(e.connId)?.stream(0).sender.write(new Uint8Array(6000).fill(5));
+        for (const e of events.b)
+          if (e.type === 'connection')
+            b.connections.get(e.connId)?.stream(0).sender.write(new Uint8Array(6000).fill(5));
       },
       5e9,
     );
@@ -93,7 +124,11 @@ describe('the engine against the transition tables', () => {
     const { a, net } = simulatedPair(46, { ...CLEAN, loss: 1 });
     const conn = a.connect('b');
     conn.stream(0).sender.write(Uint8Array.of(1));
-    net.run(() => conn.closeReason !== null, () => {}, 60e9);
+    net.run(
+      () => conn.closeReason !== null,
+      () => {},
+      60e9,
+    );
     expect(conn.closeReason).toBe('retransmission-limit');
   });
 
@@ -103,13 +138,21 @@ describe('the engine against the transition tables', () => {
     expect(echo(net, conn, b, 1_000)).toBe(1_000);
     const server = [...b.connections.values()][0] as Connection;
     const settled = (c: Connection) => [...c.streams.values()].every((st) => st.sender.inFlight.size === 0);
-    net.run(() => settled(conn) && settled(server), () => {}, net.now + 5e9);
+    net.run(
+      () => settled(conn) && settled(server),
+      () => {},
+      net.now + 5e9,
+    );
     // From now on nothing arrives: a's next segment goes unanswered until a gives up, and
     // b, which hears nothing, closes when its idle timer runs out.
     const silent = new SimNet(a, b, { ...CLEAN, loss: 1 }, 48);
     silent.now = net.now;
     conn.stream(0).sender.write(Uint8Array.of(2));
-    silent.run(() => conn.closeReason !== null && server.closeReason !== null, () => {}, net.now + constant('IdleTimeout') + 20e9);
+    silent.run(
+      () => conn.closeReason !== null && server.closeReason !== null,
+      () => {},
+      net.now + constant('IdleTimeout') + 20e9,
+    );
     expect([conn.closeReason, server.closeReason]).toEqual(['retransmission-limit', 'idle-timeout']);
   });
 
@@ -133,9 +176,15 @@ describe('the engine against the transition tables', () => {
     b.receive(forged, 'a', 5_000_000);
     b.receive(data.data, 'a', 6_000_000);
     // First packets the responder refuses before any connection exists.
-    const short = encodeInitSnd({ identityPublicKey: new Uint8Array(32).fill(3), ephemeralPublicKey: new Uint8Array(32).fill(4) }, 1000);
+    const short = encodeInitSnd(
+      { identityPublicKey: new Uint8Array(32).fill(3), ephemeralPublicKey: new Uint8Array(32).fill(4) },
+      1000,
+    );
     b.receive(short, 'c', 7_000_000);
-    const lowOrder = encodeInitSnd({ identityPublicKey: new Uint8Array(32).fill(3), ephemeralPublicKey: new Uint8Array(32) }, 1400);
+    const lowOrder = encodeInitSnd(
+      { identityPublicKey: new Uint8Array(32).fill(3), ephemeralPublicKey: new Uint8Array(32) },
+      1400,
+    );
     b.receive(lowOrder, 'c', 8_000_000);
     expect(b.takeEvents().filter((e) => e.type === 'dropped')).toHaveLength(3);
   });
@@ -162,14 +211,20 @@ describe('the engine against the transition tables', () => {
       initiatorEphemeralPublicKey: server.ephemeralPublicKey,
       responderIdentityPublicKey: new Uint8Array(32).fill(9),
       sn: 1,
-      payload: encodePayload({ isClose: false, ack: null, stream: { streamId: 9, offset: 0, data: Uint8Array.of(1, 2, 3) } }),
+      payload: encodePayload({
+        isClose: false,
+        ack: null,
+        stream: { streamId: 9, offset: 0, data: Uint8Array.of(1, 2, 3) },
+      }),
     });
     const secret = server.secret;
     b.takeEvents();
     b.receive(forged.packet, 'mallory', net.now);
     a.takeEvents();
     a.receive(net.log.find((d) => d.from === 'a')?.data as Uint8Array, 'b', net.now);
-    const drops = [...b.takeEvents(), ...a.takeEvents()].map((e) => (e.type === 'dropped' ? e.reason.split(':')[0] : e.type));
+    const drops = [...b.takeEvents(), ...a.takeEvents()].map((e) =>
+      e.type === 'dropped' ? e.reason.split(':')[0] : e.type,
+    );
     expect(drops).toEqual(['wrong-role', 'wrong-role']);
     expect(server.secret).toBe(secret);
     expect(server.streams.has(9)).toBe(false);
@@ -185,7 +240,8 @@ describe('the engine against the transition tables', () => {
     const answered = net.run(
       () => conn.stream(0).receiver.finished && sender.finished,
       (events) => {
-        for (const e of events.b) if (e.type === 'stream-readable') b.connections.get(e.connId)?.read(e.streamId, net.now);
+        for (const e of events.b)
+          if (e.type === 'stream-readable') b.connections.get(e.connId)?.read(e.streamId, net.now);
         for (const e of events.a) if (e.type === 'stream-readable') conn.read(e.streamId, net.now);
       },
       10e9,
@@ -209,7 +265,7 @@ describe('the engine against the transition tables', () => {
     expect(server.stream(3).sender.machine.state).toBe('close-sent');
   });
 
-  it("the receive table on one stream: a CLOSE behind a gap, data below and past its end, a second CLOSE, a late copy; an empty CLOSE at 0", () => {
+  it('the receive table on one stream: a CLOSE behind a gap, data below and past its end, a second CLOSE, a late copy; an empty CLOSE at 0', () => {
     const { a, b, net } = simulatedPair(55);
     const conn = a.connect('b');
     expect(echo(net, conn, b, 1_000)).toBe(1_000);
@@ -217,7 +273,18 @@ describe('the engine against the transition tables', () => {
     let sn = 1_000_000; // above a's own numbers
     const from = (streamId: number, offset: number, length: number, isClose = false) =>
       b.receive(
-        encodeData({ connId: conn.id, secret: conn.secret as Uint8Array, sn: sn++, epoch: 0, sealedByInitiator: true, payload: encodePayload({ isClose, ack: null, stream: { streamId, offset, data: new Uint8Array(length).fill(offset & 255) } }) }),
+        encodeData({
+          connId: conn.id,
+          secret: conn.secret as Uint8Array,
+          sn: sn++,
+          epoch: 0,
+          sealedByInitiator: true,
+          payload: encodePayload({
+            isClose,
+            ack: null,
+            stream: { streamId, offset, data: new Uint8Array(length).fill(offset & 255) },
+          }),
+        }),
         'a',
         net.now,
       );
@@ -229,7 +296,10 @@ describe('the engine against the transition tables', () => {
     expect(server.read(5, net.now)).toHaveLength(30); // delivered
     from(5, 0, 10); // late-retransmission
     from(6, 0, 0, true); // empty-close-at-0
-    expect([server.stream(5).receiver.machine.state, server.stream(6).receiver.machine.state]).toEqual(['closed', 'closed']);
+    expect([server.stream(5).receiver.machine.state, server.stream(6).receiver.machine.state]).toEqual([
+      'closed',
+      'closed',
+    ]);
     // Streams past the reference's bound are refused, without an ACK.
     let id = 100;
     while (server.streams.size < constant('ReferenceMaxStreams')) from(id++, 0, 0);
@@ -242,7 +312,11 @@ describe('the engine against the transition tables', () => {
     const conn = a.connect('b');
     const sender = conn.stream(0).sender;
     sender.write(new Uint8Array(100).fill(1));
-    net.run(() => sender.inFlight.size === 0 && sender.sentOffset === 100, () => {}, 5e9);
+    net.run(
+      () => sender.inFlight.size === 0 && sender.sentOffset === 100,
+      () => {},
+      5e9,
+    );
     (conn as unknown as { peerWindow: number }).peerWindow = 100; // as if the peer's last ACK said so
     sender.write(new Uint8Array(100).fill(2));
     let probes = 0;
@@ -253,7 +327,9 @@ describe('the engine against the transition tables', () => {
   it('takes every row of every table it follows, and no other', () => {
     const missing = FOLLOWED.flatMap((id) => {
       const table = spec.stateMachines.find((m) => m.id === id);
-      return (table?.transitions ?? []).filter((t) => !taken.get(id)?.has(t.id)).map((t) => `${id}: ${t.id} (${t.from}, ${t.event})`);
+      return (table?.transitions ?? [])
+        .filter((t) => !taken.get(id)?.has(t.id))
+        .map((t) => `${id}: ${t.id} (${t.from}, ${t.event})`);
     });
     expect(missing).toEqual([]);
   });

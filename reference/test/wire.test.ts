@@ -54,7 +54,7 @@ describe('receive window code', () => {
   it('from 256 bytes up never over-reports and loses less than a ninth (clause window.round-down)', () => {
     const random = prng(11);
     for (let i = 0; i < 2000; i++) {
-      const exponent = 8 + (random(1)[0] as number) % 32; // 2^8 .. 2^39
+      const exponent = 8 + ((random(1)[0] as number) % 32); // 2^8 .. 2^39
       const bytes = 2 ** exponent + (readUint(random(6), 0, 48) % 2 ** exponent);
       const decoded = decodeRcvWindow(encodeRcvWindow(bytes));
       expect(decoded).toBeLessThanOrEqual(bytes);
@@ -95,18 +95,32 @@ describe('payload codec', () => {
     const rnd = (n: number) => readUint(random(6), 0, 48) % n;
     for (let i = 0; i < 1000; i++) {
       const wideOffset = () => (rnd(2) ? rnd(2 ** 24) : rnd(2 ** 48));
-      const ack = rnd(2) ? { streamId: rnd(2 ** 32), offset: wideOffset(), length: rnd(2 ** 16), window: decodeRcvWindow(rnd(256)) } : null;
+      const ack = rnd(2)
+        ? { streamId: rnd(2 ** 32), offset: wideOffset(), length: rnd(2 ** 16), window: decodeRcvWindow(rnd(256)) }
+        : null;
       const isClose = rnd(2) === 1;
       const ackOnly = ack !== null && !isClose && rnd(3) === 0;
-      const p: Payload = { isClose, ack, stream: ackOnly ? null : { streamId: rnd(2 ** 32), offset: wideOffset(), data: random(rnd(40)) } };
+      const p: Payload = {
+        isClose,
+        ack,
+        stream: ackOnly ? null : { streamId: rnd(2 ** 32), offset: wideOffset(), data: random(rnd(40)) },
+      };
       expect(decodePayload(encodePayload(p))).toEqual(p);
     }
   });
 
   it('refuses payloads it cannot put on the wire', () => {
-    expect(qotpErrorOf(() => encodePayload({ isClose: true, ack: { streamId: 0, offset: 0, length: 0, window: 0 }, stream: null }))).toBe('invalid-argument');
+    expect(
+      qotpErrorOf(() =>
+        encodePayload({ isClose: true, ack: { streamId: 0, offset: 0, length: 0, window: 0 }, stream: null }),
+      ),
+    ).toBe('invalid-argument');
     expect(qotpErrorOf(() => encodePayload({ isClose: false, ack: null, stream: null }))).toBe('invalid-argument');
-    expect(qotpErrorOf(() => encodePayload({ isClose: false, ack: null, stream: { streamId: 0, offset: 2 ** 48, data: new Uint8Array(1) } }))).toBe('invalid-argument');
+    expect(
+      qotpErrorOf(() =>
+        encodePayload({ isClose: false, ack: null, stream: { streamId: 0, offset: 2 ** 48, data: new Uint8Array(1) } }),
+      ),
+    ).toBe('invalid-argument');
   });
 
   it('answers any byte string with a payload or a QotpError, never another exception', () => {

@@ -71,7 +71,12 @@ export function findingsTable(spec: QotpSpec): string {
   const releases = releaseOrder(spec);
   return table(
     ['id', 'finding', ...releases, 'clauses'],
-    spec.findings.map((f) => [f.id, f.title, ...releases.map((r) => f.releases[r]?.status ?? '?'), f.clauses.map((c) => `\`${c}\``).join(', ') || '(none)']),
+    spec.findings.map((f) => [
+      f.id,
+      f.title,
+      ...releases.map((r) => f.releases[r]?.status ?? '?'),
+      f.clauses.map((c) => `\`${c}\``).join(', ') || '(none)',
+    ]),
   );
 }
 
@@ -81,12 +86,25 @@ const evidence = (e: Evidence): string =>
 /** A state machine as its states, its transition table and a Mermaid diagram of the same rows. */
 function stateMachine(m: StateMachine): string[] {
   const node = (state: string) => state.replace(/-/g, '_');
-  const edges = [...new Set(m.transitions.map((t) => `  ${node(t.from)} --> ${node(t.to)}: ${t.event.replace(/[:;]/g, ',')}`))];
+  const edges = [
+    ...new Set(m.transitions.map((t) => `  ${node(t.from)} --> ${node(t.to)}: ${t.event.replace(/[:;]/g, ',')}`)),
+  ];
   return [
-    table(['state', 'meaning'], m.states.map((st) => [st.id === m.initial ? `\`${st.id}\` (initial)` : `\`${st.id}\``, st.description])),
+    table(
+      ['state', 'meaning'],
+      m.states.map((st) => [st.id === m.initial ? `\`${st.id}\` (initial)` : `\`${st.id}\``, st.description]),
+    ),
     table(
       ['row', 'state', 'event', 'guard', 'action', 'next state', 'clauses'],
-      m.transitions.map((t) => [`\`${t.id}\``, `\`${t.from}\``, t.event, t.guard ?? '', t.action, `\`${t.to}\``, t.clauses.map((c) => `\`${c}\``).join(', ')]),
+      m.transitions.map((t) => [
+        `\`${t.id}\``,
+        `\`${t.from}\``,
+        t.event,
+        t.guard ?? '',
+        t.action,
+        `\`${t.to}\``,
+        t.clauses.map((c) => `\`${c}\``).join(', '),
+      ]),
     ),
     ['```mermaid', 'stateDiagram-v2', `  [*] --> ${node(m.initial)}`, ...edges, '```'].join('\n'),
   ];
@@ -106,7 +124,10 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
     bullets([
       `README: ${spec.provenance.readme.module} ${spec.provenance.readme.version}. ${spec.provenance.readme.note}`,
       `Code: ${spec.provenance.code.module} ${spec.provenance.code.version}. ${spec.provenance.code.note}`,
-      ...spec.releases.map((r) => `Release ${r.version} (${r.date}), ${r.role === 'pinned' ? 'pinned: what this spec states' : 'a profile: see its differences below'}. ${r.checked}`),
+      ...spec.releases.map(
+        (r) =>
+          `Release ${r.version} (${r.date}), ${r.role === 'pinned' ? 'pinned: what this spec states' : 'a profile: see its differences below'}. ${r.checked}`,
+      ),
       `Byte order: ${spec.byteOrder} for every multi-byte integer.`,
     ]),
   );
@@ -115,7 +136,13 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
     '## Constants',
     table(
       ['name', 'value', 'unit', 'Go', 'description'],
-      Object.entries(spec.constants).map(([name, c]) => [`\`${name}\``, c.value, c.unit, c.goName ?? '', c.description]),
+      Object.entries(spec.constants).map(([name, c]) => [
+        `\`${name}\``,
+        c.value,
+        c.unit,
+        c.goName ?? '',
+        c.description,
+      ]),
     ),
   );
 
@@ -186,7 +213,13 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
     '### Offset width',
     `${p.offsetWidths.rule} Narrow offsets are ${p.offsetWidths.narrowBytes} bytes (up to ${p.offsetWidths.narrowMax}), wide ones ${p.offsetWidths.wideBytes}.`,
   );
-  push('### Kinds of payload', table(['kind', 'on the wire', 'decoder rule'], p.kinds.map((k) => [k.name, k.onTheWire, k.decoderRule])));
+  push(
+    '### Kinds of payload',
+    table(
+      ['kind', 'on the wire', 'decoder rule'],
+      p.kinds.map((k) => [k.name, k.onTheWire, k.decoderRule]),
+    ),
+  );
 
   const w = spec.receiveWindow;
   push(
@@ -206,7 +239,10 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
     bullets(r.rtoRules),
     table(
       ['transmission', 'next one after'],
-      r.transmissions.map((t) => [t.number, t.waitFactor === null ? 'none: the connection gives up' : `${t.waitFactor} x RTO`]),
+      r.transmissions.map((t) => [
+        t.number,
+        t.waitFactor === null ? 'none: the connection gives up' : `${t.waitFactor} x RTO`,
+      ]),
     ),
   );
 
@@ -218,7 +254,7 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
 
   push(
     '## Clauses',
-    'Each clause is one testable statement; `testedBy` names the parts of this suite that check it, and its class what kind of rule it is: about one **datagram**, about the **sequence** of one connection\'s datagrams in one direction, **across connections**, or a **scenario** only a case can set up. Rules of the first three classes are the ones a monitor can judge on every datagram (conformance/CASES.md lists the monitor\'s).',
+    "Each clause is one testable statement; `testedBy` names the parts of this suite that check it, and its class what kind of rule it is: about one **datagram**, about the **sequence** of one connection's datagrams in one direction, **across connections**, or a **scenario** only a case can set up. Rules of the first three classes are the ones a monitor can judge on every datagram (conformance/CASES.md lists the monitor's).",
     table(
       ['id', 'level', 'statement', 'source', 'tested by', 'class', 'Go original behaves so'],
       spec.clauses.map((c) => [
@@ -235,7 +271,10 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
     ),
   );
 
-  push('## Errata', 'Places where the upstream README and the code disagree; the code\'s behaviour on the wire is what this spec states.');
+  push(
+    '## Errata',
+    "Places where the upstream README and the code disagree; the code's behaviour on the wire is what this spec states.",
+  );
   for (const e of spec.errata) {
     push(
       `### ${e.id}: ${e.title}`,
@@ -254,15 +293,29 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
     findingsTable(spec),
   );
   for (const f of spec.findings) {
-    push(`### ${f.id}: ${f.title}`, f.description, bullets(releaseOrder(spec).map((r) => `${r}: **${f.releases[r]?.status ?? '?'}**. ${f.releases[r]?.evidence ?? ''}`)));
+    push(
+      `### ${f.id}: ${f.title}`,
+      f.description,
+      bullets(
+        releaseOrder(spec).map((r) => `${r}: **${f.releases[r]?.status ?? '?'}**. ${f.releases[r]?.evidence ?? ''}`),
+      ),
+    );
   }
 
   for (const p of spec.profiles) {
-    const what = (d: (typeof p.differences)[number]) => ('clause' in d ? `clause \`${d.clause}\`` : 'constant' in d ? `constant \`${d.constant}\`` : `erratum ${d.erratum}`);
+    const what = (d: (typeof p.differences)[number]) =>
+      'clause' in d
+        ? `clause \`${d.clause}\``
+        : 'constant' in d
+          ? `constant \`${d.constant}\``
+          : `erratum ${d.erratum}`;
     push(
       `## Profile: ${p.release}`,
       p.summary,
-      table(['what', `${p.release} instead`, 'evidence'], p.differences.map((d) => [what(d), d.behaviour, evidence(d.evidence)])),
+      table(
+        ['what', `${p.release} instead`, 'evidence'],
+        p.differences.map((d) => [what(d), d.behaviour, evidence(d.evidence)]),
+      ),
     );
   }
   const next = spec.next;
@@ -271,10 +324,30 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
       `## Next revision: ${next.branch} ${next.revision} (${next.date}, not released; ${next.status})`,
       next.summary,
       `Verified: ${next.checked}`,
-      table(['area', `${next.revision} instead`, 'evidence'], next.differences.map((d) => [d.area, d.behaviour, evidence(d.evidence)])),
+      table(
+        ['area', `${next.revision} instead`, 'evidence'],
+        next.differences.map((d) => [d.area, d.behaviour, evidence(d.evidence)]),
+      ),
       `Its payload: ${next.payload.description} ${next.payload.streamHeaderRule}`,
-      table(['bits', 'field', 'meaning'], next.payload.header.bits.map((b) => [b.width === 1 ? `${b.shift}` : `${b.shift}-${b.shift + b.width - 1}`, b.name, b.description])),
-      table(['type', 'name', 'CLOSE', 'MTU value', 'new key', "peer's new key"], next.payload.types.map((t) => [String(t.code), t.name, yes(t.isClose), yes(t.mtuUpdate), yes(t.keyUpdate), yes(t.keyUpdateAck)])),
+      table(
+        ['bits', 'field', 'meaning'],
+        next.payload.header.bits.map((b) => [
+          b.width === 1 ? `${b.shift}` : `${b.shift}-${b.shift + b.width - 1}`,
+          b.name,
+          b.description,
+        ]),
+      ),
+      table(
+        ['type', 'name', 'CLOSE', 'MTU value', 'new key', "peer's new key"],
+        next.payload.types.map((t) => [
+          String(t.code),
+          t.name,
+          yes(t.isClose),
+          yes(t.mtuUpdate),
+          yes(t.keyUpdate),
+          yes(t.keyUpdateAck),
+        ]),
+      ),
     );
   }
   return out.join('\n');

@@ -81,7 +81,9 @@ export interface Clause {
   /** What a peer must do to interoperate with the Go original where it differs. */
   interop?: string;
   testedBy: TestedBy[];
-  /** What kind of rule: one datagram, one connection's sequence, across connections, or a scenario only a case sets up. */
+  /**
+   * What kind of rule: one datagram, one connection's sequence, across connections, or a scenario only a case sets up.
+   */
   class: ClauseClass;
   /** Per release of the Go original: does it behave as the clause says, and if not, why. */
   goOriginal: Record<string, ReleaseConformance>;
@@ -140,7 +142,14 @@ export interface NextRevision {
   payload: {
     description: string;
     header: { bits: BitField[] };
-    types: { code: number; name: string; isClose: boolean; mtuUpdate: boolean; keyUpdate: boolean; keyUpdateAck: boolean }[];
+    types: {
+      code: number;
+      name: string;
+      isClose: boolean;
+      mtuUpdate: boolean;
+      keyUpdate: boolean;
+      keyUpdateAck: boolean;
+    }[];
     mtuValueSize: number;
     streamHeaderRule: string;
   };

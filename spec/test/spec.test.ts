@@ -47,7 +47,10 @@ describe('spec document', () => {
       'payload.',
       'window.',
     ]) {
-      expect(ids.some((id) => id.startsWith(prefix)), prefix).toBe(true);
+      expect(
+        ids.some((id) => id.startsWith(prefix)),
+        prefix,
+      ).toBe(true);
     }
   });
 });
@@ -56,31 +59,40 @@ describe('state machines', () => {
   const clauseIds = new Set(spec.clauses.map((c) => c.id));
 
   it('has the five transition tables: both handshakes, the connection and both stream directions', () => {
-    expect(spec.stateMachines.map((m) => m.id).sort()).toEqual(['connection-lifetime', 'initiator-handshake', 'responder-handshake', 'stream-receive', 'stream-send']);
+    expect(spec.stateMachines.map((m) => m.id).sort()).toEqual([
+      'connection-lifetime',
+      'initiator-handshake',
+      'responder-handshake',
+      'stream-receive',
+      'stream-send',
+    ]);
   });
 
-  it.each(spec.stateMachines.map((m) => [m.id, m] as const))('%s: rows name declared states and existing clauses, and every state is reachable and used', (_, m) => {
-    const states = new Set(m.states.map((s) => s.id));
-    expect(states.size).toBe(m.states.length);
-    expect(states.has(m.initial)).toBe(true);
-    for (const t of m.transitions) {
-      expect(states, `row "${t.from} / ${t.event}"`).toContain(t.from);
-      expect(states, `row "${t.from} / ${t.event}"`).toContain(t.to);
-      for (const c of t.clauses) expect(clauseIds, `row "${t.from} / ${t.event}"`).toContain(c);
-    }
-    // Reachable from the initial state through the rows.
-    const reached = new Set([m.initial]);
-    for (let grew = true; grew; ) {
-      grew = false;
-      for (const t of m.transitions) if (reached.has(t.from) && !reached.has(t.to)) grew = reached.add(t.to) !== null;
-    }
-    expect([...states].filter((s) => !reached.has(s))).toEqual([]);
-    const rowIds = m.transitions.map((t) => t.id);
-    expect(rowIds.filter((r, i) => rowIds.indexOf(r) !== i)).toEqual([]);
-    // Two rows for one state and event differ by their guards.
-    const keys = m.transitions.map((t) => `${t.from} / ${t.event} / ${t.guard ?? ''}`);
-    expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
-  });
+  it.each(spec.stateMachines.map((m) => [m.id, m] as const))(
+    '%s: rows name declared states and existing clauses, and every state is reachable and used',
+    (_, m) => {
+      const states = new Set(m.states.map((s) => s.id));
+      expect(states.size).toBe(m.states.length);
+      expect(states.has(m.initial)).toBe(true);
+      for (const t of m.transitions) {
+        expect(states, `row "${t.from} / ${t.event}"`).toContain(t.from);
+        expect(states, `row "${t.from} / ${t.event}"`).toContain(t.to);
+        for (const c of t.clauses) expect(clauseIds, `row "${t.from} / ${t.event}"`).toContain(c);
+      }
+      // Reachable from the initial state through the rows.
+      const reached = new Set([m.initial]);
+      for (let grew = true; grew;) {
+        grew = false;
+        for (const t of m.transitions) if (reached.has(t.from) && !reached.has(t.to)) grew = reached.add(t.to) !== null;
+      }
+      expect([...states].filter((s) => !reached.has(s))).toEqual([]);
+      const rowIds = m.transitions.map((t) => t.id);
+      expect(rowIds.filter((r, i) => rowIds.indexOf(r) !== i)).toEqual([]);
+      // Two rows for one state and event differ by their guards.
+      const keys = m.transitions.map((t) => `${t.from} / ${t.event} / ${t.guard ?? ''}`);
+      expect(keys.filter((k, i) => keys.indexOf(k) !== i)).toEqual([]);
+    },
+  );
 });
 
 describe('layouts agree with the constants', () => {
@@ -159,11 +171,14 @@ describe('SPEC.md', () => {
     expect(committed).toBe(renderSpecMarkdown(spec));
   });
 
-  it.each(['../../README.md', '../../interop/README.md'])('%s carries the current findings table (npm run spec:generate)', (doc) => {
-    const text = readFileSync(fileURLToPath(new URL(doc, import.meta.url)), 'utf8');
-    expect(text).toContain('<!-- findings-table:');
-    expect(text).toBe(withFindingsTable(text, spec));
-  });
+  it.each(['../../README.md', '../../interop/README.md'])(
+    '%s carries the current findings table (npm run spec:generate)',
+    (doc) => {
+      const text = readFileSync(fileURLToPath(new URL(doc, import.meta.url)), 'utf8');
+      expect(text).toContain('<!-- findings-table:');
+      expect(text).toBe(withFindingsTable(text, spec));
+    },
+  );
 
   it('has a table row for every field of every message', () => {
     const md = renderSpecMarkdown(spec);
@@ -182,18 +197,29 @@ describe('releases, findings and profiles', () => {
   it('pins exactly one release, the one the code provenance names, and has a profile for every other', () => {
     expect(spec.releases.filter((r) => r.role === 'pinned')).toHaveLength(1);
     expect(pinnedRelease().version).toBe(spec.provenance.code.version);
-    expect(spec.profiles.map((p) => p.release).sort()).toEqual(spec.releases.filter((r) => r.role === 'profile').map((r) => r.version).sort());
+    expect(spec.profiles.map((p) => p.release).sort()).toEqual(
+      spec.releases
+        .filter((r) => r.role === 'profile')
+        .map((r) => r.version)
+        .sort(),
+    );
   });
 
   it('says for every clause, in every release, whether the Go original holds to it, and why not', () => {
     for (const c of spec.clauses) {
       expect(Object.keys(c.goOriginal).sort(), c.id).toEqual([...releases].sort());
       for (const [r, g] of Object.entries(c.goOriginal)) {
-        if (!g.holds) expect((g.findings?.length ?? 0) > 0 || g.note !== undefined, `${c.id} ${r}: no finding and no note`).toBe(true);
+        if (!g.holds)
+          expect((g.findings?.length ?? 0) > 0 || g.note !== undefined, `${c.id} ${r}: no finding and no note`).toBe(
+            true,
+          );
         if (g.holds) expect(g.findings, `${c.id} ${r}: holds but names findings`).toBeUndefined();
         for (const id of g.findings ?? []) {
           expect(findings.has(id), `${c.id} -> ${id}`).toBe(true);
-          expect(['present', 'changed'], `${c.id} ${r} cites ${id}, which is ${findings.get(id)?.releases[r]?.status} there`).toContain(findings.get(id)?.releases[r]?.status);
+          expect(
+            ['present', 'changed'],
+            `${c.id} ${r} cites ${id}, which is ${findings.get(id)?.releases[r]?.status} there`,
+          ).toContain(findings.get(id)?.releases[r]?.status);
         }
       }
     }
@@ -206,7 +232,11 @@ describe('releases, findings and profiles', () => {
       for (const c of f.clauses) expect(clauseIds, `${f.id} -> ${c}`).toContain(c);
       for (const [r, state] of Object.entries(f.releases)) {
         if (state.status !== 'present') continue;
-        for (const c of f.clauses) expect(byId.get(c)?.goOriginal[r]?.findings ?? [], `${f.id} is present in ${r}, so ${c} must cite it`).toContain(f.id);
+        for (const c of f.clauses)
+          expect(
+            byId.get(c)?.goOriginal[r]?.findings ?? [],
+            `${f.id} is present in ${r}, so ${c} must cite it`,
+          ).toContain(f.id);
       }
     }
   });
@@ -215,10 +245,18 @@ describe('releases, findings and profiles', () => {
     const pinned = pinnedRelease().version;
     for (const p of spec.profiles) {
       const covered = new Set(p.differences.flatMap((d) => ('clause' in d ? [d.clause] : [])));
-      const differing = spec.clauses.filter((c) => c.goOriginal[p.release]?.holds !== c.goOriginal[pinned]?.holds).map((c) => c.id);
-      expect(differing.filter((id) => !covered.has(id)), `${p.release}: clauses without a profile entry`).toEqual([]);
+      const differing = spec.clauses
+        .filter((c) => c.goOriginal[p.release]?.holds !== c.goOriginal[pinned]?.holds)
+        .map((c) => c.id);
+      expect(
+        differing.filter((id) => !covered.has(id)),
+        `${p.release}: clauses without a profile entry`,
+      ).toEqual([]);
       for (const d of p.differences) {
-        expect(['clause', 'constant', 'erratum'].filter((k) => k in d), `${p.release}: ${d.behaviour.slice(0, 40)}`).toHaveLength(1);
+        expect(
+          ['clause', 'constant', 'erratum'].filter((k) => k in d),
+          `${p.release}: ${d.behaviour.slice(0, 40)}`,
+        ).toHaveLength(1);
         if ('clause' in d) expect(clauseIds).toContain(d.clause);
         if ('constant' in d) expect(Object.keys(spec.constants)).toContain(d.constant);
         if ('erratum' in d) expect(spec.errata.map((e) => e.id)).toContain(d.erratum);

@@ -92,10 +92,22 @@ function adversarialPayload(d: Dice): Payload {
   const ack =
     d.int(2) === 0
       ? null
-      : { streamId: d.int(6), offset: d.int(3) === 0 ? (big[d.int(big.length)] as number) : d.int(40_000), length: d.int(1500), window: d.int(3) === 0 ? 0 : d.int(1 << 24) };
+      : {
+          streamId: d.int(6),
+          offset: d.int(3) === 0 ? (big[d.int(big.length)] as number) : d.int(40_000),
+          length: d.int(1500),
+          window: d.int(3) === 0 ? 0 : d.int(1 << 24),
+        };
   const data = d.bytes(d.int(3) === 0 ? 0 : d.int(1300));
   const isClose = d.int(5) === 0;
-  return { isClose, ack, stream: ack !== null && d.int(4) === 0 && !isClose ? null : { streamId, offset: Math.max(0, Math.min(offset, 2 ** 48 - 1 - data.length)), data } };
+  return {
+    isClose,
+    ack,
+    stream:
+      ack !== null && d.int(4) === 0 && !isClose
+        ? null
+        : { streamId, offset: Math.max(0, Math.min(offset, 2 ** 48 - 1 - data.length)), data },
+  };
 }
 
 /** Runs one input; returns whether it was accepted, or throws what was not a QotpError. */
@@ -131,19 +143,29 @@ export function fuzz(o: FuzzOptions): FuzzReport {
   const d = dice(o.seed);
   const report: FuzzReport = { inputs: 0, accepted: 0, rejected: {}, crashes: [], engineCloses: {}, ms: 0 };
   const crashOf = (target: Crash['target'], input: Uint8Array) => (e: unknown) => {
-    if (report.crashes.length < 20) report.crashes.push({ target, input: toHex(input), error: (e as Error).stack ?? String(e) });
+    if (report.crashes.length < 20)
+      report.crashes.push({ target, input: toHex(input), error: (e as Error).stack ?? String(e) });
   };
 
   const packets: { packet: Uint8Array; ctx: ReceiverContext }[] = [];
   for (const name of ['crypto-messages', 'invalid-packets'] as const) {
-    for (const { group, test } of allTests(loadVectors(name))) packets.push({ packet: fromHex(test.packet), ctx: receiverContext(group.keySet, test.receiver) });
+    for (const { group, test } of allTests(loadVectors(name)))
+      packets.push({ packet: fromHex(test.packet), ctx: receiverContext(group.keySet, test.receiver) });
   }
   const payloads = [...allTests(loadVectors('payloads'))].map(({ test }) => fromHex(test.encoded));
 
   // The three targets in turn, so that any count exercises all of them.
   let pair = establishedPair(d);
   let snUsed = 1000; // past what the handshake used
-  const sealed = (payload: Uint8Array) => encodeData({ connId: pair.conn.id, secret: pair.conn.secret as Uint8Array, sn: ++snUsed, epoch: 0, sealedByInitiator: true, payload });
+  const sealed = (payload: Uint8Array) =>
+    encodeData({
+      connId: pair.conn.id,
+      secret: pair.conn.secret as Uint8Array,
+      sn: ++snUsed,
+      epoch: 0,
+      sealedByInitiator: true,
+      payload,
+    });
   for (let i = 0; i < o.count; i++) {
     switch (i % 3) {
       case 0: {
@@ -162,7 +184,12 @@ export function fuzz(o: FuzzOptions): FuzzReport {
         let payload: Uint8Array;
         try {
           const kind = d.int(3);
-          payload = kind === 0 ? mutate(payloads[d.int(payloads.length)] as Uint8Array, d) : kind === 1 ? d.bytes(d.int(1300)) : encodePayload(adversarialPayload(d));
+          payload =
+            kind === 0
+              ? mutate(payloads[d.int(payloads.length)] as Uint8Array, d)
+              : kind === 1
+                ? d.bytes(d.int(1300))
+                : encodePayload(adversarialPayload(d));
         } catch (e) {
           if (!(e instanceof QotpError)) throw e; // the generator's own bug, not the engine's
           payload = d.bytes(8);
@@ -181,9 +208,12 @@ export function fuzz(o: FuzzOptions): FuzzReport {
             pair.server.nextDeadline(pair.now.t);
             pair.client.takeEvents();
             const events = pair.server.takeEvents();
-            for (const e of events) if (e.type === 'connection-closed') report.engineCloses[e.reason] = (report.engineCloses[e.reason] ?? 0) + 1;
+            for (const e of events)
+              if (e.type === 'connection-closed')
+                report.engineCloses[e.reason] = (report.engineCloses[e.reason] ?? 0) + 1;
             const dropped = events.find((e) => e.type === 'dropped');
-            if (dropped !== undefined) throw new QotpError(dropped.reason.split(':')[0] as QotpError['code'], dropped.reason);
+            if (dropped !== undefined)
+              throw new QotpError(dropped.reason.split(':')[0] as QotpError['code'], dropped.reason);
           },
           report,
           crashOf('engine', payload),

@@ -50,12 +50,14 @@ export function vectorAjv(): Ajv2020 {
   if (ajv === undefined) {
     ajv = new Ajv2020({ allErrors: true, strict: true, strictRequired: false, allowUnionTypes: true });
     ajv.addSchema(readJson(`${schemasDir}common.schema.json`) as object);
-    for (const file of new Set(Object.values(vectorFileSchemas))) ajv.addSchema(readJson(`${schemasDir}${file}`) as object, file);
+    for (const file of new Set(Object.values(vectorFileSchemas)))
+      ajv.addSchema(readJson(`${schemasDir}${file}`) as object, file);
   }
   return ajv;
 }
 
-const describe = (e: ErrorObject): string => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`;
+const describe = (e: ErrorObject): string =>
+  `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`;
 
 /** Schema problems of a parsed vector file, or [] when it conforms. */
 export function schemaProblems(name: VectorFileName, data: unknown): string[] {
@@ -77,7 +79,9 @@ export function loadVectors<N extends VectorFileName>(name: N, path = dataPath(n
 }
 
 /** Every test of a file with its group, in file order. */
-export function* allTests<G extends { tests: unknown[] }>(file: VectorFile<G>): Generator<{ group: G; test: G['tests'][number] }> {
+export function* allTests<G extends { tests: unknown[] }>(
+  file: VectorFile<G>,
+): Generator<{ group: G; test: G['tests'][number] }> {
   for (const group of file.testGroups) for (const test of group.tests) yield { group, test };
 }
 export { fromHex, toHex, HexError } from './hex.js';

@@ -14,9 +14,10 @@ import { fromHex } from './hex.js';
 import type { KeySet, PacketTest, ReceiverJson } from './types.js';
 
 export function receiverContext(keys: KeySet, receiver: ReceiverJson): ReceiverContext {
-  const mine = receiver.role === 'initiator'
-    ? { identity: keys.initiatorIdentityPrivateKey, ephemeral: keys.initiatorEphemeralPrivateKey }
-    : { identity: keys.responderIdentityPrivateKey, ephemeral: keys.responderEphemeralPrivateKey };
+  const mine =
+    receiver.role === 'initiator'
+      ? { identity: keys.initiatorIdentityPrivateKey, ephemeral: keys.initiatorEphemeralPrivateKey }
+      : { identity: keys.responderIdentityPrivateKey, ephemeral: keys.responderEphemeralPrivateKey };
   return {
     role: receiver.role,
     mtu: receiver.mtu,
@@ -39,7 +40,13 @@ export function buildPacket(keys: KeySet, s: Sealing): Uint8Array {
   const payload = fromHex(s.payload);
   switch (s.message) {
     case 'InitSnd':
-      return encodeInitSnd({ ephemeralPublicKey: publicKeyOf(initiatorEphemeral), identityPublicKey: fromHex(keys.initiatorIdentityPublicKey) }, s.mtu);
+      return encodeInitSnd(
+        {
+          ephemeralPublicKey: publicKeyOf(initiatorEphemeral),
+          identityPublicKey: fromHex(keys.initiatorIdentityPublicKey),
+        },
+        s.mtu,
+      );
     case 'InitRcv':
       return encodeInitRcv({
         connId,
@@ -59,8 +66,21 @@ export function buildPacket(keys: KeySet, s: Sealing): Uint8Array {
         payload,
       }).packet;
     case 'InitCryptoRcv':
-      return encodeInitCryptoRcv({ connId, responderEphemeralPrivateKey: responderEphemeral, initiatorEphemeralPublicKey: publicKeyOf(initiatorEphemeral), sn: s.sn, payload }).packet;
+      return encodeInitCryptoRcv({
+        connId,
+        responderEphemeralPrivateKey: responderEphemeral,
+        initiatorEphemeralPublicKey: publicKeyOf(initiatorEphemeral),
+        sn: s.sn,
+        payload,
+      }).packet;
     case 'Data':
-      return encodeData({ connId, secret: fromHex(keys.ephemeralSecret), sn: s.sn, epoch: s.epoch, sealedByInitiator: s.sealedByInitiator, payload });
+      return encodeData({
+        connId,
+        secret: fromHex(keys.ephemeralSecret),
+        sn: s.sn,
+        epoch: s.epoch,
+        sealedByInitiator: s.sealedByInitiator,
+        payload,
+      });
   }
 }

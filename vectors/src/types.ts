@@ -129,7 +129,10 @@ export interface RcvBufferStep {
   /** insert: the segment (its bytes are irrelevant: any, the same for the same offset). */
   offset?: number;
   length?: number;
-  /** insert: kept (new bytes held), duplicate (nothing new, acknowledged all the same) or full (dropped, not acknowledged). */
+  /**
+   * insert: kept (new bytes held), duplicate (nothing new, acknowledged all the same) or full (dropped, not
+   * acknowledged).
+   */
   result?: 'kept' | 'duplicate' | 'full';
   /** read: the bytes the application could read, all that was in order. */
   bytes?: number;

@@ -10,7 +10,9 @@ import { allTests, dataPath, loadVectors, schemaProblems, vectorFileNames, Vecto
 import type { VectorTest } from '../src/types.js';
 
 const everyTest = (): { file: string; test: VectorTest }[] =>
-  vectorFileNames.flatMap((file) => [...allTests<{ tests: VectorTest[] }>(loadVectors(file))].map(({ test }) => ({ file, test })));
+  vectorFileNames.flatMap((file) =>
+    [...allTests<{ tests: VectorTest[] }>(loadVectors(file))].map(({ test }) => ({ file, test })),
+  );
 
 describe.each(vectorFileNames)('%s.json', (name) => {
   it('conforms to its schema', () => {
@@ -48,7 +50,8 @@ describe('vector set', () => {
 
   it('backs every erratum that cites vectors with a file or test that exists', () => {
     const names = new Set<string>([...vectorFileNames, ...tests.map((t) => t.test.id)]);
-    for (const e of spec.errata) for (const v of e.evidence.vectors ?? []) expect(names, `${e.id} cites ${v}`).toContain(v);
+    for (const e of spec.errata)
+      for (const v of e.evidence.vectors ?? []) expect(names, `${e.id} cites ${v}`).toContain(v);
   });
 });
 

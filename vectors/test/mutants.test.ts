@@ -28,7 +28,9 @@ function rejected(m: Mutant, clause: string): { failed: number; of: number } {
 
 describe('the vectors reject an implementation with one rule wrong', () => {
   afterEach(() => setCryptoBackend(nobleBackend));
-  const rows = Object.entries(VECTOR_MUTANTS as Record<string, Mutant>).flatMap(([name, m]) => m.clauses.map((clause) => [name, clause, m] as const));
+  const rows = Object.entries(VECTOR_MUTANTS as Record<string, Mutant>).flatMap(([name, m]) =>
+    m.clauses.map((clause) => [name, clause, m] as const),
+  );
   it.each(rows)('%s fails vectors naming %s', (name, clause, m) => {
     const { failed, of } = rejected(m, clause);
     console.log(`mutant ${name} (${m.what}): ${failed} of ${of} vectors naming ${clause} reject it`);

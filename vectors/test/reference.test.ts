@@ -15,7 +15,9 @@ describe.each(vectorFileNames.filter((f) => !packetFiles.includes(f)))('%s.json'
 });
 
 // The packet vectors replay on every crypto backend: @noble and node:crypto (OpenSSL).
-const packetRuns = packetFiles.flatMap((file) => [nobleBackend, nodeCryptoBackend].map((b) => [file, b.name, b] as const));
+const packetRuns = packetFiles.flatMap((file) =>
+  [nobleBackend, nodeCryptoBackend].map((b) => [file, b.name, b] as const),
+);
 
 describe.each(packetRuns)('%s.json on the %s backend', (file, _, backend) => {
   beforeAll(() => setCryptoBackend(backend));

@@ -12,7 +12,10 @@ function lua(v: unknown, indent = ''): string {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   const inner = `${indent}  `;
   if (Array.isArray(v)) return `{\n${v.map((x) => `${inner}${lua(x, inner)},`).join('\n')}\n${indent}}`;
-  const entries = Object.entries(v as Record<string, unknown>).map(([k, x]) => `${inner}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : `[${/^\d+$/.test(k) ? k : JSON.stringify(k)}]`} = ${lua(x, inner)},`);
+  const entries = Object.entries(v as Record<string, unknown>).map(
+    ([k, x]) =>
+      `${inner}${/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : `[${/^\d+$/.test(k) ? k : JSON.stringify(k)}]`} = ${lua(x, inner)},`,
+  );
   return `{\n${entries.join('\n')}\n${indent}}`;
 }
 
@@ -44,7 +47,9 @@ export function specTable(): Record<string, unknown> {
           // that an InitCryptoSnd's plaintext starts with the filler (crypto.init-crypto-snd.filler).
           secret: name === 'InitCryptoSnd' ? 'identity' : 'shared',
           filler: name === 'InitCryptoSnd',
-          minSize: encrypted ? (aadSize as number) + constant('SnSize') + constant('MinProtoSize') + constant('MacSize') : cleartextEnd,
+          minSize: encrypted
+            ? (aadSize as number) + constant('SnSize') + constant('MinProtoSize') + constant('MacSize')
+            : cleartextEnd,
           fields: fixed.map((x) => ({ name: x.name, offset: x.offset, size: x.size })),
         },
       ];
@@ -66,7 +71,14 @@ export function specTable(): Record<string, unknown> {
     messages,
     messagesByCodeNames: messagesByCode,
     keyFields,
-    nonce: { directionBit: { byte: spec.nonce.directionBit.byte, mask: spec.nonce.directionBit.mask, initiator: spec.nonce.directionBit.initiator, responder: spec.nonce.directionBit.responder } },
+    nonce: {
+      directionBit: {
+        byte: spec.nonce.directionBit.byte,
+        mask: spec.nonce.directionBit.mask,
+        initiator: spec.nonce.directionBit.initiator,
+        responder: spec.nonce.directionBit.responder,
+      },
+    },
     snSize: constant('SnSize'),
     macSize: constant('MacSize'),
     minPayload: constant('MinProtoSize'),
@@ -74,21 +86,34 @@ export function specTable(): Record<string, unknown> {
     snMaskNonceSize: spec.snMasking.nonceSize,
     snMaskCounter: spec.snMasking.counter,
     payload: {
-      header: { version: bits(spec.payload.header.bits, 'version'), type: bits(spec.payload.header.bits, 'type'), wideOffsets: bits(spec.payload.header.bits, 'wideOffsets') },
+      header: {
+        version: bits(spec.payload.header.bits, 'version'),
+        type: bits(spec.payload.header.bits, 'type'),
+        wideOffsets: bits(spec.payload.header.bits, 'wideOffsets'),
+      },
       types: spec.payload.types.map((t) => ({ code: t.code, name: t.name, isClose: t.isClose, hasAck: t.hasAck })),
       typesByCodeIndex: payloadTypesByCode,
       narrowBytes: spec.payload.offsetWidths.narrowBytes,
       wideBytes: spec.payload.offsetWidths.wideBytes,
       ackWithStreamMin: ACK_WITH_STREAM_MIN,
     },
-    receiveWindow: { codeOne: decodeRcvWindow(1), substeps: spec.receiveWindow.substepsPerPowerOfTwo, smallestStepExponent: spec.receiveWindow.smallestStepExponent },
+    receiveWindow: {
+      codeOne: decodeRcvWindow(1),
+      substeps: spec.receiveWindow.substepsPerPowerOfTwo,
+      smallestStepExponent: spec.receiveWindow.smallestStepExponent,
+    },
     // The next revision (spec.next), whose payloads the dissector reads when v0.2.19's layout cannot.
     next:
       spec.next === undefined
         ? null
         : {
             name: `${spec.next.branch} ${spec.next.revision}`,
-            header: Object.fromEntries(spec.next.payload.header.bits.map((b) => [b.name, { shift: b.shift, width: b.width, description: b.description }])),
+            header: Object.fromEntries(
+              spec.next.payload.header.bits.map((b) => [
+                b.name,
+                { shift: b.shift, width: b.width, description: b.description },
+              ]),
+            ),
             types: spec.next.payload.types,
             mtuValueSize: spec.next.payload.mtuValueSize,
           },

@@ -127,7 +127,12 @@ export interface CaseContext {
   /** A new tester peer aimed at the endpoint (server role) or waiting for it (client role). */
   peer(options?: { ipv6?: boolean }): Promise<TesterPeer>;
   /** Launches the target's client towards `peer` (the tester, or a relay in front of a reference server). */
-  startClient(options: { peer: Pick<TesterPeer, 'address'>; identityPublicKey: Uint8Array; zeroRtt: boolean; input: Uint8Array }): Promise<ClientRun>;
+  startClient(options: {
+    peer: Pick<TesterPeer, 'address'>;
+    identityPublicKey: Uint8Array;
+    zeroRtt: boolean;
+    input: Uint8Array;
+  }): Promise<ClientRun>;
   /** Records a check; throws CheckFailure when it does not hold. */
   expect(clause: string, ok: boolean, message: string, observation?: Observation): asserts ok;
   measure(m: Measurement): boolean;

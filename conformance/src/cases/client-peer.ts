@@ -21,19 +21,42 @@ export interface ClientSession {
 }
 
 /** Starts the client and waits for its first packet; the tester has not answered yet. */
-export async function acceptClient(ctx: CaseContext, options: { zeroRtt: boolean; input: Uint8Array }): Promise<ClientSession> {
+export async function acceptClient(
+  ctx: CaseContext,
+  options: { zeroRtt: boolean; input: Uint8Array },
+): Promise<ClientSession> {
   const peer = await ctx.peer();
   const conn = peer.add(new PeerConnection('responder'));
-  const client = await ctx.startClient({ peer, identityPublicKey: conn.identityPublicKey, zeroRtt: options.zeroRtt, input: options.input });
+  const client = await ctx.startClient({
+    peer,
+    identityPublicKey: conn.identityPublicKey,
+    zeroRtt: options.zeroRtt,
+    input: options.input,
+  });
   const first = await Promise.race([peer.waitFor(() => true, CLIENT_START_MS, 0), client.exited]);
   if (first !== null && 'code' in first) {
     if (first.spawnError !== null) throw new Error(first.spawnError); // the target file's command, not the endpoint
-    ctx.expect('harness.client-start', false, `the client exited with status ${first.code} before it sent anything${first.stdout.trim() ? `; its last output: ${first.stdout.trim().split('\n').slice(-5).join(' | ')}` : ' (it printed nothing)'}`);
+    ctx.expect(
+      'harness.client-start',
+      false,
+      `the client exited with status ${first.code} before it sent anything${first.stdout.trim() ? `; its last output: ${first.stdout.trim().split('\n').slice(-5).join(' | ')}` : ' (it printed nothing)'}`,
+    );
   }
-  ctx.expect('harness.client-start', first !== null, `the client sent nothing within ${CLIENT_START_MS} ms and is still running`);
+  ctx.expect(
+    'harness.client-start',
+    first !== null,
+    `the client sent nothing within ${CLIENT_START_MS} ms and is still running`,
+  );
   // A first packet below the MTU does not decode (a responder drops it, amplification): say why.
-  const shortFirst = first.decoded === null && first.bytes.length < ctx.endpoint.mtu && (first.bytes[0] === headerByte('InitSnd') || first.bytes[0] === headerByte('InitCryptoSnd'));
-  ctx.expect(options.zeroRtt ? 'crypto.init-crypto-snd.filler' : 'crypto.init-snd.padding', !shortFirst, `the client's first packet has ${first.bytes.length} bytes, less than the MTU of ${ctx.endpoint.mtu} it must be filled to: ${first.error}`);
+  const shortFirst =
+    first.decoded === null &&
+    first.bytes.length < ctx.endpoint.mtu &&
+    (first.bytes[0] === headerByte('InitSnd') || first.bytes[0] === headerByte('InitCryptoSnd'));
+  ctx.expect(
+    options.zeroRtt ? 'crypto.init-crypto-snd.filler' : 'crypto.init-snd.padding',
+    !shortFirst,
+    `the client's first packet has ${first.bytes.length} bytes, less than the MTU of ${ctx.endpoint.mtu} it must be filled to: ${first.error}`,
+  );
   ctx.expect(
     options.zeroRtt ? 'crypto.init-crypto-snd.layout' : 'crypto.init-snd.layout',
     first.decoded !== null,
@@ -67,14 +90,21 @@ export function serveEcho(session: ClientSession): void {
     echoed.set(streamId, done);
     if (closeOffset !== null && done >= closeOffset && !closed.has(streamId)) {
       closed.add(streamId);
-      peer.send(conn.data(dataPayload(streamId, closeOffset, new Uint8Array(0), true)), `CLOSE stream ${streamId} at ${closeOffset}`);
+      peer.send(
+        conn.data(dataPayload(streamId, closeOffset, new Uint8Array(0), true)),
+        `CLOSE stream ${streamId} at ${closeOffset}`,
+      );
     }
   };
 
   // The reply: an ACK of the 0-RTT data with its echo, or an ACK-only InitRcv.
   const s = first.decoded?.payload?.stream;
   if (first.decoded?.type === 'InitCryptoSnd' && s) {
-    const payload = { isClose: false, ack: { streamId: s.streamId, offset: s.offset, length: s.data.length, window: WINDOW }, stream: { streamId: s.streamId, offset: 0, data: s.data } };
+    const payload = {
+      isClose: false,
+      ack: { streamId: s.streamId, offset: s.offset, length: s.data.length, window: WINDOW },
+      stream: { streamId: s.streamId, offset: 0, data: s.data },
+    };
     peer.send(conn.reply(payload, 'InitCryptoRcv'), 'InitCryptoRcv with ACK and the echo of the 0-RTT data');
     echoed.set(s.streamId, s.data.length);
   } else {

@@ -42,7 +42,11 @@ async function awaitEndpointClose(open: Open, streamId: number): Promise<ReturnT
 }
 
 /** Waits for the sink's report of a stream: "qotp stream <id> received <n> bytes sha256 <hex>". */
-async function sinkReport(ctx: CaseContext, open: Open, streamId: number): Promise<{ bytes: number; sha256: string } | null> {
+async function sinkReport(
+  ctx: CaseContext,
+  open: Open,
+  streamId: number,
+): Promise<{ bytes: number; sha256: string } | null> {
   const line = new RegExp(`^qotp stream ${streamId} received (\\d+) bytes sha256 ([0-9a-f]{64})$`, 'm');
   const found = () => line.exec(ctx.endpointOutput());
   for (let waited = 0; found() === null && waited < REPLY_MS * 2; waited += 50) await open.peer.collect(50);
@@ -97,8 +101,15 @@ function sinkCase(
  * Returns how much the sink must read: up to the first CLOSE.
  */
 function closeThenData(open: Open, data: Uint8Array, secondCloseAt: number | null): number {
-  open.peer.send(open.conn.data(dataPayload(4, BEYOND_END, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${BEYOND_END}`);
-  if (secondCloseAt !== null) open.peer.send(open.conn.data(dataPayload(4, secondCloseAt, new Uint8Array(0), true)), `a second empty CLOSE of stream 4, at ${secondCloseAt}`);
+  open.peer.send(
+    open.conn.data(dataPayload(4, BEYOND_END, new Uint8Array(0), true)),
+    `empty CLOSE of stream 4 at ${BEYOND_END}`,
+  );
+  if (secondCloseAt !== null)
+    open.peer.send(
+      open.conn.data(dataPayload(4, secondCloseAt, new Uint8Array(0), true)),
+      `a second empty CLOSE of stream 4, at ${secondCloseAt}`,
+    );
   sendStream(open, 4, data.subarray(BEYOND_END), { from: BEYOND_END });
   sendStream(open, 4, data.subarray(0, BEYOND_END));
   return BEYOND_END;
@@ -114,37 +125,65 @@ export const closeCases: CaseDefinition[] = [
     async (ctx: CaseContext, open: Open) => {
       const data = pattern(4000, 5);
       const got = await echo(open, 0, data);
-      ctx.expect('close.answer', equal(got, data), `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`);
-      open.peer.send(open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 0 at ${data.length}`);
+      ctx.expect(
+        'close.answer',
+        equal(got, data),
+        `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`,
+      );
+      open.peer.send(
+        open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)),
+        `empty CLOSE of stream 0 at ${data.length}`,
+      );
       const state = await awaitEndpointClose(open, 0);
       ctx.expect('close.answer', state.closeOffset !== null, 'the endpoint never answered the CLOSE with its own');
-      ctx.expect('close.answer', state.closeOffset === data.length, `the endpoint closed at offset ${state.closeOffset}, after writing ${data.length} bytes`);
+      ctx.expect(
+        'close.answer',
+        state.closeOffset === data.length,
+        `the endpoint closed at offset ${state.closeOffset}, after writing ${data.length} bytes`,
+      );
       const acked = acksOf(open, 0).some((a) => a.offset === data.length && a.length === 0);
-      ctx.expect('close.acknowledged', acked, `the empty CLOSE at ${data.length} was not acknowledged (no ACK with offset ${data.length}, length 0; ${acksSeen(open, 0)})`);
+      ctx.expect(
+        'close.acknowledged',
+        acked,
+        `the empty CLOSE at ${data.length} was not acknowledged (no ACK with offset ${data.length}, length 0; ${acksSeen(open, 0)})`,
+      );
     },
   ),
   onConnection(
     {
       id: 'close.with-data',
-      title: 'A CLOSE that carries data is acknowledged with its length, and the answer closes after a prefix of the echo',
+      title:
+        'A CLOSE that carries data is acknowledged with its length, and the answer closes after a prefix of the echo',
       clauses: ['close.acknowledged', 'close.answer', 'ack.segment'],
     },
     async (ctx: CaseContext, open: Open) => {
       const data = pattern(3000, 8);
       sendStream(open, 2, data, { close: true });
       await waitUntil(open.peer, () => acksOf(open, 2).some((a) => a.offset === 2000 && a.length === 1000), REPLY_MS);
-      const seen = acksOf(open, 2).map((a) => `(${a.offset}, ${a.length})`).join(' ');
-      ctx.expect('close.acknowledged', acksOf(open, 2).some((a) => a.offset === 2000 && a.length === 1000), `the CLOSE segment (offset 2000, 1000 bytes) was not acknowledged; ACKs of stream 2: ${seen || 'none'}`);
+      const seen = acksOf(open, 2)
+        .map((a) => `(${a.offset}, ${a.length})`)
+        .join(' ');
+      ctx.expect(
+        'close.acknowledged',
+        acksOf(open, 2).some((a) => a.offset === 2000 && a.length === 1000),
+        `the CLOSE segment (offset 2000, 1000 bytes) was not acknowledged; ACKs of stream 2: ${seen || 'none'}`,
+      );
       const state = await awaitEndpointClose(open, 2);
       ctx.expect('close.answer', state.closeOffset !== null, 'the endpoint never answered the CLOSE with its own');
-      ctx.expect('close.answer', state.closeOffset <= data.length && equal(state.bytes.subarray(0, state.closeOffset), data.subarray(0, state.closeOffset)), `the endpoint closed at ${state.closeOffset} but did not send the first ${state.closeOffset} bytes of the echo before`);
+      ctx.expect(
+        'close.answer',
+        state.closeOffset <= data.length &&
+          equal(state.bytes.subarray(0, state.closeOffset), data.subarray(0, state.closeOffset)),
+        `the endpoint closed at ${state.closeOffset} but did not send the first ${state.closeOffset} bytes of the echo before`,
+      );
       ctx.note(`the endpoint had echoed ${state.closeOffset} of ${data.length} bytes when it answered the CLOSE`);
     },
   ),
   onConnection(
     {
       id: 'close.answer-position',
-      title: "A CLOSE that carries data is answered at the endpoint's write position when it arrived: its data is not echoed",
+      title:
+        "A CLOSE that carries data is answered at the endpoint's write position when it arrived: its data is not echoed",
       clauses: ['close.answer', 'close.acknowledged'],
     },
     async (ctx: CaseContext, open: Open) => {
@@ -153,9 +192,16 @@ export const closeCases: CaseDefinition[] = [
       // after the CLOSE was answered, and what it writes then is not sent.
       const data = pattern(3000, 14);
       const got = await echo(open, 6, data);
-      ctx.expect('close.answer', equal(got, data), `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`);
+      ctx.expect(
+        'close.answer',
+        equal(got, data),
+        `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`,
+      );
       const last = pattern(500, 15);
-      open.peer.send(open.conn.data(dataPayload(6, data.length, last, true)), `CLOSE of stream 6 at ${data.length} carrying ${last.length} bytes`);
+      open.peer.send(
+        open.conn.data(dataPayload(6, data.length, last, true)),
+        `CLOSE of stream 6 at ${data.length} carrying ${last.length} bytes`,
+      );
       const state = await awaitEndpointClose(open, 6);
       ctx.expect('close.answer', state.closeOffset !== null, 'the endpoint never answered the CLOSE with its own');
       ctx.expect(
@@ -166,7 +212,13 @@ export const closeCases: CaseDefinition[] = [
           : `the endpoint closed at ${state.closeOffset}, before the ${data.length} bytes it had already echoed`,
         { expected: `CLOSE at ${data.length}`, observed: `CLOSE at ${state.closeOffset}` },
       );
-      await expectAcknowledged(ctx, open, 'close.acknowledged', { streamId: 6, offset: data.length, data: last, isClose: true }, 'the CLOSE carrying data');
+      await expectAcknowledged(
+        ctx,
+        open,
+        'close.acknowledged',
+        { streamId: 6, offset: data.length, data: last, isClose: true },
+        'the CLOSE carrying data',
+      );
     },
   ),
   {
@@ -179,19 +231,30 @@ export const closeCases: CaseDefinition[] = [
     async run(ctx: CaseContext) {
       const open = await handshake(ctx);
       let holding = true;
-      const isCloseOf = (d: Datagram) => d.decoded?.payload?.isClose === true && d.decoded.payload.stream?.streamId === 5;
+      const isCloseOf = (d: Datagram) =>
+        d.decoded?.payload?.isClose === true && d.decoded.payload.stream?.streamId === 5;
       autoAck(open, WINDOW, (d) => holding && isCloseOf(d));
       const data = pattern(3000, 12);
       const got = await echo(open, 5, data);
-      ctx.expect('close.answer', equal(got, data), `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`);
-      const since = open.peer.send(open.conn.data(dataPayload(5, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 5 at ${data.length}`).index;
+      ctx.expect(
+        'close.answer',
+        equal(got, data),
+        `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`,
+      );
+      const since = open.peer.send(
+        open.conn.data(dataPayload(5, data.length, new Uint8Array(0), true)),
+        `empty CLOSE of stream 5 at ${data.length}`,
+      ).index;
       const first = await open.peer.waitFor((d) => isCloseOf(d), REPLY_MS * 2, since);
       ctx.expect('close.answer', first !== null, 'the endpoint never answered the CLOSE of stream 5 with its own');
       await open.peer.collect(Math.max(0, first.t + WITHHOLD_MS - open.peer.now()));
       holding = false;
-      const window = fromEndpoint(open.peer, open.conn, first.index).filter((d) => d.t <= first.t + WITHHOLD_MS && d.decoded?.payload?.stream?.streamId === 5);
+      const window = fromEndpoint(open.peer, open.conn, first.index).filter(
+        (d) => d.t <= first.t + WITHHOLD_MS && d.decoded?.payload?.stream?.streamId === 5,
+      );
       const closes = window.filter(isCloseOf);
-      const end = (d: Datagram) => (d.decoded?.payload?.stream?.offset ?? 0) + (d.decoded?.payload?.stream?.data.length ?? 0);
+      const end = (d: Datagram) =>
+        (d.decoded?.payload?.stream?.offset ?? 0) + (d.decoded?.payload?.stream?.data.length ?? 0);
       const closeEnd = end(first);
       ctx.expect(
         'close.sent-once',
@@ -199,34 +262,76 @@ export const closeCases: CaseDefinition[] = [
         `the endpoint sent its unacknowledged CLOSE ${closes.length} times in ${WITHHOLD_MS} ms; retransmission on the RTO schedule (RTO at least ${MIN_RTO_MS} ms, doubling) allows at most ${MAX_CLOSE_COPIES}`,
         { expected: `at most ${MAX_CLOSE_COPIES} copies in ${WITHHOLD_MS} ms`, observed: `${closes.length} copies` },
       );
-      const lostFlag = window.filter((d) => !isCloseOf(d) && end(d) === closeEnd && (d.decoded?.payload?.stream?.offset ?? -1) === first.decoded?.payload?.stream?.offset);
-      ctx.expect('close.sent-once', lostFlag.length === 0, `${lostFlag.length} retransmission(s) of the CLOSE segment (offset ${first.decoded?.payload?.stream?.offset}) came without the close flag`);
+      const lostFlag = window.filter(
+        (d) =>
+          !isCloseOf(d) &&
+          end(d) === closeEnd &&
+          (d.decoded?.payload?.stream?.offset ?? -1) === first.decoded?.payload?.stream?.offset,
+      );
+      ctx.expect(
+        'close.sent-once',
+        lostFlag.length === 0,
+        `${lostFlag.length} retransmission(s) of the CLOSE segment (offset ${first.decoded?.payload?.stream?.offset}) came without the close flag`,
+      );
       const elsewhere = closes.filter((d) => end(d) !== closeEnd);
-      ctx.expect('close.sent-once', elsewhere.length === 0, `the close flag also came on segment(s) ending at ${elsewhere.map(end).join(', ')}, not at the close offset ${closeEnd}`);
-      ctx.note(`${closes.length} cop${closes.length === 1 ? 'y' : 'ies'} of the CLOSE (ending at ${closeEnd}) in ${WITHHOLD_MS} ms without an ACK`);
+      ctx.expect(
+        'close.sent-once',
+        elsewhere.length === 0,
+        `the close flag also came on segment(s) ending at ${elsewhere.map(end).join(', ')}, not at the close offset ${closeEnd}`,
+      );
+      ctx.note(
+        `${closes.length} cop${closes.length === 1 ? 'y' : 'ies'} of the CLOSE (ending at ${closeEnd}) in ${WITHHOLD_MS} ms without an ACK`,
+      );
     },
   },
-  sinkCase('deliver-to-offset', 'Data that arrives after an empty CLOSE, below its offset, is still delivered', 'close.deliver-to-offset', (open, data) => {
-    open.peer.send(open.conn.data(dataPayload(4, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 4 at ${data.length}, before any data`);
-    sendStream(open, 4, data);
-    return data.length;
-  }),
-  sinkCase('close-segment-data', 'The data carried by the CLOSE segment itself is delivered', 'close.deliver-to-offset', (open, data) => {
-    sendStream(open, 4, data, { close: true });
-    return data.length;
-  }),
+  sinkCase(
+    'deliver-to-offset',
+    'Data that arrives after an empty CLOSE, below its offset, is still delivered',
+    'close.deliver-to-offset',
+    (open, data) => {
+      open.peer.send(
+        open.conn.data(dataPayload(4, data.length, new Uint8Array(0), true)),
+        `empty CLOSE of stream 4 at ${data.length}, before any data`,
+      );
+      sendStream(open, 4, data);
+      return data.length;
+    },
+  ),
+  sinkCase(
+    'close-segment-data',
+    'The data carried by the CLOSE segment itself is delivered',
+    'close.deliver-to-offset',
+    (open, data) => {
+      sendStream(open, 4, data, { close: true });
+      return data.length;
+    },
+  ),
   sinkCase(
     'beyond-offset',
     'Data at or beyond the close offset is acknowledged and not delivered',
     'close.deliver-to-offset',
     (open, data) => closeThenData(open, data, null),
-    (ctx, open, data) => expectAcknowledged(ctx, open, 'close.deliver-to-offset', { streamId: 4, offset: BEYOND_END, data: data.subarray(BEYOND_END), isClose: false }, 'the segment past the close offset'),
+    (ctx, open, data) =>
+      expectAcknowledged(
+        ctx,
+        open,
+        'close.deliver-to-offset',
+        { streamId: 4, offset: BEYOND_END, data: data.subarray(BEYOND_END), isClose: false },
+        'the segment past the close offset',
+      ),
   ),
   sinkCase(
     'second-close',
     'A second CLOSE at another offset does not move the end the first one fixed',
     'close.second-close',
     (open, data) => closeThenData(open, data, SECOND_CLOSE_AT),
-    (ctx, open) => expectAcknowledged(ctx, open, 'close.second-close', { streamId: 4, offset: SECOND_CLOSE_AT, data: new Uint8Array(0), isClose: true }, 'the second CLOSE'),
+    (ctx, open) =>
+      expectAcknowledged(
+        ctx,
+        open,
+        'close.second-close',
+        { streamId: 4, offset: SECOND_CLOSE_AT, data: new Uint8Array(0), isClose: true },
+        'the second CLOSE',
+      ),
   ),
 ];

@@ -36,8 +36,13 @@ const IN_FLIGHT_MS = 10_000;
 
 /** Whether the connection still acknowledges a PING (a closed one does not answer at all). */
 async function answersPing(open: Open, streamId: number): Promise<boolean> {
-  const since = open.peer.send(open.conn.data(dataPayload(streamId, 0, new Uint8Array(0))), `PING on stream ${streamId}`).index;
-  return (await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === streamId, SILENCE_MS * 2, since)) !== null;
+  const since = open.peer.send(
+    open.conn.data(dataPayload(streamId, 0, new Uint8Array(0))),
+    `PING on stream ${streamId}`,
+  ).index;
+  return (
+    (await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === streamId, SILENCE_MS * 2, since)) !== null
+  );
 }
 
 const CAPACITY = constant('ReceiveBufferCapacity');
@@ -55,7 +60,9 @@ const ONE_PACKET_WINDOW = decodeRcvWindow(encodeRcvWindow(2000));
 const HELD_SEGMENTS = 100;
 const HELD_SEGMENT = 1200;
 
-/** The window a receiver holding at least `held` bytes may advertise at most: the code of capacity - held, rounded down. */
+/**
+ * The window a receiver holding at least `held` bytes may advertise at most: the code of capacity - held, rounded down.
+ */
 const windowAtMost = (held: number): number => decodeRcvWindow(encodeRcvWindow(CAPACITY - held));
 
 /** Two connections on one tester socket, each after a short echo; and when they went quiet (the peer's clock). */
@@ -75,8 +82,15 @@ async function closedConnection(ctx: CaseContext, peer: Open['peer']): Promise<{
   autoAck(open);
   const data = text('then close');
   await echo(open, 0, data);
-  open.peer.send(open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)), `empty CLOSE of stream 0 at ${data.length}`);
-  const answered = await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).closeOffset !== null, REPLY_MS);
+  open.peer.send(
+    open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)),
+    `empty CLOSE of stream 0 at ${data.length}`,
+  );
+  const answered = await waitUntil(
+    open.peer,
+    () => streamState(open.peer, open.conn, 0).closeOffset !== null,
+    REPLY_MS,
+  );
   ctx.expect('close.answer', answered, 'the endpoint did not answer the CLOSE of its only stream');
   await open.peer.collect(50); // the tester's ACK of that CLOSE lands
   return { open, quietSince: open.peer.now() };
@@ -86,7 +100,8 @@ export const connectionCases: CaseDefinition[] = [
   onConnection(
     {
       id: 'connection.window-advertised',
-      title: 'The advertised window shrinks by the bytes held behind a gap, and is the whole capacity again once they were read',
+      title:
+        'The advertised window shrinks by the bytes held behind a gap, and is the whole capacity again once they were read',
       clauses: ['flow.window-advertised', 'window.round-down'],
       timeoutMs: 20_000,
     },
@@ -96,7 +111,10 @@ export const connectionCases: CaseDefinition[] = [
       // before it, so its window can be at most the capacity minus their lengths.
       const data = pattern(HELD_SEGMENT * (HELD_SEGMENTS + 1), 17);
       for (let i = 1; i <= HELD_SEGMENTS; i++) {
-        open.peer.send(open.conn.data(dataPayload(5, i * HELD_SEGMENT, data.subarray(i * HELD_SEGMENT, (i + 1) * HELD_SEGMENT))), `DATA stream 5 at ${i * HELD_SEGMENT}, behind the gap at 0`);
+        open.peer.send(
+          open.conn.data(dataPayload(5, i * HELD_SEGMENT, data.subarray(i * HELD_SEGMENT, (i + 1) * HELD_SEGMENT))),
+          `DATA stream 5 at ${i * HELD_SEGMENT}, behind the gap at 0`,
+        );
         if (i % 25 === 0) await open.peer.collect(5); // no burst for the endpoint's socket buffer to drop
       }
       await open.peer.collect(SILENCE_MS);
@@ -107,13 +125,25 @@ export const connectionCases: CaseDefinition[] = [
       for (const a of heldAcks) {
         if (!seen.has(a.offset)) held += a.length;
         seen.add(a.offset);
-        if (over === null && a.window > windowAtMost(held)) over = { window: a.window, atMost: windowAtMost(held), held };
+        if (over === null && a.window > windowAtMost(held))
+          over = { window: a.window, atMost: windowAtMost(held), held };
       }
-      ctx.note(`${seen.size} of ${HELD_SEGMENTS} held segments acknowledged; windows advertised meanwhile: ${[...new Set(heldAcks.map((a) => a.window))].join(', ')} bytes`);
+      ctx.note(
+        `${seen.size} of ${HELD_SEGMENTS} held segments acknowledged; windows advertised meanwhile: ${[...new Set(heldAcks.map((a) => a.window))].join(', ')} bytes`,
+      );
       // One ACK is enough for the bound: a receiver that leaves some unacknowledged breaks
       // ack.segment, which other cases check (the Go original v0.2.18 drops most, G8).
-      ctx.expect('flow.window-advertised', seen.size > 0, `none of the ${HELD_SEGMENTS} segments sent behind a gap was acknowledged, so no window was advertised while they were held`);
-      ctx.expect('flow.window-advertised', over === null, `while holding at least ${over?.held} bytes behind a gap the endpoint advertised a window of ${over?.window} bytes, more than the ${over?.atMost} that capacity minus the held bytes encodes to`, over === null ? undefined : { expected: `at most ${over.atMost}`, observed: `${over.window}` });
+      ctx.expect(
+        'flow.window-advertised',
+        seen.size > 0,
+        `none of the ${HELD_SEGMENTS} segments sent behind a gap was acknowledged, so no window was advertised while they were held`,
+      );
+      ctx.expect(
+        'flow.window-advertised',
+        over === null,
+        `while holding at least ${over?.held} bytes behind a gap the endpoint advertised a window of ${over?.window} bytes, more than the ${over?.atMost} that capacity minus the held bytes encodes to`,
+        over === null ? undefined : { expected: `at most ${over.atMost}`, observed: `${over.window}` },
+      );
       // The gap filled, the endpoint delivers everything, its application reads and echoes it;
       // nothing is buffered any more, so a PING's ACK carries the whole capacity.
       // The tester resends what was not acknowledged, as a sender would, a few rounds.
@@ -122,23 +152,40 @@ export const connectionCases: CaseDefinition[] = [
         const acked = new Set(acksOf(open, 5).map((a) => a.offset));
         for (let i = 0; i <= HELD_SEGMENTS; i++) {
           if (acked.has(i * HELD_SEGMENT) && i > 0) continue;
-          open.peer.send(open.conn.data(dataPayload(5, i * HELD_SEGMENT, data.subarray(i * HELD_SEGMENT, (i + 1) * HELD_SEGMENT))), `DATA stream 5 at ${i * HELD_SEGMENT}${i === 0 ? ': the gap' : ', again'}`);
+          open.peer.send(
+            open.conn.data(dataPayload(5, i * HELD_SEGMENT, data.subarray(i * HELD_SEGMENT, (i + 1) * HELD_SEGMENT))),
+            `DATA stream 5 at ${i * HELD_SEGMENT}${i === 0 ? ': the gap' : ', again'}`,
+          );
           if (i % 25 === 24) await open.peer.collect(5);
         }
         await waitUntil(open.peer, complete, 3000);
       }
       const echoed = streamState(open.peer, open.conn, 5).bytes.length;
-      ctx.expect('flow.window-advertised', echoed >= data.length, `after the gap was filled only ${echoed} of ${data.length} bytes came back`);
+      ctx.expect(
+        'flow.window-advertised',
+        echoed >= data.length,
+        `after the gap was filled only ${echoed} of ${data.length} bytes came back`,
+      );
       // Up to three PINGs, a sender's retries: the first may come while the endpoint still
       // paces its last echo, and the Go original v0.2.18 discards ACKs taken then (G8).
       let ping: Datagram | null = null;
       for (let tries = 0; tries < 3 && ping === null; tries++) {
-        const since = open.peer.send(open.conn.data(dataPayload(6, 0, new Uint8Array(0))), 'PING on stream 6, after the echo was read').index;
+        const since = open.peer.send(
+          open.conn.data(dataPayload(6, 0, new Uint8Array(0))),
+          'PING on stream 6, after the echo was read',
+        ).index;
         ping = await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === 6, REPLY_MS / 2, since);
       }
       const window = ping?.decoded?.payload?.ack?.window ?? null;
       const full = decodeRcvWindow(encodeRcvWindow(CAPACITY));
-      ctx.expect('flow.window-advertised', window === full, window === null ? 'the PING after the echo was not acknowledged' : `with nothing buffered (all ${data.length} bytes read and echoed) the endpoint advertised ${window} bytes, not its capacity ${full}: a window that does not grow back when the application reads`, window === null ? undefined : { expected: `${full}`, observed: `${window}` });
+      ctx.expect(
+        'flow.window-advertised',
+        window === full,
+        window === null
+          ? 'the PING after the echo was not acknowledged'
+          : `with nothing buffered (all ${data.length} bytes read and echoed) the endpoint advertised ${window} bytes, not its capacity ${full}: a window that does not grow back when the application reads`,
+        window === null ? undefined : { expected: `${full}`, observed: `${window}` },
+      );
     },
   ),
   {
@@ -156,19 +203,34 @@ export const connectionCases: CaseDefinition[] = [
       sendStream(open, 0, data);
       const meanwhile = await open.peer.collect(SILENCE_MS);
       const sent = meanwhile.filter((d) => (d.decoded?.payload?.stream?.data.length ?? 0) > 0);
-      ctx.expect('flow.window-respected', sent.length === 0, `with a window of 0 the endpoint sent ${sent.length} packet(s) with data`);
-      const acked = fromEndpoint(open.peer, open.conn, since).some((d) => d.decoded?.payload?.ack?.streamId === 0 && d.decoded.payload.ack.length > 0);
-      ctx.expect('ack.segment', acked, 'with a window of 0 the endpoint did not acknowledge the data it received: ACKs must flow regardless');
+      ctx.expect(
+        'flow.window-respected',
+        sent.length === 0,
+        `with a window of 0 the endpoint sent ${sent.length} packet(s) with data`,
+      );
+      const acked = fromEndpoint(open.peer, open.conn, since).some(
+        (d) => d.decoded?.payload?.ack?.streamId === 0 && d.decoded.payload.ack.length > 0,
+      );
+      ctx.expect(
+        'ack.segment',
+        acked,
+        'with a window of 0 the endpoint did not acknowledge the data it received: ACKs must flow regardless',
+      );
       autoAck(open);
       open.peer.send(open.conn.data(ackOnly(0, 0, 0)), `ACK-only opening the window to ${WINDOW} bytes`);
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
       const got = streamState(open.peer, open.conn, 0).bytes;
-      ctx.expect('flow.window-respected', equal(got, data), `after the window opened only ${got.length} of ${data.length} bytes were echoed`);
+      ctx.expect(
+        'flow.window-respected',
+        equal(got, data),
+        `after the window opened only ${got.length} of ${data.length} bytes were echoed`,
+      );
     },
   },
   {
     id: 'connection.window-probe',
-    title: 'A sender facing a closed window probes it with a PING every RTO, and resumes when the ACK of a probe opens it',
+    title:
+      'A sender facing a closed window probes it with a PING every RTO, and resumes when the ACK of a probe opens it',
     clauses: ['flow.window-probe', 'flow.window-respected'],
     level: 'SHOULD',
     role: 'server',
@@ -181,24 +243,49 @@ export const connectionCases: CaseDefinition[] = [
       const closed = open.peer.send(open.conn.data(ackOnly(0, 0, 0, 0)), 'ACK-only advertising a window of 0 bytes');
       const data = pattern(3000, 31);
       sendStream(open, 0, data);
-      const isProbe = (d: Datagram) => d.decoded?.connId === open.conn.connId && d.decoded.type === 'Data' && d.decoded.payload?.stream?.data.length === 0 && !d.decoded.payload.isClose;
+      const isProbe = (d: Datagram) =>
+        d.decoded?.connId === open.conn.connId &&
+        d.decoded.type === 'Data' &&
+        d.decoded.payload?.stream?.data.length === 0 &&
+        !d.decoded.payload.isClose;
       const probes: Datagram[] = [];
       for (let n = 1; n <= 3; n++) {
         const since = (probes[probes.length - 1] ?? closed).index + 1;
         const probe = await open.peer.waitFor(isProbe, RTO_WAIT_MS, since);
         const after = n === 1 ? 'the window closed' : 'the ACK of the last probe';
-        ctx.expect('flow.window-probe', probe !== null, `with data waiting and a window of 0, the endpoint sent no PING within ${RTO_WAIT_MS} ms after ${after} (probe ${n} of 3)${n === 1 ? '' : `; the earlier ones came ${probes.map((p) => `${(p.t - closed.t).toFixed(0)}`).join(', ')} ms after the window closed`}`);
+        ctx.expect(
+          'flow.window-probe',
+          probe !== null,
+          `with data waiting and a window of 0, the endpoint sent no PING within ${RTO_WAIT_MS} ms after ${after} (probe ${n} of 3)${n === 1 ? '' : `; the earlier ones came ${probes.map((p) => `${(p.t - closed.t).toFixed(0)}`).join(', ')} ms after the window closed`}`,
+        );
         probes.push(probe);
         const s = probe.decoded?.payload?.stream as NonNullable<Payload['stream']>;
         if (n === 3) autoAck(open);
-        open.peer.send(open.conn.data(ackOnly(s.streamId, s.offset, 0, n === 3 ? WINDOW : 0)), n === 3 ? `ACK of probe ${n}, opening the window to ${WINDOW} bytes` : `ACK of probe ${n}, the window still 0`);
+        open.peer.send(
+          open.conn.data(ackOnly(s.streamId, s.offset, 0, n === 3 ? WINDOW : 0)),
+          n === 3
+            ? `ACK of probe ${n}, opening the window to ${WINDOW} bytes`
+            : `ACK of probe ${n}, the window still 0`,
+        );
       }
-      const early = fromEndpoint(open.peer, open.conn, closed.index).filter((d) => d.t < (probes[2] as Datagram).t && (d.decoded?.payload?.stream?.data.length ?? 0) > 0);
-      ctx.expect('flow.window-respected', early.length === 0, `with a window of 0 the endpoint sent ${early.length} packet(s) with data before the window opened`);
-      ctx.note(`probes ${probes.map((p) => `on stream ${p.decoded?.payload?.stream?.streamId} at ${(p.t - closed.t).toFixed(0)} ms`).join(', ')} after the window closed`);
+      const early = fromEndpoint(open.peer, open.conn, closed.index).filter(
+        (d) => d.t < (probes[2] as Datagram).t && (d.decoded?.payload?.stream?.data.length ?? 0) > 0,
+      );
+      ctx.expect(
+        'flow.window-respected',
+        early.length === 0,
+        `with a window of 0 the endpoint sent ${early.length} packet(s) with data before the window opened`,
+      );
+      ctx.note(
+        `probes ${probes.map((p) => `on stream ${p.decoded?.payload?.stream?.streamId} at ${(p.t - closed.t).toFixed(0)} ms`).join(', ')} after the window closed`,
+      );
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
       const got = streamState(open.peer, open.conn, 0).bytes;
-      ctx.expect('flow.window-probe', equal(got, data), `after the ACK of a probe opened the window, ${got.length} of ${data.length} bytes were echoed within ${REPLY_MS} ms: the window an ACK of a PING carries was not taken`);
+      ctx.expect(
+        'flow.window-probe',
+        equal(got, data),
+        `after the ACK of a probe opened the window, ${got.length} of ${data.length} bytes were echoed within ${REPLY_MS} ms: the window an ACK of a PING carries was not taken`,
+      );
     },
   },
   {
@@ -216,7 +303,10 @@ export const connectionCases: CaseDefinition[] = [
       // window allows. The tester counts what it has acknowledged when it sends the ACK,
       // before the endpoint hears of it: never too much.
       const open = await handshake(ctx);
-      open.peer.send(open.conn.data(ackOnly(0, 0, 0, SMALL_WINDOW)), `ACK-only advertising a window of ${SMALL_WINDOW} bytes`);
+      open.peer.send(
+        open.conn.data(ackOnly(0, 0, 0, SMALL_WINDOW)),
+        `ACK-only advertising a window of ${SMALL_WINDOW} bytes`,
+      );
       const firstSent = new Set<number>();
       const acknowledged = new Set<number>();
       let sent = 0;
@@ -235,7 +325,10 @@ export const connectionCases: CaseDefinition[] = [
             acknowledged.add(seg.offset);
             acked += seg.data.length;
           }
-          open.peer.send(open.conn.data(ackOnly(seg.streamId, seg.offset, seg.data.length, SMALL_WINDOW)), `ACK, ${SMALL_WINDOW_ACK_DELAY_MS} ms late`);
+          open.peer.send(
+            open.conn.data(ackOnly(seg.streamId, seg.offset, seg.data.length, SMALL_WINDOW)),
+            `ACK, ${SMALL_WINDOW_ACK_DELAY_MS} ms late`,
+          );
         }, SMALL_WINDOW_ACK_DELAY_MS);
       };
       const previous = open.peer.onDatagram;
@@ -251,9 +344,23 @@ export const connectionCases: CaseDefinition[] = [
       ctx.note(`at most ${most} bytes unacknowledged at once, window ${SMALL_WINDOW}`);
       // Nothing sent at all: the small code read as 0. Some sent, then nothing although all of
       // it was acknowledged: the count of bytes in flight does not come down as it should.
-      ctx.expect('window.decode', sent > 0, `with a window of ${SMALL_WINDOW} bytes the endpoint sent no data in 10 s: it reads the small window code as too small for one segment`);
-      ctx.expect('flow.in-flight', got.length >= data.length, `with a window of ${SMALL_WINDOW} bytes the endpoint stopped sending after ${sent} of ${data.length} bytes, although the tester acknowledged each segment ${SMALL_WINDOW_ACK_DELAY_MS} ms after it came: its count of bytes in flight does not come down by what was acknowledged`, { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes echoed` });
-      ctx.expect('flow.window-respected', most <= SMALL_WINDOW, `with a window of ${SMALL_WINDOW} bytes the endpoint had ${most} bytes unacknowledged at once`, { expected: `at most ${SMALL_WINDOW}`, observed: `${most}` });
+      ctx.expect(
+        'window.decode',
+        sent > 0,
+        `with a window of ${SMALL_WINDOW} bytes the endpoint sent no data in 10 s: it reads the small window code as too small for one segment`,
+      );
+      ctx.expect(
+        'flow.in-flight',
+        got.length >= data.length,
+        `with a window of ${SMALL_WINDOW} bytes the endpoint stopped sending after ${sent} of ${data.length} bytes, although the tester acknowledged each segment ${SMALL_WINDOW_ACK_DELAY_MS} ms after it came: its count of bytes in flight does not come down by what was acknowledged`,
+        { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes echoed` },
+      );
+      ctx.expect(
+        'flow.window-respected',
+        most <= SMALL_WINDOW,
+        `with a window of ${SMALL_WINDOW} bytes the endpoint had ${most} bytes unacknowledged at once`,
+        { expected: `at most ${SMALL_WINDOW}`, observed: `${most}` },
+      );
     },
   },
   {
@@ -271,7 +378,15 @@ export const connectionCases: CaseDefinition[] = [
       let lost: Datagram | null = null;
       autoAck(open, ONE_PACKET_WINDOW, (d) => {
         const seg = d.decoded?.payload?.stream;
-        if (lost !== null || seg === null || seg === undefined || seg.streamId !== 0 || seg.offset !== 0 || seg.data.length === 0) return false;
+        if (
+          lost !== null ||
+          seg === null ||
+          seg === undefined ||
+          seg.streamId !== 0 ||
+          seg.offset !== 0 ||
+          seg.data.length === 0
+        )
+          return false;
         lost = d;
         return true;
       });
@@ -280,18 +395,33 @@ export const connectionCases: CaseDefinition[] = [
       await waitUntil(open.peer, () => lost !== null, REPLY_MS);
       const first = lost as Datagram | null;
       ctx.expect('flow.retransmit-past-window', first !== null, `no echo on stream 0 within ${REPLY_MS} ms`);
-      const isCopy = (d: Datagram) => d.index > first.index && d.decoded?.connId === open.conn.connId && d.decoded.payload?.stream?.streamId === 0 && d.decoded.payload.stream.offset === 0 && d.decoded.payload.stream.data.length > 0;
+      const isCopy = (d: Datagram) =>
+        d.index > first.index &&
+        d.decoded?.connId === open.conn.connId &&
+        d.decoded.payload?.stream?.streamId === 0 &&
+        d.decoded.payload.stream.offset === 0 &&
+        d.decoded.payload.stream.data.length > 0;
       const copy = await open.peer.waitFor(isCopy, RTO_WAIT_MS, first.index + 1);
-      ctx.expect('flow.retransmit-past-window', copy !== null, `the echo's first segment (${first.decoded?.payload?.stream?.data.length} B), unacknowledged and filling the window of ${ONE_PACKET_WINDOW} bytes, was not resent within ${RTO_WAIT_MS} ms: the endpoint holds a due retransmission back because the window looks full`);
+      ctx.expect(
+        'flow.retransmit-past-window',
+        copy !== null,
+        `the echo's first segment (${first.decoded?.payload?.stream?.data.length} B), unacknowledged and filling the window of ${ONE_PACKET_WINDOW} bytes, was not resent within ${RTO_WAIT_MS} ms: the endpoint holds a due retransmission back because the window looks full`,
+      );
       ctx.note(`resent ${(copy.t - first.t).toFixed(0)} ms after its first transmission, with the window full of it`);
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS * 3);
       const got = streamState(open.peer, open.conn, 0).bytes;
-      ctx.expect('flow.retransmit-past-window', equal(got, data), `after the resend the echo stopped at ${got.length} of ${data.length} bytes`, { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes` });
+      ctx.expect(
+        'flow.retransmit-past-window',
+        equal(got, data),
+        `after the resend the echo stopped at ${got.length} of ${data.length} bytes`,
+        { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes` },
+      );
     },
   },
   {
     id: 'connection.in-flight',
-    title: 'A sender acknowledged only by small ACK-only packets keeps sending: bytes in flight go down by the acknowledged length',
+    title:
+      'A sender acknowledged only by small ACK-only packets keeps sending: bytes in flight go down by the acknowledged length',
     clauses: ['flow.in-flight'],
     level: 'MUST',
     role: 'server',
@@ -317,7 +447,9 @@ export const connectionCases: CaseDefinition[] = [
         `${got.length} of ${data.length} bytes were echoed within ${IN_FLIGHT_MS / 1000} s although the tester acknowledged every segment at once with ACK-only packets advertising ${IN_FLIGHT_WINDOW} bytes: the endpoint stopped sending as if its window were full`,
         { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes` },
       );
-      ctx.note(`${data.length} bytes echoed in ${Math.round(open.peer.now() - started)} ms through a ${IN_FLIGHT_WINDOW}-byte window`);
+      ctx.note(
+        `${data.length} bytes echoed in ${Math.round(open.peer.now() - started)} ms through a ${IN_FLIGHT_WINDOW}-byte window`,
+      );
     },
   },
   {
@@ -336,12 +468,24 @@ export const connectionCases: CaseDefinition[] = [
       const [early, late, quietSince] = await twoQuietConnections(ctx);
       const closed = await closedConnection(ctx, early.peer);
       await early.peer.collect(Math.max(0, quietSince + IDLE_MS - 2500 - early.peer.now()));
-      ctx.expect('connection.idle-timeout', await answersPing(early, 1), `the connection no longer answered after ${((early.peer.now() - quietSince) / 1000).toFixed(1)} s of silence, before the ${IDLE_MS / 1000} s timeout`);
+      ctx.expect(
+        'connection.idle-timeout',
+        await answersPing(early, 1),
+        `the connection no longer answered after ${((early.peer.now() - quietSince) / 1000).toFixed(1)} s of silence, before the ${IDLE_MS / 1000} s timeout`,
+      );
       await early.peer.collect(Math.max(0, closed.quietSince + IDLE_MS + 1500 - early.peer.now()));
       const after = ((early.peer.now() - quietSince) / 1000).toFixed(1);
-      ctx.expect('connection.idle-timeout', !(await answersPing(late, 1)), `the connection still answered after ${after} s of silence`);
+      ctx.expect(
+        'connection.idle-timeout',
+        !(await answersPing(late, 1)),
+        `the connection still answered after ${after} s of silence`,
+      );
       const closedAfter = ((early.peer.now() - closed.quietSince) / 1000).toFixed(1);
-      ctx.expect('connection.idle-timeout', !(await answersPing(closed.open, 1)), `a connection whose streams were all closed still answered after ${closedAfter} s of silence: it never timed out`);
+      ctx.expect(
+        'connection.idle-timeout',
+        !(await answersPing(closed.open, 1)),
+        `a connection whose streams were all closed still answered after ${closedAfter} s of silence: it never timed out`,
+      );
     },
   },
   {
@@ -359,14 +503,26 @@ export const connectionCases: CaseDefinition[] = [
       // (its timer restarted) and the second must be gone (a forgery restarts nothing).
       const [pinged, forged, quietSince] = await twoQuietConnections(ctx);
       await pinged.peer.collect(REFRESH_AT_MS);
-      ctx.expect('connection.idle-refresh', await answersPing(pinged, 2), `the connection did not answer a PING ${(REFRESH_AT_MS / 1000).toFixed(0)} s into its silence`);
+      ctx.expect(
+        'connection.idle-refresh',
+        await answersPing(pinged, 2),
+        `the connection did not answer a PING ${(REFRESH_AT_MS / 1000).toFixed(0)} s into its silence`,
+      );
       const tampered = forged.conn.data(dataPayload(2, 0, new Uint8Array(0)));
       tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 0x01;
       forged.peer.send(tampered, 'PING with one bit of its tag flipped: it must not restart the idle timer');
       await pinged.peer.collect(Math.max(0, quietSince + IDLE_MS + 3000 - pinged.peer.now()));
       const at = ((pinged.peer.now() - quietSince) / 1000).toFixed(1);
-      ctx.expect('connection.idle-refresh', await answersPing(pinged, 3), `${at} s after the connection went quiet, and ${(IDLE_MS / 1000 + 3 - REFRESH_AT_MS / 1000).toFixed(0)} s after it last heard an authentic packet, it no longer answered: the PING did not restart its idle timer`);
-      ctx.expect('connection.idle-refresh', !(await answersPing(forged, 3)), `${at} s after the connection last heard an authentic packet it still answered: a packet that does not authenticate restarted its idle timer`);
+      ctx.expect(
+        'connection.idle-refresh',
+        await answersPing(pinged, 3),
+        `${at} s after the connection went quiet, and ${(IDLE_MS / 1000 + 3 - REFRESH_AT_MS / 1000).toFixed(0)} s after it last heard an authentic packet, it no longer answered: the PING did not restart its idle timer`,
+      );
+      ctx.expect(
+        'connection.idle-refresh',
+        !(await answersPing(forged, 3)),
+        `${at} s after the connection last heard an authentic packet it still answered: a packet that does not authenticate restarted its idle timer`,
+      );
     },
   },
   onConnection(
@@ -381,21 +537,43 @@ export const connectionCases: CaseDefinition[] = [
       await echo(open, 0, data);
       open.peer.send(open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)), 'empty CLOSE of stream 0');
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).closeOffset !== null, REPLY_MS);
-      ctx.expect('stream.close-grace', streamState(open.peer, open.conn, 0).closeOffset !== null, 'the endpoint did not close stream 0 in answer, so the stream never became fully closed');
+      ctx.expect(
+        'stream.close-grace',
+        streamState(open.peer, open.conn, 0).closeOffset !== null,
+        'the endpoint did not close stream 0 in answer, so the stream never became fully closed',
+      );
       await open.peer.collect(SILENCE_MS);
-      const since = open.peer.send(open.conn.data(dataPayload(0, 0, data.subarray(0, 1000))), 'the first segment of the closed stream again (a late retransmission)').index;
-      const ack = await open.peer.waitFor((d) => {
-        const a = d.decoded?.payload?.ack;
-        return a?.streamId === 0 && a.offset === 0 && a.length === 1000;
-      }, REPLY_MS, since);
-      ctx.expect('stream.close-grace', ack !== null, 'the late retransmission on the closed stream was not acknowledged, so its sender keeps resending it');
-      const again = fromEndpoint(open.peer, open.conn, since).filter((d) => (d.decoded?.payload?.stream?.streamId === 0 && (d.decoded.payload.stream.data.length ?? 0) > 0));
-      ctx.expect('stream.close-grace', again.length === 0, `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was delivered again`);
+      const since = open.peer.send(
+        open.conn.data(dataPayload(0, 0, data.subarray(0, 1000))),
+        'the first segment of the closed stream again (a late retransmission)',
+      ).index;
+      const ack = await open.peer.waitFor(
+        (d) => {
+          const a = d.decoded?.payload?.ack;
+          return a?.streamId === 0 && a.offset === 0 && a.length === 1000;
+        },
+        REPLY_MS,
+        since,
+      );
+      ctx.expect(
+        'stream.close-grace',
+        ack !== null,
+        'the late retransmission on the closed stream was not acknowledged, so its sender keeps resending it',
+      );
+      const again = fromEndpoint(open.peer, open.conn, since).filter(
+        (d) => d.decoded?.payload?.stream?.streamId === 0 && (d.decoded.payload.stream.data.length ?? 0) > 0,
+      );
+      ctx.expect(
+        'stream.close-grace',
+        again.length === 0,
+        `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was delivered again`,
+      );
     },
   ),
   {
     id: 'connection.several',
-    title: 'Four connections at once (three from one address), then two more one after the other: each echoes its own data',
+    title:
+      'Four connections at once (three from one address), then two more one after the other: each echoes its own data',
     clauses: ['connection.independent'],
     level: 'MUST',
     role: 'server',
@@ -414,22 +592,37 @@ export const connectionCases: CaseDefinition[] = [
       const dataOf = (i: number, streamId: number) => pattern(4000 + 1500 * i + streamId, 31 * i + streamId);
       const echoed = async (batch: Open[], first: number) => {
         // Interleaved: one segment of each connection's streams in turn.
-        const longest = Math.max(...batch.flatMap((_o, k) => streamsOf(first + k).map((id) => dataOf(first + k, id).length)));
+        const longest = Math.max(
+          ...batch.flatMap((_o, k) => streamsOf(first + k).map((id) => dataOf(first + k, id).length)),
+        );
         for (let at = 0; at < longest; at += 1000) {
           batch.forEach((open, k) => {
             for (const id of streamsOf(first + k)) {
               const d = dataOf(first + k, id);
-              if (at < d.length) open.peer.send(open.conn.data(dataPayload(id, at, d.subarray(at, at + 1000))), `DATA connection ${first + k} stream ${id} offset ${at}`);
+              if (at < d.length)
+                open.peer.send(
+                  open.conn.data(dataPayload(id, at, d.subarray(at, at + 1000))),
+                  `DATA connection ${first + k} stream ${id} offset ${at}`,
+                );
             }
           });
         }
-        const complete = (open: Open, i: number) => streamsOf(i).every((id) => streamState(open.peer, open.conn, id).bytes.length >= dataOf(i, id).length);
+        const complete = (open: Open, i: number) =>
+          streamsOf(i).every((id) => streamState(open.peer, open.conn, id).bytes.length >= dataOf(i, id).length);
         await Promise.all(batch.map((open, k) => waitUntil(open.peer, () => complete(open, first + k), REPLY_MS * 3)));
         batch.forEach((open, k) => {
           for (const id of streamsOf(first + k)) {
             const got = streamState(open.peer, open.conn, id).bytes;
             const want = dataOf(first + k, id);
-            ctx.expect('connection.independent', equal(got, want), `connection ${first + k} of ${opens.length} (id ${open.conn.connId.toString(16)}), stream ${id}: ${got.length} of ${want.length} bytes echoed${got.length === want.length ? ', other bytes' : ''}`, { expected: `${want.length} bytes of its own`, observed: `${got.length} bytes${got.length === want.length && !equal(got, want) ? ' (different ones)' : ''}` });
+            ctx.expect(
+              'connection.independent',
+              equal(got, want),
+              `connection ${first + k} of ${opens.length} (id ${open.conn.connId.toString(16)}), stream ${id}: ${got.length} of ${want.length} bytes echoed${got.length === want.length ? ', other bytes' : ''}`,
+              {
+                expected: `${want.length} bytes of its own`,
+                observed: `${got.length} bytes${got.length === want.length && !equal(got, want) ? ' (different ones)' : ''}`,
+              },
+            );
           }
         });
       };
@@ -442,11 +635,21 @@ export const connectionCases: CaseDefinition[] = [
         await echoed([open], i);
       }
       const ids = new Set(opens.map((o) => o.conn.connId));
-      ctx.note(`${opens.length} connections (${ids.size} connection ids), ${opens.reduce((n, _o, i) => n + streamsOf(i).length, 0)} echoed streams`);
+      ctx.note(
+        `${opens.length} connections (${ids.size} connection ids), ${opens.reduce((n, _o, i) => n + streamsOf(i).length, 0)} echoed streams`,
+      );
     },
   },
-  keyLogCase('connection.key-log', "The endpoint's key log has a line with the connection id and the connection's secret", false),
-  keyLogCase('connection.key-log-0rtt', "After a 0-RTT handshake the endpoint's key log has the connection's identity secret as well", true),
+  keyLogCase(
+    'connection.key-log',
+    "The endpoint's key log has a line with the connection id and the connection's secret",
+    false,
+  ),
+  keyLogCase(
+    'connection.key-log-0rtt',
+    "After a 0-RTT handshake the endpoint's key log has the connection's identity secret as well",
+    true,
+  ),
 ];
 
 /**
@@ -469,7 +672,11 @@ function keyLogCase(id: string, title: string, zeroRtt: boolean): CaseDefinition
       const expected = open.conn.keyLog();
       const missing = () => expected.filter((line) => !ctx.endpointKeyLog().split('\n').includes(line));
       for (let waited = 0; missing().length > 0 && waited < REPLY_MS; waited += 100) await open.peer.collect(100);
-      const log = ctx.endpointKeyLog().trim().split('\n').filter((line) => line.includes(open.conn.connId.toString(16)));
+      const log = ctx
+        .endpointKeyLog()
+        .trim()
+        .split('\n')
+        .filter((line) => line.includes(open.conn.connId.toString(16)));
       ctx.expect(
         'keylog.format',
         missing().length === 0,

@@ -5,17 +5,42 @@ import { headerByte, openPacket, QotpError, readUint, readUint64 } from '@qotp/r
 import { describe } from '../peer/datagram.js';
 import { withType, withVersion } from '@qotp/vectors';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { echo, equal, expectAlive, fromEndpoint, onConnection, pattern, PROBE_STREAM, probePayload, probeReactions, REPLY_MS, SILENCE_MS, waitUntil, type CaseHeader, type Open } from './helpers.js';
+import {
+  echo,
+  equal,
+  expectAlive,
+  fromEndpoint,
+  onConnection,
+  pattern,
+  PROBE_STREAM,
+  probePayload,
+  probeReactions,
+  REPLY_MS,
+  SILENCE_MS,
+  waitUntil,
+  type CaseHeader,
+  type Open,
+} from './helpers.js';
 
 /** The stream of a probe that must not be answered, apart from PROBE_STREAM's. */
 const FAR_PROBE_STREAM = PROBE_STREAM + 1;
 
 /** Sends a packet that must be dropped and fails with `clause` if the endpoint reacts to it. */
-export async function expectDropped(ctx: CaseContext, open: Open, bytes: Uint8Array, what: string, clause: string): Promise<void> {
+export async function expectDropped(
+  ctx: CaseContext,
+  open: Open,
+  bytes: Uint8Array,
+  what: string,
+  clause: string,
+): Promise<void> {
   const since = open.peer.send(bytes, what).index;
   await open.peer.collect(SILENCE_MS);
   const reactions = probeReactions(open.peer, open.conn, since);
-  ctx.expect(clause, reactions.length === 0, `${what} was accepted: the endpoint answered with ${reactions[0] ? describe(reactions[0]) : ''}`);
+  ctx.expect(
+    clause,
+    reactions.length === 0,
+    `${what} was accepted: the endpoint answered with ${reactions[0] ? describe(reactions[0]) : ''}`,
+  );
 }
 
 /** A case on a connection that already carried a 6000-byte echo, so the endpoint has sent Data. */
@@ -25,7 +50,11 @@ function onWarmConnection(header: CaseHeader, script: (ctx: CaseContext, open: O
     // nothing beyond the handshake reply to look at.
     const data = pattern(6000);
     const got = await echo(open, 0, data);
-    ctx.expect('stream.ordered-delivery', equal(got, data), `the warm-up echo of ${data.length} bytes on stream 0 came back with ${got.length} bytes`);
+    ctx.expect(
+      'stream.ordered-delivery',
+      equal(got, data),
+      `the warm-up echo of ${data.length} bytes on stream 0 came back with ${got.length} bytes`,
+    );
     await script(ctx, open);
   });
 }
@@ -48,12 +77,21 @@ function tamperCase(id: string, region: string, offsetOf: (length: number) => nu
 }
 
 function headerCase(id: string, title: string, clause: string, header: (byte: number) => number): CaseDefinition {
-  return onWarmConnection({ id: `encryption.${id}`, title, clauses: [clause, 'crypto.receive.no-crash'] }, async (ctx: CaseContext, open: Open) => {
-    const packet = open.conn.data(probePayload(40));
-    packet[0] = header(packet[0] as number);
-    await expectDropped(ctx, open, packet, `Data with header byte 0x${packet[0]?.toString(16).padStart(2, '0')}`, clause);
-    await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet with a bad header byte');
-  });
+  return onWarmConnection(
+    { id: `encryption.${id}`, title, clauses: [clause, 'crypto.receive.no-crash'] },
+    async (ctx: CaseContext, open: Open) => {
+      const packet = open.conn.data(probePayload(40));
+      packet[0] = header(packet[0] as number);
+      await expectDropped(
+        ctx,
+        open,
+        packet,
+        `Data with header byte 0x${packet[0]?.toString(16).padStart(2, '0')}`,
+        clause,
+      );
+      await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet with a bad header byte');
+    },
+  );
 }
 
 const DATA_HEADER = headerSize('Data');
@@ -77,12 +115,29 @@ export const encryptionCases: CaseDefinition[] = [
           throw e;
         }
       };
-      const data = open.peer.incoming(0).filter((d) => d.bytes[0] === headerByte('Data') && d.bytes.length >= 9 && readUint64(d.bytes, 1) === open.conn.connId);
-      ctx.expect('crypto.nonce.direction-bit', data.length > 0, 'the endpoint sent no Data packet during a 6000-byte echo');
+      const data = open.peer
+        .incoming(0)
+        .filter(
+          (d) =>
+            d.bytes[0] === headerByte('Data') && d.bytes.length >= 9 && readUint64(d.bytes, 1) === open.conn.connId,
+        );
+      ctx.expect(
+        'crypto.nonce.direction-bit',
+        data.length > 0,
+        'the endpoint sent no Data packet during a 6000-byte echo',
+      );
       const asInitiator = data.filter((d) => opensAs(d.bytes, true));
-      ctx.expect('crypto.nonce.direction-bit', asInitiator.length === 0, `${asInitiator.length} of ${data.length} Data packets are sealed with the initiator's direction bit (nonce byte 0 bit 7 set); the responder must clear it`);
+      ctx.expect(
+        'crypto.nonce.direction-bit',
+        asInitiator.length === 0,
+        `${asInitiator.length} of ${data.length} Data packets are sealed with the initiator's direction bit (nonce byte 0 bit 7 set); the responder must clear it`,
+      );
       const neither = data.filter((d) => !opensAs(d.bytes, false));
-      ctx.expect('crypto.nonce.direction-bit', neither.length === 0, `${neither.length} of ${data.length} Data packets do not open with the responder's direction bit: ${neither[0]?.error}`);
+      ctx.expect(
+        'crypto.nonce.direction-bit',
+        neither.length === 0,
+        `${neither.length} of ${data.length} Data packets do not open with the responder's direction bit: ${neither[0]?.error}`,
+      );
       ctx.note(`${data.length} Data packets, all sealed with direction bit 0`);
     },
   ),
@@ -95,8 +150,14 @@ export const encryptionCases: CaseDefinition[] = [
     async (ctx: CaseContext, open: Open) => {
       const sealed = fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.sn !== null);
       ctx.expect('crypto.sn.masking', sealed.length >= 3, `only ${sealed.length} encrypted packets to look at`);
-      const clear = sealed.filter((d) => d.decoded !== null && readUint(d.bytes, headerSize(d.decoded.type), 48) === d.decoded.sn);
-      ctx.expect('crypto.sn.masking', clear.length === 0, `${clear.length} of ${sealed.length} packets carry their sequence number in clear (first: sn ${clear[0]?.decoded?.sn})`);
+      const clear = sealed.filter(
+        (d) => d.decoded !== null && readUint(d.bytes, headerSize(d.decoded.type), 48) === d.decoded.sn,
+      );
+      ctx.expect(
+        'crypto.sn.masking',
+        clear.length === 0,
+        `${clear.length} of ${sealed.length} packets carry their sequence number in clear (first: sn ${clear[0]?.decoded?.sn})`,
+      );
     },
   ),
   onWarmConnection(
@@ -109,7 +170,11 @@ export const encryptionCases: CaseDefinition[] = [
       const sns = fromEndpoint(open.peer, open.conn).map((d) => d.decoded?.sn ?? -1);
       ctx.expect('crypto.sn.counter', sns[0] === 0, `the InitRcv has sequence number ${sns[0]}, expected 0`);
       const backwards = sns.findIndex((sn, i) => i > 0 && sn <= (sns[i - 1] as number));
-      ctx.expect('crypto.sn.counter', backwards < 0, `sequence number ${sns[backwards]} follows ${sns[backwards - 1]}: not increasing`);
+      ctx.expect(
+        'crypto.sn.counter',
+        backwards < 0,
+        `sequence number ${sns[backwards]} follows ${sns[backwards - 1]}: not increasing`,
+      );
       const gaps = sns.filter((sn, i) => i > 0 && sn !== (sns[i - 1] as number) + 1).length;
       ctx.note(`${sns.length} packets, sequence numbers ${sns[0]}..${sns[sns.length - 1]}, ${gaps} gap(s)`);
     },
@@ -118,7 +183,9 @@ export const encryptionCases: CaseDefinition[] = [
   tamperCase('sn', 'masked sequence number', () => DATA_HEADER + 2),
   tamperCase('ciphertext', 'ciphertext', (n) => DATA_HEADER + 6 + Math.floor((n - DATA_HEADER - 22) / 2)),
   tamperCase('tag', 'authentication tag', (n) => n - 1),
-  headerCase('wrong-version', 'A Data packet with crypto version 1 is dropped', 'crypto.header.version', (b) => withVersion(b, 1)),
+  headerCase('wrong-version', 'A Data packet with crypto version 1 is dropped', 'crypto.header.version', (b) =>
+    withVersion(b, 1),
+  ),
   headerCase('unknown-type-5', 'A packet of type 5 is dropped', 'crypto.header.unknown-type', (b) => withType(b, 5)),
   headerCase('unknown-type-7', 'A packet of type 7 is dropped', 'crypto.header.unknown-type', (b) => withType(b, 7)),
   onWarmConnection(
@@ -128,14 +195,21 @@ export const encryptionCases: CaseDefinition[] = [
       clauses: ['crypto.nonce.direction-bit', 'crypto.receive.no-crash'],
     },
     async (ctx: CaseContext, open: Open) => {
-      await expectDropped(ctx, open, open.conn.data(probePayload(40), { sealedByInitiator: false }), "Data sealed with the responder's direction bit", 'crypto.nonce.direction-bit');
+      await expectDropped(
+        ctx,
+        open,
+        open.conn.data(probePayload(40), { sealedByInitiator: false }),
+        "Data sealed with the responder's direction bit",
+        'crypto.nonce.direction-bit',
+      );
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet with the wrong direction bit');
     },
   ),
   onWarmConnection(
     {
       id: 'encryption.next-epoch',
-      title: 'A Data packet of the next epoch (a sender whose sequence number wrapped) is accepted; one two epochs ahead is dropped',
+      title:
+        'A Data packet of the next epoch (a sender whose sequence number wrapped) is accepted; one two epochs ahead is dropped',
       clauses: ['crypto.epoch.decrypt-window', 'crypto.receive.no-crash'],
     },
     async (ctx: CaseContext, open: Open) => {
@@ -143,15 +217,36 @@ export const encryptionCases: CaseDefinition[] = [
       // epoch 1. The endpoint, in receive epoch 0, must try epoch 1 after 0 and accept it:
       // it acknowledges the probe or echoes it (the Go original v0.2.18 may discard the ACK
       // during pacing, G8, but not the echo).
-      const next = open.peer.send(open.conn.data(probePayload(40), { epoch: 1 }), 'Data sealed in epoch 1, as after a sequence-number wrap').index;
-      const onProbe = (streamId: number, since: number) => fromEndpoint(open.peer, open.conn, since).filter((d) => d.decoded?.payload?.ack?.streamId === streamId || d.decoded?.payload?.stream?.streamId === streamId);
-      await waitUntil(open.peer, () => onProbe(PROBE_STREAM, next).some((d) => (d.decoded?.payload?.stream?.data.length ?? 0) > 0), REPLY_MS);
-      ctx.expect('crypto.epoch.decrypt-window', onProbe(PROBE_STREAM, next).length > 0, `a Data packet sealed in the next epoch (1) was neither acknowledged nor echoed within ${REPLY_MS} ms: the endpoint did not try the next epoch`);
+      const next = open.peer.send(
+        open.conn.data(probePayload(40), { epoch: 1 }),
+        'Data sealed in epoch 1, as after a sequence-number wrap',
+      ).index;
+      const onProbe = (streamId: number, since: number) =>
+        fromEndpoint(open.peer, open.conn, since).filter(
+          (d) => d.decoded?.payload?.ack?.streamId === streamId || d.decoded?.payload?.stream?.streamId === streamId,
+        );
+      await waitUntil(
+        open.peer,
+        () => onProbe(PROBE_STREAM, next).some((d) => (d.decoded?.payload?.stream?.data.length ?? 0) > 0),
+        REPLY_MS,
+      );
+      ctx.expect(
+        'crypto.epoch.decrypt-window',
+        onProbe(PROBE_STREAM, next).length > 0,
+        `a Data packet sealed in the next epoch (1) was neither acknowledged nor echoed within ${REPLY_MS} ms: the endpoint did not try the next epoch`,
+      );
       // Receive epoch 1 now: epoch 3 is two ahead and must not open (a probe of its own stream).
-      const far = open.peer.send(open.conn.data(probePayload(40, FAR_PROBE_STREAM), { epoch: 3 }), 'Data sealed in epoch 3, two epochs past the receive epoch').index;
+      const far = open.peer.send(
+        open.conn.data(probePayload(40, FAR_PROBE_STREAM), { epoch: 3 }),
+        'Data sealed in epoch 3, two epochs past the receive epoch',
+      ).index;
       await open.peer.collect(SILENCE_MS);
       const accepted = onProbe(FAR_PROBE_STREAM, far);
-      ctx.expect('crypto.epoch.decrypt-window', accepted.length === 0, `Data sealed in epoch 3, two epochs past the receive epoch, was accepted: the endpoint answered with ${accepted[0] ? describe(accepted[0]) : ''}`);
+      ctx.expect(
+        'crypto.epoch.decrypt-window',
+        accepted.length === 0,
+        `Data sealed in epoch 3, two epochs past the receive epoch, was accepted: the endpoint answered with ${accepted[0] ? describe(accepted[0]) : ''}`,
+      );
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'packets of later epochs');
     },
   ),
@@ -166,11 +261,25 @@ export const encryptionCases: CaseDefinition[] = [
       // the connection some other way (by the source address, say) can open it and answer
       // on the connection it guessed.
       const unknown = open.conn.connId ^ 0x5a5a5a5a5a5a5a5an;
-      const since = open.peer.send(open.conn.data(probePayload(40), { connId: unknown }), 'Data for an unknown connection id, sealed with the keys of the open connection').index;
-      const answers = await open.peer.collect(SILENCE_MS, (d) => d.bytes.length >= 9 && readUint64(d.bytes, 1) === unknown);
-      ctx.expect('crypto.data.layout', answers.length === 0, `a packet for an unknown connection id was answered with ${answers.length} datagram(s) under that id`);
+      const since = open.peer.send(
+        open.conn.data(probePayload(40), { connId: unknown }),
+        'Data for an unknown connection id, sealed with the keys of the open connection',
+      ).index;
+      const answers = await open.peer.collect(
+        SILENCE_MS,
+        (d) => d.bytes.length >= 9 && readUint64(d.bytes, 1) === unknown,
+      );
+      ctx.expect(
+        'crypto.data.layout',
+        answers.length === 0,
+        `a packet for an unknown connection id was answered with ${answers.length} datagram(s) under that id`,
+      );
       const onOurs = probeReactions(open.peer, open.conn, since);
-      ctx.expect('crypto.data.layout', onOurs.length === 0, `a packet for an unknown connection id was answered on the open connection ${open.conn.connId.toString(16)}: ${onOurs[0] ? describe(onOurs[0]) : ''}`);
+      ctx.expect(
+        'crypto.data.layout',
+        onOurs.length === 0,
+        `a packet for an unknown connection id was answered on the open connection ${open.conn.connId.toString(16)}: ${onOurs[0] ? describe(onOurs[0]) : ''}`,
+      );
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet for an unknown connection');
     },
   ),

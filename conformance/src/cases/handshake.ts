@@ -36,12 +36,16 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
  */
 function expectReplyAck(ctx: CaseContext, open: Open, length: number): void {
   const ack = open.reply.decoded?.payload?.ack ?? null;
-  const seen = ack === null ? 'no ACK section' : `an ACK of stream ${ack.streamId}, offset ${ack.offset}, length ${ack.length}`;
+  const seen =
+    ack === null ? 'no ACK section' : `an ACK of stream ${ack.streamId}, offset ${ack.offset}, length ${ack.length}`;
   ctx.expect(
     'handshake.init-snd-repeat',
     ack !== null && ack.streamId === 0 && ack.offset === 0 && ack.length === length,
     `the ${open.reply.decoded?.type} carries ${seen}; it must acknowledge the first packet: stream 0, offset 0, length ${length}`,
-    { expected: `ACK (0, 0, ${length})`, observed: ack === null ? 'no ACK' : `ACK (${ack.streamId}, ${ack.offset}, ${ack.length})` },
+    {
+      expected: `ACK (0, 0, ${length})`,
+      observed: ack === null ? 'no ACK' : `ACK (${ack.streamId}, ${ack.offset}, ${ack.length})`,
+    },
   );
 }
 
@@ -49,31 +53,65 @@ export const handshakeCases: CaseDefinition[] = [
   {
     id: 'handshake.in-band',
     title: 'InitSnd is answered by an InitRcv with the connection id, the keys and the reply secret',
-    clauses: ['crypto.init-rcv.layout', 'crypto.init-rcv.secret', 'crypto.conn-id.initial', 'handshake.init-snd-repeat', 'harness.server-ready'],
+    clauses: [
+      'crypto.init-rcv.layout',
+      'crypto.init-rcv.secret',
+      'crypto.conn-id.initial',
+      'handshake.init-snd-repeat',
+      'harness.server-ready',
+    ],
     level: 'MUST',
     role: 'server',
     timeoutMs: 10_000,
     async run(ctx: CaseContext) {
       const open = await handshake(ctx);
       const { reply, conn } = open;
-      ctx.expect('crypto.init-rcv.layout', reply.bytes[0] === headerByte('InitRcv'), `InitRcv header byte is 0x${reply.bytes[0]?.toString(16)}, expected 0x${headerByte('InitRcv').toString(16)}`);
-      ctx.expect('crypto.conn-id.initial', readUint64(reply.bytes, fieldOffset('InitRcv', 'connId')) === conn.connId, 'InitRcv names another connection id than the first 8 bytes of the InitSnd ephemeral key');
-      ctx.expect('crypto.init-rcv.layout', reply.bytes.length >= headerSize('InitRcv') + constant('FooterDataSize') + constant('MinProtoSize'), `InitRcv of ${reply.bytes.length} bytes is shorter than its minimum`);
+      ctx.expect(
+        'crypto.init-rcv.layout',
+        reply.bytes[0] === headerByte('InitRcv'),
+        `InitRcv header byte is 0x${reply.bytes[0]?.toString(16)}, expected 0x${headerByte('InitRcv').toString(16)}`,
+      );
+      ctx.expect(
+        'crypto.conn-id.initial',
+        readUint64(reply.bytes, fieldOffset('InitRcv', 'connId')) === conn.connId,
+        'InitRcv names another connection id than the first 8 bytes of the InitSnd ephemeral key',
+      );
+      ctx.expect(
+        'crypto.init-rcv.layout',
+        reply.bytes.length >= headerSize('InitRcv') + constant('FooterDataSize') + constant('MinProtoSize'),
+        `InitRcv of ${reply.bytes.length} bytes is shorter than its minimum`,
+      );
       if (ctx.endpoint.publicKey !== null) {
-        const announced = reply.bytes.subarray(fieldOffset('InitRcv', 'pubKeyIdRcv'), fieldOffset('InitRcv', 'pubKeyIdRcv') + 32);
-        ctx.expect('crypto.init-rcv.layout', equal(announced, ctx.endpoint.publicKey), `InitRcv carries identity key ${hex(announced)}, the endpoint announced ${hex(ctx.endpoint.publicKey)}`);
+        const announced = reply.bytes.subarray(
+          fieldOffset('InitRcv', 'pubKeyIdRcv'),
+          fieldOffset('InitRcv', 'pubKeyIdRcv') + 32,
+        );
+        ctx.expect(
+          'crypto.init-rcv.layout',
+          equal(announced, ctx.endpoint.publicKey),
+          `InitRcv carries identity key ${hex(announced)}, the endpoint announced ${hex(ctx.endpoint.publicKey)}`,
+        );
       }
       expectReplyAck(ctx, open, 0);
       autoAck(open);
       const data = pattern(3000);
       const got = await echo(open, 0, data);
-      ctx.expect('crypto.init-rcv.secret', equal(got, data), `Data sealed with the InitRcv secret was not echoed (${got.length} of ${data.length} bytes)`);
+      ctx.expect(
+        'crypto.init-rcv.secret',
+        equal(got, data),
+        `Data sealed with the InitRcv secret was not echoed (${got.length} of ${data.length} bytes)`,
+      );
     },
   },
   {
     id: 'handshake.0rtt',
     title: 'InitCryptoSnd with data is answered by an InitCryptoRcv and the data is delivered',
-    clauses: ['crypto.init-crypto-snd.secret', 'crypto.init-crypto-rcv.layout', 'crypto.init-crypto-rcv.secret', 'handshake.init-snd-repeat'],
+    clauses: [
+      'crypto.init-crypto-snd.secret',
+      'crypto.init-crypto-rcv.layout',
+      'crypto.init-crypto-rcv.secret',
+      'handshake.init-snd-repeat',
+    ],
     level: 'MUST',
     role: 'server',
     requires: ['zeroRtt'],
@@ -81,8 +119,16 @@ export const handshakeCases: CaseDefinition[] = [
     async run(ctx: CaseContext) {
       const first = text('0-RTT data in the first packet');
       const open = await handshake(ctx, { zeroRtt: first });
-      ctx.expect('crypto.init-crypto-rcv.layout', open.reply.bytes[0] === headerByte('InitCryptoRcv'), `InitCryptoRcv header byte is 0x${open.reply.bytes[0]?.toString(16)}, expected 0x${headerByte('InitCryptoRcv').toString(16)}`);
-      ctx.expect('crypto.init-crypto-rcv.layout', readUint64(open.reply.bytes, 1) === open.conn.connId, 'InitCryptoRcv names another connection id');
+      ctx.expect(
+        'crypto.init-crypto-rcv.layout',
+        open.reply.bytes[0] === headerByte('InitCryptoRcv'),
+        `InitCryptoRcv header byte is 0x${open.reply.bytes[0]?.toString(16)}, expected 0x${headerByte('InitCryptoRcv').toString(16)}`,
+      );
+      ctx.expect(
+        'crypto.init-crypto-rcv.layout',
+        readUint64(open.reply.bytes, 1) === open.conn.connId,
+        'InitCryptoRcv names another connection id',
+      );
       expectReplyAck(ctx, open, first.length);
       autoAck(open);
       // A responder may hold its data until the initiator's first Data packet (only one
@@ -91,8 +137,16 @@ export const handshakeCases: CaseDefinition[] = [
       const laterEcho = await echo(open, 1, later);
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= first.length, REPLY_MS);
       const got = streamState(open.peer, open.conn, 0).bytes;
-      ctx.expect('crypto.init-crypto-snd.secret', equal(got, first), `the 0-RTT data was not echoed (${got.length} of ${first.length} bytes came back)`);
-      ctx.expect('crypto.init-crypto-rcv.secret', equal(laterEcho, later), 'Data sealed with the InitCryptoRcv secret was not echoed');
+      ctx.expect(
+        'crypto.init-crypto-snd.secret',
+        equal(got, first),
+        `the 0-RTT data was not echoed (${got.length} of ${first.length} bytes came back)`,
+      );
+      ctx.expect(
+        'crypto.init-crypto-rcv.secret',
+        equal(laterEcho, later),
+        'Data sealed with the InitCryptoRcv secret was not echoed',
+      );
     },
   },
   {
@@ -110,9 +164,17 @@ export const handshakeCases: CaseDefinition[] = [
       const open = await handshake(ctx, { zeroRtt: first });
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= first.length, REPLY_MS);
       const got = streamState(open.peer, open.conn, 0).bytes;
-      const carriers = fromEndpoint(open.peer, open.conn).filter((d) => (d.decoded?.payload?.stream?.data.length ?? 0) > 0);
-      ctx.note(`the echo came in: ${carriers.map((d) => `${d.decoded?.type} at ${(d.t - open.reply.t).toFixed(0)} ms after the first reply`).join(', ') || 'nothing'}`);
-      ctx.expect('handshake.responder-progress', equal(got, first), `${got.length} of ${first.length} bytes were echoed within ${REPLY_MS} ms while the tester sent nothing after its InitCryptoSnd`);
+      const carriers = fromEndpoint(open.peer, open.conn).filter(
+        (d) => (d.decoded?.payload?.stream?.data.length ?? 0) > 0,
+      );
+      ctx.note(
+        `the echo came in: ${carriers.map((d) => `${d.decoded?.type} at ${(d.t - open.reply.t).toFixed(0)} ms after the first reply`).join(', ') || 'nothing'}`,
+      );
+      ctx.expect(
+        'handshake.responder-progress',
+        equal(got, first),
+        `${got.length} of ${first.length} bytes were echoed within ${REPLY_MS} ms while the tester sent nothing after its InitCryptoSnd`,
+      );
     },
   },
   {
@@ -127,7 +189,11 @@ export const handshakeCases: CaseDefinition[] = [
       const conn = peer.add(new PeerConnection('initiator'));
       peer.send(conn.initSnd(ctx.endpoint.mtu - 1), `InitSnd of ${ctx.endpoint.mtu - 1} bytes, one short of the MTU`);
       const answers = await peer.collect(SILENCE_MS, (d) => conn.owns(d.bytes));
-      ctx.expect('crypto.init-snd.min-size', answers.length === 0, `an InitSnd of ${ctx.endpoint.mtu - 1} bytes was answered with ${answers.length} datagram(s) of ${answers.map((d) => d.bytes.length).join(', ')} bytes`);
+      ctx.expect(
+        'crypto.init-snd.min-size',
+        answers.length === 0,
+        `an InitSnd of ${ctx.endpoint.mtu - 1} bytes was answered with ${answers.length} datagram(s) of ${answers.map((d) => d.bytes.length).join(', ')} bytes`,
+      );
       await handshake(ctx, { peer });
     },
   },
@@ -141,10 +207,19 @@ export const handshakeCases: CaseDefinition[] = [
     timeoutMs: 10_000,
     async run(ctx: CaseContext) {
       const peer = await ctx.peer();
-      const conn = peer.add(new PeerConnection('initiator', { peerIdentityPublicKey: ctx.endpoint.publicKey ?? new Uint8Array(32) }));
-      peer.send(conn.initCryptoSnd(dataPayload(0, 0, text('short')), ctx.endpoint.mtu - 1), `InitCryptoSnd of ${ctx.endpoint.mtu - 1} bytes`);
+      const conn = peer.add(
+        new PeerConnection('initiator', { peerIdentityPublicKey: ctx.endpoint.publicKey ?? new Uint8Array(32) }),
+      );
+      peer.send(
+        conn.initCryptoSnd(dataPayload(0, 0, text('short')), ctx.endpoint.mtu - 1),
+        `InitCryptoSnd of ${ctx.endpoint.mtu - 1} bytes`,
+      );
       const answers = await peer.collect(SILENCE_MS, (d) => conn.owns(d.bytes));
-      ctx.expect('crypto.init-snd.min-size', answers.length === 0, `an InitCryptoSnd of ${ctx.endpoint.mtu - 1} bytes was answered with ${answers.length} datagram(s)`);
+      ctx.expect(
+        'crypto.init-snd.min-size',
+        answers.length === 0,
+        `an InitCryptoSnd of ${ctx.endpoint.mtu - 1} bytes was answered with ${answers.length} datagram(s)`,
+      );
       await handshake(ctx, { peer, zeroRtt: text('full size') });
     },
   },
@@ -161,9 +236,18 @@ export const handshakeCases: CaseDefinition[] = [
       await open.peer.collect(SILENCE_MS);
       const replies = fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.type === 'InitRcv');
       ctx.note(`${replies.length} InitRcv for 2 InitSnd`);
-      ctx.expect('handshake.init-snd-repeat', replies.length >= 2, `${replies.length} InitRcv for 2 InitSnd: the repeat was not answered, so an initiator whose first reply was lost would wait for its next copy`, { expected: '2 InitRcv', observed: `${replies.length} InitRcv` });
+      ctx.expect(
+        'handshake.init-snd-repeat',
+        replies.length >= 2,
+        `${replies.length} InitRcv for 2 InitSnd: the repeat was not answered, so an initiator whose first reply was lost would wait for its next copy`,
+        { expected: '2 InitRcv', observed: `${replies.length} InitRcv` },
+      );
       const foreign = open.peer.incoming(0).filter((d) => d.decoded === null);
-      ctx.expect('crypto.conn-id.stable', foreign.length === 0, `after the duplicate the endpoint sent ${foreign.length} datagram(s) the connection's secret does not open: ${foreign[0]?.error}`);
+      ctx.expect(
+        'crypto.conn-id.stable',
+        foreign.length === 0,
+        `after the duplicate the endpoint sent ${foreign.length} datagram(s) the connection's secret does not open: ${foreign[0]?.error}`,
+      );
       autoAck(open);
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a duplicated InitSnd');
     },
@@ -184,16 +268,32 @@ export const handshakeCases: CaseDefinition[] = [
       const open = await handshake(ctx);
       const data = text('resent to where the connection began');
       open.peer.send(open.conn.data(dataPayload(3, 0, data)), 'DATA stream 3; its echo is not acknowledged');
-      const isEcho = (d: Datagram) => d.decoded?.connId === open.conn.connId && d.decoded.payload?.stream?.streamId === 3 && d.decoded.payload.stream.data.length > 0;
+      const isEcho = (d: Datagram) =>
+        d.decoded?.connId === open.conn.connId &&
+        d.decoded.payload?.stream?.streamId === 3 &&
+        d.decoded.payload.stream.data.length > 0;
       const echoed = await open.peer.waitFor(isEcho, REPLY_MS, 0);
       ctx.expect('handshake.init-snd-repeat', echoed !== null, `the endpoint did not echo within ${REPLY_MS} ms`);
       const elsewhere = await ctx.peer();
       elsewhere.add(open.conn);
       elsewhere.send(open.first.bytes, 'the same InitSnd again, from a second socket');
-      const [here, there] = await Promise.all([open.peer.waitFor(isEcho, RTO_WAIT_MS), elsewhere.waitFor(isEcho, RTO_WAIT_MS, 0)]);
-      ctx.note(`the resend of the echo came to ${here !== null ? 'the first address' : there !== null ? 'the second address' : 'neither address'}; the repeated InitSnd got ${elsewhere.incoming(0).filter((d) => d.decoded?.type === 'InitRcv').length} InitRcv at the second`);
-      ctx.expect('connection.any-source', there === null, `after a repeated InitSnd from a second address the endpoint resent its echo there (${here === null ? 'and not' : 'and also'} to the first): an InitSnd, which anyone can replay, moved the connection's address`);
-      ctx.expect('retransmission.rto-default', here !== null, `the unacknowledged echo was not resent within ${RTO_WAIT_MS} ms`);
+      const [here, there] = await Promise.all([
+        open.peer.waitFor(isEcho, RTO_WAIT_MS),
+        elsewhere.waitFor(isEcho, RTO_WAIT_MS, 0),
+      ]);
+      ctx.note(
+        `the resend of the echo came to ${here !== null ? 'the first address' : there !== null ? 'the second address' : 'neither address'}; the repeated InitSnd got ${elsewhere.incoming(0).filter((d) => d.decoded?.type === 'InitRcv').length} InitRcv at the second`,
+      );
+      ctx.expect(
+        'connection.any-source',
+        there === null,
+        `after a repeated InitSnd from a second address the endpoint resent its echo there (${here === null ? 'and not' : 'and also'} to the first): an InitSnd, which anyone can replay, moved the connection's address`,
+      );
+      ctx.expect(
+        'retransmission.rto-default',
+        here !== null,
+        `the unacknowledged echo was not resent within ${RTO_WAIT_MS} ms`,
+      );
       open.peer.send(open.conn.data(ackOnly(3, 0, data.length)), 'ACK of the echo');
     },
   },
@@ -212,36 +312,71 @@ export const handshakeCases: CaseDefinition[] = [
       await open.peer.collect(SILENCE_MS);
       const all = open.peer.incoming(0);
       const other = all.filter((d) => d.bytes.length < 9 || readUint64(d.bytes, 1) !== open.conn.connId);
-      ctx.expect('crypto.conn-id.stable', other.length === 0, `${other.length} of ${all.length} datagrams carry another connection id`);
+      ctx.expect(
+        'crypto.conn-id.stable',
+        other.length === 0,
+        `${other.length} of ${all.length} datagrams carry another connection id`,
+      );
       // The rule is about every packet: one reply alone is too little to judge it by.
-      const dataPackets = fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.type === 'Data' && (d.decoded.payload?.stream?.data.length ?? 0) > 0);
-      ctx.expect('stream.ordered-delivery', dataPackets.length > 0 && equal(got, echoed.subarray(0, got.length)), dataPackets.length === 0 ? `the endpoint sent no Data packet with data: of ${echoed.length} bytes sent before the CLOSE segment none came back, and its reply alone is too little to judge` : `the echo differs from what was sent (${got.length} bytes came back)`);
-      ctx.note(`${got.length} of the ${echoed.length} bytes before the CLOSE segment echoed in ${dataPackets.length} Data packet(s)`);
+      const dataPackets = fromEndpoint(open.peer, open.conn).filter(
+        (d) => d.decoded?.type === 'Data' && (d.decoded.payload?.stream?.data.length ?? 0) > 0,
+      );
+      ctx.expect(
+        'stream.ordered-delivery',
+        dataPackets.length > 0 && equal(got, echoed.subarray(0, got.length)),
+        dataPackets.length === 0
+          ? `the endpoint sent no Data packet with data: of ${echoed.length} bytes sent before the CLOSE segment none came back, and its reply alone is too little to judge`
+          : `the echo differs from what was sent (${got.length} bytes came back)`,
+      );
+      ctx.note(
+        `${got.length} of the ${echoed.length} bytes before the CLOSE segment echoed in ${dataPackets.length} Data packet(s)`,
+      );
       ctx.note(`${all.length} datagrams, all with connection id ${open.conn.connId.toString(16)}`);
     },
   ),
   onConnection(
     {
       id: 'handshake.wrong-role',
-      title: "Replies sent to the responder (InitRcv, InitCryptoRcv under its connection id) are dropped, though they authenticate",
+      title:
+        'Replies sent to the responder (InitRcv, InitCryptoRcv under its connection id) are dropped, though they authenticate',
       clauses: ['handshake.role-messages', 'crypto.receive.no-crash'],
     },
     async (ctx: CaseContext, open: Open) => {
       const first = text('before the forged replies');
-      ctx.expect('handshake.role-messages', equal(await echo(open, 0, first), first), 'the echo before the forged replies is incomplete');
+      ctx.expect(
+        'handshake.role-messages',
+        equal(await echo(open, 0, first), first),
+        'the echo before the forged replies is incomplete',
+      );
       // Anyone who saw the handshake can make these: the endpoint's ephemeral key and the
       // connection id travel in clear. A fresh key pair of the forger's, taken as the
       // responder's, gives a secret the endpoint derives too: the replies authenticate.
       const forger = new PeerConnection('responder');
       forger.connId = open.conn.connId;
       forger.peerEphemeralPublicKey = open.conn.peerEphemeralPublicKey;
-      const since = open.peer.send(forger.reply(probePayload(40), 'InitRcv'), `InitRcv under the endpoint's own connection id, from a forger's key, data on stream ${PROBE_STREAM}`).index;
-      open.peer.send(forger.reply(probePayload(40), 'InitCryptoRcv'), `InitCryptoRcv likewise, data on stream ${PROBE_STREAM}`);
+      const since = open.peer.send(
+        forger.reply(probePayload(40), 'InitRcv'),
+        `InitRcv under the endpoint's own connection id, from a forger's key, data on stream ${PROBE_STREAM}`,
+      ).index;
+      open.peer.send(
+        forger.reply(probePayload(40), 'InitCryptoRcv'),
+        `InitCryptoRcv likewise, data on stream ${PROBE_STREAM}`,
+      );
       await open.peer.collect(SILENCE_MS);
       const reactions = probeReactions(open.peer, open.conn, since);
-      ctx.expect('handshake.role-messages', reactions.length === 0, `the endpoint accepted a forged reply: it ${reactions[0]?.decoded?.payload?.stream?.streamId === PROBE_STREAM ? 'echoed' : 'acknowledged'} its data on stream ${PROBE_STREAM}`);
-      const unreadable = open.peer.incoming(since).filter((d) => d.decoded === null && d.bytes.length >= 9 && readUint64(d.bytes, 1) === open.conn.connId);
-      ctx.expect('handshake.role-messages', unreadable.length === 0, `after the forged replies ${unreadable.length} of the endpoint's packets no longer open with the connection's secret (first: ${unreadable[0]?.error}): it took the forger's`);
+      ctx.expect(
+        'handshake.role-messages',
+        reactions.length === 0,
+        `the endpoint accepted a forged reply: it ${reactions[0]?.decoded?.payload?.stream?.streamId === PROBE_STREAM ? 'echoed' : 'acknowledged'} its data on stream ${PROBE_STREAM}`,
+      );
+      const unreadable = open.peer
+        .incoming(since)
+        .filter((d) => d.decoded === null && d.bytes.length >= 9 && readUint64(d.bytes, 1) === open.conn.connId);
+      ctx.expect(
+        'handshake.role-messages',
+        unreadable.length === 0,
+        `after the forged replies ${unreadable.length} of the endpoint's packets no longer open with the connection's secret (first: ${unreadable[0]?.error}): it took the forger's`,
+      );
       await expectAlive(ctx, open, 'handshake.role-messages', 'replies sent to the responder');
     },
   ),
@@ -257,9 +392,17 @@ export const handshakeCases: CaseDefinition[] = [
       moved.add(open.conn);
       const data = text('from a new address');
       moved.send(open.conn.data(dataPayload(5, 0, data)), 'DATA stream 5 from a second socket');
-      const came = await moved.waitFor((d) => d.decoded?.payload?.ack?.streamId === 5 || d.decoded?.payload?.stream?.streamId === 5, REPLY_MS, 0);
+      const came = await moved.waitFor(
+        (d) => d.decoded?.payload?.ack?.streamId === 5 || d.decoded?.payload?.stream?.streamId === 5,
+        REPLY_MS,
+        0,
+      );
       const cameBack = came ?? (await open.peer.waitFor((d) => d.decoded?.payload?.stream?.streamId === 5, 10, 0));
-      ctx.expect('connection.any-source', cameBack !== null, 'data sent from a second address on the same connection id was neither acknowledged nor echoed to either address');
+      ctx.expect(
+        'connection.any-source',
+        cameBack !== null,
+        'data sent from a second address on the same connection id was neither acknowledged nor echoed to either address',
+      );
       ctx.note(`the endpoint answered at ${cameBack.to}`);
     },
   ),

@@ -78,14 +78,19 @@ export function ackDatagrams(open: Open, streamId: number): Datagram[] {
 }
 
 /** The ACK sections the endpoint sent for `streamId`, in order. */
-export const acksOf = (open: Open, streamId: number): Ack[] => ackDatagrams(open, streamId).map((d) => d.decoded?.payload?.ack as Ack);
+export const acksOf = (open: Open, streamId: number): Ack[] =>
+  ackDatagrams(open, streamId).map((d) => d.decoded?.payload?.ack as Ack);
 /** "ACKs of stream 3 seen: (0, 7), (6, 6)" or "no ACK of stream 3 came": for a message about a missing one. */
 export function acksSeen(open: Open, streamId: number): string {
   const acks = acksOf(open, streamId);
-  return acks.length === 0 ? `no ACK of stream ${streamId} came` : `ACKs of stream ${streamId} seen (offset, length): ${acks.map((a) => `(${a.offset}, ${a.length})`).join(', ')}`;
+  return acks.length === 0
+    ? `no ACK of stream ${streamId} came`
+    : `ACKs of stream ${streamId} seen (offset, length): ${acks.map((a) => `(${a.offset}, ${a.length})`).join(', ')}`;
 }
 
-/** The highest stream offset the endpoint sent on a stream: above the data length means something was delivered twice. */
+/**
+ * The highest stream offset the endpoint sent on a stream: above the data length means something was delivered twice.
+ */
 export function highestOffset(open: Open, streamId: number): number {
   let high = 0;
   for (const d of fromEndpoint(open.peer, open.conn)) {
@@ -100,14 +105,25 @@ export function highestOffset(open: Open, streamId: number): number {
  * stream 0. No answer fails under the reply's layout clause, or under `unanswered` where the
  * first packet is what the case tests (an endpoint that drops it breaks that case's rule).
  */
-export async function handshake(ctx: CaseContext, options: { peer?: TesterPeer; zeroRtt?: Uint8Array; mtu?: number; unanswered?: string } = {}): Promise<Open> {
+export async function handshake(
+  ctx: CaseContext,
+  options: { peer?: TesterPeer; zeroRtt?: Uint8Array; mtu?: number; unanswered?: string } = {},
+): Promise<Open> {
   const peer = options.peer ?? (await ctx.peer());
-  const conn = peer.add(new PeerConnection('initiator', { identity: testerIdentity(), ...(ctx.endpoint.publicKey ? { peerIdentityPublicKey: ctx.endpoint.publicKey } : {}) }));
+  const conn = peer.add(
+    new PeerConnection('initiator', {
+      identity: testerIdentity(),
+      ...(ctx.endpoint.publicKey ? { peerIdentityPublicKey: ctx.endpoint.publicKey } : {}),
+    }),
+  );
   const mtu = options.mtu ?? ctx.endpoint.mtu;
   const zeroRtt = options.zeroRtt !== undefined;
   const first =
     options.zeroRtt !== undefined
-      ? peer.send(conn.initCryptoSnd(dataPayload(0, 0, options.zeroRtt), mtu), 'InitCryptoSnd (0-RTT) with data on stream 0')
+      ? peer.send(
+          conn.initCryptoSnd(dataPayload(0, 0, options.zeroRtt), mtu),
+          'InitCryptoSnd (0-RTT) with data on stream 0',
+        )
       : peer.send(conn.initSnd(mtu), 'InitSnd');
   const expected = zeroRtt ? 'InitCryptoRcv' : 'InitRcv';
   const clause = zeroRtt ? 'crypto.init-crypto-rcv.layout' : 'crypto.init-rcv.layout';
@@ -115,8 +131,15 @@ export async function handshake(ctx: CaseContext, options: { peer?: TesterPeer; 
   if (reply === null) {
     // Say what did come: an answer under another connection id or one that is not QOTP at all.
     const other = peer.incoming(first.index + 1);
-    const seen = other.length === 0 ? 'nothing arrived from the endpoint' : `${other.length} datagram(s) arrived but none for this connection id; the first: ${other[0]?.bytes.length} bytes, starting ${Buffer.from(other[0]?.bytes.subarray(0, 12) ?? []).toString('hex')}`;
-    ctx.expect(options.unanswered ?? clause, false, `no answer to the ${zeroRtt ? 'InitCryptoSnd' : 'InitSnd'} within ${REPLY_MS} ms (${seen})`);
+    const seen =
+      other.length === 0
+        ? 'nothing arrived from the endpoint'
+        : `${other.length} datagram(s) arrived but none for this connection id; the first: ${other[0]?.bytes.length} bytes, starting ${Buffer.from(other[0]?.bytes.subarray(0, 12) ?? []).toString('hex')}`;
+    ctx.expect(
+      options.unanswered ?? clause,
+      false,
+      `no answer to the ${zeroRtt ? 'InitCryptoSnd' : 'InitSnd'} within ${REPLY_MS} ms (${seen})`,
+    );
   }
   ctx.expect(
     zeroRtt ? 'crypto.init-crypto-rcv.secret' : 'crypto.init-rcv.secret',
@@ -127,13 +150,17 @@ export async function handshake(ctx: CaseContext, options: { peer?: TesterPeer; 
   return { peer, conn, first, reply };
 }
 
-export type CaseHeader = Pick<CaseDefinition, 'id' | 'title' | 'clauses'> & Partial<Pick<CaseDefinition, 'level' | 'requires' | 'needsLaunch' | 'timeoutMs' | 'slow' | 'waitsOnTimer'>>;
+export type CaseHeader = Pick<CaseDefinition, 'id' | 'title' | 'clauses'> &
+  Partial<Pick<CaseDefinition, 'level' | 'requires' | 'needsLaunch' | 'timeoutMs' | 'slow' | 'waitsOnTimer'>>;
 
 /**
  * A server-role case (MUST and 10 s unless the header says otherwise) whose script starts
  * on an open connection whose every segment the tester acknowledges.
  */
-export function onConnection(header: CaseHeader, script: (ctx: CaseContext, open: Open) => Promise<void>): CaseDefinition {
+export function onConnection(
+  header: CaseHeader,
+  script: (ctx: CaseContext, open: Open) => Promise<void>,
+): CaseDefinition {
   return {
     level: 'MUST',
     role: 'server',
@@ -149,7 +176,8 @@ export function onConnection(header: CaseHeader, script: (ctx: CaseContext, open
 
 /**
  * Acknowledges every segment the endpoint sends on this connection with an ACK-only
- * packet advertising `window` (except those `withhold` picks), starting with the handshake reply's (a responder may hold its data back until
+ * packet advertising `window` (except those `withhold` picks), starting with the handshake reply's (a responder may
+ * hold its data back until
  * the initiator's first Data packet, as the Go original does).
  */
 export function autoAck(open: Open, window = WINDOW, withhold: (d: Datagram) => boolean = () => false): void {
@@ -204,7 +232,12 @@ export async function waitUntil(peer: TesterPeer, done: () => boolean, ms: numbe
 }
 
 /** Sends `data` on a stream in segments of `segment` bytes (the last one a CLOSE when `close`). */
-export function sendStream(open: Open, streamId: number, data: Uint8Array, options: { segment?: number; close?: boolean; from?: number } = {}): void {
+export function sendStream(
+  open: Open,
+  streamId: number,
+  data: Uint8Array,
+  options: { segment?: number; close?: boolean; from?: number } = {},
+): void {
   const segment = options.segment ?? 1000;
   const from = options.from ?? 0;
   if (data.length === 0 && options.close) {
@@ -215,14 +248,26 @@ export function sendStream(open: Open, streamId: number, data: Uint8Array, optio
     const last = at + segment >= data.length;
     const isClose = last && options.close === true;
     const chunk = data.subarray(at, at + segment);
-    open.peer.send(open.conn.data(dataPayload(streamId, from + at, chunk, isClose)), `${isClose ? 'CLOSE' : 'DATA'} stream ${streamId} offset ${from + at}`);
+    open.peer.send(
+      open.conn.data(dataPayload(streamId, from + at, chunk, isClose)),
+      `${isClose ? 'CLOSE' : 'DATA'} stream ${streamId} offset ${from + at}`,
+    );
   }
 }
 
 /** Sends `data` and waits for its echo on the same stream; returns what came back. */
-export async function echo(open: Open, streamId: number, data: Uint8Array, options: { segment?: number; close?: boolean; waitMs?: number } = {}): Promise<Uint8Array> {
+export async function echo(
+  open: Open,
+  streamId: number,
+  data: Uint8Array,
+  options: { segment?: number; close?: boolean; waitMs?: number } = {},
+): Promise<Uint8Array> {
   sendStream(open, streamId, data, options);
-  await waitUntil(open.peer, () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length, options.waitMs ?? REPLY_MS * 2);
+  await waitUntil(
+    open.peer,
+    () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length,
+    options.waitMs ?? REPLY_MS * 2,
+  );
   return streamState(open.peer, open.conn, streamId).bytes;
 }
 
@@ -245,7 +290,11 @@ export async function expectAcknowledged(
     open.peer.send(open.conn.data(dataPayload(streamId, offset, data, segment.isClose)), `${what} again`);
   }
   await waitUntil(open.peer, acked, REPLY_MS / 2);
-  ctx.expect(clause, acked(), `${what} (stream ${streamId}, offset ${offset}, ${data.length} bytes) was never acknowledged (sent 3 times); ${acksSeen(open, streamId)}`);
+  ctx.expect(
+    clause,
+    acked(),
+    `${what} (stream ${streamId}, offset ${offset}, ${data.length} bytes) was never acknowledged (sent 3 times); ${acksSeen(open, streamId)}`,
+  );
 }
 
 let aliveStream = 900;
@@ -264,7 +313,11 @@ export async function expectAlive(ctx: CaseContext, open: Open, clause: string, 
     got = await echo(open, streamId, probe, { waitMs: REPLY_MS });
   }
   if (tries > 1) ctx.note(`the probe after ${after} was echoed only after ${tries} sends`);
-  ctx.expect(clause, equal(got, probe), `the connection no longer echoes after ${after} (${got.length} of ${probe.length} bytes came back on stream ${streamId}, probe sent ${tries} times, ${REPLY_MS} ms apart)`);
+  ctx.expect(
+    clause,
+    equal(got, probe),
+    `the connection no longer echoes after ${after} (${got.length} of ${probe.length} bytes came back on stream ${streamId}, probe sent ${tries} times, ${REPLY_MS} ms apart)`,
+  );
 }
 
 /** Fails with `clause` unless a new connection from a new peer completes a handshake and an echo. */
@@ -283,5 +336,7 @@ export async function expectServing(ctx: CaseContext, clause: string, after: str
 
 /** Anything the endpoint said about the probe stream: a sign that a packet meant to be dropped was accepted. */
 export function probeReactions(peer: TesterPeer, conn: PeerConnection, since: number): Datagram[] {
-  return fromEndpoint(peer, conn, since).filter((d) => d.decoded?.payload?.ack?.streamId === PROBE_STREAM || d.decoded?.payload?.stream?.streamId === PROBE_STREAM);
+  return fromEndpoint(peer, conn, since).filter(
+    (d) => d.decoded?.payload?.ack?.streamId === PROBE_STREAM || d.decoded?.payload?.stream?.streamId === PROBE_STREAM,
+  );
 }

@@ -74,9 +74,19 @@ class KeyLines {
  * back, the connection ends, the endpoint gave up as the spec allows (silent, with a segment
  * of its sent six times unacknowledged) or the time limit passes.
  */
-function referenceEcho(relay: Relay, publicKey: Uint8Array | undefined, data: Uint8Array, limitMs: number, keyLines: KeyLines): Promise<Echo> {
+function referenceEcho(
+  relay: Relay,
+  publicKey: Uint8Array | undefined,
+  data: Uint8Array,
+  limitMs: number,
+  keyLines: KeyLines,
+): Promise<Echo> {
   const to = relay.address;
-  return QotpSocket.listen({ listen: to.startsWith('[') ? '[::1]:0' : '127.0.0.1:0', keyLog: keyLines.add, randomBytes: keyLines.randomBytes }).then(
+  return QotpSocket.listen({
+    listen: to.startsWith('[') ? '[::1]:0' : '127.0.0.1:0',
+    keyLog: keyLines.add,
+    randomBytes: keyLines.randomBytes,
+  }).then(
     (socket) =>
       new Promise<Echo>((resolve, reject) => {
         const started = performance.now();
@@ -90,7 +100,11 @@ function referenceEcho(relay: Relay, publicKey: Uint8Array | undefined, data: Ui
           finished = true;
           clearTimeout(timer);
           clearInterval(watch);
-          const echo = { received: Buffer.concat(chunks), completeMs: complete ? performance.now() - started : null, closed };
+          const echo = {
+            received: Buffer.concat(chunks),
+            completeMs: complete ? performance.now() - started : null,
+            closed,
+          };
           void socket.close().then(() => resolve(echo));
         };
         const timer = setTimeout(() => done(false, null), limitMs);
@@ -98,7 +112,12 @@ function referenceEcho(relay: Relay, publicKey: Uint8Array | undefined, data: Ui
         const watch = setInterval(() => {
           try {
             const last = lastDatagramOf(relay, 'server');
-            if (last !== null && relay.now() - last >= SILENT_AFTER_GIVE_UP_MS && giveUpAllowed(readResends(relay.captured, keyLines.keys(), relay.now()), 'server', 'server') !== null) done(false, 'endpoint-gave-up');
+            if (
+              last !== null &&
+              relay.now() - last >= SILENT_AFTER_GIVE_UP_MS &&
+              giveUpAllowed(readResends(relay.captured, keyLines.keys(), relay.now()), 'server', 'server') !== null
+            )
+              done(false, 'endpoint-gave-up');
           } catch (e) {
             finished = true;
             clearTimeout(timer);
@@ -132,7 +151,8 @@ function quietTimeline(relay: Relay, keys: KeyLog, side: Side): string {
 
 /** Where `side`'s last datagram is in the relay's record, -1 if it sent none. */
 function lastIndexOf(relay: Relay, side: Side): number {
-  for (let i = relay.captured.length - 1; i >= 0; i--) if ((relay.captured[i] as Relay['captured'][number]).fromClient === (side === 'client')) return i;
+  for (let i = relay.captured.length - 1; i >= 0; i--)
+    if ((relay.captured[i] as Relay['captured'][number]).fromClient === (side === 'client')) return i;
   return -1;
 }
 
@@ -189,17 +209,28 @@ async function repeated(ctx: CaseContext, once: (seed: number, label: string) =>
       seed = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) >>> 0;
       end = await once(seed, `${ctx.runs === 1 ? '' : `run ${i + 1} of ${ctx.runs}, `}again with relay seed ${seed}: `);
     }
-    ctx.expect('retransmission.recovers', end !== 'inconclusive', `${INCONCLUSIVE_RETRIES + 1} runs in a row lost every datagram towards the endpoint: no verdict could be reached`);
+    ctx.expect(
+      'retransmission.recovers',
+      end !== 'inconclusive',
+      `${INCONCLUSIVE_RETRIES + 1} runs in a row lost every datagram towards the endpoint: no verdict could be reached`,
+    );
     ends.push(end);
   }
   if (ctx.runs > 1) {
     const intact = ends.filter((e) => e === 'intact').length;
-    ctx.note(`${ctx.runs} runs: ${intact} intact (${Math.round((100 * intact) / ctx.runs)} %), ${ctx.runs - intact} ended in a give-up the spec allows, none failed`);
+    ctx.note(
+      `${ctx.runs} runs: ${intact} intact (${Math.round((100 * intact) / ctx.runs)} %), ${ctx.runs - intact} ended in a give-up the spec allows, none failed`,
+    );
   }
 }
 
 /** The relay in front of `server` for a scenario, drawing from the case's seed. */
-const relayFor = (s: Scenario, server: string, seed: number): RelaySettings => ({ server, seed, toServer: s.toServer ?? s.both ?? {}, toClient: s.toClient ?? s.both ?? {} });
+const relayFor = (s: Scenario, server: string, seed: number): RelaySettings => ({
+  server,
+  seed,
+  toServer: s.toServer ?? s.both ?? {},
+  toClient: s.toClient ?? s.both ?? {},
+});
 
 /**
  * A run that did not complete passes only as a give-up the spec allows: the side that ended
@@ -216,24 +247,44 @@ interface Unfinished {
   gaveUp: Side | null | ((record: ResendRecord) => Side | null);
 }
 
-function giveUpOrFail(ctx: CaseContext, s: Scenario, relay: Relay, keys: KeyLog, endpoint: Side, failure: Unfinished): RunEnd {
+function giveUpOrFail(
+  ctx: CaseContext,
+  s: Scenario,
+  relay: Relay,
+  keys: KeyLog,
+  endpoint: Side,
+  failure: Unfinished,
+): RunEnd {
   const record = readResends(relay.captured, keys, relay.now());
   ctx.endpointTookPart(record.tookPart[endpoint]);
   // A server that nothing reached had no part in the run: no verdict either way.
   if (endpoint === 'server' && record.deliveredTo.server === 0) {
-    ctx.note(`inconclusive: the relay lost every datagram towards the endpoint (${relay.captured.length} in the record), so it never took part: ${failure.message}`);
+    ctx.note(
+      `inconclusive: the relay lost every datagram towards the endpoint (${relay.captured.length} in the record), so it never took part: ${failure.message}`,
+    );
     return 'inconclusive';
   }
   // The side that stopped answering first ended the run, whatever the other did after.
-  const gaveUp = stoppedFirst(record) ?? (typeof failure.gaveUp === 'function' ? failure.gaveUp(record) : failure.gaveUp);
+  const gaveUp =
+    stoppedFirst(record) ?? (typeof failure.gaveUp === 'function' ? failure.gaveUp(record) : failure.gaveUp);
   const cause = gaveUp === null ? null : giveUpAllowed(record, gaveUp, endpoint);
   if (cause !== null) {
     ctx.note(`not a completed transfer, but what the spec allows: ${failure.message}; ${cause}`);
     return 'allowed give-up';
   }
-  ctx.note(`the datagrams around the endpoint's last one, as the relay received them (before its impairment), decoded with the reference side's key log:\n${quietTimeline(relay, keys, endpoint)}`);
-  const why = gaveUp === null ? (record.tookPart[endpoint] === 0 ? `; ${noCause(record, endpoint, endpoint)}` : '') : `; ${noCause(record, gaveUp, endpoint)}`;
-  ctx.expect(s.clauses[0] as string, false, `${failure.message}${why}`, { expected: failure.expected, observed: failure.observed });
+  ctx.note(
+    `the datagrams around the endpoint's last one, as the relay received them (before its impairment), decoded with the reference side's key log:\n${quietTimeline(relay, keys, endpoint)}`,
+  );
+  const why =
+    gaveUp === null
+      ? record.tookPart[endpoint] === 0
+        ? `; ${noCause(record, endpoint, endpoint)}`
+        : ''
+      : `; ${noCause(record, gaveUp, endpoint)}`;
+  ctx.expect(s.clauses[0] as string, false, `${failure.message}${why}`, {
+    expected: failure.expected,
+    observed: failure.observed,
+  });
   return 'intact'; // not reached: the check above failed
 }
 
@@ -252,18 +303,30 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
   const keyLines = new KeyLines();
   try {
     const data = pattern(s.bytes, 21);
-    const echo = await referenceEcho(relay, s.zeroRtt ? (ctx.endpoint.publicKey ?? undefined) : undefined, data, s.timeoutMs, keyLines);
+    const echo = await referenceEcho(
+      relay,
+      s.zeroRtt ? (ctx.endpoint.publicKey ?? undefined) : undefined,
+      data,
+      s.timeoutMs,
+      keyLines,
+    );
     ctx.note(label + relayNote(relay));
-    const intact = echo.completeMs !== null && Buffer.compare(echo.received.subarray(0, data.length), Buffer.from(data)) === 0;
+    const intact =
+      echo.completeMs !== null && Buffer.compare(echo.received.subarray(0, data.length), Buffer.from(data)) === 0;
     if (intact) {
       const ms = echo.completeMs as number;
-      ctx.note(`${label}echo of ${data.length} bytes complete after ${ms.toFixed(0)} ms: ${((data.length * 2 * 8) / (ms * 1000)).toFixed(2)} Mbit/s of goodput both ways`);
+      ctx.note(
+        `${label}echo of ${data.length} bytes complete after ${ms.toFixed(0)} ms: ${((data.length * 2 * 8) / (ms * 1000)).toFixed(2)} Mbit/s of goodput both ways`,
+      );
       ctx.endpointTookPart(relay.captured.filter((r) => !r.fromClient).length);
       return 'intact';
     }
     const lastFromEndpoint = lastDatagramOf(relay, 'server');
     const silentS = lastFromEndpoint === null ? null : (relay.now() - lastFromEndpoint) / 1000;
-    const stopped = silentS !== null && silentS * 1000 >= SILENT_AFTER_GIVE_UP_MS ? `; the endpoint stopped sending ${silentS.toFixed(1)} s before the end` : '';
+    const stopped =
+      silentS !== null && silentS * 1000 >= SILENT_AFTER_GIVE_UP_MS
+        ? `; the endpoint stopped sending ${silentS.toFixed(1)} s before the end`
+        : '';
     const ended =
       echo.closed === 'endpoint-gave-up'
         ? 'the endpoint went silent'
@@ -275,14 +338,22 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
               ? 'the echo came back different'
               : `${s.timeoutMs / 1000} s passed`;
     return giveUpOrFail(ctx, s, relay, keyLines.keys(), 'server', {
-      gaveUp: echo.closed === 'retransmission-limit' ? 'client' : echo.closed === 'endpoint-gave-up' || stopped !== '' ? 'server' : null,
+      gaveUp:
+        echo.closed === 'retransmission-limit'
+          ? 'client'
+          : echo.closed === 'endpoint-gave-up' || stopped !== ''
+            ? 'server'
+            : null,
       message: `${label}${echo.received.length} of ${data.length} bytes echoed before ${ended}${stopped}`,
       expected: `${data.length} bytes echoed intact`,
       observed: `${echo.received.length} bytes${echo.closed ? `, connection closed: ${echo.closed}` : ''}`,
     });
   } finally {
     await relay.close();
-    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), false, ['reference client', 'endpoint']), label, { pcap: relay.pcap(), keyLog: keyLines.text() });
+    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), false, ['reference client', 'endpoint']), label, {
+      pcap: relay.pcap(),
+      keyLog: keyLines.text(),
+    });
   }
 }
 
@@ -297,7 +368,11 @@ interface Received {
  * closes; what arrives on stream 0 is kept, so that a client's exit 0 is checked against it.
  */
 async function referenceEchoServer(keyLines: KeyLines, received: Received): Promise<QotpSocket> {
-  const socket = await QotpSocket.listen({ listen: '127.0.0.1:0', keyLog: keyLines.add, randomBytes: keyLines.randomBytes });
+  const socket = await QotpSocket.listen({
+    listen: '127.0.0.1:0',
+    keyLog: keyLines.add,
+    randomBytes: keyLines.randomBytes,
+  });
   socket.on('connection', (conn: QotpConnection) => {
     conn.on('stream', (stream: QotpStream) => {
       stream.on('error', () => {});
@@ -334,9 +409,17 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
   try {
     const started = performance.now();
     const input = pattern(s.bytes, 22);
-    const client = await ctx.startClient({ peer: { address: parseHostPort(relay.address) }, identityPublicKey: Uint8Array.from(Buffer.from(server.publicKeyHex, 'hex')), zeroRtt: s.zeroRtt === true, input });
+    const client = await ctx.startClient({
+      peer: { address: parseHostPort(relay.address) },
+      identityPublicKey: Uint8Array.from(Buffer.from(server.publicKeyHex, 'hex')),
+      zeroRtt: s.zeroRtt === true,
+      input,
+    });
     let timer: NodeJS.Timeout | undefined;
-    const exit = await Promise.race([client.exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), s.timeoutMs)))]);
+    const exit = await Promise.race([
+      client.exited,
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), s.timeoutMs))),
+    ]);
     clearTimeout(timer);
     client.stop();
     ctx.note(label + relayNote(relay));
@@ -344,46 +427,153 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     // An exit 0 is the client's word; what reached the reference server is the evidence.
     if (exit !== null && exit.code === 0) {
       const same = Buffer.compare(sent, Buffer.from(input)) === 0;
-      ctx.expect(s.clauses[0] as string, same, `${label}the client exited 0, but the reference server received ${sent.length} of its ${input.length} bytes${sent.length === input.length ? ' (different ones)' : ''}`, { expected: `${input.length} bytes on stream 0`, observed: `${sent.length} bytes` });
+      ctx.expect(
+        s.clauses[0] as string,
+        same,
+        `${label}the client exited 0, but the reference server received ${sent.length} of its ${input.length} bytes${sent.length === input.length ? ' (different ones)' : ''}`,
+        { expected: `${input.length} bytes on stream 0`, observed: `${sent.length} bytes` },
+      );
       // Its close is the client contract's, and the relay may still hold the CLOSE: said, not judged.
       if (!received.closed) ctx.note(`${label}the client exited 0 before the reference server saw stream 0 closed`);
       ctx.endpointTookPart(relay.captured.filter((r) => r.fromClient).length);
       ctx.note(`${label}the client finished after ${(performance.now() - started).toFixed(0)} ms`);
       return 'intact';
     }
-    const said = exit === null ? `still running after ${s.timeoutMs / 1000} s` : `exited with ${exit.code}: ${exit.stdout.trim().split('\n').slice(-2).join(' | ').slice(0, 300)}`;
+    const said =
+      exit === null
+        ? `still running after ${s.timeoutMs / 1000} s`
+        : `exited with ${exit.code}: ${exit.stdout.trim().split('\n').slice(-2).join(' | ').slice(0, 300)}`;
     // Either side may have given up: the client itself, or the reference server, after
     // which the client cannot finish. The record says which stopped first, and whether
     // it was allowed to; failing that, the reference server if it was allowed to.
     return giveUpOrFail(ctx, s, relay, keyLines.keys(), 'client', {
       gaveUp: (record) => (giveUpAllowed(record, 'server', 'client') !== null ? 'server' : 'client'),
-      message: `${label}the client's ${s.bytes}-byte echo through the impaired path did not succeed: it ${said}`, expected: 'exit 0 after an intact echo', observed: said });
+      message: `${label}the client's ${s.bytes}-byte echo through the impaired path did not succeed: it ${said}`,
+      expected: 'exit 0 after an intact echo',
+      observed: said,
+    });
   } finally {
     await relay.close();
     await server.close();
-    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), true, ['endpoint', 'reference server']), label, { pcap: relay.pcap(), keyLog: keyLines.text() });
+    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), true, ['endpoint', 'reference server']), label, {
+      pcap: relay.pcap(),
+      keyLog: keyLines.text(),
+    });
   }
 }
 
 const MB = 1_000_000;
 
 export const impairCases: CaseDefinition[] = [
-  serverCase({ id: 'handshake-loss', title: 'A 1-RTT handshake and a 1 kB echo complete with 30 % of the datagrams lost each way', clauses: ['retransmission.recovers'], bytes: 1000, both: { loss: 0.3 }, timeoutMs: 40_000 }),
-  serverCase({ id: 'handshake-loss-0rtt', title: 'A 0-RTT handshake and a 1 kB echo complete with 30 % of the datagrams lost each way', clauses: ['retransmission.recovers'], bytes: 1000, zeroRtt: true, both: { loss: 0.3 }, timeoutMs: 40_000 }),
-  serverCase({ id: 'transfer-loss-5', title: 'A 1 MB echo arrives intact with 5 % loss each way', clauses: ['retransmission.recovers'], bytes: MB, both: { loss: 0.05 }, timeoutMs: 45_000 }),
+  serverCase({
+    id: 'handshake-loss',
+    title: 'A 1-RTT handshake and a 1 kB echo complete with 30 % of the datagrams lost each way',
+    clauses: ['retransmission.recovers'],
+    bytes: 1000,
+    both: { loss: 0.3 },
+    timeoutMs: 40_000,
+  }),
+  serverCase({
+    id: 'handshake-loss-0rtt',
+    title: 'A 0-RTT handshake and a 1 kB echo complete with 30 % of the datagrams lost each way',
+    clauses: ['retransmission.recovers'],
+    bytes: 1000,
+    zeroRtt: true,
+    both: { loss: 0.3 },
+    timeoutMs: 40_000,
+  }),
+  serverCase({
+    id: 'transfer-loss-5',
+    title: 'A 1 MB echo arrives intact with 5 % loss each way',
+    clauses: ['retransmission.recovers'],
+    bytes: MB,
+    both: { loss: 0.05 },
+    timeoutMs: 45_000,
+  }),
   // Each segment needs its data and its ACK through: 0.85^2 per try, so a segment fails six
   // tries with 0.28^6 = 5e-4, and about half the 1 MB echoes meet such a segment: the run
   // then ends in a give-up the spec allows, which the notes show with the segment.
-  serverCase({ id: 'transfer-loss-15', title: 'A 1 MB echo arrives intact with 15 % loss each way (or ends in a give-up the spec allows)', clauses: ['retransmission.recovers'], bytes: MB, both: { loss: 0.15 }, timeoutMs: 50_000 }),
+  serverCase({
+    id: 'transfer-loss-15',
+    title: 'A 1 MB echo arrives intact with 15 % loss each way (or ends in a give-up the spec allows)',
+    clauses: ['retransmission.recovers'],
+    bytes: MB,
+    both: { loss: 0.15 },
+    timeoutMs: 50_000,
+  }),
   // Bursts are counted in datagrams: in the sparse tail of a transfer one burst covers several
   // RTO-spaced resends of the same segment, so an allowed give-up happens now and then.
-  serverCase({ id: 'transfer-burst-loss', title: 'A 1 MB echo arrives intact through bursts of loss (Gilbert-Elliott) (or ends in a give-up the spec allows)', clauses: ['retransmission.recovers'], bytes: MB, both: { burst: { enter: 0.02, leave: 0.3, lossInBad: 0.7 } }, timeoutMs: 45_000 }),
-  serverCase({ id: 'transfer-reorder', title: 'A 1 MB echo arrives intact and in order when 10 % of the datagrams are held back 20 ms', clauses: ['stream.ordered-delivery'], bytes: MB, both: { reorder: { rate: 0.1, ms: 20 } }, timeoutMs: 30_000 }),
-  serverCase({ id: 'transfer-duplicate', title: 'A 1 MB echo arrives intact, each byte once, when 10 % of the datagrams come twice', clauses: ['stream.ordered-delivery'], bytes: MB, both: { duplicate: 0.1 }, timeoutMs: 30_000 }),
-  serverCase({ id: 'transfer-corrupt', title: 'A 1 MB echo arrives intact when 5 % of the datagrams have a bit flipped: they are dropped and resent', clauses: ['crypto.aead.tamper', 'retransmission.recovers'], bytes: MB, both: { corrupt: 0.05 }, timeoutMs: 45_000 }),
-  serverCase({ id: 'transfer-blackhole', title: 'A 1 MB echo resumes after a 2 s blackhole in the middle and arrives intact', clauses: ['retransmission.recovers'], bytes: MB, both: { blackholes: [{ fromMs: 300, toMs: 2300 }] }, timeoutMs: 45_000 }),
-  clientCase({ id: 'client-loss-5', title: 'The client completes a 200 kB echo with 5 % of the datagrams lost each way', clauses: ['retransmission.recovers'], bytes: 200_000, both: { loss: 0.05 }, timeoutMs: 20_000 }),
-  clientCase({ id: 'client-handshake-loss-0rtt', title: 'The client completes a 0-RTT handshake and a 1 kB echo with 30 % of the datagrams lost each way', clauses: ['retransmission.recovers'], bytes: 1000, zeroRtt: true, both: { loss: 0.3 }, timeoutMs: 20_000 }),
-  clientCase({ id: 'client-reorder', title: 'The client completes a 200 kB echo when 10 % of the datagrams are held back 20 ms', clauses: ['stream.ordered-delivery'], bytes: 200_000, both: { reorder: { rate: 0.1, ms: 20 } }, timeoutMs: 20_000 }),
-  serverCase({ id: 'goodput-10mbit', title: 'A 2 MB echo through a 10 Mbit/s link with a 64 kB queue arrives intact (goodput in the notes)', clauses: ['retransmission.recovers', 'flow.pacing'], bytes: 2 * MB, both: { rate: { bitsPerSecond: 10e6, queueBytes: 64 * 1024 }, delayMs: 5 }, timeoutMs: 45_000 }),
+  serverCase({
+    id: 'transfer-burst-loss',
+    title: 'A 1 MB echo arrives intact through bursts of loss (Gilbert-Elliott) (or ends in a give-up the spec allows)',
+    clauses: ['retransmission.recovers'],
+    bytes: MB,
+    both: { burst: { enter: 0.02, leave: 0.3, lossInBad: 0.7 } },
+    timeoutMs: 45_000,
+  }),
+  serverCase({
+    id: 'transfer-reorder',
+    title: 'A 1 MB echo arrives intact and in order when 10 % of the datagrams are held back 20 ms',
+    clauses: ['stream.ordered-delivery'],
+    bytes: MB,
+    both: { reorder: { rate: 0.1, ms: 20 } },
+    timeoutMs: 30_000,
+  }),
+  serverCase({
+    id: 'transfer-duplicate',
+    title: 'A 1 MB echo arrives intact, each byte once, when 10 % of the datagrams come twice',
+    clauses: ['stream.ordered-delivery'],
+    bytes: MB,
+    both: { duplicate: 0.1 },
+    timeoutMs: 30_000,
+  }),
+  serverCase({
+    id: 'transfer-corrupt',
+    title: 'A 1 MB echo arrives intact when 5 % of the datagrams have a bit flipped: they are dropped and resent',
+    clauses: ['crypto.aead.tamper', 'retransmission.recovers'],
+    bytes: MB,
+    both: { corrupt: 0.05 },
+    timeoutMs: 45_000,
+  }),
+  serverCase({
+    id: 'transfer-blackhole',
+    title: 'A 1 MB echo resumes after a 2 s blackhole in the middle and arrives intact',
+    clauses: ['retransmission.recovers'],
+    bytes: MB,
+    both: { blackholes: [{ fromMs: 300, toMs: 2300 }] },
+    timeoutMs: 45_000,
+  }),
+  clientCase({
+    id: 'client-loss-5',
+    title: 'The client completes a 200 kB echo with 5 % of the datagrams lost each way',
+    clauses: ['retransmission.recovers'],
+    bytes: 200_000,
+    both: { loss: 0.05 },
+    timeoutMs: 20_000,
+  }),
+  clientCase({
+    id: 'client-handshake-loss-0rtt',
+    title: 'The client completes a 0-RTT handshake and a 1 kB echo with 30 % of the datagrams lost each way',
+    clauses: ['retransmission.recovers'],
+    bytes: 1000,
+    zeroRtt: true,
+    both: { loss: 0.3 },
+    timeoutMs: 20_000,
+  }),
+  clientCase({
+    id: 'client-reorder',
+    title: 'The client completes a 200 kB echo when 10 % of the datagrams are held back 20 ms',
+    clauses: ['stream.ordered-delivery'],
+    bytes: 200_000,
+    both: { reorder: { rate: 0.1, ms: 20 } },
+    timeoutMs: 20_000,
+  }),
+  serverCase({
+    id: 'goodput-10mbit',
+    title: 'A 2 MB echo through a 10 Mbit/s link with a 64 kB queue arrives intact (goodput in the notes)',
+    clauses: ['retransmission.recovers', 'flow.pacing'],
+    bytes: 2 * MB,
+    both: { rate: { bitsPerSecond: 10e6, queueBytes: 64 * 1024 }, delayMs: 5 },
+    timeoutMs: 45_000,
+  }),
 ];

@@ -5,13 +5,30 @@ import { constant, spec } from '@qotp/spec';
 import { initialRtt, rtoNanos, updateRtt, type RttState } from '@qotp/reference';
 import type { Datagram } from '../peer/datagram.js';
 import type { CaseContext, CaseDefinition } from './case.js';
-import { ackOnly, autoAck, type CaseHeader, dataPayload, echo, expectAlive, fromEndpoint, handshake, pattern, REPLY_MS, sendStream, SILENCE_MS, text, type Open } from './helpers.js';
+import {
+  ackOnly,
+  autoAck,
+  type CaseHeader,
+  dataPayload,
+  echo,
+  expectAlive,
+  fromEndpoint,
+  handshake,
+  pattern,
+  REPLY_MS,
+  sendStream,
+  SILENCE_MS,
+  text,
+  type Open,
+} from './helpers.js';
 
 /** The spec's DefaultRto in milliseconds (the spec counts nanoseconds). */
 const RTO_MS = constant('DefaultRto') / 1e6;
 export const MAX_TRANSMISSIONS = constant('MaxTransmissions');
 /** Expected gap before transmission n+1, for n = 1..MAX-1: RTO * waitFactor(n). */
-export const EXPECTED_GAPS: number[] = spec.retransmission.transmissions.flatMap((t) => (t.waitFactor === null ? [] : [RTO_MS * t.waitFactor]));
+export const EXPECTED_GAPS: number[] = spec.retransmission.transmissions.flatMap((t) =>
+  t.waitFactor === null ? [] : [RTO_MS * t.waitFactor],
+);
 
 /**
  * The accepted window of a gap. Early by more than timer noise (5 ms) breaks the rule,
@@ -35,12 +52,26 @@ interface Observation {
  * Sends a few bytes, never acknowledges anything and collects the endpoint's copies of its
  * echo; `onCopy` hears of each copy as it arrives.
  */
-async function withholdAcks(ctx: CaseContext, listenMs: number, onCopy: (open: Open, copy: Datagram, n: number) => void = () => {}): Promise<Observation> {
+async function withholdAcks(
+  ctx: CaseContext,
+  listenMs: number,
+  onCopy: (open: Open, copy: Datagram, n: number) => void = () => {},
+): Promise<Observation> {
   const open = await handshake(ctx);
-  open.peer.send(open.conn.data(dataPayload(0, 0, text('please resend me'))), 'DATA stream 0; the tester will acknowledge nothing');
+  open.peer.send(
+    open.conn.data(dataPayload(0, 0, text('please resend me'))),
+    'DATA stream 0; the tester will acknowledge nothing',
+  );
   const isCopy = (d: Datagram) => {
     const s = d.decoded?.payload?.stream;
-    return d.decoded?.connId === open.conn.connId && s !== null && s !== undefined && s.streamId === 0 && s.offset === 0 && s.data.length > 0;
+    return (
+      d.decoded?.connId === open.conn.connId &&
+      s !== null &&
+      s !== undefined &&
+      s.streamId === 0 &&
+      s.offset === 0 &&
+      s.data.length > 0
+    );
   };
   let n = 0;
   const previous = open.peer.onDatagram;
@@ -65,7 +96,15 @@ export function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): 
     const after = copies[n];
     const measured = before && after ? after.t - before.t : null;
     const clause = n === 1 ? 'retransmission.rto-default' : 'retransmission.backoff';
-    const ok = ctx.measure({ name: `gap before transmission ${n + 1}`, clause, expectedMs: expected, measuredMs: measured, lowMs: low, highMs: high, uncertaintyMs: uncertainty });
+    const ok = ctx.measure({
+      name: `gap before transmission ${n + 1}`,
+      clause,
+      expectedMs: expected,
+      measuredMs: measured,
+      lowMs: low,
+      highMs: high,
+      uncertaintyMs: uncertainty,
+    });
     ctx.expect(
       clause,
       ok,
@@ -82,22 +121,31 @@ export function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): 
  * RTO * 2^5 for the sixth's ACK (the reference, as the clause recommends); then 1.5 s more.
  */
 export const GIVE_UP_LISTEN_MS = EXPECTED_GAPS.reduce((a, b) => a + b, 0) + 32 * RTO_MS + 1500;
-/** The oldest-first case: an echo of several segments, none acknowledged for three RTOs and more (resends at about 200 and 600 ms). */
+/**
+ * The oldest-first case: an echo of several segments, none acknowledged for three RTOs and more (resends at about 200
+ * and 600 ms).
+ */
 const OLDEST_FIRST_BYTES = 4000;
 const OLDEST_FIRST_LISTEN_MS = 4 * RTO_MS + 200;
-/** When, after the sixth transmission, the give-up case checks that the connection is still open: half the default RTO. */
+/**
+ * When, after the sixth transmission, the give-up case checks that the connection is still open: half the default RTO.
+ */
 const GIVE_UP_PING_MS = RTO_MS / 2;
 
 /** The RTO's floor (retransmission.rto-formula), in ms. */
 const RTO_MIN_MS = constant('MinRto') / 1e6;
-
 
 /** The RTO's ceiling (retransmission.rto-formula), in ms. */
 const RTO_MAX_MS = constant('MaxRto') / 1e6;
 
 /** Copies of the endpoint's echo on a stream (its segment at offset 0 with data). */
 const copiesOf = (open: Open, streamId: number): Datagram[] =>
-  fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.payload?.stream?.streamId === streamId && d.decoded.payload.stream.offset === 0 && d.decoded.payload.stream.data.length > 0);
+  fromEndpoint(open.peer, open.conn).filter(
+    (d) =>
+      d.decoded?.payload?.stream?.streamId === streamId &&
+      d.decoded.payload.stream.offset === 0 &&
+      d.decoded.payload.stream.data.length > 0,
+  );
 
 /**
  * Sends a few bytes on a stream and acknowledges the `copy`-th copy of their echo
@@ -105,9 +153,17 @@ const copiesOf = (open: Open, streamId: number): Datagram[] =>
  * endpoint takes from that ACK under the spec's rule, from the last copy it sent before
  * the ACK left (clause retransmission.rtt-sample), or null when no such copy came.
  */
-async function delayedAck(open: Open, streamId: number, copy: number, delayMs: number): Promise<{ sampleMs: number; resentBeforeAck: boolean } | null> {
+async function delayedAck(
+  open: Open,
+  streamId: number,
+  copy: number,
+  delayMs: number,
+): Promise<{ sampleMs: number; resentBeforeAck: boolean } | null> {
   const data = text(`sample on stream ${streamId}`);
-  open.peer.send(open.conn.data(dataPayload(streamId, 0, data)), `DATA stream ${streamId}; its echo acknowledged ${delayMs.toFixed(0)} ms after copy ${copy}`);
+  open.peer.send(
+    open.conn.data(dataPayload(streamId, 0, data)),
+    `DATA stream ${streamId}; its echo acknowledged ${delayMs.toFixed(0)} ms after copy ${copy}`,
+  );
   const came = await open.peer.waitFor(() => copiesOf(open, streamId).length >= copy, REPLY_MS + RTO_MAX_MS * copy, 0);
   if (came === null) return null;
   await open.peer.collect(delayMs);
@@ -120,17 +176,35 @@ async function delayedAck(open: Open, streamId: number, copy: number, delayMs: n
 
 /** Sends a few bytes on `streamId`, never acknowledges their echo and measures the gap to its first resend. */
 async function firstResendGap(open: Open, streamId: number, listenMs: number): Promise<number | null> {
-  open.peer.send(open.conn.data(dataPayload(streamId, 0, text('please resend me'))), `DATA stream ${streamId}; its echo will not be acknowledged`);
+  open.peer.send(
+    open.conn.data(dataPayload(streamId, 0, text('please resend me'))),
+    `DATA stream ${streamId}; its echo will not be acknowledged`,
+  );
   await open.peer.waitFor(() => copiesOf(open, streamId).length >= 2, listenMs, 0);
   const copies = copiesOf(open, streamId);
   return copies.length >= 2 ? (copies[1] as Datagram).t - (copies[0] as Datagram).t : null;
 }
 
 /** Checks a measured first-resend gap against the RTO `expectedMs` the tester's samples give. */
-function checkRto(ctx: CaseContext, clause: string, name: string, expectedMs: number, measured: number | null, why: string): void {
+function checkRto(
+  ctx: CaseContext,
+  clause: string,
+  name: string,
+  expectedMs: number,
+  measured: number | null,
+  why: string,
+): void {
   const uncertainty = ctx.timingUncertaintyMs();
   const [low, high] = gapWindow(expectedMs, uncertainty);
-  const ok = ctx.measure({ name, clause, expectedMs, measuredMs: measured, lowMs: low, highMs: high, uncertaintyMs: uncertainty });
+  const ok = ctx.measure({
+    name,
+    clause,
+    expectedMs,
+    measuredMs: measured,
+    lowMs: low,
+    highMs: high,
+    uncertaintyMs: uncertainty,
+  });
   ctx.expect(
     clause,
     ok,
@@ -142,10 +216,17 @@ function checkRto(ctx: CaseContext, clause: string, name: string, expectedMs: nu
 }
 
 const ms = (ns: number) => ns / 1e6;
-const rttText = (r: RttState) => `SRTT ${ms(r.srtt).toFixed(0)} ms, RTTVAR ${ms(r.rttvar).toFixed(0)} ms, SRTT + 4*RTTVAR ${ms(r.srtt + 4 * r.rttvar).toFixed(0)} ms`;
+const rttText = (r: RttState) =>
+  `SRTT ${ms(r.srtt).toFixed(0)} ms, RTTVAR ${ms(r.rttvar).toFixed(0)} ms, SRTT + 4*RTTVAR ${ms(r.srtt + 4 * r.rttvar).toFixed(0)} ms`;
 
-/** A server-role timing case (MUST unless the header says otherwise), run in isolation so that other cases do not load the machine. */
-function timed(header: CaseHeader & Pick<CaseDefinition, 'timeoutMs'>, run: (ctx: CaseContext) => Promise<void>): CaseDefinition {
+/**
+ * A server-role timing case (MUST unless the header says otherwise), run in isolation so that other cases do not load
+ * the machine.
+ */
+function timed(
+  header: CaseHeader & Pick<CaseDefinition, 'timeoutMs'>,
+  run: (ctx: CaseContext) => Promise<void>,
+): CaseDefinition {
   return { level: 'MUST', role: 'server', isolated: true, ...header, run };
 }
 
@@ -165,7 +246,14 @@ export const retransmissionCases: CaseDefinition[] = [
       autoAck(open, undefined, (d) => d.decoded?.payload?.stream?.streamId === 1);
       for (let i = 0; i < 8; i++) await echo(open, 10 + i, text(`sample ${i}`));
       const gap = await firstResendGap(open, 1, RTO_MIN_MS * 3 + 400);
-      checkRto(ctx, 'retransmission.rto-formula', 'gap before the first resend, after RTT samples', RTO_MIN_MS, gap, 'the RTO floor after RTT samples of about a millisecond');
+      checkRto(
+        ctx,
+        'retransmission.rto-formula',
+        'gap before the first resend, after RTT samples',
+        RTO_MIN_MS,
+        gap,
+        'the RTO floor after RTT samples of about a millisecond',
+      );
     },
   ),
   timed(
@@ -193,7 +281,14 @@ export const retransmissionCases: CaseDefinition[] = [
       }
       ctx.note(`${rounds} delayed ACKs (${resent} of them after a resend) give ${rttText(rtt)}`);
       const gap = await firstResendGap(open, 1, RTO_MAX_MS * 1.5 + 1500);
-      checkRto(ctx, 'retransmission.rto-formula', 'gap before the first resend, after long RTT samples', ms(rtoNanos(rtt)), gap, `its samples give ${rttText(rtt)}, clamped to ${RTO_MAX_MS} ms`);
+      checkRto(
+        ctx,
+        'retransmission.rto-formula',
+        'gap before the first resend, after long RTT samples',
+        ms(rtoNanos(rtt)),
+        gap,
+        `its samples give ${rttText(rtt)}, clamped to ${RTO_MAX_MS} ms`,
+      );
     },
   ),
   timed(
@@ -212,11 +307,25 @@ export const retransmissionCases: CaseDefinition[] = [
       const got = await delayedAck(open, 0, 2, 1.5 * RTO_MS);
       ctx.expect('retransmission.rtt-sample', got !== null, 'the endpoint did not resend its unacknowledged echo');
       const rtt = updateRtt(initialRtt, Math.round(got.sampleMs * 1e6));
-      ctx.note(`the ACK left ${got.sampleMs.toFixed(0)} ms after the endpoint's last copy${got.resentBeforeAck ? ' (a third copy came before it)' : ''}: ${rttText(rtt)}`);
+      ctx.note(
+        `the ACK left ${got.sampleMs.toFixed(0)} ms after the endpoint's last copy${got.resentBeforeAck ? ' (a third copy came before it)' : ''}: ${rttText(rtt)}`,
+      );
       const gap = await firstResendGap(open, 1, RTO_MAX_MS + 1500);
       // A first sample R gives an RTO of 3R: the gap tells what the endpoint measured.
-      const implied = gap === null ? '' : Math.abs(gap - RTO_MS) < 30 ? `; ${gap.toFixed(0)} ms is the default RTO, as if no sample was taken (Karn's rule)` : `; ${gap.toFixed(0)} ms is the RTO of a first sample of ${(gap / 3).toFixed(0)} ms`;
-      checkRto(ctx, 'retransmission.rtt-sample', 'gap before the first resend, after a sample from a resent segment', ms(rtoNanos(rtt)), gap, `the sample from the resent segment gives ${rttText(rtt)}${implied}`);
+      const implied =
+        gap === null
+          ? ''
+          : Math.abs(gap - RTO_MS) < 30
+            ? `; ${gap.toFixed(0)} ms is the default RTO, as if no sample was taken (Karn's rule)`
+            : `; ${gap.toFixed(0)} ms is the RTO of a first sample of ${(gap / 3).toFixed(0)} ms`;
+      checkRto(
+        ctx,
+        'retransmission.rtt-sample',
+        'gap before the first resend, after a sample from a resent segment',
+        ms(rtoNanos(rtt)),
+        gap,
+        `the sample from the resent segment gives ${rttText(rtt)}${implied}`,
+      );
     },
   ),
   timed(
@@ -260,18 +369,49 @@ export const retransmissionCases: CaseDefinition[] = [
       // that gives that transmission time to be acknowledged still answers it.
       let ping: Datagram | null = null;
       const { open, copies } = await withholdAcks(ctx, GIVE_UP_LISTEN_MS, (o, copy, n) => {
-        if (n === MAX_TRANSMISSIONS) setTimeout(() => (ping = o.peer.send(o.conn.data(dataPayload(6, 0, new Uint8Array(0))), `PING ${GIVE_UP_PING_MS} ms after the sixth transmission`)), Math.max(0, copy.t + GIVE_UP_PING_MS - o.peer.now()));
+        if (n === MAX_TRANSMISSIONS)
+          setTimeout(
+            () =>
+              (ping = o.peer.send(
+                o.conn.data(dataPayload(6, 0, new Uint8Array(0))),
+                `PING ${GIVE_UP_PING_MS} ms after the sixth transmission`,
+              )),
+            Math.max(0, copy.t + GIVE_UP_PING_MS - o.peer.now()),
+          );
       });
       ctx.note(`transmissions at ${copies.map((c) => (c.t - (copies[0] as Datagram).t).toFixed(0)).join(', ')} ms`);
       checkGaps(ctx, copies, MAX_TRANSMISSIONS - 1);
-      ctx.expect('retransmission.give-up', copies.length === MAX_TRANSMISSIONS, `the segment was sent ${copies.length} times, expected ${MAX_TRANSMISSIONS}`);
+      ctx.expect(
+        'retransmission.give-up',
+        copies.length === MAX_TRANSMISSIONS,
+        `the segment was sent ${copies.length} times, expected ${MAX_TRANSMISSIONS}`,
+      );
       const sent = ping as Datagram | null;
-      const pingAck = sent === null ? undefined : fromEndpoint(open.peer, open.conn, sent.index).find((d) => d.decoded?.payload?.ack?.streamId === 6);
-      ctx.expect('retransmission.give-up-wait', pingAck !== undefined, `a PING sent ${GIVE_UP_PING_MS} ms after the sixth transmission was not acknowledged: the connection closed without giving that transmission time to be acknowledged`);
-      ctx.note(`the PING ${GIVE_UP_PING_MS} ms after the sixth transmission was acknowledged ${(pingAck.t - (sent as Datagram).t).toFixed(0)} ms after it was sent`);
-      const since = open.peer.send(open.conn.data(dataPayload(4, 0, new Uint8Array(0))), 'PING after the give-up: a closed connection does not answer').index;
-      const answers = await open.peer.collect(SILENCE_MS, (d) => d.index > since && d.decoded?.payload?.ack?.streamId === 4);
-      ctx.expect('retransmission.give-up', answers.length === 0, 'the connection still acknowledges a PING after the sixth transmission went unanswered: it was not closed');
+      const pingAck =
+        sent === null
+          ? undefined
+          : fromEndpoint(open.peer, open.conn, sent.index).find((d) => d.decoded?.payload?.ack?.streamId === 6);
+      ctx.expect(
+        'retransmission.give-up-wait',
+        pingAck !== undefined,
+        `a PING sent ${GIVE_UP_PING_MS} ms after the sixth transmission was not acknowledged: the connection closed without giving that transmission time to be acknowledged`,
+      );
+      ctx.note(
+        `the PING ${GIVE_UP_PING_MS} ms after the sixth transmission was acknowledged ${(pingAck.t - (sent as Datagram).t).toFixed(0)} ms after it was sent`,
+      );
+      const since = open.peer.send(
+        open.conn.data(dataPayload(4, 0, new Uint8Array(0))),
+        'PING after the give-up: a closed connection does not answer',
+      ).index;
+      const answers = await open.peer.collect(
+        SILENCE_MS,
+        (d) => d.index > since && d.decoded?.payload?.ack?.streamId === 4,
+      );
+      ctx.expect(
+        'retransmission.give-up',
+        answers.length === 0,
+        'the connection still acknowledges a PING after the sixth transmission went unanswered: it was not closed',
+      );
     },
   ),
   timed(
@@ -286,7 +426,10 @@ export const retransmissionCases: CaseDefinition[] = [
     async (ctx: CaseContext) => {
       const open = await handshake(ctx);
       sendStream(open, 0, pattern(OLDEST_FIRST_BYTES, 3));
-      const segments = () => fromEndpoint(open.peer, open.conn).filter((d) => d.decoded?.payload?.stream?.streamId === 0 && d.decoded.payload.stream.data.length > 0);
+      const segments = () =>
+        fromEndpoint(open.peer, open.conn).filter(
+          (d) => d.decoded?.payload?.stream?.streamId === 0 && d.decoded.payload.stream.data.length > 0,
+        );
       const first = await open.peer.waitFor(() => segments().length > 0, REPLY_MS, 0);
       ctx.expect('retransmission.rto-default', first !== null, `the endpoint did not echo within ${REPLY_MS} ms`);
       await open.peer.collect(OLDEST_FIRST_LISTEN_MS);
@@ -298,14 +441,32 @@ export const retransmissionCases: CaseDefinition[] = [
         seen.add(offset);
       }
       const oldest = Math.min(...seen);
-      ctx.note(`${seen.size} segments of the echo at offsets ${[...seen].sort((a, b) => a - b).join(', ')}; resent in ${OLDEST_FIRST_LISTEN_MS} ms without an ACK: ${resent.join(', ') || 'none'}`);
-      ctx.expect('retransmission.oldest-first', seen.size >= 2, `the ${OLDEST_FIRST_BYTES}-byte echo came in ${seen.size} segment(s): nothing later to hold back`);
-      ctx.expect('retransmission.rto-default', resent.includes(oldest), `the oldest segment (offset ${oldest}) was not resent in ${OLDEST_FIRST_LISTEN_MS} ms without an ACK`);
+      ctx.note(
+        `${seen.size} segments of the echo at offsets ${[...seen].sort((a, b) => a - b).join(', ')}; resent in ${OLDEST_FIRST_LISTEN_MS} ms without an ACK: ${resent.join(', ') || 'none'}`,
+      );
+      ctx.expect(
+        'retransmission.oldest-first',
+        seen.size >= 2,
+        `the ${OLDEST_FIRST_BYTES}-byte echo came in ${seen.size} segment(s): nothing later to hold back`,
+      );
+      ctx.expect(
+        'retransmission.rto-default',
+        resent.includes(oldest),
+        `the oldest segment (offset ${oldest}) was not resent in ${OLDEST_FIRST_LISTEN_MS} ms without an ACK`,
+      );
       const later = [...new Set(resent.filter((o) => o !== oldest))];
-      ctx.expect('retransmission.oldest-first', later.length === 0, `while the oldest segment (offset ${oldest}) went unacknowledged, the endpoint also resent the later segment(s) at ${later.join(', ')} of the same stream`, { expected: `resends of offset ${oldest} only`, observed: `resends of ${[...new Set(resent)].join(', ')}` });
+      ctx.expect(
+        'retransmission.oldest-first',
+        later.length === 0,
+        `while the oldest segment (offset ${oldest}) went unacknowledged, the endpoint also resent the later segment(s) at ${later.join(', ')} of the same stream`,
+        { expected: `resends of offset ${oldest} only`, observed: `resends of ${[...new Set(resent)].join(', ')}` },
+      );
       for (const offset of seen) {
         const d = segments().find((x) => x.decoded?.payload?.stream?.offset === offset);
-        open.peer.send(open.conn.data(ackOnly(0, offset, d?.decoded?.payload?.stream?.data.length ?? 0)), `ACK of stream 0 at ${offset}`);
+        open.peer.send(
+          open.conn.data(ackOnly(0, offset, d?.decoded?.payload?.stream?.data.length ?? 0)),
+          `ACK of stream 0 at ${offset}`,
+        );
       }
     },
   ),
@@ -321,14 +482,35 @@ export const retransmissionCases: CaseDefinition[] = [
     async (ctx: CaseContext) => {
       const open = await handshake(ctx);
       const ping = open.reply.decoded?.payload?.stream;
-      ctx.expect('payload.ping', ping !== null && ping !== undefined && ping.data.length === 0 && !open.reply.decoded?.payload?.isClose, 'the manifest says the handshake reply carries a PING, but it does not');
+      ctx.expect(
+        'payload.ping',
+        ping !== null && ping !== undefined && ping.data.length === 0 && !open.reply.decoded?.payload?.isClose,
+        'the manifest says the handshake reply carries a PING, but it does not',
+      );
       await open.peer.collect(RTO_MS * 4 + 300);
       const copies = fromEndpoint(open.peer, open.conn).filter((d) => {
         const s = d.decoded?.payload?.stream;
-        return d !== open.reply && s !== null && s !== undefined && s.streamId === ping.streamId && s.offset === ping.offset && s.data.length === 0 && !d.decoded?.payload?.isClose;
+        return (
+          d !== open.reply &&
+          s !== null &&
+          s !== undefined &&
+          s.streamId === ping.streamId &&
+          s.offset === ping.offset &&
+          s.data.length === 0 &&
+          !d.decoded?.payload?.isClose
+        );
       });
-      ctx.expect('retransmission.ping-not-resent', copies.length === 0, `the unacknowledged PING was sent again ${copies.length} time(s), first after ${copies[0] ? (copies[0].t - open.reply.t).toFixed(0) : '?'} ms`);
-      await expectAlive(ctx, open, 'retransmission.ping-not-resent', 'an unacknowledged PING (silence proves nothing of an endpoint that answers nothing)');
+      ctx.expect(
+        'retransmission.ping-not-resent',
+        copies.length === 0,
+        `the unacknowledged PING was sent again ${copies.length} time(s), first after ${copies[0] ? (copies[0].t - open.reply.t).toFixed(0) : '?'} ms`,
+      );
+      await expectAlive(
+        ctx,
+        open,
+        'retransmission.ping-not-resent',
+        'an unacknowledged PING (silence proves nothing of an endpoint that answers nothing)',
+      );
     },
   ),
 ];

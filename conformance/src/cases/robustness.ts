@@ -55,9 +55,21 @@ export const robustnessCases: CaseDefinition[] = [
     async (ctx: CaseContext, open: Open) => {
       const packet = open.conn.data(probePayload(40));
       const lengths = [0, 1, 9, 15, constant('MinPacketSize') - 1];
-      for (const length of lengths) open.peer.send(packet.slice(0, length), `the first ${length} bytes of a Data packet`);
-      await expectAlive(ctx, open, 'crypto.min-packet-size', `datagrams of ${lengths.join(', ')} bytes, shorter than MinPacketSize`);
-      await expectDropped(ctx, open, packet.slice(0, packet.length - 1), 'a Data packet without its last byte', 'crypto.aead.tamper');
+      for (const length of lengths)
+        open.peer.send(packet.slice(0, length), `the first ${length} bytes of a Data packet`);
+      await expectAlive(
+        ctx,
+        open,
+        'crypto.min-packet-size',
+        `datagrams of ${lengths.join(', ')} bytes, shorter than MinPacketSize`,
+      );
+      await expectDropped(
+        ctx,
+        open,
+        packet.slice(0, packet.length - 1),
+        'a Data packet without its last byte',
+        'crypto.aead.tamper',
+      );
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'truncated datagrams');
     },
   ),
@@ -69,7 +81,13 @@ export const robustnessCases: CaseDefinition[] = [
     },
     async (ctx: CaseContext, open: Open) => {
       const packet = open.conn.data(probePayload(ctx.endpoint.mtu + 100));
-      await expectDropped(ctx, open, packet, `a Data packet of ${packet.length} bytes (MTU ${ctx.endpoint.mtu})`, 'crypto.receive.mtu-cut');
+      await expectDropped(
+        ctx,
+        open,
+        packet,
+        `a Data packet of ${packet.length} bytes (MTU ${ctx.endpoint.mtu})`,
+        'crypto.receive.mtu-cut',
+      );
       open.peer.send(new Uint8Array(randomBytes(65_000)), '65000 random bytes');
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'oversized datagrams');
     },
@@ -86,7 +104,11 @@ export const robustnessCases: CaseDefinition[] = [
       const conn = peer.add(new PeerConnection('initiator'));
       peer.send(conn.initSnd(ctx.endpoint.mtu + 200), `InitSnd of ${ctx.endpoint.mtu + 200} bytes`);
       const reply = await peer.waitFor((d) => conn.owns(d.bytes), REPLY_MS);
-      ctx.expect('crypto.receive.mtu-cut', reply !== null && reply.decoded?.type === 'InitRcv', `an InitSnd of ${ctx.endpoint.mtu + 200} bytes was not answered with an InitRcv: ${reply?.error ?? 'no reply'}`);
+      ctx.expect(
+        'crypto.receive.mtu-cut',
+        reply !== null && reply.decoded?.type === 'InitRcv',
+        `an InitSnd of ${ctx.endpoint.mtu + 200} bytes was not answered with an InitRcv: ${reply?.error ?? 'no reply'}`,
+      );
     },
   },
   onConnection(
@@ -97,15 +119,22 @@ export const robustnessCases: CaseDefinition[] = [
     },
     async (ctx: CaseContext, open: Open) => {
       const data = pattern(4000, 11);
-      const packets = [0, 1000, 2000, 3000].map((at) => open.conn.data(dataPayload(0, at, data.subarray(at, at + 1000))));
+      const packets = [0, 1000, 2000, 3000].map((at) =>
+        open.conn.data(dataPayload(0, at, data.subarray(at, at + 1000))),
+      );
       for (const p of packets) open.peer.send(p, 'DATA');
-      for (let round = 1; round <= 3; round++) for (const p of packets) open.peer.send(p, `the same packet replayed (round ${round})`);
+      for (let round = 1; round <= 3; round++)
+        for (const p of packets) open.peer.send(p, `the same packet replayed (round ${round})`);
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
       await open.peer.collect(SILENCE_MS / 2);
       const got = streamState(open.peer, open.conn, 0).bytes;
       ctx.expect('stream.ordered-delivery', equal(got, data), `${got.length} of ${data.length} bytes echoed intact`);
       const high = highestOffset(open, 0);
-      ctx.expect('stream.ordered-delivery', high <= data.length, `the endpoint echoed up to offset ${high}: replayed bytes were delivered again`);
+      ctx.expect(
+        'stream.ordered-delivery',
+        high <= data.length,
+        `the endpoint echoed up to offset ${high}: replayed bytes were delivered again`,
+      );
     },
   ),
   {

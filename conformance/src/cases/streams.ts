@@ -47,15 +47,26 @@ const FULL_RATE_MS = 5_000;
 const TURN_SEGMENTS = 6;
 
 /** Sends the given segments of `data` (start, end) in the order given and expects the echo intact. */
-async function deliverySegments(open: Open, streamId: number, data: Uint8Array, segments: [number, number][]): Promise<Uint8Array> {
+async function deliverySegments(
+  open: Open,
+  streamId: number,
+  data: Uint8Array,
+  segments: [number, number][],
+): Promise<Uint8Array> {
   for (const [start, end] of segments) {
-    open.peer.send(open.conn.data(dataPayload(streamId, start, data.subarray(start, end))), `DATA stream ${streamId} bytes ${start}..${end}`);
+    open.peer.send(
+      open.conn.data(dataPayload(streamId, start, data.subarray(start, end))),
+      `DATA stream ${streamId} bytes ${start}..${end}`,
+    );
   }
-  await waitUntil(open.peer, () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length, REPLY_MS * 2);
+  await waitUntil(
+    open.peer,
+    () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length,
+    REPLY_MS * 2,
+  );
   await open.peer.collect(SILENCE_MS / 2);
   return streamState(open.peer, open.conn, streamId).bytes;
 }
-
 
 function deliveryCase(id: string, title: string, order: (n: number) => [number, number][]): CaseDefinition {
   return {
@@ -70,9 +81,21 @@ function deliveryCase(id: string, title: string, order: (n: number) => [number, 
       autoAck(open);
       const data = pattern(8000, 3);
       const got = await deliverySegments(open, 0, data, order(data.length));
-      ctx.expect('stream.ordered-delivery', equal(got, data), `the echo differs from what was sent: ${got.length} of ${data.length} bytes, first difference at ${firstDifference(got, data)}`, { expected: `${data.length} bytes echoed as sent`, observed: `${got.length} bytes, first difference at ${firstDifference(got, data)}` });
+      ctx.expect(
+        'stream.ordered-delivery',
+        equal(got, data),
+        `the echo differs from what was sent: ${got.length} of ${data.length} bytes, first difference at ${firstDifference(got, data)}`,
+        {
+          expected: `${data.length} bytes echoed as sent`,
+          observed: `${got.length} bytes, first difference at ${firstDifference(got, data)}`,
+        },
+      );
       const high = highestOffset(open, 0);
-      ctx.expect('stream.ordered-delivery', high <= data.length, `the endpoint echoed up to offset ${high} of ${data.length} bytes: some bytes were delivered twice`);
+      ctx.expect(
+        'stream.ordered-delivery',
+        high <= data.length,
+        `the endpoint echoed up to offset ${high} of ${data.length} bytes: some bytes were delivered twice`,
+      );
     },
   };
 }
@@ -83,7 +106,8 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return n;
 }
 
-const chunks = (n: number, size: number): [number, number][] => Array.from({ length: Math.ceil(n / size) }, (_, i) => [i * size, Math.min(n, (i + 1) * size)]);
+const chunks = (n: number, size: number): [number, number][] =>
+  Array.from({ length: Math.ceil(n / size) }, (_, i) => [i * size, Math.min(n, (i + 1) * size)]);
 
 export const streamCases: CaseDefinition[] = [
   {
@@ -103,26 +127,41 @@ export const streamCases: CaseDefinition[] = [
       await open.peer.collect(SILENCE_MS);
       autoAck(open);
       const opened = open.peer.send(open.conn.data(ackOnly(0, 0, 0)), 'ACK-only opening the window').index;
-      const echoed = () => TURN_STREAMS.every((id, i) => streamState(open.peer, open.conn, id).bytes.length >= (data[i] as Uint8Array).length);
+      const echoed = () =>
+        TURN_STREAMS.every(
+          (id, i) => streamState(open.peer, open.conn, id).bytes.length >= (data[i] as Uint8Array).length,
+        );
       await waitUntil(open.peer, echoed, REPLY_MS * 2);
       const order = fromEndpoint(open.peer, open.conn, opened)
         .map((d) => d.decoded?.payload?.stream)
         .filter((st) => st !== null && st !== undefined && st.data.length > 0 && TURN_STREAMS.includes(st.streamId))
         .map((st) => st?.streamId as number)
         .slice(0, TURN_SEGMENTS);
-      ctx.expect('flow.round-robin', order.length === TURN_SEGMENTS, `only ${order.length} data segment(s) came after the window opened`, { expected: `${TURN_SEGMENTS} data segments`, observed: `${order.length}` });
+      ctx.expect(
+        'flow.round-robin',
+        order.length === TURN_SEGMENTS,
+        `only ${order.length} data segment(s) came after the window opened`,
+        { expected: `${TURN_SEGMENTS} data segments`, observed: `${order.length}` },
+      );
       ctx.expect(
         'flow.round-robin',
         new Set(order).size >= 2,
         `with 12000 bytes queued on each of streams ${TURN_STREAMS.join(', ')}, the first ${TURN_SEGMENTS} data segments after the window opened were all on stream ${order[0]}: the endpoint serves one stream until it is done`,
-        { expected: `segments of at least 2 of streams ${TURN_STREAMS.join(', ')}`, observed: `streams ${order.join(', ')}` },
+        {
+          expected: `segments of at least 2 of streams ${TURN_STREAMS.join(', ')}`,
+          observed: `streams ${order.join(', ')}`,
+        },
       );
       ctx.note(`first ${TURN_SEGMENTS} data segments after the window opened: streams ${order.join(', ')}`);
     },
   },
   deliveryCase('in-order', 'Segments sent in order are echoed intact', (n) => chunks(n, 1000)),
-  deliveryCase('out-of-order', 'Segments sent in reverse order are delivered in offset order', (n) => chunks(n, 1000).reverse()),
-  deliveryCase('duplicate', 'Every segment sent twice is delivered once', (n) => chunks(n, 1000).flatMap((c) => [c, c])),
+  deliveryCase('out-of-order', 'Segments sent in reverse order are delivered in offset order', (n) =>
+    chunks(n, 1000).reverse(),
+  ),
+  deliveryCase('duplicate', 'Every segment sent twice is delivered once', (n) =>
+    chunks(n, 1000).flatMap((c) => [c, c]),
+  ),
   deliveryCase('overlapping', 'Overlapping segments are delivered once, in order', (n) => [
     [0, 1200],
     [800, 2000],
@@ -137,16 +176,26 @@ export const streamCases: CaseDefinition[] = [
   onConnection(
     {
       id: 'streams.any-id',
-      title: 'Streams opened by the initiator with ids of any value and parity, the highest included, are echoed on their ids',
+      title:
+        'Streams opened by the initiator with ids of any value and parity, the highest included, are echoed on their ids',
       clauses: ['stream.ids', 'payload.stream.layout'],
     },
     async (ctx: CaseContext, open: Open) => {
       // Highest first, then down: no order, parity or role rule may refuse one.
       const ids = [0xffff_ffff, 0x8000_0000, 7, 6];
-      for (const id of ids) open.peer.send(open.conn.data(dataPayload(id, 0, text(`stream ${id}`))), `DATA stream ${id}`);
-      await waitUntil(open.peer, () => ids.every((id) => streamState(open.peer, open.conn, id).bytes.length >= text(`stream ${id}`).length), REPLY_MS * 2);
+      for (const id of ids)
+        open.peer.send(open.conn.data(dataPayload(id, 0, text(`stream ${id}`))), `DATA stream ${id}`);
+      await waitUntil(
+        open.peer,
+        () => ids.every((id) => streamState(open.peer, open.conn, id).bytes.length >= text(`stream ${id}`).length),
+        REPLY_MS * 2,
+      );
       const missing = ids.filter((id) => !equal(streamState(open.peer, open.conn, id).bytes, text(`stream ${id}`)));
-      ctx.expect('stream.ids', missing.length === 0, `no intact echo on stream(s) ${missing.map((id) => `0x${id.toString(16)}`).join(', ')} of ${ids.map((id) => `0x${id.toString(16)}`).join(', ')}`);
+      ctx.expect(
+        'stream.ids',
+        missing.length === 0,
+        `no intact echo on stream(s) ${missing.map((id) => `0x${id.toString(16)}`).join(', ')} of ${ids.map((id) => `0x${id.toString(16)}`).join(', ')}`,
+      );
     },
   ),
   onConnection(
@@ -161,14 +210,23 @@ export const streamCases: CaseDefinition[] = [
       for (let at = 0; at < 4000; at += 700) {
         ids.forEach((id, i) => {
           const d = data[i] as Uint8Array;
-          if (at < d.length) open.peer.send(open.conn.data(dataPayload(id, at, d.subarray(at, at + 700))), `DATA stream ${id} offset ${at}`);
+          if (at < d.length)
+            open.peer.send(
+              open.conn.data(dataPayload(id, at, d.subarray(at, at + 700))),
+              `DATA stream ${id} offset ${at}`,
+            );
         });
       }
-      const done = () => ids.every((id, i) => streamState(open.peer, open.conn, id).bytes.length >= (data[i] as Uint8Array).length);
+      const done = () =>
+        ids.every((id, i) => streamState(open.peer, open.conn, id).bytes.length >= (data[i] as Uint8Array).length);
       await waitUntil(open.peer, done, REPLY_MS * 2);
       ids.forEach((id, i) => {
         const got = streamState(open.peer, open.conn, id).bytes;
-        ctx.expect('stream.independent', equal(got, data[i] as Uint8Array), `stream ${id}: ${got.length} of ${(data[i] as Uint8Array).length} bytes echoed, or other bytes`);
+        ctx.expect(
+          'stream.independent',
+          equal(got, data[i] as Uint8Array),
+          `stream ${id}: ${got.length} of ${(data[i] as Uint8Array).length} bytes echoed, or other bytes`,
+        );
       });
     },
   ),
@@ -186,18 +244,36 @@ export const streamCases: CaseDefinition[] = [
         [1400, 1700],
       ];
       for (const [start, end] of segments) {
-        open.peer.send(open.conn.data(dataPayload(3, start, data.subarray(start, end))), `DATA stream 3 bytes ${start}..${end}`);
+        open.peer.send(
+          open.conn.data(dataPayload(3, start, data.subarray(start, end))),
+          `DATA stream 3 bytes ${start}..${end}`,
+        );
         await open.peer.collect(50);
       }
-      const acked = () => fromEndpoint(open.peer, open.conn).flatMap((d) => (d.decoded?.payload?.ack ? [d.decoded.payload.ack] : []));
-      await waitUntil(open.peer, () => segments.every(([s, e]) => acksOf(open, 3).some((a) => a.offset === s && a.length === e - s)), REPLY_MS);
+      const acked = () =>
+        fromEndpoint(open.peer, open.conn).flatMap((d) => (d.decoded?.payload?.ack ? [d.decoded.payload.ack] : []));
+      await waitUntil(
+        open.peer,
+        () => segments.every(([s, e]) => acksOf(open, 3).some((a) => a.offset === s && a.length === e - s)),
+        REPLY_MS,
+      );
       for (const [start, end] of segments) {
         const match = acksOf(open, 3).find((a) => a.offset === start && a.length === end - start);
-        const seen = acksOf(open, 3).map((a) => `(${a.offset}, ${a.length})`).join(' ');
-        ctx.expect('ack.segment', match !== undefined, `no ACK of stream 3 offset ${start} length ${end - start}; ACKs seen for stream 3: ${seen || 'none'}`);
+        const seen = acksOf(open, 3)
+          .map((a) => `(${a.offset}, ${a.length})`)
+          .join(' ');
+        ctx.expect(
+          'ack.segment',
+          match !== undefined,
+          `no ACK of stream 3 offset ${start} length ${end - start}; ACKs seen for stream 3: ${seen || 'none'}`,
+        );
       }
       const zero = acked().filter((a) => a.window === 0);
-      ctx.expect('flow.window-advertised', zero.length === 0, `${zero.length} ACKs advertise a window of 0 bytes while the receive buffer is nearly empty`);
+      ctx.expect(
+        'flow.window-advertised',
+        zero.length === 0,
+        `${zero.length} ACKs advertise a window of 0 bytes while the receive buffer is nearly empty`,
+      );
       ctx.note(`windows advertised: ${[...new Set(acked().map((a) => a.window))].join(', ')} bytes`);
     },
   ),
@@ -212,9 +288,16 @@ export const streamCases: CaseDefinition[] = [
       await echo(open, 6, data);
       const repeatedAcks = () => acksOf(open, 6).filter((a) => a.offset === 0 && a.length === 500).length;
       const before = repeatedAcks();
-      open.peer.send(open.conn.data(dataPayload(6, 0, data)), 'the same segment again (as a sender would after a lost ACK)');
+      open.peer.send(
+        open.conn.data(dataPayload(6, 0, data)),
+        'the same segment again (as a sender would after a lost ACK)',
+      );
       await waitUntil(open.peer, () => repeatedAcks() > before, REPLY_MS);
-      ctx.expect('ack.segment', repeatedAcks() > before, 'the repeated segment was not acknowledged: a sender whose ACK was lost would resend it until it gives up');
+      ctx.expect(
+        'ack.segment',
+        repeatedAcks() > before,
+        'the repeated segment was not acknowledged: a sender whose ACK was lost would resend it until it gives up',
+      );
     },
   ),
   onConnection(
@@ -225,13 +308,31 @@ export const streamCases: CaseDefinition[] = [
     },
     async (ctx: CaseContext, open: Open) => {
       const first = await echo(open, 0, pattern(2000));
-      ctx.expect('payload.ack-only', first.length >= 2000, `before the ACK-only packet, a 2000-byte echo came back with ${first.length} bytes`);
+      ctx.expect(
+        'payload.ack-only',
+        first.length >= 2000,
+        `before the ACK-only packet, a 2000-byte echo came back with ${first.length} bytes`,
+      );
       await open.peer.collect(SILENCE_MS);
-      const since = open.peer.send(open.conn.data(ackOnly(0, 0, 1000)), 'ACK-only (acknowledging data already acknowledged)').index;
+      const since = open.peer.send(
+        open.conn.data(ackOnly(0, 0, 1000)),
+        'ACK-only (acknowledging data already acknowledged)',
+      ).index;
       const answers = await open.peer.collect(SILENCE_MS);
-      const acks = answers.filter((d) => d.index > since && d.decoded?.payload?.ack !== null && d.decoded?.payload?.ack !== undefined);
-      ctx.expect('ack.only-not-acknowledged', acks.length === 0, `the ACK-only packet was answered by ${acks.length} packet(s) with an ACK section`);
-      await expectAlive(ctx, open, 'payload.ack-only', 'an ACK-only packet (silence proves nothing of an endpoint that answers nothing)');
+      const acks = answers.filter(
+        (d) => d.index > since && d.decoded?.payload?.ack !== null && d.decoded?.payload?.ack !== undefined,
+      );
+      ctx.expect(
+        'ack.only-not-acknowledged',
+        acks.length === 0,
+        `the ACK-only packet was answered by ${acks.length} packet(s) with an ACK section`,
+      );
+      await expectAlive(
+        ctx,
+        open,
+        'payload.ack-only',
+        'an ACK-only packet (silence proves nothing of an endpoint that answers nothing)',
+      );
     },
   ),
   onConnection(
@@ -245,7 +346,11 @@ export const streamCases: CaseDefinition[] = [
       const ack = await open.peer.waitFor((d) => d.decoded?.payload?.ack?.streamId === 8, REPLY_MS);
       ctx.expect('payload.ping', ack !== null, `the PING on stream 8 was not acknowledged (${acksSeen(open, 8)})`);
       const a = ack.decoded?.payload?.ack;
-      ctx.expect('ack.segment', a?.offset === 0 && a.length === 0, `the PING was acknowledged as offset ${a?.offset} length ${a?.length}, expected 0 and 0`);
+      ctx.expect(
+        'ack.segment',
+        a?.offset === 0 && a.length === 0,
+        `the PING was acknowledged as offset ${a?.offset} length ${a?.length}, expected 0 and 0`,
+      );
       await open.peer.collect(SILENCE_MS / 2);
       const data = streamState(open.peer, open.conn, 8);
       ctx.expect('payload.ping', data.bytes.length === 0, `the endpoint echoed ${data.bytes.length} bytes for a PING`);
@@ -314,17 +419,30 @@ export const streamCases: CaseDefinition[] = [
       const taken = segments.filter(isAcked);
       const held = taken.reduce((n, [, length]) => n + length, 0);
       const progress = `of ${segments.length} segments (${end - FULL_GAP} bytes, ${FULL_SPARE} short of the ${CAPACITY}-byte receive buffer) the endpoint acknowledged ${taken.length} (${held} bytes) in ${elapsed()} s, ${sent} sent`;
-      ctx.expect('stream.buffer-full', pending.length === 0 || !stalled(), `${progress}, and no ACK at all for ${FULL_STALL_MS / 1000} s while the tester resent the rest: it stopped taking segments that fit`, {
-        expected: `${end - FULL_GAP} bytes held`,
-        observed: `${held} bytes acknowledged`,
-      });
+      ctx.expect(
+        'stream.buffer-full',
+        pending.length === 0 || !stalled(),
+        `${progress}, and no ACK at all for ${FULL_STALL_MS / 1000} s while the tester resent the rest: it stopped taking segments that fit`,
+        {
+          expected: `${end - FULL_GAP} bytes held`,
+          observed: `${held} bytes acknowledged`,
+        },
+      );
       if (pending.length > 0) {
         // Still acknowledging, only slowly (the spec sets no ACK rate): the bound is out of reach.
         const recent = ackTimes.filter((t) => t >= open.peer.now() - FULL_RATE_MS).length / (FULL_RATE_MS / 1000);
-        ctx.inconclusive(`${progress}; at the last ${recent.toFixed(0)} ACKs per second the buffer would take about ${recent > 0 ? Math.round(pending.length / recent) : '?'} s more to fill`);
+        ctx.inconclusive(
+          `${progress}; at the last ${recent.toFixed(0)} ACKs per second the buffer would take about ${recent > 0 ? Math.round(pending.length / recent) : '?'} s more to fill`,
+        );
       }
-      ctx.note(`${end - FULL_GAP} bytes held after ${sent} transmissions of ${segments.length} segments in ${elapsed()} s`);
-      send(end, FULL_SPARE + 1, `DATA stream ${FULL_STREAM} offset ${end}, ${FULL_SPARE + 1} bytes: one more than fits`);
+      ctx.note(
+        `${end - FULL_GAP} bytes held after ${sent} transmissions of ${segments.length} segments in ${elapsed()} s`,
+      );
+      send(
+        end,
+        FULL_SPARE + 1,
+        `DATA stream ${FULL_STREAM} offset ${end}, ${FULL_SPARE + 1} bytes: one more than fits`,
+      );
       await open.peer.collect(FULL_ROUND_MS);
       send(end, FULL_SPARE, `DATA stream ${FULL_STREAM} offset ${end}, ${FULL_SPARE} bytes: just fits`);
       const fits = await waitUntil(open.peer, () => isAcked([end, FULL_SPARE]), REPLY_MS);
@@ -334,7 +452,16 @@ export const streamCases: CaseDefinition[] = [
         !isAcked([end, FULL_SPARE + 1]),
         `the endpoint acknowledged ${FULL_SPARE + 1} bytes at offset ${end} with ${CAPACITY - FULL_SPARE} bytes held: a segment that does not fit the ${CAPACITY}-byte buffer was acknowledged, so its bytes are lost for good`,
       );
-      ctx.expect('stream.buffer-full', fits, `the endpoint did not acknowledge the ${FULL_SPARE} bytes at offset ${end} that fill its receive buffer exactly within ${REPLY_MS} ms (ACKs at that offset: ${acksOf(open, FULL_STREAM).filter((a) => a.offset === end).map((a) => `length ${a.length}`).join(', ') || 'none'})`);
+      ctx.expect(
+        'stream.buffer-full',
+        fits,
+        `the endpoint did not acknowledge the ${FULL_SPARE} bytes at offset ${end} that fill its receive buffer exactly within ${REPLY_MS} ms (ACKs at that offset: ${
+          acksOf(open, FULL_STREAM)
+            .filter((a) => a.offset === end)
+            .map((a) => `length ${a.length}`)
+            .join(', ') || 'none'
+        })`,
+      );
     },
   },
 ];

@@ -13,7 +13,16 @@ import { PeerConnection } from '../peer/peer-connection.js';
 import type { TesterPeer } from '../peer/tester-peer.js';
 import type { CaseContext, CaseDefinition, Role } from './case.js';
 import { acceptClient, clientExit, serveEcho } from './client-peer.js';
-import { autoAck, expectAlive, expectServing, handshake, type Open, probePayload, REPLY_MS, SILENCE_MS } from './helpers.js';
+import {
+  autoAck,
+  expectAlive,
+  expectServing,
+  handshake,
+  type Open,
+  probePayload,
+  REPLY_MS,
+  SILENCE_MS,
+} from './helpers.js';
 
 /** Probe streams: vector i of a case sends its payload on stream PROBE_BASE + i. */
 const PROBE_BASE = 1000;
@@ -23,12 +32,12 @@ export function invalidVectors(receiverRole: 'initiator' | 'responder', message:
   const tests: PacketTest[] = [];
   for (const name of ['invalid-packets', 'crypto-messages'] as const) {
     for (const { test } of allTests(loadVectors(name))) {
-      if (test.result === 'invalid' && test.receiver.role === receiverRole && test.message === message) tests.push(test);
+      if (test.result === 'invalid' && test.receiver.role === receiverRole && test.message === message)
+        tests.push(test);
     }
   }
   return tests;
 }
-
 
 /** Why a vector cannot be replayed to this endpoint, or null. */
 function notApplicable(test: PacketTest, mtu: number): string | null {
@@ -47,7 +56,12 @@ function resealFor(conn: PeerConnection, mtu: number): Reseal {
     const header = packet.slice(0, headerSize('InitCryptoSnd'));
     const sized = new Uint8Array(mtu - header.length - constant('FooterDataSize'));
     sized.set(plaintext.subarray(0, sized.length));
-    return sealPacket(header, sized, { secret: conn.identitySecret as Uint8Array, sn: 0, epoch: 0, sealedByInitiator: true });
+    return sealPacket(header, sized, {
+      secret: conn.identitySecret as Uint8Array,
+      sn: 0,
+      epoch: 0,
+      sealedByInitiator: true,
+    });
   };
 }
 
@@ -114,27 +128,50 @@ async function sendAll(ctx: CaseContext, peer: TesterPeer, live: PeerConnection,
       continue;
     }
     const opensItsOwn = test.message === 'InitSnd' || test.message === 'InitCryptoSnd';
-    const own = opensItsOwn ? peer.add(new PeerConnection('initiator', { identity, ...(ctx.endpoint.publicKey ? { peerIdentityPublicKey: ctx.endpoint.publicKey } : {}) })) : null;
+    const own = opensItsOwn
+      ? peer.add(
+          new PeerConnection('initiator', {
+            identity,
+            ...(ctx.endpoint.publicKey ? { peerIdentityPublicKey: ctx.endpoint.publicKey } : {}),
+          }),
+        )
+      : null;
     const packet = rebuild(test, index, own ?? live, ctx.endpoint.mtu);
     peer.send(packet, `vector ${test.id}: ${test.mutation ?? test.comment}`);
     sent.push({ test, index, own, connId: connIdOf(packet) });
     await new Promise((resolve) => setImmediate(resolve));
   }
-  ctx.note(`${sent.length} of ${tests.length} vectors replayed${skipped.length ? `; not applicable here: ${skipped.join(', ')}` : ''}`);
+  ctx.note(
+    `${sent.length} of ${tests.length} vectors replayed${skipped.length ? `; not applicable here: ${skipped.join(', ')}` : ''}`,
+  );
   return sent;
 }
 
-function expectNoReactions(ctx: CaseContext, peer: TesterPeer, live: PeerConnection, sent: Sent[], since: number): void {
+function expectNoReactions(
+  ctx: CaseContext,
+  peer: TesterPeer,
+  live: PeerConnection,
+  sent: Sent[],
+  since: number,
+): void {
   const accepted = sent.flatMap((s) => {
     const r = peer.incoming(since).find((d) => reactionTo(d, s));
     return r === undefined ? [] : [{ ...s, reaction: r }];
   });
   const list = accepted.map((a) => `${a.test.id} (answered: ${describe(a.reaction)})`).join('; ');
-  ctx.expect(accepted[0]?.test.clauses[0] ?? 'crypto.receive.no-crash', accepted.length === 0, `${accepted.length} of ${sent.length} invalid packets were not dropped: ${list}`);
+  ctx.expect(
+    accepted[0]?.test.clauses[0] ?? 'crypto.receive.no-crash',
+    accepted.length === 0,
+    `${accepted.length} of ${sent.length} invalid packets were not dropped: ${list}`,
+  );
   // Anything else the endpoint sent must belong to the live connection: an answer under a
   // connection id that no packet named is an answer all the same.
   const stray = peer.incoming(since).filter((d) => !live.owns(d.bytes) && !sent.some((s) => reactionTo(d, s)));
-  ctx.expect('crypto.receive.no-crash', stray.length === 0, `while the invalid packets came, the endpoint sent ${stray.length} datagram(s) under a connection id none of them or the live connection has, first: ${stray[0] ? describe(stray[0]) : ''}`);
+  ctx.expect(
+    'crypto.receive.no-crash',
+    stray.length === 0,
+    `while the invalid packets came, the endpoint sent ${stray.length} datagram(s) under a connection id none of them or the live connection has, first: ${stray[0] ? describe(stray[0]) : ''}`,
+  );
 }
 
 function serverCase(message: MessageName, id: string, requires: CaseDefinition['requires'] = []): CaseDefinition {
@@ -182,7 +219,11 @@ function clientCase(message: MessageName, id: string, zeroRtt: boolean): CaseDef
       if (isReply) serveEcho(session);
       expectNoReactions(ctx, session.peer, session.conn, sent, since);
       const result = await clientExit(session, REPLY_MS * 4);
-      ctx.expect('crypto.receive.no-crash', result !== null && result.code === 0, `after the invalid ${message} vectors the client did not complete its echo: ${result === null ? 'still running' : `exit ${result.code}: ${result.stdout.trim()}`}`);
+      ctx.expect(
+        'crypto.receive.no-crash',
+        result !== null && result.code === 0,
+        `after the invalid ${message} vectors the client did not complete its echo: ${result === null ? 'still running' : `exit ${result.code}: ${result.stdout.trim()}`}`,
+      );
     },
   };
 }

@@ -3,7 +3,16 @@
 // decoded timeline of a failing run.
 import { constant, headerSize, type MessageName } from '@qotp/spec';
 import type { Datagram, Decoded } from '../peer/datagram.js';
-import { decodeInitCryptoRcv, decodeInitRcv, decodeInitSnd, decodePayload, messageTypeOf, openPacket, readUint, readUint64 } from '@qotp/reference';
+import {
+  decodeInitCryptoRcv,
+  decodeInitRcv,
+  decodeInitSnd,
+  decodePayload,
+  messageTypeOf,
+  openPacket,
+  readUint,
+  readUint64,
+} from '@qotp/reference';
 
 export interface KeyLog {
   secrets: Map<bigint, Uint8Array>;
@@ -43,7 +52,11 @@ export interface DecodeReport {
 }
 
 /** One datagram opened with the logged secrets: its type, sequence number and payload (null for InitSnd). */
-export function openCaptured(d: Uint8Array, keys: KeyLog, senderIsInitiator: boolean): { type: MessageName; sn: number | null; payload: Uint8Array | null } {
+export function openCaptured(
+  d: Uint8Array,
+  keys: KeyLog,
+  senderIsInitiator: boolean,
+): { type: MessageName; sn: number | null; payload: Uint8Array | null } {
   const type = messageTypeOf(d);
   if (type === 'InitSnd') {
     decodeInitSnd(d, constant('DefaultMtu'));
@@ -106,7 +119,10 @@ function describe(d: TimedDatagram, keys: KeyLog): string {
     if (payload !== null) {
       const p = decodePayload(payload);
       if (p.ack) parts.push(`ACK s${p.ack.streamId} ${p.ack.offset}+${p.ack.length} window ${p.ack.window}`);
-      if (p.stream) parts.push(`${p.stream.data.length === 0 && !p.isClose ? 'PING' : 'DATA'} s${p.stream.streamId} ${p.stream.offset}+${p.stream.data.length}`);
+      if (p.stream)
+        parts.push(
+          `${p.stream.data.length === 0 && !p.isClose ? 'PING' : 'DATA'} s${p.stream.streamId} ${p.stream.offset}+${p.stream.data.length}`,
+        );
       if (p.isClose) parts.push('CLOSE');
     }
     return head + parts.filter(Boolean).join('  ');
@@ -121,14 +137,34 @@ function describe(d: TimedDatagram, keys: KeyLog): string {
  * The record holds every datagram as the relay received it, before its impairment: what the
  * endpoint sent, not what reached the other side.
  */
-export function recordTimeline(datagrams: TimedDatagram[], keys: KeyLog, endpointIsClient: boolean, ends: [client: string, server: string]): Datagram[] {
+export function recordTimeline(
+  datagrams: TimedDatagram[],
+  keys: KeyLog,
+  endpointIsClient: boolean,
+  ends: [client: string, server: string],
+): Datagram[] {
   return datagrams.map((d, index): Datagram => {
     const fromEndpoint = d.fromClient === endpointIsClient;
     const [from, to] = d.fromClient ? ends : [ends[1], ends[0]];
-    const at = { index, t: d.t, direction: fromEndpoint ? 'in' : 'out', from, to, bytes: d.data, note: d.fate === undefined || d.fate === 'sent' ? null : d.fate } as const;
+    const at = {
+      index,
+      t: d.t,
+      direction: fromEndpoint ? 'in' : 'out',
+      from,
+      to,
+      bytes: d.data,
+      note: d.fate === undefined || d.fate === 'sent' ? null : d.fate,
+    } as const;
     try {
       const { type, sn, payload } = openCaptured(d.data, keys, d.fromClient);
-      const decoded: Decoded = { type, connId: readUint64(d.data, 1), sn, epoch: 0, payload: payload === null ? null : decodePayload(payload), payloadHeader: payload?.[0] ?? null };
+      const decoded: Decoded = {
+        type,
+        connId: readUint64(d.data, 1),
+        sn,
+        epoch: 0,
+        payload: payload === null ? null : decodePayload(payload),
+        payloadHeader: payload?.[0] ?? null,
+      };
       return { ...at, decoded, error: null };
     } catch (e) {
       return { ...at, decoded: null, error: (e as Error).message };
@@ -143,5 +179,9 @@ export function recordTimeline(datagrams: TimedDatagram[], keys: KeyLog, endpoin
 export function timeline(datagrams: TimedDatagram[], keys: KeyLog, edge = 40): string {
   const lines = datagrams.map((d) => describe(d, keys));
   if (lines.length <= 2 * edge) return lines.join('\n');
-  return [...lines.slice(0, edge), `   ... ${lines.length - 2 * edge} datagrams left out ...`, ...lines.slice(-edge)].join('\n');
+  return [
+    ...lines.slice(0, edge),
+    `   ... ${lines.length - 2 * edge} datagrams left out ...`,
+    ...lines.slice(-edge),
+  ].join('\n');
 }

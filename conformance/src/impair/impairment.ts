@@ -45,11 +45,16 @@ export class ImpairedPath {
     const s = this.settings;
     // Every datagram draws the same numbers in the same order whatever happens to it, so a
     // change in one setting does not shift the fate of every later datagram.
-    const [lossDraw, burstDraw, corruptDraw, bitDraw, dupDraw, reorderDraw, jitterDraw] = Array.from({ length: 7 }, () => this.random());
-    if (s.burst !== undefined) this.bad = this.bad ? (burstDraw as number) >= s.burst.leave : (burstDraw as number) < s.burst.enter;
+    const [lossDraw, burstDraw, corruptDraw, bitDraw, dupDraw, reorderDraw, jitterDraw] = Array.from(
+      { length: 7 },
+      () => this.random(),
+    );
+    if (s.burst !== undefined)
+      this.bad = this.bad ? (burstDraw as number) >= s.burst.leave : (burstDraw as number) < s.burst.enter;
     if (s.blackholes?.some((h) => nowMs >= h.fromMs && nowMs < h.toMs)) return { action: 'drop', why: 'blackhole' };
     if (s.loss !== undefined && (lossDraw as number) < s.loss) return { action: 'drop', why: 'loss' };
-    if (this.bad && s.burst !== undefined && (lossDraw as number) < s.burst.lossInBad) return { action: 'drop', why: 'burst' };
+    if (this.bad && s.burst !== undefined && (lossDraw as number) < s.burst.lossInBad)
+      return { action: 'drop', why: 'burst' };
     let delayMs = (s.delayMs ?? 0) + (s.jitterMs ?? 0) * (jitterDraw as number);
     if (s.rate !== undefined) {
       const start = Math.max(nowMs, this.linkFreeAt);
@@ -66,7 +71,13 @@ export class ImpairedPath {
       const bit = Math.floor((bitDraw as number) * bytes.length * 8);
       out[bit >> 3] = (out[bit >> 3] as number) ^ (1 << (bit & 7));
     }
-    return { action: 'send', bytes: out, delayMs, corrupted, duplicate: s.duplicate !== undefined && (dupDraw as number) < s.duplicate };
+    return {
+      action: 'send',
+      bytes: out,
+      delayMs,
+      corrupted,
+      duplicate: s.duplicate !== undefined && (dupDraw as number) < s.duplicate,
+    };
   }
 }
 
@@ -75,7 +86,10 @@ export function describeImpairment(s: Impairment): string {
   const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 ? 1 : 0)} %`;
   const parts: string[] = [];
   if (s.loss) parts.push(`loss ${pct(s.loss)}`);
-  if (s.burst) parts.push(`burst loss (enter ${pct(s.burst.enter)}, leave ${pct(s.burst.leave)}, ${pct(s.burst.lossInBad)} lost in a burst)`);
+  if (s.burst)
+    parts.push(
+      `burst loss (enter ${pct(s.burst.enter)}, leave ${pct(s.burst.leave)}, ${pct(s.burst.lossInBad)} lost in a burst)`,
+    );
   if (s.corrupt) parts.push(`corruption ${pct(s.corrupt)}`);
   if (s.duplicate) parts.push(`duplication ${pct(s.duplicate)}`);
   if (s.reorder) parts.push(`reordering ${pct(s.reorder.rate)} by ${s.reorder.ms} ms`);

@@ -16,7 +16,15 @@ export interface Relayed {
   /** When the relay received it, ms since the relay started. */
   t: number;
   /** What the path did with it. */
-  fate: 'sent' | 'dropped: loss' | 'dropped: burst' | 'dropped: blackhole' | 'dropped: queue-full' | 'corrupted' | 'duplicated' | 'delayed';
+  fate:
+    | 'sent'
+    | 'dropped: loss'
+    | 'dropped: burst'
+    | 'dropped: blackhole'
+    | 'dropped: queue-full'
+    | 'corrupted'
+    | 'duplicated'
+    | 'delayed';
 }
 
 export interface RelaySettings {
@@ -98,7 +106,8 @@ export async function startRelay(settings: RelaySettings): Promise<Relay> {
       }
     }
     counts[label] = (counts[label] ?? 0) + 1;
-    if (captured.length < MAX_CAPTURED) captured.push({ fromClient: !fromServer, data: new Uint8Array(msg), t: now, fate: label });
+    if (captured.length < MAX_CAPTURED)
+      captured.push({ fromClient: !fromServer, data: new Uint8Array(msg), t: now, fate: label });
   });
   return {
     address: v6 ? `[::1]:${udp.address().port}` : `127.0.0.1:${udp.address().port}`,
@@ -107,8 +116,19 @@ export async function startRelay(settings: RelaySettings): Promise<Relay> {
     captured,
     now: () => performance.now() - started,
     pcap: () => {
-      const ends = [client === null ? '127.0.0.1:0' : formatHostPort(client.address, client.port), formatHostPort(target.host, target.port)] as const;
-      return writePcap(captured.map((r) => ({ t: r.t, bytes: r.data, from: r.fromClient ? ends[0] : ends[1], to: r.fromClient ? ends[1] : ends[0] })), startedEpochMs);
+      const ends = [
+        client === null ? '127.0.0.1:0' : formatHostPort(client.address, client.port),
+        formatHostPort(target.host, target.port),
+      ] as const;
+      return writePcap(
+        captured.map((r) => ({
+          t: r.t,
+          bytes: r.data,
+          from: r.fromClient ? ends[0] : ends[1],
+          to: r.fromClient ? ends[1] : ends[0],
+        })),
+        startedEpochMs,
+      );
     },
     stats: () => ({ ...counts }),
     close: () => {

@@ -25,7 +25,10 @@ export interface Resent {
    * arrived and still went unanswered.
    */
   answersLost: number;
-  /** When the first acknowledgement of it (for InitSnd: a reply) that reached the sender passed the relay; null if none did. */
+  /**
+   * When the first acknowledgement of it (for InitSnd: a reply) that reached the sender passed the relay; null if none
+   * did.
+   */
   answeredMs: number | null;
 }
 
@@ -64,14 +67,20 @@ const FIRST_MESSAGES = ['InitSnd', 'InitCryptoSnd'] as const;
  * (qotp does, with an ACK in the same packet taking room), and an ACK of any length at that
  * offset answers them. An empty segment (PING, empty CLOSE) is apart from data at its offset.
  */
-const segmentKey = (streamId: number, offset: number, length: number): string => `stream ${streamId} at ${offset}${length === 0 ? ' (empty)' : ''}`;
+const segmentKey = (streamId: number, offset: number, length: number): string =>
+  `stream ${streamId} at ${offset}${length === 0 ? ' (empty)' : ''}`;
 
-/** Reads the relay's record with the secrets of `keys`, at `endMs` on the relay's clock (by default its last datagram). */
+/**
+ * Reads the relay's record with the secrets of `keys`, at `endMs` on the relay's clock (by default its last datagram).
+ */
 export function readResends(captured: readonly Relayed[], keys: KeyLog, endMs = captured.at(-1)?.t ?? 0): ResendRecord {
   const sent: Record<Side, Map<string, Resent>> = { client: new Map(), server: new Map() };
   const answeredBy: Record<Side, Map<string, number>> = { client: new Map(), server: new Map() };
   const lostAnswers: Record<Side, Map<string, number>> = { client: new Map(), server: new Map() };
-  /** An answer from the other side to `side`'s `segment`: delivered, it answers; lost, it may explain an unanswered copy. */
+  /**
+   * An answer from the other side to `side`'s `segment`: delivered, it answers; lost, it may explain an unanswered
+   * copy.
+   */
   const answer = (side: Side, segment: string, r: Relayed) => {
     if (!delivered(r)) lostAnswers[side].set(segment, (lostAnswers[side].get(segment) ?? 0) + 1);
     else if (!answeredBy[side].has(segment)) answeredBy[side].set(segment, r.t);
@@ -129,7 +138,8 @@ export function readResends(captured: readonly Relayed[], keys: KeyLog, endMs = 
     } catch (e) {
       unreadable++;
       if (!(e instanceof NoSecret)) inauthentic[side]++;
-      if (answered !== undefined && answered.side === other && !delivered(r) && e instanceof NoSecret) answer(other, answered.type, r);
+      if (answered !== undefined && answered.side === other && !delivered(r) && e instanceof NoSecret)
+        answer(other, answered.type, r);
       continue;
     }
     if (answered !== undefined && answered.side === other) answer(other, answered.type, r);
@@ -158,7 +168,17 @@ export function readResends(captured: readonly Relayed[], keys: KeyLog, endMs = 
     }
     return found;
   };
-  return { worstUnanswered: { client: worst('client'), server: worst('server') }, lastDatagramMs, lastDeliveredSegmentMs, lastResend, tookPart, deliveredTo, inauthentic, unreadable, endMs };
+  return {
+    worstUnanswered: { client: worst('client'), server: worst('server') },
+    lastDatagramMs,
+    lastDeliveredSegmentMs,
+    lastResend,
+    tookPart,
+    deliveredTo,
+    inauthentic,
+    unreadable,
+    endMs,
+  };
 }
 
 /** How soon a live receiver answers a segment that reached it (an ACK is due at once). */
@@ -219,15 +239,26 @@ export function noCause(record: ResendRecord, side: Side, endpoint?: Side): stri
   const s = record.worstUnanswered[side];
   if (endpoint !== undefined && record.tookPart[endpoint] === 0) {
     const bad = record.inauthentic[endpoint];
-    const what = record.lastDatagramMs[endpoint] === null ? 'sent nothing at all' : bad > 0 ? `sent ${bad} datagram(s), none of which authenticated and decoded` : 'sent nothing that authenticated';
+    const what =
+      record.lastDatagramMs[endpoint] === null
+        ? 'sent nothing at all'
+        : bad > 0
+          ? `sent ${bad} datagram(s), none of which authenticated and decoded`
+          : 'sent nothing that authenticated';
     return `the ${endpoint} (the endpoint under test) ${what}, although ${record.deliveredTo[endpoint]} datagram(s) reached it: no impairment explains that, so nothing allowed a give-up`;
   }
   if (s !== null && s.copies >= MAX_COPIES && unexplained(s) > 0) {
     return `the ${side}'s ${describeResent(s)}: ${unexplained(s)} of its copies reached the ${other}, which answered none of them (no answer was lost on the way), so the impairment did not cause the give-up`;
   }
-  const most = s === null ? `every segment the ${side} sent was acknowledged` : `no segment of the ${side}'s went out ${MAX_COPIES} times unacknowledged (the most: ${describeResent(s)})`;
+  const most =
+    s === null
+      ? `every segment the ${side} sent was acknowledged`
+      : `no segment of the ${side}'s went out ${MAX_COPIES} times unacknowledged (the most: ${describeResent(s)})`;
   const last = record.lastResend[side];
   const answered = last?.segment.answeredMs ?? null;
-  const resend = last === null ? '' : `; its last resend was copy ${last.copy} of ${last.segment.segment}, ${answered === null ? 'never acknowledged' : answered >= last.atMs ? `acknowledged ${(answered - last.atMs).toFixed(1)} ms later` : 'already acknowledged'}`;
+  const resend =
+    last === null
+      ? ''
+      : `; its last resend was copy ${last.copy} of ${last.segment.segment}, ${answered === null ? 'never acknowledged' : answered >= last.atMs ? `acknowledged ${(answered - last.atMs).toFixed(1)} ms later` : 'already acknowledged'}`;
   return `${most}${resend}, so nothing allowed it to give up`;
 }

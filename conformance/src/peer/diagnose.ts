@@ -51,7 +51,10 @@ function candidateSecrets(type: MessageName, bytes: Uint8Array, k: TesterKeys): 
     const identity = type === 'InitRcv' ? key(fieldOffset('InitRcv', 'pubKeyIdRcv')) : k.peerIdentityPublicKey;
     list.push(
       [pair(k.ephemeralPrivateKey, ephemeral), null],
-      [pair(k.ephemeralPrivateKey, identity), "X25519(the initiator's ephemeral key, the responder's identity key), the 0-RTT secret"],
+      [
+        pair(k.ephemeralPrivateKey, identity),
+        "X25519(the initiator's ephemeral key, the responder's identity key), the 0-RTT secret",
+      ],
       [pair(k.identityPrivateKey, ephemeral), "X25519(the initiator's identity key, the responder's ephemeral key)"],
       [pair(k.identityPrivateKey, identity), 'X25519 of the two identity keys'],
     );
@@ -62,13 +65,20 @@ function candidateSecrets(type: MessageName, bytes: Uint8Array, k: TesterKeys): 
 }
 
 /** The plaintext when the packet opens under this variant, else null. */
-function opened(bytes: Uint8Array, type: MessageName, secret: Uint8Array, mask: Mask, sealedByInitiator: boolean): Uint8Array | null {
+function opened(
+  bytes: Uint8Array,
+  type: MessageName,
+  secret: Uint8Array,
+  mask: Mask,
+  sealedByInitiator: boolean,
+): Uint8Array | null {
   const h = headerSize(type);
   if (bytes.length < h + SN_SIZE + MASK_NONCE) return null;
   const header = bytes.subarray(0, h);
   const maskedSn = bytes.subarray(h, h + SN_SIZE);
   const sealed = bytes.subarray(h + SN_SIZE);
-  const snBytes = mask === 'none' ? maskedSn : xorSnMask(secret, sealed, maskedSn, mask === 'counter-0' ? 0 : spec.snMasking.counter);
+  const snBytes =
+    mask === 'none' ? maskedSn : xorSnMask(secret, sealed, maskedSn, mask === 'counter-0' ? 0 : spec.snMasking.counter);
   const sn = readUint(snBytes, 0, 48);
   for (const epoch of [0, 1]) {
     try {
@@ -81,7 +91,12 @@ function opened(bytes: Uint8Array, type: MessageName, secret: Uint8Array, mask: 
 }
 
 /** A packet that opens by the spec but whose payload v0.2.19 cannot read: the next revision's? */
-function nextRevisionPayload(type: MessageName, bytes: Uint8Array, right: Secret | undefined, rightDirection: boolean): Diagnosis | null {
+function nextRevisionPayload(
+  type: MessageName,
+  bytes: Uint8Array,
+  right: Secret | undefined,
+  rightDirection: boolean,
+): Diagnosis | null {
   const plain = right === undefined ? null : opened(bytes, type, right.key, 'spec', rightDirection);
   if (plain === null || nextRevision === null) return null;
   try {
@@ -90,28 +105,57 @@ function nextRevisionPayload(type: MessageName, bytes: Uint8Array, right: Secret
   } catch {
     const read = readNextPayload(plain);
     if (read === null) return null;
-    return { clause: 'payload.header.version', says: `the endpoint's ${type} opens, and its payload, unreadable by v0.2.19's layout, reads as ${read} by the layout of ${nextRevision} (SPEC.md "Next revision"), or as v0.2.19's with a payload version other than 0; this suite checks v0.2.19` };
+    return {
+      clause: 'payload.header.version',
+      says: `the endpoint's ${type} opens, and its payload, unreadable by v0.2.19's layout, reads as ${read} by the layout of ${nextRevision} (SPEC.md "Next revision"), or as v0.2.19's with a payload version other than 0; this suite checks v0.2.19`,
+    };
   }
 }
 
 /** The first known mistake under which the packet opens; null when none explains it. */
 export function diagnose(type: MessageName, bytes: Uint8Array, k: TesterKeys): Diagnosis | null {
-  const secretClause = type === 'InitCryptoRcv' ? 'crypto.init-crypto-rcv.secret' : type === 'InitRcv' ? 'crypto.init-rcv.secret' : 'crypto.aead.cipher';
+  const secretClause =
+    type === 'InitCryptoRcv'
+      ? 'crypto.init-crypto-rcv.secret'
+      : type === 'InitRcv'
+        ? 'crypto.init-rcv.secret'
+        : 'crypto.aead.cipher';
   const rightDirection = k.role === 'responder'; // the endpoint is the other side
   // Each candidate costs an X25519: computed once for both readings.
   const candidates = candidateSecrets(type, bytes, k);
-  const next = nextRevisionPayload(type, bytes, candidates.find((s) => s.wrong === null), rightDirection);
+  const next = nextRevisionPayload(
+    type,
+    bytes,
+    candidates.find((s) => s.wrong === null),
+    rightDirection,
+  );
   if (next !== null) return next;
   for (const secret of candidates) {
     for (const mask of ['spec', 'none', 'counter-0'] as const) {
       for (const byInitiator of [rightDirection, !rightDirection]) {
         const wrong = [
           secret.wrong === null ? null : { clause: secretClause, says: `sealed it with ${secret.wrong}` },
-          mask === 'spec' ? null : { clause: 'crypto.sn.masking', says: mask === 'none' ? 'sent its sequence number unmasked' : `masked its sequence number with XChaCha20 block counter 0 (the spec's is ${spec.snMasking.counter})` },
-          byInitiator === rightDirection ? null : { clause: 'crypto.nonce.direction-bit', says: `sealed it with the ${byInitiator ? "initiator's" : "responder's"} direction bit` },
+          mask === 'spec'
+            ? null
+            : {
+                clause: 'crypto.sn.masking',
+                says:
+                  mask === 'none'
+                    ? 'sent its sequence number unmasked'
+                    : `masked its sequence number with XChaCha20 block counter 0 (the spec's is ${spec.snMasking.counter})`,
+              },
+          byInitiator === rightDirection
+            ? null
+            : {
+                clause: 'crypto.nonce.direction-bit',
+                says: `sealed it with the ${byInitiator ? "initiator's" : "responder's"} direction bit`,
+              },
         ].filter((w): w is Diagnosis => w !== null);
         if (wrong.length === 0 || opened(bytes, type, secret.key, mask, byInitiator) === null) continue;
-        return { clause: (wrong[0] as Diagnosis).clause, says: `the endpoint ${wrong.map((w) => w.says).join(' and ')}: its ${type} opens that way and not by the spec` };
+        return {
+          clause: (wrong[0] as Diagnosis).clause,
+          says: `the endpoint ${wrong.map((w) => w.says).join(' and ')}: its ${type} opens that way and not by the spec`,
+        };
       }
     }
   }

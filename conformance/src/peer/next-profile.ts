@@ -15,7 +15,8 @@ const WIDE = spec.payload.offsetWidths.wideBytes;
 const KEY = 32;
 
 /** The revision, in words, e.g. "the upstream main branch at 0530ac8 (2026-03-02, not released)". */
-export const nextRevision = next === undefined ? null : `the upstream ${next.branch} branch at ${next.revision} (${next.date}, not released)`;
+export const nextRevision =
+  next === undefined ? null : `the upstream ${next.branch} branch at ${next.revision} (${next.date}, not released)`;
 
 /** What the payload says under the next revision's layout, or null when it does not parse so. */
 export function readNextPayload(p: Uint8Array): string | null {
@@ -27,7 +28,12 @@ export function readNextPayload(p: Uint8Array): string | null {
   const hasAck = bit('hasAck')(flags) === 1;
   const offset = bit('wideOffsets')(flags) === 1 ? WIDE : NARROW;
   const ack = hasAck ? 4 + offset + 2 + 1 : 0;
-  const fixed = 1 + ack + (type.mtuUpdate ? next.payload.mtuValueSize : 0) + (type.keyUpdate ? KEY : 0) + (type.keyUpdateAck ? KEY : 0);
+  const fixed =
+    1 +
+    ack +
+    (type.mtuUpdate ? next.payload.mtuValueSize : 0) +
+    (type.keyUpdate ? KEY : 0) +
+    (type.keyUpdateAck ? KEY : 0);
   if (p.length < fixed) return null;
   const streamHeader = type.code !== 0 || !hasAck || p.length > fixed;
   if (streamHeader && p.length < fixed + 4 + offset) return null;

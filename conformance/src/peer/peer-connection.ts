@@ -40,7 +40,10 @@ export interface SealOptions {
   epoch?: number;
   /** Defaults to the tester's own role; the opposite gives a packet with the wrong direction bit. */
   sealedByInitiator?: boolean;
-  /** Another connection id in the header, sealed under it (the header is authenticated): a packet the endpoint could open only by guessing the connection. */
+  /**
+   * Another connection id in the header, sealed under it (the header is authenticated): a packet the endpoint could
+   * open only by guessing the connection.
+   */
   connId?: bigint;
 }
 
@@ -96,7 +99,10 @@ export class PeerConnection {
 
   initSnd(mtu: number = constant('DefaultMtu')): Uint8Array {
     this.takeSn(undefined);
-    return encodeInitSnd({ ephemeralPublicKey: this.ephemeralPublicKey, identityPublicKey: this.identityPublicKey }, mtu);
+    return encodeInitSnd(
+      { ephemeralPublicKey: this.ephemeralPublicKey, identityPublicKey: this.identityPublicKey },
+      mtu,
+    );
   }
 
   initCryptoSnd(payload: Payload, mtu: number = constant('DefaultMtu')): Uint8Array {
@@ -125,7 +131,10 @@ export class PeerConnection {
       sn: this.takeSn(sn),
       payload: encodePayload(payload),
     };
-    const encoded = kind === 'InitRcv' ? encodeInitRcv({ ...common, responderIdentityPublicKey: this.identityPublicKey }) : encodeInitCryptoRcv(common);
+    const encoded =
+      kind === 'InitRcv'
+        ? encodeInitRcv({ ...common, responderIdentityPublicKey: this.identityPublicKey })
+        : encodeInitCryptoRcv(common);
     this.secret = encoded.secret;
     return encoded.packet;
   }
@@ -171,7 +180,10 @@ export class PeerConnection {
     const first = type === 'InitSnd' || type === 'InitCryptoSnd';
     const reply = type === 'InitRcv' || type === 'InitCryptoRcv';
     if ((first && this.role === 'initiator') || (reply && this.role === 'responder')) {
-      throw new QotpError('wrong-role', `${type} is the ${this.role}'s own message type; a ${this.role === 'initiator' ? 'responder' : 'initiator'} never sends it`);
+      throw new QotpError(
+        'wrong-role',
+        `${type} is the ${this.role}'s own message type; a ${this.role === 'initiator' ? 'responder' : 'initiator'} never sends it`,
+      );
     }
     const base = (connId: bigint, sn: number | null, epoch: number | null, plaintext: Uint8Array | null): Decoded => ({
       type,
@@ -218,7 +230,11 @@ export class PeerConnection {
     this.secret = sharedSecret(this.ephemeralPrivateKey, ephemeralPublicKey);
   }
 
-  private learnResponder(secret: Uint8Array, ephemeralPublicKey: Uint8Array, identityPublicKey: Uint8Array | null): void {
+  private learnResponder(
+    secret: Uint8Array,
+    ephemeralPublicKey: Uint8Array,
+    identityPublicKey: Uint8Array | null,
+  ): void {
     this.secret ??= secret;
     this.peerEphemeralPublicKey ??= ephemeralPublicKey;
     if (identityPublicKey !== null) this.peerIdentityPublicKey ??= identityPublicKey;
@@ -241,7 +257,14 @@ export class PeerConnection {
           const opened = openPacket(bytes, headerSize(type), { secret, epoch: 0, sealedByInitiator });
           let plaintext = opened.payload;
           if (type === 'InitCryptoSnd') plaintext = plaintext.subarray(FILL_LEN + readUint(plaintext, 0, 16));
-          return { type, connId, sn: opened.sn, epoch: opened.epoch, payload: decodePayload(plaintext), payloadHeader: plaintext[0] ?? null };
+          return {
+            type,
+            connId,
+            sn: opened.sn,
+            epoch: opened.epoch,
+            payload: decodePayload(plaintext),
+            payloadHeader: plaintext[0] ?? null,
+          };
         } catch (e) {
           if (!(e instanceof QotpError)) throw e;
         }

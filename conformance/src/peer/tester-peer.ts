@@ -45,7 +45,13 @@ export class TesterPeer {
   }
 
   /** Binds an ephemeral port on the loopback address of the target's family. */
-  static async open(options: { target: HostPort | null; timeline: Datagram[]; epoch: number; mtu: number; ipv6?: boolean }): Promise<TesterPeer> {
+  static async open(options: {
+    target: HostPort | null;
+    timeline: Datagram[];
+    epoch: number;
+    mtu: number;
+    ipv6?: boolean;
+  }): Promise<TesterPeer> {
     const ipv6 = options.ipv6 ?? options.target?.host.includes(':') ?? false;
     const socket = createSocket({ type: ipv6 ? 'udp6' : 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
     await new Promise<void>((resolve, reject) => {
@@ -56,7 +62,14 @@ export class TesterPeer {
       });
     });
     const a = socket.address();
-    return new TesterPeer(socket, { host: a.address, port: a.port }, options.target, options.timeline, options.epoch, options.mtu);
+    return new TesterPeer(
+      socket,
+      { host: a.address, port: a.port },
+      options.target,
+      options.timeline,
+      options.epoch,
+      options.mtu,
+    );
   }
 
   /** Adds a connection whose packets this peer should decode. */

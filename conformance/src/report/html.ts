@@ -16,8 +16,16 @@ const anchor = (t: string, c: string) => `case-${t}-${c}`.replace(/[^a-zA-Z0-9-]
 const unexpectedPass = (c: CaseReport): boolean => c.outcome === 'pass' && c.expectedFailure !== null;
 
 function badge(c: CaseReport): string {
-  const label = unexpectedPass(c) ? 'pass (listed as expected to fail)' : c.outcome !== 'pass' && c.outcome !== 'unsupported' && c.expectedFailure !== null ? `${c.outcome} (expected)` : c.outcome;
-  const cls = unexpectedPass(c) ? 'unexpected-pass' : c.outcome !== 'pass' && c.expectedFailure !== null ? 'expected' : c.outcome;
+  const label = unexpectedPass(c)
+    ? 'pass (listed as expected to fail)'
+    : c.outcome !== 'pass' && c.outcome !== 'unsupported' && c.expectedFailure !== null
+      ? `${c.outcome} (expected)`
+      : c.outcome;
+  const cls = unexpectedPass(c)
+    ? 'unexpected-pass'
+    : c.outcome !== 'pass' && c.expectedFailure !== null
+      ? 'expected'
+      : c.outcome;
   // The clause a failure names, in the cell itself: the matrix alone then says what broke.
   const clause = c.outcome === 'fail' && c.failedClause !== null ? ` <code>${esc(c.failedClause)}</code>` : '';
   return `<span class="badge ${cls}">${esc(label)}</span>${clause}`;
@@ -25,8 +33,17 @@ function badge(c: CaseReport): string {
 
 /** Cases listed as expected failures that passed, first on the page: what to remove from the list. */
 function unexpectedPasses(report: Report): string {
-  const rows = report.targets.flatMap((t) => t.cases.filter(unexpectedPass).map((c) => `<li><a href="#${anchor(t.name, c.id)}">${esc(t.name)}: ${esc(c.id)}</a> &mdash; listed because: ${esc(c.expectedFailure ?? '')}</li>`));
-  return rows.length === 0 ? '' : `<div class="unexpected-passes"><h2>Passed although listed as expected failures</h2><ul>${rows.join('')}</ul></div>`;
+  const rows = report.targets.flatMap((t) =>
+    t.cases
+      .filter(unexpectedPass)
+      .map(
+        (c) =>
+          `<li><a href="#${anchor(t.name, c.id)}">${esc(t.name)}: ${esc(c.id)}</a> &mdash; listed because: ${esc(c.expectedFailure ?? '')}</li>`,
+      ),
+  );
+  return rows.length === 0
+    ? ''
+    : `<div class="unexpected-passes"><h2>Passed although listed as expected failures</h2><ul>${rows.join('')}</ul></div>`;
 }
 
 function matrix(report: Report): string {
@@ -56,13 +73,20 @@ function timeline(c: CaseReport): string {
 
 function caseSection(t: TargetReport, c: CaseReport, reportDir: string): string {
   const clauses = c.clauses
-    .map((id) => `<li${id === c.failedClause ? ' class="failed"' : ''}><code>${esc(id)}</code> ${esc(clauseText.get(id) ?? '(not in the spec)')}</li>`)
+    .map(
+      (id) =>
+        `<li${id === c.failedClause ? ' class="failed"' : ''}><code>${esc(id)}</code> ${esc(clauseText.get(id) ?? '(not in the spec)')}</li>`,
+    )
     .join('');
   const held = new Map<string, number>();
   for (const k of c.checks) if (k.ok) held.set(k.clause, (held.get(k.clause) ?? 0) + 1);
   const checks = [
-    ...[...held].map(([clause, n]) => `<li class="ok">&#10003; <code>${esc(clause)}</code>${n > 1 ? ` &times;${n}` : ''}</li>`),
-    ...c.checks.filter((k) => !k.ok).map((k) => `<li class="bad">&#10007; <code>${esc(k.clause)}</code> ${esc(k.message ?? '')}</li>`),
+    ...[...held].map(
+      ([clause, n]) => `<li class="ok">&#10003; <code>${esc(clause)}</code>${n > 1 ? ` &times;${n}` : ''}</li>`,
+    ),
+    ...c.checks
+      .filter((k) => !k.ok)
+      .map((k) => `<li class="bad">&#10007; <code>${esc(k.clause)}</code> ${esc(k.message ?? '')}</li>`),
   ].join('');
   const measurements = c.measurements.length
     ? `<table><thead><tr><th>timing</th><th>clause</th><th>expected</th><th>measured</th><th>tester delay</th><th>accepted</th></tr></thead><tbody>${c.measurements
@@ -103,9 +127,21 @@ tr.out td{background:#f4f8ff}tr.in td{background:#f6fff4}tr.problem td{backgroun
 .timeline{font-size:12px}`;
 
 export function htmlReport(report: Report, reportDir: string): string {
-  const summaries = report.targets.map((t) => `<li class="${t.summary.verdict === 'pass' ? 'ok' : 'bad'}">${esc(summaryLine(t.name, t.summary))} &mdash; ${esc(t.description)}</li>`).join('');
+  const summaries = report.targets
+    .map(
+      (t) =>
+        `<li class="${t.summary.verdict === 'pass' ? 'ok' : 'bad'}">${esc(summaryLine(t.name, t.summary))} &mdash; ${esc(t.description)}</li>`,
+    )
+    .join('');
   const sections = report.targets
-    .map((t) => `<h2 id="target-${esc(t.name)}">${esc(t.name)}</h2><p>${esc(t.description)} &middot; ${t.mode} &middot; MTU ${t.mtu} &middot; capabilities: ${esc(Object.entries(t.capabilities).map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`).join(', '))}</p><p class="implementation">${esc(implementationLine(t.implementation))}</p>${t.cases.map((c) => caseSection(t, c, reportDir)).join('\n')}`)
+    .map(
+      (t) =>
+        `<h2 id="target-${esc(t.name)}">${esc(t.name)}</h2><p>${esc(t.description)} &middot; ${t.mode} &middot; MTU ${t.mtu} &middot; capabilities: ${esc(
+          Object.entries(t.capabilities)
+            .map(([k, v]) => `${k} ${v ? 'yes' : 'no'}`)
+            .join(', '),
+        )}</p><p class="implementation">${esc(implementationLine(t.implementation))}</p>${t.cases.map((c) => caseSection(t, c, reportDir)).join('\n')}`,
+    )
     .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>QOTP conformance report</title><style>${STYLE}</style></head>

@@ -75,7 +75,10 @@ export const REPORT_TIMELINE_KEPT = 4000;
 function reportedTimeline(timeline: CaseResult['timeline']): Pick<CaseReport, 'timeline' | 'timelineOmitted'> {
   if (timeline.length <= REPORT_TIMELINE_KEPT) return { timeline: timeline.map(entry) };
   const half = REPORT_TIMELINE_KEPT / 2;
-  return { timeline: [...timeline.slice(0, half), ...timeline.slice(-half)].map(entry), timelineOmitted: timeline.length - REPORT_TIMELINE_KEPT };
+  return {
+    timeline: [...timeline.slice(0, half), ...timeline.slice(-half)].map(entry),
+    timelineOmitted: timeline.length - REPORT_TIMELINE_KEPT,
+  };
 }
 
 const entry = (d: CaseResult['timeline'][number]): TimelineEntry => ({
@@ -88,7 +91,9 @@ const entry = (d: CaseResult['timeline'][number]): TimelineEntry => ({
   summary: describe(d),
   note: d.note,
   head: Buffer.from(d.bytes.subarray(0, 48)).toString('hex'),
-  problem: d.diagnosis?.says ?? (d.direction === 'in' && d.decoded === null && d.error !== null && d.error !== NO_OWNER ? d.error : null),
+  problem:
+    d.diagnosis?.says ??
+    (d.direction === 'in' && d.decoded === null && d.error !== null && d.error !== NO_OWNER ? d.error : null),
 });
 
 /**
@@ -102,9 +107,15 @@ export function replayOf(target: Pick<Target, 'replay'>, r: Pick<CaseResult, 'id
   return `${target.replay} --grep '^${r.id.replaceAll('.', '\\.')}$'${run === undefined || run === '1' ? '' : ` --repeat ${run}`}`;
 }
 
-const unexpected = (r: CaseResult): boolean => r.outcome !== 'pass' && r.outcome !== 'unsupported' && r.expectedFailure === null;
+const unexpected = (r: CaseResult): boolean =>
+  r.outcome !== 'pass' && r.outcome !== 'unsupported' && r.expectedFailure === null;
 
-export function targetReport(target: Target, results: CaseResult[], verdict: VerdictOptions, firstContact: TargetReport['firstContact'] = {}): TargetReport {
+export function targetReport(
+  target: Target,
+  results: CaseResult[],
+  verdict: VerdictOptions,
+  firstContact: TargetReport['firstContact'] = {},
+): TargetReport {
   return {
     name: target.config.name,
     description: target.config.description,
@@ -123,7 +134,15 @@ export function targetReport(target: Target, results: CaseResult[], verdict: Ver
   };
 }
 
-export function buildReport(targets: TargetReport[], startedAt: Date, durationMs: number, verdict: VerdictOptions, interrupted?: Report['interrupted'], seed?: number, repeat = 1): Report {
+export function buildReport(
+  targets: TargetReport[],
+  startedAt: Date,
+  durationMs: number,
+  verdict: VerdictOptions,
+  interrupted?: Report['interrupted'],
+  seed?: number,
+  repeat = 1,
+): Report {
   return {
     tool: 'qotp-conformance',
     protocol: spec.protocol,
@@ -141,7 +160,8 @@ export function buildReport(targets: TargetReport[], startedAt: Date, durationMs
 
 /** "qotp v0.2.18 (go version -m ...); expected failures: FILE (why)", for the report headers. */
 export function implementationLine(i: Implementation): string {
-  const version = i.version === null ? `version unknown (${i.versionSource})` : `version ${i.version} (${i.versionSource})`;
+  const version =
+    i.version === null ? `version unknown (${i.versionSource})` : `version ${i.version} (${i.versionSource})`;
   const file = i.expectedFailuresFile === null ? 'none' : i.expectedFailuresFile;
   return `${version}; expected failures: ${file}${i.expectedFailuresNote === null ? '' : ` (${i.expectedFailuresNote})`}`;
 }

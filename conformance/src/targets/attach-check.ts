@@ -18,9 +18,11 @@ export async function attachProblem(address: string, publicKey: Uint8Array, mtu:
       const sent = peer.send(conn.initSnd(mtu), 'InitSnd (attach check)');
       const reply = await peer.waitFor((d) => conn.owns(d.bytes), WAIT_MS, sent.index + 1);
       if (reply === null) continue;
-      if (reply.decoded === null) return `${address} answers, but its reply to an InitSnd does not decode (${reply.error}); is it a QOTP server with MTU ${mtu}?`;
+      if (reply.decoded === null)
+        return `${address} answers, but its reply to an InitSnd does not decode (${reply.error}); is it a QOTP server with MTU ${mtu}?`;
       const key = conn.peerIdentityPublicKey;
-      if (key !== null && hex(key) !== hex(publicKey)) return `the server at ${address} answers with identity key ${hex(key)}, not the --pubkey ${hex(publicKey)}`;
+      if (key !== null && hex(key) !== hex(publicKey))
+        return `the server at ${address} answers with identity key ${hex(key)}, not the --pubkey ${hex(publicKey)}`;
       return null;
     }
     const strays = peer.incoming(0).length;

@@ -31,7 +31,11 @@ export interface ExpectedFailuresFile {
  * as listed is kept as it is (its reason was written by a person); a new failure gets one with
  * its clause and message pattern; a timeout or harness error one without (which covers those).
  */
-export function baselineOf(t: TargetReport, listed: ReadonlyMap<string, ExpectedFailure>, how: string): ExpectedFailuresFile {
+export function baselineOf(
+  t: TargetReport,
+  listed: ReadonlyMap<string, ExpectedFailure>,
+  how: string,
+): ExpectedFailuresFile {
   const entries = t.cases.flatMap((c): ExpectedFailure[] => {
     if (c.outcome === 'pass' || c.outcome === 'unsupported') return [];
     const kept = c.expectedFailure === null ? undefined : listed.get(c.id);
@@ -40,5 +44,9 @@ export function baselineOf(t: TargetReport, listed: ReadonlyMap<string, Expected
     if (c.outcome !== 'fail' || c.failedClause === null) return [{ case: c.id, reason }];
     return [{ case: c.id, reason, clause: c.failedClause, observed: messagePattern(c.message ?? '') }];
   });
-  return { target: t.name, obtained: `Written by qotp-conformance --write-expected: ${how}; implementation ${t.implementation.version ?? 'of unknown version'} (${t.implementation.versionSource}).`, entries };
+  return {
+    target: t.name,
+    obtained: `Written by qotp-conformance --write-expected: ${how}; implementation ${t.implementation.version ?? 'of unknown version'} (${t.implementation.versionSource}).`,
+    entries,
+  };
 }

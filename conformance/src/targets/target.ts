@@ -47,7 +47,12 @@ export interface Implementation {
 }
 
 /** An implementation whose version nobody asked, with no expected failures. */
-export const unprobed = (why: string): Implementation => ({ version: null, versionSource: why, expectedFailuresFile: null, expectedFailuresNote: null });
+export const unprobed = (why: string): Implementation => ({
+  version: null,
+  versionSource: why,
+  expectedFailuresFile: null,
+  expectedFailuresNote: null,
+});
 
 export interface LoadOptions {
   /** Use the expected failures of this version whatever the probe reads (e.g. for a "(devel)" build). */
@@ -74,7 +79,8 @@ function findProgram(program: string, dir: string): string | null {
     }
   };
   if (program.includes('/')) return executable(isAbsolute(program) ? program : resolve(dir, program)) ? program : null;
-  for (const entry of (process.env.PATH ?? '').split(delimiter)) if (entry !== '' && executable(join(entry, program))) return join(entry, program);
+  for (const entry of (process.env.PATH ?? '').split(delimiter))
+    if (entry !== '' && executable(join(entry, program))) return join(entry, program);
   return null;
 }
 
@@ -96,13 +102,18 @@ export function launchProblems(t: Pick<Target, 'config' | 'dir'>): string[] {
     const allowed: readonly string[] = PLACEHOLDERS[kind];
     for (const arg of argv) {
       for (const [, name] of arg.matchAll(/\{(\w+)\}/g)) {
-        if (!allowed.includes(name as string)) problems.push(`${where}: unknown placeholder {${name}} (${kind} commands take ${allowed.map((n) => `{${n}}`).join(' ')})`);
+        if (!allowed.includes(name as string))
+          problems.push(
+            `${where}: unknown placeholder {${name}} (${kind} commands take ${allowed.map((n) => `{${n}}`).join(' ')})`,
+          );
       }
     }
     if (where.endsWith('.command') && kind !== 'version' && problems.length === 0) {
       const program = (argv[0] as string).replace('{node}', process.execPath).replace('{dir}', t.dir);
       if (!/\{\w+\}/.test(program) && findProgram(program, t.dir) === null) {
-        problems.push(`${where}: ${program} ${program.includes('/') ? 'does not exist or is not executable' : 'is not on PATH'}`);
+        problems.push(
+          `${where}: ${program} ${program.includes('/') ? 'does not exist or is not executable' : 'is not on PATH'}`,
+        );
       }
     }
   }
@@ -150,14 +161,26 @@ function probeVersion(target: TargetConfig, dir: string): Pick<Implementation, '
   const shown = probe.source ?? argv.join(' ');
   const run = spawnSync(argv[0] as string, argv.slice(1), { encoding: 'utf8', timeout: VERSION_PROBE_MS });
   if (run.error !== undefined) return { version: null, versionSource: `${shown} could not run: ${run.error.message}` };
-  if (run.status !== 0) return { version: null, versionSource: `${shown} exited with ${run.status ?? run.signal}: ${(run.stderr || run.stdout).trim().slice(0, 200)}` };
+  if (run.status !== 0)
+    return {
+      version: null,
+      versionSource: `${shown} exited with ${run.status ?? run.signal}: ${(run.stderr || run.stdout).trim().slice(0, 200)}`,
+    };
   const version = new RegExp(probe.pattern, 'm').exec(run.stdout)?.groups?.version;
-  if (version === undefined) return { version: null, versionSource: `${shown} printed nothing that matches /${probe.pattern}/: ${run.stdout.trim().slice(0, 200)}` };
+  if (version === undefined)
+    return {
+      version: null,
+      versionSource: `${shown} printed nothing that matches /${probe.pattern}/: ${run.stdout.trim().slice(0, 200)}`,
+    };
   return { version, versionSource: shown };
 }
 
 /** Picks the expected-failures file: the only one, or the one for the probed (or the asked-for) version. */
-function chooseExpectedFailures(target: TargetConfig, found: Pick<Implementation, 'version' | 'versionSource'>, options: LoadOptions): Pick<Implementation, 'expectedFailuresFile' | 'expectedFailuresNote'> {
+function chooseExpectedFailures(
+  target: TargetConfig,
+  found: Pick<Implementation, 'version' | 'versionSource'>,
+  options: LoadOptions,
+): Pick<Implementation, 'expectedFailuresFile' | 'expectedFailuresNote'> {
   const files = target.expectedFailures;
   if (files === undefined) return { expectedFailuresFile: null, expectedFailuresNote: null };
   if (typeof files === 'string') return { expectedFailuresFile: files, expectedFailuresNote: null };
@@ -165,7 +188,10 @@ function chooseExpectedFailures(target: TargetConfig, found: Pick<Implementation
   const key = options.expectedFailuresFor ?? found.version;
   const how = options.expectedFailuresFor !== undefined ? `chosen by --expected-failures-for` : `for the version found`;
   if (key !== null && files[key] !== undefined) {
-    const asked = options.expectedFailuresFor !== undefined && found.version !== key ? ` although the version found is ${found.version ?? 'unknown'}` : '';
+    const asked =
+      options.expectedFailuresFor !== undefined && found.version !== key
+        ? ` although the version found is ${found.version ?? 'unknown'}`
+        : '';
     return { expectedFailuresFile: files[key], expectedFailuresNote: `${how}${asked}` };
   }
   const why = key === null ? `the version is unknown (${found.versionSource})` : `there is none for ${key}`;
@@ -175,7 +201,10 @@ function chooseExpectedFailures(target: TargetConfig, found: Pick<Implementation
   };
 }
 
-/** Reads a target file, probes the implementation's version and reads the matching expected failures, all checked against their schemas. */
+/**
+ * Reads a target file, probes the implementation's version and reads the matching expected failures, all checked
+ * against their schemas.
+ */
 export function loadTarget(path: string, options: LoadOptions = {}): Target {
   const config = readJson(path);
   const problems = schemaValidator('target.schema.json')(config);
@@ -190,7 +219,11 @@ export function loadTarget(path: string, options: LoadOptions = {}): Target {
   if (implementation.expectedFailuresFile !== null) {
     const file = resolve(dir, implementation.expectedFailuresFile);
     const list = readExpectedFailures(file);
-    if (list.release !== undefined && typeof target.expectedFailures === 'object' && target.expectedFailures[list.release] !== implementation.expectedFailuresFile) {
+    if (
+      list.release !== undefined &&
+      typeof target.expectedFailures === 'object' &&
+      target.expectedFailures[list.release] !== implementation.expectedFailuresFile
+    ) {
       throw new TargetError(`${file} says it is for ${list.release}, but ${path} lists it under another version`);
     }
     expectedFailures = list.entries;
@@ -202,7 +235,8 @@ export function loadTarget(path: string, options: LoadOptions = {}): Target {
 function readExpectedFailures(file: string): { release?: string; entries: Map<string, ExpectedFailure> } {
   const data = readJson(file);
   const errors = schemaValidator('expected-failures.schema.json')(data);
-  if (errors.length > 0) throw new TargetError(`${file} is not a valid expected-failures file:\n  ${errors.join('\n  ')}`);
+  if (errors.length > 0)
+    throw new TargetError(`${file} is not a valid expected-failures file:\n  ${errors.join('\n  ')}`);
   const list = data as { release?: string; entries: ExpectedFailure[] };
   const entries = new Map<string, ExpectedFailure>();
   for (const e of list.entries) {
@@ -215,7 +249,15 @@ function readExpectedFailures(file: string): { release?: string; entries: Map<st
 /** The target with the expected failures of `file` (`--expected-failures`, a baseline) instead of its own. */
 export function withExpectedFailures(target: Target, file: string): Target {
   const { entries } = readExpectedFailures(resolve(file));
-  return { ...target, expectedFailures: entries, implementation: { ...target.implementation, expectedFailuresFile: file, expectedFailuresNote: 'given by --expected-failures' } };
+  return {
+    ...target,
+    expectedFailures: entries,
+    implementation: {
+      ...target.implementation,
+      expectedFailuresFile: file,
+      expectedFailuresNote: 'given by --expected-failures',
+    },
+  };
 }
 
 function compilePattern(pattern: string, where: string): RegExp {
@@ -244,7 +286,13 @@ export function attachedTarget(address: string, publicKey: Uint8Array, base: Tar
     mtu: 1400,
     capabilities: { zeroRtt: true, pingInHandshakeReply: false },
   };
-  return { config, dir: process.cwd(), expectedFailures: new Map(), implementation: unprobed('an attached server is not probed'), attached: { address, publicKey } };
+  return {
+    config,
+    dir: process.cwd(),
+    expectedFailures: new Map(),
+    implementation: unprobed('an attached server is not probed'),
+    attached: { address, publicKey },
+  };
 }
 
 export function fill(template: string[], values: Record<string, string>): string[] {
@@ -372,10 +420,16 @@ const lastLines = (text: string, n = 5): string => text.trim().split('\n').slice
  * Launches the target's server and waits, at most until `startBy` (performance.now()), for
  * the line that gives its address and key (never longer than 10 s).
  */
-export async function startServer(target: Target, keylog: string, application: 'echo' | 'sink' = 'echo', startBy = Infinity): Promise<RunningServer> {
+export async function startServer(
+  target: Target,
+  keylog: string,
+  application: 'echo' | 'sink' = 'echo',
+  startBy = Infinity,
+): Promise<RunningServer> {
   const server = target.config.server;
   if (server === undefined) throw new TargetError(`target ${target.config.name} has no server command`);
-  if (application === 'sink' && server.sinkArgs === undefined) throw new TargetError(`target ${target.config.name} has no sink mode`);
+  if (application === 'sink' && server.sinkArgs === undefined)
+    throw new TargetError(`target ${target.config.name} has no sink mode`);
   const argv = fill([...server.command, ...(application === 'sink' ? (server.sinkArgs ?? []) : [])], {
     node: process.execPath,
     dir: target.dir,
@@ -408,17 +462,27 @@ export async function startServer(target: Target, keylog: string, application: '
   if (spawnError !== null) throw new TargetError(spawnError);
   const m = proc.matched();
   if (m === null) {
-    if (code === 'late') fail(`the server printed no line matching /${ready.source}/ within ${Math.round(limit)} ms${proc.output().trim() ? `; it printed: ${lastLines(proc.output())}` : ' and nothing else'}`);
-    fail(`the server exited with status ${code} before it printed its ready line${proc.output().trim() ? `: ${lastLines(proc.output())}` : ' (it printed nothing)'}`);
+    if (code === 'late')
+      fail(
+        `the server printed no line matching /${ready.source}/ within ${Math.round(limit)} ms${proc.output().trim() ? `; it printed: ${lastLines(proc.output())}` : ' and nothing else'}`,
+      );
+    fail(
+      `the server exited with status ${code} before it printed its ready line${proc.output().trim() ? `: ${lastLines(proc.output())}` : ' (it printed nothing)'}`,
+    );
   }
   const { address, publicKey } = (m as RegExpExecArray).groups ?? {};
-  if (address === undefined || publicKey === undefined) throw new TargetError(`the ready pattern /${ready.source}/ must have the named groups address and publicKey`);
-  if (!/^[0-9a-fA-F]{64}$/.test(publicKey)) fail(`the server's ready line gave the public key '${publicKey.slice(0, 80)}', expected 64 hex digits`);
+  if (address === undefined || publicKey === undefined)
+    throw new TargetError(`the ready pattern /${ready.source}/ must have the named groups address and publicKey`);
+  if (!/^[0-9a-fA-F]{64}$/.test(publicKey))
+    fail(`the server's ready line gave the public key '${publicKey.slice(0, 80)}', expected 64 hex digits`);
   try {
     parseHostPort(address);
   } catch (e) {
     fail(`the server's ready line gave the address '${address.slice(0, 80)}': ${(e as Error).message}`);
   }
-  if (typeof code === 'number' || proc.child.exitCode !== null) fail(`the server exited with status ${proc.child.exitCode ?? code} right after its ready line: ${lastLines(proc.output())}`);
+  if (typeof code === 'number' || proc.child.exitCode !== null)
+    fail(
+      `the server exited with status ${proc.child.exitCode ?? code} right after its ready line: ${lastLines(proc.output())}`,
+    );
   return { ...proc, address, publicKey: new Uint8Array(Buffer.from(publicKey, 'hex')) };
 }

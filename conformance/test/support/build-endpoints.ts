@@ -9,7 +9,16 @@ export default async function setup(): Promise<void> {
   rmSync(BUILT_DIR, { recursive: true, force: true });
   await Promise.all(
     TEST_ENDPOINTS.map((name) =>
-      build({ entryPoints: [sourceOf(name)], outfile: builtOf(name), bundle: true, packages: 'external', platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' }),
+      build({
+        entryPoints: [sourceOf(name)],
+        outfile: builtOf(name),
+        bundle: true,
+        packages: 'external',
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        logLevel: 'warning',
+      }),
     ),
   );
 }

@@ -25,9 +25,17 @@ const RTO_MS = constant('DefaultRto') / 1e6;
 /** Where the two public keys of a first packet end (InitSnd and InitCryptoSnd alike). */
 const KEYS_END = fieldOffset('InitSnd', 'pubKeyIdSnd') + 32;
 
-const { values } = parseArgs({ options: { defect: { type: 'string' }, peer: { type: 'string' }, input: { type: 'string' }, pubkey: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    defect: { type: 'string' },
+    peer: { type: 'string' },
+    input: { type: 'string' },
+    pubkey: { type: 'string' },
+  },
+});
 const defect = values.defect as ClientDefect | 'none';
-if (defect !== 'none' && !CLIENT_DEFECTS.includes(defect)) throw new Error(`unknown client defect '${values.defect}'; one of ${CLIENT_DEFECTS.join(', ')}`);
+if (defect !== 'none' && !CLIENT_DEFECTS.includes(defect))
+  throw new Error(`unknown client defect '${values.defect}'; one of ${CLIENT_DEFECTS.join(', ')}`);
 if (values.peer === undefined || values.input === undefined) throw new Error('give --peer HOST:PORT and --input FILE');
 const peer = parseHostPort(values.peer);
 
@@ -35,7 +43,9 @@ const peer = parseHostPort(values.peer);
 const keyLog = join(mkdtempSync(join(tmpdir(), 'qotp-defective-client-')), 'keylog');
 function secretOf(connId: bigint): Uint8Array | null {
   if (!existsSync(keyLog)) return null;
-  const line = readFileSync(keyLog, 'utf8').split('\n').find((l) => l.startsWith(`QOTP_SHARED_SECRET ${connId.toString(16)} `));
+  const line = readFileSync(keyLog, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`QOTP_SHARED_SECRET ${connId.toString(16)} `));
   return line === undefined ? null : new Uint8Array(Buffer.from(line.split(' ')[2] as string, 'hex'));
 }
 
@@ -69,7 +79,12 @@ function toTester(bytes: Uint8Array): [Uint8Array, number][] {
     case 'init-snd-resent-early':
       // Each InitSnd goes again a quarter of an RTO later: a client whose first RTO is a quarter of
       // the default (far enough below it that a loaded machine's delays do not hide it).
-      return isInitSnd(bytes) ? [[bytes, 0], [bytes, RTO_MS / 4]] : [[bytes, 0]];
+      return isInitSnd(bytes)
+        ? [
+            [bytes, 0],
+            [bytes, RTO_MS / 4],
+          ]
+        : [[bytes, 0]];
     case 'client-close-dropped':
       return clientPayload(bytes)?.isClose === true ? [] : [[bytes, 0]];
     case 'client-waits-after-reply':
@@ -81,20 +96,29 @@ function toTester(bytes: Uint8Array): [Uint8Array, number][] {
       const initSnd = new Uint8Array(bytes.length);
       initSnd[0] = headerByte('InitSnd');
       initSnd.set(bytes.subarray(1, KEYS_END), 1);
-      return [[bytes, 0], [initSnd, 0]];
+      return [
+        [bytes, 0],
+        [initSnd, 0],
+      ];
     }
     case 'later-reply-ignored':
       return [[bytes, 0]];
   }
 }
 
-/** Whether a datagram of the tester's carries stream data: a reply or Data packet that opens with the client's secret. */
+/**
+ * Whether a datagram of the tester's carries stream data: a reply or Data packet that opens with the client's secret.
+ */
 function carriesData(bytes: Uint8Array): boolean {
   try {
     if (!isType(bytes, 'InitRcv', 'InitCryptoRcv', 'Data')) return false;
     const secret = secretOf(readUint64(bytes, 1));
     if (secret === null) return false;
-    const payload = openPacket(bytes, headerSize(messageTypeOf(bytes)), { secret, epoch: 0, sealedByInitiator: false }).payload;
+    const payload = openPacket(bytes, headerSize(messageTypeOf(bytes)), {
+      secret,
+      epoch: 0,
+      sealedByInitiator: false,
+    }).payload;
     return payload.length > 0 && (decodePayload(payload).stream?.data.length ?? 0) > 0;
   } catch {
     return false;
@@ -128,12 +152,24 @@ relay.on('message', (m, from) => {
   }
 });
 relay.bind(0, '127.0.0.1', () => {
-  const args = [cli, 'connect', '--to', `127.0.0.1:${relay.address().port}`, '--file', values.input as string, '--keylog', keyLog, '--timeout', '15'];
+  const args = [
+    cli,
+    'connect',
+    '--to',
+    `127.0.0.1:${relay.address().port}`,
+    '--file',
+    values.input as string,
+    '--keylog',
+    keyLog,
+    '--timeout',
+    '15',
+  ];
   if (values.pubkey !== undefined) args.push('--pubkey', values.pubkey);
   client = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   client.on('exit', (code) => process.exit(code ?? 1));
 });
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => {
-  client?.kill('SIGKILL');
-  process.exit(1);
-});
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.on(signal, () => {
+    client?.kill('SIGKILL');
+    process.exit(1);
+  });

@@ -8,7 +8,25 @@
 //
 // What each defect does, and which case must fail under which clause: planted-defects.ts.
 import { bitField, constant, fieldOffset, headerSize, spec } from '@qotp/spec';
-import { decodeInitCryptoSnd, decodePayload, decodeRcvWindow, encodePayload, encodeRcvWindow, headerByte, messageTypeOf, publicKeyOf, sharedSecret, openPacket, readUint64, sealPacket, writeUint64, xorSnMask, type Ack, type Payload, type StreamSection } from '@qotp/reference';
+import {
+  decodeInitCryptoSnd,
+  decodePayload,
+  decodeRcvWindow,
+  encodePayload,
+  encodeRcvWindow,
+  headerByte,
+  messageTypeOf,
+  publicKeyOf,
+  sharedSecret,
+  openPacket,
+  readUint64,
+  sealPacket,
+  writeUint64,
+  xorSnMask,
+  type Ack,
+  type Payload,
+  type StreamSection,
+} from '@qotp/reference';
 import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
@@ -29,7 +47,11 @@ const PAYLOAD_VERSION = bitField(spec.payload.header, 'version');
 const PAYLOAD_VERSION_MASK = ((1 << PAYLOAD_VERSION.width) - 1) << PAYLOAD_VERSION.shift;
 
 /** Opens a Data packet with the connection's secret, or null when it is no Data packet or does not open. */
-function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByInitiator: boolean): { secret: Uint8Array; sn: number; epoch: number; payload: Payload } | null {
+function openData(
+  bytes: Uint8Array,
+  secrets: Map<bigint, Uint8Array>,
+  sealedByInitiator: boolean,
+): { secret: Uint8Array; sn: number; epoch: number; payload: Payload } | null {
   try {
     if (messageTypeOf(bytes) !== 'Data') return null;
     const secret = secrets.get(readUint64(bytes, 1));
@@ -41,8 +63,14 @@ function openData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, sealedByI
   }
 }
 
-/** A data segment the endpoint sent in a Data packet: the packet opened, the segment and its key "connection/stream/offset"; null for anything else. */
-function endpointData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>): { opened: NonNullable<ReturnType<typeof openData>>; segment: StreamSection; key: string } | null {
+/**
+ * A data segment the endpoint sent in a Data packet: the packet opened, the segment and its key
+ * "connection/stream/offset"; null for anything else.
+ */
+function endpointData(
+  bytes: Uint8Array,
+  secrets: Map<bigint, Uint8Array>,
+): { opened: NonNullable<ReturnType<typeof openData>>; segment: StreamSection; key: string } | null {
   const opened = openData(bytes, secrets, false);
   const segment = opened?.payload.stream;
   if (opened === null || segment === null || segment === undefined || segment.data.length === 0) return null;
@@ -52,7 +80,10 @@ function endpointData(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>): { op
 const isInitSnd = (bytes: Uint8Array): boolean => isType(bytes, 'InitSnd');
 
 /** Opens any encrypted packet the endpoint sent (a reply or Data), or null. */
-function openFromEndpoint(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>): { secret: Uint8Array; sn: number; epoch: number; plaintext: Uint8Array; header: number } | null {
+function openFromEndpoint(
+  bytes: Uint8Array,
+  secrets: Map<bigint, Uint8Array>,
+): { secret: Uint8Array; sn: number; epoch: number; plaintext: Uint8Array; header: number } | null {
   try {
     const type = messageTypeOf(bytes);
     if (type === 'InitSnd' || type === 'InitCryptoSnd') return null;
@@ -67,11 +98,24 @@ function openFromEndpoint(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>): 
 }
 
 /** Reseals what the endpoint sent with other keys or another plaintext. */
-function resealed(bytes: Uint8Array, secrets: Map<bigint, Uint8Array>, change: (o: NonNullable<ReturnType<typeof openFromEndpoint>>) => { secret?: Uint8Array; sealedByInitiator?: boolean; plaintext?: Uint8Array }): Uint8Array {
+function resealed(
+  bytes: Uint8Array,
+  secrets: Map<bigint, Uint8Array>,
+  change: (o: NonNullable<ReturnType<typeof openFromEndpoint>>) => {
+    secret?: Uint8Array;
+    sealedByInitiator?: boolean;
+    plaintext?: Uint8Array;
+  },
+): Uint8Array {
   const o = openFromEndpoint(bytes, secrets);
   if (o === null) return bytes;
   const c = change(o);
-  return sealPacket(bytes.slice(0, o.header), c.plaintext ?? o.plaintext, { secret: c.secret ?? o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator: c.sealedByInitiator ?? false });
+  return sealPacket(bytes.slice(0, o.header), c.plaintext ?? o.plaintext, {
+    secret: c.secret ?? o.secret,
+    sn: o.sn,
+    epoch: o.epoch,
+    sealedByInitiator: c.sealedByInitiator ?? false,
+  });
 }
 
 /**
@@ -108,14 +152,25 @@ const throughOffset = (section: { size: number | string; encoding: string }[]): 
   return section.slice(0, at).reduce((n, f) => n + (typeof f.size === 'number' ? f.size : 0), 0) + narrowBytes;
 };
 const ACK_THROUGH_OFFSET = 1 + throughOffset(spec.payload.ackSection); // after the header byte
-const ACK_SECTION = ACK_THROUGH_OFFSET - 1 + spec.payload.ackSection.filter((f) => f.name === 'ackLength' || f.name === 'ackWindow').reduce((n, f) => n + (f.size as number), 0);
+const ACK_SECTION =
+  ACK_THROUGH_OFFSET -
+  1 +
+  spec.payload.ackSection
+    .filter((f) => f.name === 'ackLength' || f.name === 'ackWindow')
+    .reduce((n, f) => n + (f.size as number), 0);
 const STREAM_THROUGH_OFFSET = throughOffset(spec.payload.streamSection);
 
-/** The payload encoded with 48-bit offsets even where 24 bits would do: zero high bytes after each offset, and the wide bit set. */
+/**
+ * The payload encoded with 48-bit offsets even where 24 bits would do: zero high bytes after each offset, and the wide
+ * bit set.
+ */
 function widened(p: Payload): Uint8Array {
   const narrow = encodePayload(p);
   if ((narrow[0]! >> WIDE.shift) & 1) return narrow;
-  const ends = [...(p.ack === null ? [] : [ACK_THROUGH_OFFSET]), ...(p.stream === null ? [] : [1 + (p.ack === null ? 0 : ACK_SECTION) + STREAM_THROUGH_OFFSET])];
+  const ends = [
+    ...(p.ack === null ? [] : [ACK_THROUGH_OFFSET]),
+    ...(p.stream === null ? [] : [1 + (p.ack === null ? 0 : ACK_SECTION) + STREAM_THROUGH_OFFSET]),
+  ];
   const out = new Uint8Array(narrow.length + ends.length * (wideBytes - narrowBytes));
   let from = 0;
   let to = 0;
@@ -128,15 +183,33 @@ function widened(p: Payload): Uint8Array {
   return out;
 }
 
-const reseal = (bytes: Uint8Array, o: { secret: Uint8Array; sn: number; epoch: number }, payload: Payload, sealedByInitiator: boolean): Uint8Array =>
-  sealPacket(bytes.slice(0, DATA_HEADER), encodePayload(payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator });
+const reseal = (
+  bytes: Uint8Array,
+  o: { secret: Uint8Array; sn: number; epoch: number },
+  payload: Payload,
+  sealedByInitiator: boolean,
+): Uint8Array =>
+  sealPacket(bytes.slice(0, DATA_HEADER), encodePayload(payload), {
+    secret: o.secret,
+    sn: o.sn,
+    epoch: o.epoch,
+    sealedByInitiator,
+  });
 
 /**
  * Seals new Data packets of a connection (the one `connOf` names) under sequence numbers counted
  * from `from`, far above any the endpoint or the tester reaches in a case, so that no nonce is
  * used twice: the packets a defect adds, sealed as the side `sealedByInitiator` says.
  */
-function minter(from: number): (connOf: Uint8Array, payload: Payload, secret: Uint8Array, sealedByInitiator: boolean, epoch?: number) => Uint8Array {
+function minter(
+  from: number,
+): (
+  connOf: Uint8Array,
+  payload: Payload,
+  secret: Uint8Array,
+  sealedByInitiator: boolean,
+  epoch?: number,
+) => Uint8Array {
   let sn = from;
   return (connOf, payload, secret, sealedByInitiator, epoch = 0) => {
     const header = new Uint8Array(DATA_HEADER);
@@ -151,7 +224,12 @@ function minter(from: number): (connOf: Uint8Array, payload: Payload, secret: Ui
  * is the address ("host:port") of the tester's socket it came from or goes to, and a datagram
  * towards the tester may be sent to another of its sockets instead (`send(b, to)`).
  */
-type Rewrite = (bytes: Uint8Array, send: (b: Uint8Array, to?: string) => void, back: (b: Uint8Array) => void, tester: string) => void;
+type Rewrite = (
+  bytes: Uint8Array,
+  send: (b: Uint8Array, to?: string) => void,
+  back: (b: Uint8Array) => void,
+  tester: string,
+) => void;
 
 /** Changes the ACK section of every Data packet the endpoint sends; the rest passes unchanged. */
 const rewriteAcks =
@@ -167,7 +245,10 @@ const rewriteAcks =
  * ACK-only packet of the endpoint's own (fresh sequence numbers far above the endpoint's),
  * advertising the whole receive buffer.
  */
-function answeredWithAck(secrets: Map<bigint, Uint8Array>, ackFor: (p: Payload) => Omit<Ack, 'window'> | null): { toEndpoint: Rewrite; toTester: Rewrite } {
+function answeredWithAck(
+  secrets: Map<bigint, Uint8Array>,
+  ackFor: (p: Payload) => Omit<Ack, 'window'> | null,
+): { toEndpoint: Rewrite; toTester: Rewrite } {
   const mint = minter(2 ** 32);
   return {
     toEndpoint: (b, send, back) => {
@@ -182,7 +263,11 @@ function answeredWithAck(secrets: Map<bigint, Uint8Array>, ackFor: (p: Payload) 
 }
 
 /** The rewrites of one defect: towards the endpoint and towards the tester. */
-function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Uint8Array): { toEndpoint: Rewrite; toTester: Rewrite } {
+function rewrites(
+  defect: Defect,
+  secrets: Map<bigint, Uint8Array>,
+  identity: Uint8Array,
+): { toEndpoint: Rewrite; toTester: Rewrite } {
   const pass: Rewrite = (b, send) => send(b);
   const drop: Rewrite = () => {};
   switch (defect) {
@@ -192,7 +277,10 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
         toTester: (b, send) => void (isType(b, 'InitRcv', 'InitCryptoRcv') && send(b)),
       };
     case 'all-wrong-direction-bit':
-      return { toEndpoint: pass, toTester: (b, send) => send(resealed(b, secrets, () => ({ sealedByInitiator: true }))) };
+      return {
+        toEndpoint: pass,
+        toTester: (b, send) => send(resealed(b, secrets, () => ({ sealedByInitiator: true }))),
+      };
     case 'wrong-key': {
       const own = new Uint8Array(32).fill(7);
       return { toEndpoint: pass, toTester: (b, send) => send(resealed(b, secrets, () => ({ secret: own }))) };
@@ -262,13 +350,21 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
     case 'unknown-id-by-address':
       return {
         toEndpoint: (b, send) => {
-          if (b.length < DATA_HEADER || openData(b, secrets, true) !== null || messageTypeOf(b) !== 'Data') return send(b);
+          if (b.length < DATA_HEADER || openData(b, secrets, true) !== null || messageTypeOf(b) !== 'Data')
+            return send(b);
           for (const [connId, secret] of secrets) {
             try {
               const opened = openPacket(b, DATA_HEADER, { secret, epoch: 0, sealedByInitiator: true });
               const header = b.slice(0, DATA_HEADER);
               writeUint64(header, 1, connId);
-              return send(sealPacket(header, opened.payload, { secret, sn: opened.sn, epoch: opened.epoch, sealedByInitiator: true }));
+              return send(
+                sealPacket(header, opened.payload, {
+                  secret,
+                  sn: opened.sn,
+                  epoch: opened.epoch,
+                  sealedByInitiator: true,
+                }),
+              );
             } catch {
               // not this connection's keys
             }
@@ -281,7 +377,11 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
       return {
         toEndpoint: (b, send) => {
           const o = openData(b, secrets, true);
-          send(o === null || !o.payload.isClose || o.payload.stream === null ? b : reseal(b, o, { ...o.payload, isClose: false }, true));
+          send(
+            o === null || !o.payload.isClose || o.payload.stream === null
+              ? b
+              : reseal(b, o, { ...o.payload, isClose: false }, true),
+          );
         },
         toTester: pass,
       };
@@ -298,7 +398,8 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
     case 'window-always-full':
     case 'window-counts-received': {
       const received = new Map<string, number>(); // first-time segments per connection: key -> length
-      const total = (connId: bigint) => [...received.entries()].filter(([k]) => k.startsWith(`${connId}/`)).reduce((n, [, l]) => n + l, 0);
+      const total = (connId: bigint) =>
+        [...received.entries()].filter(([k]) => k.startsWith(`${connId}/`)).reduce((n, [, l]) => n + l, 0);
       return {
         toEndpoint: (b, send) => {
           const o = openData(b, secrets, true);
@@ -330,7 +431,18 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
         toEndpoint: (b, send) => {
           const secret = b.length >= DATA_HEADER ? secrets.get(readUint64(b, 1)) : undefined;
           if (!isType(b, 'InitRcv', 'InitCryptoRcv') || secret === undefined) return send(b);
-          send(mint(b, { isClose: false, ack: null, stream: { streamId: PROBE_STREAM, offset: 0, data: new TextEncoder().encode('the forged reply') } }, secret, true));
+          send(
+            mint(
+              b,
+              {
+                isClose: false,
+                ack: null,
+                stream: { streamId: PROBE_STREAM, offset: 0, data: new TextEncoder().encode('the forged reply') },
+              },
+              secret,
+              true,
+            ),
+          );
         },
         toTester: pass,
       };
@@ -372,7 +484,9 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           send(
             resealed(b, secrets, (o) => {
               const p = decodePayload(o.plaintext);
-              return p.ack === null ? {} : { plaintext: encodePayload({ ...p, ack: { ...p.ack, length: p.ack.length + 1 } }) };
+              return p.ack === null
+                ? {}
+                : { plaintext: encodePayload({ ...p, ack: { ...p.ack, length: p.ack.length + 1 } }) };
             }),
           );
         },
@@ -410,7 +524,15 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           // A resend: the later segments of the stream go again with it.
           for (const [offset, data] of segments) {
             if (offset === s.offset) continue;
-            send(mint(b, { isClose: false, ack: null, stream: { streamId: s.streamId, offset, data } }, o.secret, false, o.epoch));
+            send(
+              mint(
+                b,
+                { isClose: false, ack: null, stream: { streamId: s.streamId, offset, data } },
+                o.secret,
+                false,
+                o.epoch,
+              ),
+            );
           }
         },
       };
@@ -421,14 +543,24 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
       return {
         toEndpoint: (b, send) => {
           const p = openData(b, secrets, true)?.payload;
-          if (p?.isClose && p.stream !== null && p.stream.data.length > 0) carried.set(`${readUint64(b, 1)}/${p.stream.streamId}`, { offset: p.stream.offset, data: p.stream.data });
+          if (p?.isClose && p.stream !== null && p.stream.data.length > 0)
+            carried.set(`${readUint64(b, 1)}/${p.stream.streamId}`, { offset: p.stream.offset, data: p.stream.data });
           send(b);
         },
         toTester: (b, send) => {
           const o = openData(b, secrets, false);
           const s = o?.payload.stream;
           const c = s ? carried.get(`${readUint64(b, 1)}/${s.streamId}`) : undefined;
-          if (o === null || s === null || s === undefined || c === undefined || !o.payload.isClose || s.offset !== c.offset || s.data.length > 0) return send(b);
+          if (
+            o === null ||
+            s === null ||
+            s === undefined ||
+            c === undefined ||
+            !o.payload.isClose ||
+            s.offset !== c.offset ||
+            s.data.length > 0
+          )
+            return send(b);
           send(reseal(b, o, { ...o.payload, stream: { ...s, data: c.data } }, false));
         },
       };
@@ -468,7 +600,14 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
             const plaintext = opened.payload.slice();
             if (((plaintext[0] as number) & PAYLOAD_VERSION_MASK) === 0) return send(b);
             plaintext[0] = (plaintext[0] as number) & ~PAYLOAD_VERSION_MASK;
-            send(sealPacket(b.slice(0, DATA_HEADER), plaintext, { secret, sn: opened.sn, epoch: opened.epoch, sealedByInitiator: true }));
+            send(
+              sealPacket(b.slice(0, DATA_HEADER), plaintext, {
+                secret,
+                sn: opened.sn,
+                epoch: opened.epoch,
+                sealedByInitiator: true,
+              }),
+            );
           } catch {
             send(b);
           }
@@ -487,7 +626,16 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           const previous = last.get(connId);
           last.set(connId, o.sn);
           odd = !odd;
-          send(previous === undefined || odd ? b : sealPacket(b.slice(0, DATA_HEADER), encodePayload(o.payload), { secret: o.secret, sn: previous, epoch: o.epoch, sealedByInitiator: false }));
+          send(
+            previous === undefined || odd
+              ? b
+              : sealPacket(b.slice(0, DATA_HEADER), encodePayload(o.payload), {
+                  secret: o.secret,
+                  sn: previous,
+                  epoch: o.epoch,
+                  sealedByInitiator: false,
+                }),
+          );
         },
       };
     }
@@ -498,7 +646,14 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           const o = openData(b, secrets, false);
           // Only where the six more bytes still fit the MTU, so the datagram breaks no other rule.
           if (o === null || b.length + 2 * (wideBytes - narrowBytes) > MTU) return send(b);
-          send(sealPacket(b.slice(0, DATA_HEADER), widened(o.payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator: false }));
+          send(
+            sealPacket(b.slice(0, DATA_HEADER), widened(o.payload), {
+              secret: o.secret,
+              sn: o.sn,
+              epoch: o.epoch,
+              sealedByInitiator: false,
+            }),
+          );
         },
       };
     case 'reply-type-per-stream': {
@@ -509,17 +664,32 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
         toEndpoint: pass,
         toTester: (b, send) => {
           const connId = readUint64(b, 1);
-          if (isType(b, 'InitRcv', 'InitCryptoRcv') && !replyHeader.has(connId)) replyHeader.set(connId, b.slice(0, headerSize(messageTypeOf(b))));
+          if (isType(b, 'InitRcv', 'InitCryptoRcv') && !replyHeader.has(connId))
+            replyHeader.set(connId, b.slice(0, headerSize(messageTypeOf(b))));
           const o = openData(b, secrets, false);
           const header = replyHeader.get(connId);
           const s = o?.payload.stream;
           // Only where the reply's longer header still fits the MTU, so the datagram breaks no other rule.
-          if (o === null || header === undefined || s === null || s === undefined || b.length - DATA_HEADER + header.length > MTU) return send(b);
+          if (
+            o === null ||
+            header === undefined ||
+            s === null ||
+            s === undefined ||
+            b.length - DATA_HEADER + header.length > MTU
+          )
+            return send(b);
           const seen = streams.get(connId) ?? new Set<number>();
           streams.set(connId, seen);
           if (seen.has(s.streamId)) return send(b);
           seen.add(s.streamId);
-          send(sealPacket(header, encodePayload(o.payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator: false }));
+          send(
+            sealPacket(header, encodePayload(o.payload), {
+              secret: o.secret,
+              sn: o.sn,
+              epoch: o.epoch,
+              sealedByInitiator: false,
+            }),
+          );
         },
       };
     }
@@ -532,7 +702,14 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
         toTester: (b, send) => {
           const o = openFromEndpoint(b, secrets);
           if (o === null) return send(b);
-          send(sealPacket(b.slice(0, o.header), o.plaintext, { secret: o.secret, sn: next++, epoch: o.epoch, sealedByInitiator: false }));
+          send(
+            sealPacket(b.slice(0, o.header), o.plaintext, {
+              secret: o.secret,
+              sn: next++,
+              epoch: o.epoch,
+              sealedByInitiator: false,
+            }),
+          );
         },
       };
     }
@@ -547,7 +724,8 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
       const epAt = fieldOffset('InitRcv', 'pubKeyEpRcv');
       return {
         toEndpoint: (b, send) => {
-          if (isType(b, 'InitSnd', 'InitCryptoSnd')) initiatorKey.set(readUint64(b, 1), b.slice(EP_KEY_AT, EP_KEY_AT + 32));
+          if (isType(b, 'InitSnd', 'InitCryptoSnd'))
+            initiatorKey.set(readUint64(b, 1), b.slice(EP_KEY_AT, EP_KEY_AT + 32));
           const o = openData(b, seen, true);
           const real = secrets.get(readUint64(b, 1));
           send(o === null || real === undefined ? b : reseal(b, { ...o, secret: real }, o.payload, true));
@@ -574,7 +752,14 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           if (o === null || ++n % 5 !== 0) return send(b);
           const header = b.slice(0, DATA_HEADER);
           writeUint64(header, 1, readUint64(b, 1) + 1n);
-          send(sealPacket(header, encodePayload(o.payload), { secret: o.secret, sn: o.sn, epoch: o.epoch, sealedByInitiator: false }));
+          send(
+            sealPacket(header, encodePayload(o.payload), {
+              secret: o.secret,
+              sn: o.sn,
+              epoch: o.epoch,
+              sealedByInitiator: false,
+            }),
+          );
         },
       };
     }
@@ -605,7 +790,9 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
     case 'ack-only-acknowledged':
       return answeredWithAck(secrets, (p) => (p.stream === null && p.ack !== null ? p.ack : null));
     case 'acks-before-buffer':
-      return answeredWithAck(secrets, ({ stream: s }) => (s !== null && s.data.length > 0 ? { streamId: s.streamId, offset: s.offset, length: s.data.length } : null));
+      return answeredWithAck(secrets, ({ stream: s }) =>
+        s !== null && s.data.length > 0 ? { streamId: s.streamId, offset: s.offset, length: s.data.length } : null,
+      );
     case 'high-stream-ids-dropped':
       return {
         toEndpoint: (b, send) => {
@@ -640,7 +827,18 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           if (o === null || connId === null || kept.has(connId)) return;
           kept.add(connId);
           // A PING on a stream of its own every 5 s, as if the tester had sent it.
-          const timer = setInterval(() => send(mint(b, { isClose: false, ack: null, stream: { streamId: 4242, offset: 0, data: new Uint8Array(0) } }, o.secret, true)), 5000);
+          const timer = setInterval(
+            () =>
+              send(
+                mint(
+                  b,
+                  { isClose: false, ack: null, stream: { streamId: 4242, offset: 0, data: new Uint8Array(0) } },
+                  o.secret,
+                  true,
+                ),
+              ),
+            5000,
+          );
           timer.unref();
         },
         toTester: pass,
@@ -668,7 +866,8 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           const n = (copies.get(key) ?? 0) + 1;
           copies.set(key, n);
           // A seventh transmission, one RTO after the sixth, where the spec allows six.
-          if (n === constant('MaxTransmissions')) setTimeout(() => send(mint(b, { isClose: false, ack: null, stream: s }, o.secret, false, o.epoch)), RTO_MS);
+          if (n === constant('MaxTransmissions'))
+            setTimeout(() => send(mint(b, { isClose: false, ack: null, stream: s }, o.secret, false, o.epoch)), RTO_MS);
         },
       };
     }
@@ -730,7 +929,11 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
       let dead = false;
       const kills = (b: Uint8Array): boolean => {
         if (defect === 'dies-on-short-datagram') return b.length < MIN_PACKET_SIZE;
-        if (defect === 'dies-on-garbage') return b.length < DATA_HEADER || (openData(b, secrets, true) === null && !isInitSnd(b) && !isType(b, 'InitSnd', 'InitCryptoSnd'));
+        if (defect === 'dies-on-garbage')
+          return (
+            b.length < DATA_HEADER ||
+            (openData(b, secrets, true) === null && !isInitSnd(b) && !isType(b, 'InitSnd', 'InitCryptoSnd'))
+          );
         const p = openData(b, secrets, true)?.payload;
         return p !== undefined && p.stream === null && p.ack !== null;
       };
@@ -784,7 +987,11 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           const s = o?.payload.stream;
           if (o === null || s === null || s === undefined || !o.payload.isClose) return;
           // Ten bytes past the end the CLOSE just fixed, as a sender that keeps writing would.
-          const late = { streamId: s.streamId, offset: s.offset + s.data.length, data: new TextEncoder().encode('after end!') };
+          const late = {
+            streamId: s.streamId,
+            offset: s.offset + s.data.length,
+            data: new TextEncoder().encode('after end!'),
+          };
           send(mint(b, { isClose: false, ack: null, stream: late }, o.secret, false, o.epoch));
         },
       };
@@ -854,7 +1061,16 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           sent.add(d.key);
           // The five copies the spec allows after the first, at once: however long the tester's
           // own stalls, the later copies come far sooner than a doubling RTO allows.
-          for (let copy = 2; copy <= constant('MaxTransmissions'); copy++) send(mint(b, { isClose: d.opened.payload.isClose, ack: null, stream: d.segment }, d.opened.secret, false, d.opened.epoch));
+          for (let copy = 2; copy <= constant('MaxTransmissions'); copy++)
+            send(
+              mint(
+                b,
+                { isClose: d.opened.payload.isClose, ack: null, stream: d.segment },
+                d.opened.secret,
+                false,
+                d.opened.epoch,
+              ),
+            );
         },
       };
     }
@@ -1038,7 +1254,9 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           // The served stream went quiet: the next one, all of what is held of it, in offset order.
           const next = Math.min(...[...segments.values()].map((x) => x.streamId));
           serving.set(connId, { streamId: next, at: Date.now() });
-          const due = [...segments.entries()].filter(([, x]) => x.streamId === next).sort(([, x], [, y]) => x.offset - y.offset);
+          const due = [...segments.entries()]
+            .filter(([, x]) => x.streamId === next)
+            .sort(([, x], [, y]) => x.offset - y.offset);
           for (const [key, x] of due) {
             segments.delete(key);
             release.get(connId)?.(x.bytes);
@@ -1060,7 +1278,8 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
           }
           const segments = held.get(connId) ?? new Map();
           held.set(connId, segments);
-          segments.set(`${s.streamId}/${s.offset}`, { streamId: s.streamId, offset: s.offset, bytes: b }); // a resend replaces the copy held
+          // a resend replaces the copy held
+          segments.set(`${s.streamId}/${s.offset}`, { streamId: s.streamId, offset: s.offset, bytes: b });
         },
       };
     }
@@ -1095,7 +1314,13 @@ function rewrites(defect: Defect, secrets: Map<bigint, Uint8Array>, identity: Ui
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { defect: { type: 'string', default: 'none' }, mode: { type: 'string', default: 'echo' }, keylog: { type: 'string' } } });
+  const { values } = parseArgs({
+    options: {
+      defect: { type: 'string', default: 'none' },
+      mode: { type: 'string', default: 'echo' },
+      keylog: { type: 'string' },
+    },
+  });
   if (values.mode !== 'echo' && values.mode !== 'sink') throw new Error(`unknown mode '${values.mode}'; echo or sink`);
   const sink = values.mode === 'sink';
   const defect = values.defect as Defect;
@@ -1108,10 +1333,14 @@ async function main(): Promise<void> {
     ...(defect === 'mtu-one-over' ? { mtu: MTU + 1 } : {}),
     keyLog: (line) => {
       const [label, connId, secret] = line.split(' ');
-      if (label === 'QOTP_SHARED_SECRET' && connId && secret) secrets.set(BigInt(`0x${connId}`), new Uint8Array(Buffer.from(secret, 'hex')));
+      if (label === 'QOTP_SHARED_SECRET' && connId && secret)
+        secrets.set(BigInt(`0x${connId}`), new Uint8Array(Buffer.from(secret, 'hex')));
       if (values.keylog === undefined || !connId) return;
       // keylog-upper-case: the connection id in upper-case hex, where the format has lower case.
-      appendFileSync(values.keylog, `${defect === 'keylog-upper-case' ? line.replace(connId, connId.toUpperCase()) : line}\n`);
+      appendFileSync(
+        values.keylog,
+        `${defect === 'keylog-upper-case' ? line.replace(connId, connId.toUpperCase()) : line}\n`,
+      );
     },
   });
   server.on('connection', (conn) => {
@@ -1125,7 +1354,8 @@ async function main(): Promise<void> {
         bytes += chunk.length;
       });
       stream.on('end', () => {
-        if (sink) process.stdout.write(`qotp stream ${stream.id} received ${bytes} bytes sha256 ${hash.digest('hex')}\n`);
+        if (sink)
+          process.stdout.write(`qotp stream ${stream.id} received ${bytes} bytes sha256 ${hash.digest('hex')}\n`);
         stream.end();
       });
       stream.on('error', () => {});

@@ -29,7 +29,21 @@ import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export const MODES = ['never-ready', 'ready-then-exit', 'malformed-key', 'silent', 'garbage', 'amplifier', 'huge-stdout', 'crash-mid', 'client-exits', 'client-hangs', 'client-crash-after-first', 'client-garbage', 'declines'] as const;
+export const MODES = [
+  'never-ready',
+  'ready-then-exit',
+  'malformed-key',
+  'silent',
+  'garbage',
+  'amplifier',
+  'huge-stdout',
+  'crash-mid',
+  'client-exits',
+  'client-hangs',
+  'client-crash-after-first',
+  'client-garbage',
+  'declines',
+] as const;
 export type Mode = (typeof MODES)[number];
 
 const referenceCli = fileURLToPath(new URL('../../../reference/dist/cli.js', import.meta.url));
@@ -44,7 +58,9 @@ async function udpServer(answer: (reply: (b: Uint8Array) => void) => void): Prom
 
 /** Starts the reference server as a child (same process group) and resolves with its ready line. */
 function referenceServer(token: string): Promise<{ line: string; kill: () => void }> {
-  const child = spawn(process.execPath, [referenceCli, 'serve', '--seed', token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [referenceCli, 'serve', '--seed', token], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve) => {
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -83,18 +99,23 @@ async function main(mode: Mode, token: string, peer: string): Promise<void> {
       process.stdout.write(`qotp listening ${await udpServer(() => {})} ${key()}\n`);
       return;
     case 'garbage':
-      process.stdout.write(`qotp listening ${await udpServer((reply) => reply(randomBytes(1 + Math.floor(Math.random() * 1400))))} ${key()}\n`);
+      process.stdout.write(
+        `qotp listening ${await udpServer((reply) => reply(randomBytes(1 + Math.floor(Math.random() * 1400))))} ${key()}\n`,
+      );
       return;
     case 'amplifier':
-      process.stdout.write(`qotp listening ${await udpServer((reply) => {
-        for (let i = 0; i < 50; i++) reply(randomBytes(1400));
-      })} ${key()}\n`);
+      process.stdout.write(
+        `qotp listening ${await udpServer((reply) => {
+          for (let i = 0; i < 50; i++) reply(randomBytes(1400));
+        })} ${key()}\n`,
+      );
       return;
     case 'huge-stdout': {
       const server = await referenceServer(token);
       process.stdout.write(`${server.line}\n`);
       const junk = `${'x'.repeat(1023)}\n`.repeat(1024); // 1 MiB
-      for (let i = 0; i < 50; i++) if (!process.stdout.write(junk)) await new Promise((resolve) => process.stdout.once('drain', resolve));
+      for (let i = 0; i < 50; i++)
+        if (!process.stdout.write(junk)) await new Promise((resolve) => process.stdout.once('drain', resolve));
       return;
     }
     case 'crash-mid': {
@@ -116,7 +137,12 @@ async function main(mode: Mode, token: string, peer: string): Promise<void> {
       return;
     case 'client-crash-after-first': {
       const send = await towards(peer);
-      send(encodeInitSnd({ ephemeralPublicKey: publicKeyOf(randomBytes(32)), identityPublicKey: publicKeyOf(randomBytes(32)) }, 1400));
+      send(
+        encodeInitSnd(
+          { ephemeralPublicKey: publicKeyOf(randomBytes(32)), identityPublicKey: publicKeyOf(randomBytes(32)) },
+          1400,
+        ),
+      );
       setTimeout(() => {
         throw new TypeError(`hostile endpoint: cannot read properties of undefined (${token})`);
       }, 100);
@@ -137,6 +163,13 @@ async function main(mode: Mode, token: string, peer: string): Promise<void> {
   }
 }
 
-const { values } = parseArgs({ options: { mode: { type: 'string' }, token: { type: 'string', default: '' }, peer: { type: 'string', default: '127.0.0.1:9' } }, strict: false });
+const { values } = parseArgs({
+  options: {
+    mode: { type: 'string' },
+    token: { type: 'string', default: '' },
+    peer: { type: 'string', default: '127.0.0.1:9' },
+  },
+  strict: false,
+});
 if (!MODES.includes(values.mode as Mode)) throw new Error(`--mode must be one of ${MODES.join(', ')}`);
 void main(values.mode as Mode, String(values.token), String(values.peer));

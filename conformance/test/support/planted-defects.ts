@@ -28,8 +28,14 @@ export const PLANTED_DEFECTS = {
     what: "drops the endpoint's retransmissions and resends each first transmission every RTO instead (no doubling)",
     fails: [['retransmission.backoff', 'retransmission.backoff']],
   },
-  'close-ignored': { what: "removes the CLOSE flag from the tester's packets", fails: [['close.responder', 'close.answer']] },
-  'short-init-snd-answered': { what: 'pads a short InitSnd to the MTU, so the endpoint answers it', fails: [['handshake.init-snd-short', 'crypto.init-snd.min-size']] },
+  'close-ignored': {
+    what: "removes the CLOSE flag from the tester's packets",
+    fails: [['close.responder', 'close.answer']],
+  },
+  'short-init-snd-answered': {
+    what: 'pads a short InitSnd to the MTU, so the endpoint answers it',
+    fails: [['handshake.init-snd-short', 'crypto.init-snd.min-size']],
+  },
   'ack-length-off-by-one': {
     what: 'adds one to the length of every ACK the endpoint sends',
     // The second: a case about delivery, failed by the monitor rule it names.
@@ -78,7 +84,10 @@ export const PLANTED_DEFECTS = {
     what: 'the endpoint reads every window below 64 KiB the tester advertises as 0 (a decoder that misreads small window codes)',
     fails: [['connection.small-window', 'window.decode']],
   },
-  'small-window-larger': { what: 'it reads such a window as four times as large', fails: [['connection.small-window', 'flow.window-respected']] },
+  'small-window-larger': {
+    what: 'it reads such a window as four times as large',
+    fails: [['connection.small-window', 'flow.window-respected']],
+  },
   'no-window-probe': {
     what: 'drops every PING the endpoint sends after the handshake, as a sender that waits for the peer to reopen a closed window would',
     fails: [['connection.window-probe', 'flow.window-probe']],
@@ -120,7 +129,10 @@ export const PLANTED_DEFECTS = {
       ['encryption.unknown-type-5', 'crypto.header.unknown-type'],
     ],
   },
-  'payload-version-ignored': { what: "clears the payload version of the tester's packets, as a decoder that ignores it would", fails: [['payload.version', 'payload.header.version']] },
+  'payload-version-ignored': {
+    what: "clears the payload version of the tester's packets, as a decoder that ignores it would",
+    fails: [['payload.version', 'payload.header.version']],
+  },
   'sn-repeated': {
     what: "seals every second Data packet of the endpoint's with the sequence number of the one before",
     // The second: a case about delivery, failed by the monitor rule it names.
@@ -129,17 +141,41 @@ export const PLANTED_DEFECTS = {
       ['streams.in-order', 'crypto.sn.counter', 'sequence-number-once'],
     ],
   },
-  'conn-id-changed': { what: "puts another connection id (one more) on every fifth Data packet of the endpoint's", fails: [['handshake.conn-id-stable', 'crypto.conn-id.stable']] },
-  'ping-resent': { what: 'resends every PING the endpoint sends one RTO later, as a sender that retransmits PINGs like data would', fails: [['retransmission.ping-not-resent', 'retransmission.ping-not-resent']] },
-  'empty-acks-dropped': { what: 'removes every ACK of length 0 the endpoint sends, as an endpoint that acknowledges no empty segment (PING, empty CLOSE) would', fails: [['streams.ping', 'payload.ping'], ['close.responder', 'close.acknowledged']] },
-  'ack-only-acknowledged': { what: "answers every ACK-only packet of the tester's with an ACK-only packet of the endpoint's", fails: [['streams.ack-only', 'ack.only-not-acknowledged']] },
+  'conn-id-changed': {
+    what: "puts another connection id (one more) on every fifth Data packet of the endpoint's",
+    fails: [['handshake.conn-id-stable', 'crypto.conn-id.stable']],
+  },
+  'ping-resent': {
+    what: 'resends every PING the endpoint sends one RTO later, as a sender that retransmits PINGs like data would',
+    fails: [['retransmission.ping-not-resent', 'retransmission.ping-not-resent']],
+  },
+  'empty-acks-dropped': {
+    what: 'removes every ACK of length 0 the endpoint sends, as an endpoint that acknowledges no empty segment (PING, empty CLOSE) would',
+    fails: [
+      ['streams.ping', 'payload.ping'],
+      ['close.responder', 'close.acknowledged'],
+    ],
+  },
+  'ack-only-acknowledged': {
+    what: "answers every ACK-only packet of the tester's with an ACK-only packet of the endpoint's",
+    fails: [['streams.ack-only', 'ack.only-not-acknowledged']],
+  },
   'acks-before-buffer': {
     what: "acknowledges every segment of the tester's as it arrives, before the receive buffer decides whether it fits, as a receiver that acknowledges in its packet handler would",
     fails: [['streams.buffer-full', 'stream.buffer-full']],
   },
-  'high-stream-ids-dropped': { what: "drops the tester's segments on stream ids of 2^31 and above, as an endpoint that reads stream ids as signed would", fails: [['streams.any-id', 'stream.ids']] },
-  'late-data-after-close-dropped': { what: "drops the tester's data on a stream once its CLOSE came, as a receiver that stops at the CLOSE, not at its offset, would", fails: [['close.deliver-to-offset', 'close.deliver-to-offset']] },
-  'idle-kept-alive': { what: 'sends the endpoint a PING of each connection every 5 s, as an idle timer that the endpoint restarts itself would keep it open', fails: [['connection.idle-timeout', 'connection.idle-timeout']] },
+  'high-stream-ids-dropped': {
+    what: "drops the tester's segments on stream ids of 2^31 and above, as an endpoint that reads stream ids as signed would",
+    fails: [['streams.any-id', 'stream.ids']],
+  },
+  'late-data-after-close-dropped': {
+    what: "drops the tester's data on a stream once its CLOSE came, as a receiver that stops at the CLOSE, not at its offset, would",
+    fails: [['close.deliver-to-offset', 'close.deliver-to-offset']],
+  },
+  'idle-kept-alive': {
+    what: 'sends the endpoint a PING of each connection every 5 s, as an idle timer that the endpoint restarts itself would keep it open',
+    fails: [['connection.idle-timeout', 'connection.idle-timeout']],
+  },
   'reply-wrong-secret': {
     what: 'reseals the handshake replies (InitRcv, InitCryptoRcv) with another secret than the one the handshake gives, the Data packets after them with the right one',
     fails: [
@@ -147,12 +183,30 @@ export const PLANTED_DEFECTS = {
       ['handshake.0rtt', 'crypto.init-crypto-rcv.secret'],
     ],
   },
-  'never-gives-up': { what: 'sends a seventh transmission of a segment one RTO after the sixth', fails: [['retransmission.give-up', 'retransmission.give-up']] },
-  'close-resent-often': { what: 'resends every CLOSE of the endpoint ten times 50 ms apart while it is unacknowledged, as a sender that sends it on every flush would', fails: [['close.sent-once', 'close.sent-once']] },
-  'echo-reversed': { what: "reverses the data of the first segment of every stream the endpoint sends, as a receiver that delivers a segment's bytes in the wrong order would", fails: [['streams.in-order', 'stream.ordered-delivery']] },
-  'streams-swapped': { what: 'sends what the endpoint writes on stream 1 on stream 2 and the other way round, as an endpoint that mixes up its streams would', fails: [['streams.several', 'stream.independent']] },
-  'ack-only-kills': { what: "stops the endpoint at the first ACK-only packet of the tester's (nothing passes either way after it), as an endpoint that crashes on an empty stream section would", fails: [['streams.ack-only', 'payload.ack-only']] },
-  'dies-on-garbage': { what: 'stops the endpoint at the first datagram that does not open (nothing passes either way after it), as an endpoint that crashes on garbage would', fails: [['robustness.garbage', 'crypto.receive.no-crash']] },
+  'never-gives-up': {
+    what: 'sends a seventh transmission of a segment one RTO after the sixth',
+    fails: [['retransmission.give-up', 'retransmission.give-up']],
+  },
+  'close-resent-often': {
+    what: 'resends every CLOSE of the endpoint ten times 50 ms apart while it is unacknowledged, as a sender that sends it on every flush would',
+    fails: [['close.sent-once', 'close.sent-once']],
+  },
+  'echo-reversed': {
+    what: "reverses the data of the first segment of every stream the endpoint sends, as a receiver that delivers a segment's bytes in the wrong order would",
+    fails: [['streams.in-order', 'stream.ordered-delivery']],
+  },
+  'streams-swapped': {
+    what: 'sends what the endpoint writes on stream 1 on stream 2 and the other way round, as an endpoint that mixes up its streams would',
+    fails: [['streams.several', 'stream.independent']],
+  },
+  'ack-only-kills': {
+    what: "stops the endpoint at the first ACK-only packet of the tester's (nothing passes either way after it), as an endpoint that crashes on an empty stream section would",
+    fails: [['streams.ack-only', 'payload.ack-only']],
+  },
+  'dies-on-garbage': {
+    what: 'stops the endpoint at the first datagram that does not open (nothing passes either way after it), as an endpoint that crashes on garbage would',
+    fails: [['robustness.garbage', 'crypto.receive.no-crash']],
+  },
   'acks-ignored-after-50': {
     what: "drops the tester's ACK-only packets of a connection from the 51st on, as a sender whose count of bytes in flight drifts upwards stops hearing of them",
     fails: [['connection.in-flight', 'flow.in-flight']],
@@ -195,7 +249,7 @@ export const PLANTED_DEFECTS = {
     fails: [['connection.several', 'crypto.sn.counter', 'sequence-numbers-from-zero']],
   },
   'ephemeral-key-reused': {
-    what: 'puts one ephemeral key in every InitRcv of the endpoint (and translates between the secret it gives and the endpoint\'s own), as a responder that draws its key pair once, not per connection, would',
+    what: "puts one ephemeral key in every InitRcv of the endpoint (and translates between the secret it gives and the endpoint's own), as a responder that draws its key pair once, not per connection, would",
     // Several connections, failed by the monitor rule it names.
     fails: [['connection.several', 'crypto.keys.ephemeral-per-connection', 'ephemeral-key-per-connection']],
   },
@@ -215,9 +269,12 @@ export const PLANTED_DEFECTS = {
       ['connection.retransmit-past-window', 'flow.retransmit-past-window'],
     ],
   },
-  'oversized-dropped': { what: 'drops every datagram longer than the MTU on its way to the endpoint, as a receiver that rejects over-long datagrams instead of reading their first MTU bytes would', fails: [['robustness.oversized-init-snd', 'crypto.receive.mtu-cut']] },
+  'oversized-dropped': {
+    what: 'drops every datagram longer than the MTU on its way to the endpoint, as a receiver that rejects over-long datagrams instead of reading their first MTU bytes would',
+    fails: [['robustness.oversized-init-snd', 'crypto.receive.mtu-cut']],
+  },
   'no-filler-dropped': {
-    what: "drops an InitCryptoSnd whose 0-RTT data fills it (filler length 0), as a receiver that takes a filler of at least one byte for granted would",
+    what: 'drops an InitCryptoSnd whose 0-RTT data fills it (filler length 0), as a receiver that takes a filler of at least one byte for granted would',
     fails: [['payload.largest-data-0rtt', 'payload.max-data']],
   },
   'dies-on-short-datagram': {
@@ -253,21 +310,38 @@ export const PLANTED_DEFECTS = {
     what: "holds the endpoint's data on other streams back while one stream is sending, and lets the next stream go when it has been quiet for 300 ms, as a sender that serves one stream until it is done would",
     fails: [['streams.round-robin', 'flow.round-robin']],
   },
-  'keylog-upper-case': { what: 'writes the connection id of every key log line in upper-case hex', fails: [['connection.key-log', 'keylog.format']] },
+  'keylog-upper-case': {
+    what: 'writes the connection id of every key log line in upper-case hex',
+    fails: [['connection.key-log', 'keylog.format']],
+  },
 } satisfies Record<string, PlantedDefect>;
 
-/** Defects of a client: the reference client behind the relay of defective-client.ts, run against the client-role cases. */
+/**
+ * Defects of a client: the reference client behind the relay of defective-client.ts, run against the client-role cases.
+ */
 export const PLANTED_CLIENT_DEFECTS = {
-  'init-snd-short': { what: 'cuts the last byte off every InitSnd of the client, as a client that pads to one byte less than its MTU would', fails: [['client.init-snd', 'crypto.init-snd.padding']] },
-  'init-snd-padding-not-zero': { what: "sets the last padding byte of the client's InitSnd to 1", fails: [['client.init-snd', 'crypto.init-snd.layout']] },
-  'init-snd-resent-early': { what: 'sends every InitSnd of the client again a quarter of an RTO later, as a client whose first RTO is 50 ms would', fails: [['client.handshake-give-up', 'retransmission.rto-default']] },
-  'client-close-dropped': { what: "drops the client's CLOSE, as a client that never closes its stream would", fails: [['client.close', 'payload.close']] },
+  'init-snd-short': {
+    what: 'cuts the last byte off every InitSnd of the client, as a client that pads to one byte less than its MTU would',
+    fails: [['client.init-snd', 'crypto.init-snd.padding']],
+  },
+  'init-snd-padding-not-zero': {
+    what: "sets the last padding byte of the client's InitSnd to 1",
+    fails: [['client.init-snd', 'crypto.init-snd.layout']],
+  },
+  'init-snd-resent-early': {
+    what: 'sends every InitSnd of the client again a quarter of an RTO later, as a client whose first RTO is 50 ms would',
+    fails: [['client.handshake-give-up', 'retransmission.rto-default']],
+  },
+  'client-close-dropped': {
+    what: "drops the client's CLOSE, as a client that never closes its stream would",
+    fails: [['client.close', 'payload.close']],
+  },
   'client-waits-after-reply': {
     what: "drops the client's Data packets with a stream section (a PING, a resend) until the tester sent it data, as a client that waits for the responder once an ACK-only reply completed its handshake would",
     fails: [['client.handshake-confirm', 'handshake.initiator-confirms']],
   },
   'later-reply-ignored': {
-    what: "drops every reply (InitRcv, InitCryptoRcv) after the first on its way to the client, as a client that ignores a reply once its handshake is done would",
+    what: 'drops every reply (InitRcv, InitCryptoRcv) after the first on its way to the client, as a client that ignores a reply once its handshake is done would',
     fails: [['client.handshake-confirm', 'handshake.reply-after-handshake']],
   },
   'init-snd-beside-0rtt': {
@@ -282,12 +356,14 @@ export const PLANTED_CLIENT_DEFECTS = {
  */
 export const BROKEN_ENDPOINTS = {
   'silent-after-handshake': "passes the endpoint's replies (InitRcv, InitCryptoRcv) and nothing after them",
-  'all-wrong-direction-bit': "reseals every encrypted packet the endpoint sends, replies included, with the initiator's direction bit: nothing of it authenticates",
+  'all-wrong-direction-bit':
+    "reseals every encrypted packet the endpoint sends, replies included, with the initiator's direction bit: nothing of it authenticates",
   'wrong-key': 'reseals every encrypted packet with a secret of its own',
   reflector: 'sends every datagram back to the tester; the endpoint sees none',
   'other-layout':
     "re-encodes every payload the endpoint sends in another layout (modelled on the upstream main branch's: a flags byte with no version field, the ACK, then the stream header): it authenticates and does not decode",
-  oversized: "pads every datagram of the endpoint's to 65,488 bytes (what the upstream main branch sends on loopback, sizing packets by the interface)",
+  oversized:
+    "pads every datagram of the endpoint's to 65,488 bytes (what the upstream main branch sends on loopback, sizing packets by the interface)",
 } as const;
 
 export type PlantedDefectName = keyof typeof PLANTED_DEFECTS;
@@ -302,6 +378,16 @@ export const DEFECTS: Defect[] = ['none', ...(Object.keys(PLANTED_DEFECTS) as Pl
 
 /** Every [defect, case, clause, monitor rule or null] the defect tests check, the servers' and the clients'. */
 export const plantedFailures = (): [PlantedDefectName | ClientDefect, string, string, string | null][] =>
-  (Object.entries({ ...PLANTED_DEFECTS, ...PLANTED_CLIENT_DEFECTS }) as [PlantedDefectName | ClientDefect, PlantedDefect][]).flatMap(([defect, d]) =>
-    d.fails.map(([c, clause, rule]): [PlantedDefectName | ClientDefect, string, string, string | null] => [defect, c, clause, rule ?? null]),
+  (
+    Object.entries({ ...PLANTED_DEFECTS, ...PLANTED_CLIENT_DEFECTS }) as [
+      PlantedDefectName | ClientDefect,
+      PlantedDefect,
+    ][]
+  ).flatMap(([defect, d]) =>
+    d.fails.map(([c, clause, rule]): [PlantedDefectName | ClientDefect, string, string, string | null] => [
+      defect,
+      c,
+      clause,
+      rule ?? null,
+    ]),
   );

@@ -11,7 +11,10 @@ export interface MatrixRun {
   seconds: number;
   /** Why it failed, in one line; null when it passed. */
   why: string | null;
-  /** Why a failure does not fail the test: the finding of the Go original it is, per release, or a give-up the spec allows; null otherwise. */
+  /**
+   * Why a failure does not fail the test: the finding of the Go original it is, per release, or a give-up the spec
+   * allows; null otherwise.
+   */
   expected: string | null;
   /** The relay's seed: a run with it replays the same fates. */
   seed: number;
@@ -37,7 +40,9 @@ function cell(runs: MatrixRun[]): string {
   const cls = passed === runs.length ? 'ok' : runs.every((r) => r.passed || r.expected !== null) ? 'expected' : 'bad';
   const lines = runs.map((r) => {
     const mark = r.passed ? '&#10003;' : r.expected !== null ? '*' : '&#10007;';
-    const title = `${r.seconds} s, seed ${r.seed}; ${Object.entries(r.fates).map(([f, n]) => `${n} ${f}`).join(', ')}${r.why ? `; ${r.why}` : ''}${r.expected ? `; not failed: ${r.expected}` : ''}`;
+    const title = `${r.seconds} s, seed ${r.seed}; ${Object.entries(r.fates)
+      .map(([f, n]) => `${n} ${f}`)
+      .join(', ')}${r.why ? `; ${r.why}` : ''}${r.expected ? `; not failed: ${r.expected}` : ''}`;
     return `<li class="${r.passed ? 'ok' : r.expected !== null ? 'expected' : 'bad'}" title="${esc(title)}">${mark} ${esc(r.handshake)} ${esc(r.scenario)} <span class="muted">${r.seconds} s &middot; <a href="${esc(r.artifacts.pcap)}">pcap</a> ${r.artifacts.keyLogs.map((k, i) => `<a href="${esc(k)}">key log ${i + 1}</a>`).join(' ')}</span>${r.why && !r.passed ? `<br><small>${esc(r.why)}</small>` : ''}</li>`;
   });
   return `<td class="${cls}"><b>${passed}/${runs.length}</b><ul>${lines.join('')}</ul></td>`;
@@ -46,7 +51,10 @@ function cell(runs: MatrixRun[]): string {
 export function renderMatrix(m: Matrix): string {
   const clients = [...new Set(m.runs.map((r) => r.client))];
   const servers = [...new Set(m.runs.map((r) => r.server))];
-  const rows = clients.map((c) => `<tr><th>${esc(c)} client</th>${servers.map((s) => cell(m.runs.filter((r) => r.client === c && r.server === s))).join('')}</tr>`);
+  const rows = clients.map(
+    (c) =>
+      `<tr><th>${esc(c)} client</th>${servers.map((s) => cell(m.runs.filter((r) => r.client === c && r.server === s))).join('')}</tr>`,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>QOTP interop under impairment</title><style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px 10px;vertical-align:top;text-align:left}

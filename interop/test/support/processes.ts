@@ -9,9 +9,14 @@ export const referenceCli = fileURLToPath(new URL('../../../reference/dist/cli.j
 
 export type Implementation = 'go' | 'ts';
 
-/** Builds the Go endpoint with the package's `build:endpoint` script; throws with the compiler's output when it fails. */
+/**
+ * Builds the Go endpoint with the package's `build:endpoint` script; throws with the compiler's output when it fails.
+ */
 export function buildGoEndpoint(): void {
-  const r = spawnSync('npm', ['run', '--silent', 'build:endpoint'], { cwd: fileURLToPath(new URL('../../', import.meta.url)), encoding: 'utf8' });
+  const r = spawnSync('npm', ['run', '--silent', 'build:endpoint'], {
+    cwd: fileURLToPath(new URL('../../', import.meta.url)),
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`go build of the endpoint failed:\n${r.stderr}`);
 }
 
@@ -41,7 +46,13 @@ export function startServer(impl: Implementation, args: string[]): Promise<Serve
       const m = /^qotp listening (\S+) ([0-9a-f]{64})$/m.exec(out);
       if (m) {
         clearTimeout(timer);
-        resolve({ address: m[1] as string, publicKey: m[2] as string, process: child, output: () => out, stop: () => child.kill('SIGKILL') });
+        resolve({
+          address: m[1] as string,
+          publicKey: m[2] as string,
+          process: child,
+          output: () => out,
+          stop: () => child.kill('SIGKILL'),
+        });
       }
     });
   });

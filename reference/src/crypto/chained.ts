@@ -23,7 +23,10 @@ export interface SealParams {
 
 export function sealPacket(header: Uint8Array, payload: Uint8Array, p: SealParams): Uint8Array {
   if (payload.length < MIN_PAYLOAD) {
-    throw new QotpError('invalid-argument', `payload must have at least ${MIN_PAYLOAD} bytes to supply the SN mask nonce, got ${payload.length}`);
+    throw new QotpError(
+      'invalid-argument',
+      `payload must have at least ${MIN_PAYLOAD} bytes to supply the SN mask nonce, got ${payload.length}`,
+    );
   }
   const sealed = seal(p.secret, buildNonce(p.epoch, p.sn, p.sealedByInitiator), header, payload);
   const snBytes = new Uint8Array(SN_SIZE);
@@ -74,4 +77,3 @@ export function openPacket(packet: Uint8Array, headerSize: number, p: OpenParams
     `no epoch of ${epochsToTry(p.epoch).join(', ')} authenticates sn ${sn} as sealed by the ${p.sealedByInitiator ? 'initiator' : 'responder'}`,
   );
 }
-

@@ -25,7 +25,8 @@ function quarterRound(x: Uint32Array, a: number, b: number, c: number, d: number
 /** The 32-byte subkey HChaCha20(key, input). */
 export function hchacha20(key: Uint8Array, input: Uint8Array): Uint8Array {
   if (key.length !== 32) throw new QotpError('invalid-argument', `HChaCha20 key must be 32 bytes, got ${key.length}`);
-  if (input.length !== 16) throw new QotpError('invalid-argument', `HChaCha20 input must be 16 bytes, got ${input.length}`);
+  if (input.length !== 16)
+    throw new QotpError('invalid-argument', `HChaCha20 input must be 16 bytes, got ${input.length}`);
   const k = new DataView(key.buffer, key.byteOffset, 32);
   const n = new DataView(input.buffer, input.byteOffset, 16);
   const x = new Uint32Array(16);

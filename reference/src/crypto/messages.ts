@@ -48,7 +48,8 @@ export interface DecodedInitSnd extends InitSndKeys {
 /** InitSnd: header, the initiator's two public keys, zero padding to `mtu`. Nothing is encrypted. */
 export function encodeInitSnd(keys: InitSndKeys, mtu: number): Uint8Array {
   const minimum = fieldOffset('InitSnd', 'padding');
-  if (mtu < minimum) throw new QotpError('invalid-argument', `an InitSnd needs an MTU of at least ${minimum}, got ${mtu}`);
+  if (mtu < minimum)
+    throw new QotpError('invalid-argument', `an InitSnd needs an MTU of at least ${minimum}, got ${mtu}`);
   const packet = newHeader('InitSnd', mtu);
   packet.set(keys.ephemeralPublicKey, fieldOffset('InitSnd', 'pubKeyEpSnd'));
   packet.set(keys.identityPublicKey, fieldOffset('InitSnd', 'pubKeyIdSnd'));
@@ -59,7 +60,11 @@ export function encodeInitSnd(keys: InitSndKeys, mtu: number): Uint8Array {
 export function decodeInitSnd(packet: Uint8Array, mtu: number): DecodedInitSnd {
   requireLength(packet, mtu, 'InitSnd (padded to the receiver MTU)');
   const ephemeralPublicKey = key(packet, 'InitSnd', 'pubKeyEpSnd');
-  return { connId: connIdOf(ephemeralPublicKey), ephemeralPublicKey, identityPublicKey: key(packet, 'InitSnd', 'pubKeyIdSnd') };
+  return {
+    connId: connIdOf(ephemeralPublicKey),
+    ephemeralPublicKey,
+    identityPublicKey: key(packet, 'InitSnd', 'pubKeyIdSnd'),
+  };
 }
 
 // ---------------------------------------------------------------- replies: InitRcv (1), InitCryptoRcv (3)
@@ -94,7 +99,10 @@ export interface Encoded {
 
 function encodeReply(name: Reply, m: EncodeInitCryptoRcv, header = newHeader(name)): Encoded {
   writeUint64(header, fieldOffset(name, 'connId'), m.connId);
-  header.set(m.derived?.responderEphemeralPublicKey ?? publicKeyOf(m.responderEphemeralPrivateKey), fieldOffset(name, 'pubKeyEpRcv'));
+  header.set(
+    m.derived?.responderEphemeralPublicKey ?? publicKeyOf(m.responderEphemeralPrivateKey),
+    fieldOffset(name, 'pubKeyEpRcv'),
+  );
   const secret = m.derived?.secret ?? sharedSecret(m.responderEphemeralPrivateKey, m.initiatorEphemeralPublicKey);
   return { packet: sealPacket(header, m.payload, { secret, sn: m.sn, epoch: 0, sealedByInitiator: false }), secret };
 }
@@ -128,7 +136,10 @@ function decodeReply(name: Reply, packet: Uint8Array, initiatorEphemeralPrivateK
 }
 
 export function decodeInitRcv(packet: Uint8Array, initiatorEphemeralPrivateKey: Uint8Array): DecodedInitRcv {
-  return { ...decodeReply('InitRcv', packet, initiatorEphemeralPrivateKey), identityPublicKey: key(packet, 'InitRcv', 'pubKeyIdRcv') };
+  return {
+    ...decodeReply('InitRcv', packet, initiatorEphemeralPrivateKey),
+    identityPublicKey: key(packet, 'InitRcv', 'pubKeyIdRcv'),
+  };
 }
 
 export const decodeInitCryptoRcv = (packet: Uint8Array, initiatorEphemeralPrivateKey: Uint8Array): DecodedReply =>
@@ -158,7 +169,10 @@ export function encodeInitCryptoSnd(m: EncodeInitCryptoSnd): EncodedInitCryptoSn
 
   const fillerLength = m.mtu - (header.length + FOOTER + FILL_LEN + m.payload.length);
   if (fillerLength < 0) {
-    throw new QotpError('invalid-argument', `payload of ${m.payload.length} bytes does not fit an InitCryptoSnd of MTU ${m.mtu}`);
+    throw new QotpError(
+      'invalid-argument',
+      `payload of ${m.payload.length} bytes does not fit an InitCryptoSnd of MTU ${m.mtu}`,
+    );
   }
   const plaintext = new Uint8Array(FILL_LEN + fillerLength + m.payload.length);
   writeUint(plaintext, 0, fillerLength, 16);
@@ -179,15 +193,26 @@ export interface DecodedInitCryptoSnd extends Opened {
 }
 
 /** Decoded by the responder with its identity private key; shorter than its MTU is dropped. */
-export function decodeInitCryptoSnd(packet: Uint8Array, responderIdentityPrivateKey: Uint8Array, mtu: number): DecodedInitCryptoSnd {
+export function decodeInitCryptoSnd(
+  packet: Uint8Array,
+  responderIdentityPrivateKey: Uint8Array,
+  mtu: number,
+): DecodedInitCryptoSnd {
   requireLength(packet, mtu, 'InitCryptoSnd (padded to the receiver MTU)');
   const ephemeralPublicKey = key(packet, 'InitCryptoSnd', 'pubKeyEpSnd');
   const identitySecret = sharedSecret(responderIdentityPrivateKey, ephemeralPublicKey);
-  const opened = openPacket(packet, headerSize('InitCryptoSnd'), { secret: identitySecret, epoch: 0, sealedByInitiator: true });
+  const opened = openPacket(packet, headerSize('InitCryptoSnd'), {
+    secret: identitySecret,
+    epoch: 0,
+    sealedByInitiator: true,
+  });
   requireLength(opened.payload, FILL_LEN, 'InitCryptoSnd plaintext');
   const fillerLength = readUint(opened.payload, 0, 16);
   if (FILL_LEN + fillerLength > opened.payload.length) {
-    throw new QotpError('malformed', `filler length ${fillerLength} exceeds the ${opened.payload.length - FILL_LEN} plaintext bytes after it`);
+    throw new QotpError(
+      'malformed',
+      `filler length ${fillerLength} exceeds the ${opened.payload.length - FILL_LEN} plaintext bytes after it`,
+    );
   }
   return {
     ...opened,
@@ -222,7 +247,12 @@ export interface DecodedData extends Opened {
 }
 
 /** `epoch` is the receiver's current epoch; `sealedByInitiator` is the role of the peer that sent it. */
-export function decodeData(packet: Uint8Array, secret: Uint8Array, epoch: number, sealedByInitiator: boolean): DecodedData {
+export function decodeData(
+  packet: Uint8Array,
+  secret: Uint8Array,
+  epoch: number,
+  sealedByInitiator: boolean,
+): DecodedData {
   const opened = openPacket(packet, headerSize('Data'), { secret, epoch, sealedByInitiator });
   return { ...opened, connId: readUint64(packet, fieldOffset('Data', 'connId')) };
 }

@@ -57,7 +57,8 @@ export function messageTypeOf(packet: Uint8Array): MessageName {
   }
   const code = (header >> TYPE.shift) & ((1 << TYPE.width) - 1);
   const type = spec.messageTypes.find((t) => t.code === code);
-  if (type === undefined) throw new QotpError('unknown-type', `message type ${code} is not one of 0..${spec.messageTypes.length - 1}`);
+  if (type === undefined)
+    throw new QotpError('unknown-type', `message type ${code} is not one of 0..${spec.messageTypes.length - 1}`);
   return type.name;
 }
 

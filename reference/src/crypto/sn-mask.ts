@@ -21,9 +21,20 @@ function chachaNonce(nonce: Uint8Array): Uint8Array {
 }
 
 /** `counter` is the spec's; the conformance runner passes another to recognise a wrong mask. */
-export function xorSnMask(secret: Uint8Array, sealed: Uint8Array, snBytes: Uint8Array, counter: number = spec.snMasking.counter): Uint8Array {
+export function xorSnMask(
+  secret: Uint8Array,
+  sealed: Uint8Array,
+  snBytes: Uint8Array,
+  counter: number = spec.snMasking.counter,
+): Uint8Array {
   requireLength(sealed, NONCE_SIZE, 'sealed payload (it provides the SN mask nonce)');
   requireLength(snBytes, SN_SIZE, 'sequence number');
   const nonce = sealed.subarray(0, NONCE_SIZE);
-  return chacha20(hchacha20(secret, nonce.subarray(0, 16)), chachaNonce(nonce), snBytes.subarray(0, SN_SIZE), undefined, counter);
+  return chacha20(
+    hchacha20(secret, nonce.subarray(0, 16)),
+    chachaNonce(nonce),
+    snBytes.subarray(0, SN_SIZE),
+    undefined,
+    counter,
+  );
 }

@@ -4,7 +4,13 @@
 // the responder replies with InitRcv or InitCryptoRcv until the first Data arrives.
 import { constant, type MessageName } from '@qotp/spec';
 import { QotpError } from '../errors.js';
-import { encodeData, encodeInitCryptoRcv, encodeInitCryptoSnd, encodeInitRcv, encodeInitSnd } from '../crypto/messages.js';
+import {
+  encodeData,
+  encodeInitCryptoRcv,
+  encodeInitCryptoSnd,
+  encodeInitRcv,
+  encodeInitSnd,
+} from '../crypto/messages.js';
 import { publicKeyOf } from '../crypto/x25519.js';
 import { initialBbr, onAck, onDuplicateAck, onRetransmit, pacingInterval, type BbrState } from '../recovery/bbr.js';
 import { backoffNanos, giveUpNanos, initialRtt, rtoNanos, updateRtt, type RttState } from '../recovery/rtt.js';
@@ -125,7 +131,10 @@ export class Connection {
     const completes = !wasDone && this.handshakeDone;
     if (completes) this.ctx.emit({ type: 'handshake-complete', connId: this.id });
     // InitSnd has no payload; its receipt is acknowledged like an empty segment at stream 0, offset 0.
-    const p: Payload = payload === null ? { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(0) } } : decodePayload(payload);
+    const p: Payload =
+      payload === null
+        ? { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(0) } }
+        : decodePayload(payload);
     if (p.ack !== null) this.onAck(p.ack, now);
     if (p.stream !== null) this.onSegment(p.stream, p.isClose, now);
     if (completes && this.role === 'initiator') this.confirmHandshake();
@@ -139,10 +148,17 @@ export class Connection {
   private followHandshake(type: MessageName): void {
     const rows: Partial<Record<MessageName, Record<string, string>>> =
       this.role === 'initiator'
-        ? { InitRcv: { 'awaiting-reply': 'reply', established: 'further-reply' }, InitCryptoRcv: { 'awaiting-reply': 'reply', established: 'further-reply' } }
+        ? {
+            InitRcv: { 'awaiting-reply': 'reply', established: 'further-reply' },
+            InitCryptoRcv: { 'awaiting-reply': 'reply', established: 'further-reply' },
+          }
         : {
             InitSnd: { listening: 'init-snd', replying: 'init-snd-again', established: 'late-first-packet' },
-            InitCryptoSnd: { listening: 'init-crypto-snd', replying: 'init-crypto-snd-again', established: 'late-first-packet' },
+            InitCryptoSnd: {
+              listening: 'init-crypto-snd',
+              replying: 'init-crypto-snd-again',
+              established: 'late-first-packet',
+            },
             Data: { replying: 'first-data' },
           };
     const row = rows[type]?.[this.handshake.state];
@@ -168,7 +184,8 @@ export class Connection {
    * stream.held-pieces) - is dropped without an ACK: the peer resends it later.
    */
   private onSegment(segment: NonNullable<Payload['stream']>, isClose: boolean, now: number): void {
-    if (!this.streams.has(segment.streamId) && this.streams.size >= MAX_STREAMS) return this.lifetime.take('segment-refused');
+    if (!this.streams.has(segment.streamId) && this.streams.size >= MAX_STREAMS)
+      return this.lifetime.take('segment-refused');
     const s = this.stream(segment.streamId);
     const { offset, data } = segment;
     if (!fitsReceiveBuffer(this.buffered, data.length)) return this.lifetime.take('segment-refused');
@@ -212,7 +229,8 @@ export class Connection {
       const sample = now - segment.sentAt;
       const before = this.rtt;
       this.rtt = updateRtt(this.rtt, sample);
-      if (this.rtt !== before && ack.length > 0) this.bbr = onAck(this.bbr, sample, this.rtt.srtt, ack.length + BANDWIDTH_SAMPLE_OVERHEAD, now);
+      if (this.rtt !== before && ack.length > 0)
+        this.bbr = onAck(this.bbr, sample, this.rtt.srtt, ack.length + BANDWIDTH_SAMPLE_OVERHEAD, now);
     }
     this.checkStream(s, now);
   }
@@ -361,7 +379,13 @@ export class Connection {
     return null;
   }
 
-  private sendSegment(s: Stream, segment: Segment, type: MessageName, now: number, isRetransmission: boolean): Uint8Array {
+  private sendSegment(
+    s: Stream,
+    segment: Segment,
+    type: MessageName,
+    now: number,
+    isRetransmission: boolean,
+  ): Uint8Array {
     if (type === 'InitSnd') return this.sendInitSnd(now);
     // Attach a pending ACK when it fits (a resent segment may have been cut without one):
     // one of this segment's own stream first, else the oldest. The Go original credits an
@@ -387,7 +411,10 @@ export class Connection {
     // A responder still in the handshake may send nothing new until the initiator's first
     // Data packet, and an initiator that has nothing to send never sends one: a PING
     // (acknowledged, never resent) asks for it, so a reply written later is not stuck.
-    const ping = type === 'InitRcv' || type === 'InitCryptoRcv' ? { streamId: ack.streamId, offset: this.stream(ack.streamId).sender.sentOffset, data: new Uint8Array(0) } : null;
+    const ping =
+      type === 'InitRcv' || type === 'InitCryptoRcv'
+        ? { streamId: ack.streamId, offset: this.stream(ack.streamId).sender.sentOffset, data: new Uint8Array(0) }
+        : null;
     const datagram = this.seal(type, { isClose: false, ack: { ...ack, window: this.window() }, stream: ping });
     if (paced) this.pace(now, datagram.length);
     return datagram;
@@ -410,7 +437,11 @@ export class Connection {
 
   /** An InitSnd, which carries no payload: sealed from the keys alone, whatever segment it stands for. */
   private sendInitSnd(now: number): Uint8Array {
-    const datagram = this.seal('InitSnd', { isClose: false, ack: null, stream: { streamId: 0, offset: 0, data: new Uint8Array(0) } });
+    const datagram = this.seal('InitSnd', {
+      isClose: false,
+      ack: null,
+      stream: { streamId: 0, offset: 0, data: new Uint8Array(0) },
+    });
     this.pace(now, datagram.length);
     return datagram;
   }
@@ -441,9 +472,13 @@ export class Connection {
     const peerEphemeral = this.peerEphemeralPublicKey;
     switch (type) {
       case 'InitSnd':
-        return encodeInitSnd({ ephemeralPublicKey: this.ephemeralPublicKey, identityPublicKey: this.ctx.identityPublicKey }, this.ctx.mtu);
+        return encodeInitSnd(
+          { ephemeralPublicKey: this.ephemeralPublicKey, identityPublicKey: this.ctx.identityPublicKey },
+          this.ctx.mtu,
+        );
       case 'InitCryptoSnd':
-        if (this.peerIdentityPublicKey === null) throw new QotpError('invalid-argument', '0-RTT needs the peer identity key');
+        if (this.peerIdentityPublicKey === null)
+          throw new QotpError('invalid-argument', '0-RTT needs the peer identity key');
         return encodeInitCryptoSnd({
           initiatorEphemeralPrivateKey: this.ephemeralPrivateKey,
           initiatorIdentityPublicKey: this.ctx.identityPublicKey,
@@ -454,14 +489,32 @@ export class Connection {
         }).packet;
       case 'InitRcv':
       case 'InitCryptoRcv': {
-        if (peerEphemeral === null || this.secret === null) throw new QotpError('invalid-argument', 'reply before the peer ephemeral key is known');
-        const derived = { responderEphemeralPublicKey: this.ephemeralPublicKey, secret: this.secret }; // computed once, at accept
-        const reply = { connId: this.id, responderEphemeralPrivateKey: this.ephemeralPrivateKey, initiatorEphemeralPublicKey: peerEphemeral, sn, payload, derived };
-        return type === 'InitRcv' ? encodeInitRcv({ ...reply, responderIdentityPublicKey: this.ctx.identityPublicKey }).packet : encodeInitCryptoRcv(reply).packet;
+        if (peerEphemeral === null || this.secret === null)
+          throw new QotpError('invalid-argument', 'reply before the peer ephemeral key is known');
+        // computed once, at accept
+        const derived = { responderEphemeralPublicKey: this.ephemeralPublicKey, secret: this.secret };
+        const reply = {
+          connId: this.id,
+          responderEphemeralPrivateKey: this.ephemeralPrivateKey,
+          initiatorEphemeralPublicKey: peerEphemeral,
+          sn,
+          payload,
+          derived,
+        };
+        return type === 'InitRcv'
+          ? encodeInitRcv({ ...reply, responderIdentityPublicKey: this.ctx.identityPublicKey }).packet
+          : encodeInitCryptoRcv(reply).packet;
       }
       case 'Data':
         if (this.secret === null) throw new QotpError('invalid-argument', 'Data before the shared secret is known');
-        return encodeData({ connId: this.id, secret: this.secret, sn, epoch: this.sendEpoch, sealedByInitiator: this.role === 'initiator', payload });
+        return encodeData({
+          connId: this.id,
+          secret: this.secret,
+          sn,
+          epoch: this.sendEpoch,
+          sealedByInitiator: this.role === 'initiator',
+          payload,
+        });
     }
   }
 

@@ -49,7 +49,8 @@ export class DueQueue<T> {
   }
 
   private dropStale(): void {
-    for (let top = this.heap[0]; top !== undefined && this.current.get(top.item) !== top.at; top = this.heap[0]) this.pop();
+    for (let top = this.heap[0]; top !== undefined && this.current.get(top.item) !== top.at; top = this.heap[0])
+      this.pop();
   }
 
   private push(e: Entry<T>): void {

@@ -28,7 +28,6 @@ export interface EndpointOptions {
 /** Most datagrams one poll() returns, so that a busy endpoint still lets its caller read. */
 const POLL_BUDGET = 256;
 
-
 export class Endpoint {
   readonly connections = new Map<bigint, Connection>();
   readonly publicKey: Uint8Array;
@@ -60,7 +59,15 @@ export class Endpoint {
       const ephemeral = this.options.randomBytes(32);
       const id = connIdOf(publicKeyOf(ephemeral));
       if (this.connections.has(id)) continue; // 2^-64: draw again
-      const conn = new Connection(id, 'initiator', peerPublicKey !== undefined, remote, ephemeral, peerPublicKey ?? null, this.ctx);
+      const conn = new Connection(
+        id,
+        'initiator',
+        peerPublicKey !== undefined,
+        remote,
+        ephemeral,
+        peerPublicKey ?? null,
+        this.ctx,
+      );
       this.connections.set(id, conn);
       this.touched.add(conn);
       return conn;
@@ -132,16 +139,35 @@ export class Endpoint {
     // a reply reaching the responder, or a first packet naming a connection this side
     // dialled, is refused before it is opened.
     const role = first ? 'responder' : type === 'Data' ? (conn?.role ?? 'responder') : 'initiator';
-    if (conn !== undefined && conn.role !== role) throw new QotpError('wrong-role', `a ${type} for connection 0x${id.toString(16)}, which is this side's ${conn.role === 'initiator' ? 'own dial' : 'accepted connection'}`);
-    if (!first && conn === undefined) throw new QotpError('unknown-connection', `no connection with id 0x${id.toString(16)}`);
+    if (conn !== undefined && conn.role !== role)
+      throw new QotpError(
+        'wrong-role',
+        `a ${type} for connection 0x${id.toString(16)}, which is this side's ${conn.role === 'initiator' ? 'own dial' : 'accepted connection'}`,
+      );
+    if (!first && conn === undefined)
+      throw new QotpError('unknown-connection', `no connection with id 0x${id.toString(16)}`);
     // A new connection's ephemeral key is drawn before the first packet is opened: the
     // secret receivePacket derives with it is the one the reply is sealed with.
     const ephemeralPrivateKey = conn?.ephemeralPrivateKey ?? this.options.randomBytes(32);
     const known = conn === undefined ? null : { connId: conn.id, secret: conn.secret, epoch: conn.receiveEpochNow };
-    const r = receivePacket(packet, { role, mtu: this.mtu, identityPrivateKey: this.options.identityPrivateKey, ephemeralPrivateKey, connection: known });
+    const r = receivePacket(packet, {
+      role,
+      mtu: this.mtu,
+      identityPrivateKey: this.options.identityPrivateKey,
+      ephemeralPrivateKey,
+      connection: known,
+    });
     if (r.type === 'InitSnd' || r.type === 'InitCryptoSnd') {
       const zeroRtt = r.type === 'InitCryptoSnd';
-      const accepted = this.accept(conn, r.connId, from, zeroRtt, ephemeralPrivateKey, r, zeroRtt ? r.identitySecret : null);
+      const accepted = this.accept(
+        conn,
+        r.connId,
+        from,
+        zeroRtt,
+        ephemeralPrivateKey,
+        r,
+        zeroRtt ? r.identitySecret : null,
+      );
       accepted.onPacket(type, zeroRtt ? r.payload : null, 0, now);
       return;
     }
@@ -153,12 +179,18 @@ export class Endpoint {
   }
 
   /** The initiator learns the responder's keys from the first reply (later replies repeat them). */
-  private established(conn: Connection, secret: Uint8Array, peerEphemeral: Uint8Array, peerIdentity: Uint8Array | null): void {
+  private established(
+    conn: Connection,
+    secret: Uint8Array,
+    peerEphemeral: Uint8Array,
+    peerIdentity: Uint8Array | null,
+  ): void {
     if (conn.secret !== null) return;
     conn.secret = secret;
     conn.peerEphemeralPublicKey = peerEphemeral;
     conn.peerIdentityPublicKey = peerIdentity;
-    const identitySecret = conn.withCrypto && peerIdentity !== null ? sharedSecret(conn.ephemeralPrivateKey, peerIdentity) : null;
+    const identitySecret =
+      conn.withCrypto && peerIdentity !== null ? sharedSecret(conn.ephemeralPrivateKey, peerIdentity) : null;
     this.logKeys(conn, identitySecret);
   }
 

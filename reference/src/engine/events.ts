@@ -13,9 +13,11 @@ export type EngineEvent =
   | { type: 'connection'; connId: bigint; remote: Address } // a peer opened a connection to us
   | { type: 'handshake-complete'; connId: bigint }
   | { type: 'stream-readable'; connId: bigint; streamId: number }
-  | { type: 'stream-finished'; connId: bigint; streamId: number } // the peer closed its direction and all of it was read
+  // the peer closed its direction and all of it was read
+  | { type: 'stream-finished'; connId: bigint; streamId: number }
   | { type: 'stream-close-acknowledged'; connId: bigint; streamId: number } // the peer acknowledged our CLOSE
-  | { type: 'stream-closed'; connId: bigint; streamId: number } // both directions are done and all our data acknowledged
+  // both directions are done and all our data acknowledged
+  | { type: 'stream-closed'; connId: bigint; streamId: number }
   | { type: 'connection-closed'; connId: bigint; reason: CloseReason }
   | { type: 'dropped'; remote: Address; reason: string }; // a datagram that failed a check (QotpError code and message)
 

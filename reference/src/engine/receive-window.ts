@@ -10,7 +10,11 @@ const RECEIVE_CAPACITY = constant('ReceiveBufferCapacity');
  * (clause stream.buffer-full): the check counts the whole segment, duplicate bytes too, as
  * the Go original's ReceiveBuffer.Insert does. Empty segments always fit.
  */
-export const fitsReceiveBuffer = (buffered: number, length: number, capacity: number = RECEIVE_CAPACITY): boolean => length === 0 || buffered + length <= capacity;
+export const fitsReceiveBuffer = (buffered: number, length: number, capacity: number = RECEIVE_CAPACITY): boolean =>
+  length === 0 || buffered + length <= capacity;
 
-/** The window an ACK advertises while `buffered` bytes are held (clause flow.window-advertised), before its window code. */
-export const advertisedWindow = (buffered: number, capacity: number = RECEIVE_CAPACITY): number => Math.max(capacity - buffered, 0);
+/**
+ * The window an ACK advertises while `buffered` bytes are held (clause flow.window-advertised), before its window code.
+ */
+export const advertisedWindow = (buffered: number, capacity: number = RECEIVE_CAPACITY): number =>
+  Math.max(capacity - buffered, 0);

@@ -5,7 +5,8 @@
 // takes every row of the tables it follows.
 import { spec, type StateMachine } from '@qotp/spec';
 
-export type MachineId = 'initiator-handshake' | 'responder-handshake' | 'connection-lifetime' | 'stream-send' | 'stream-receive';
+export type MachineId =
+  'initiator-handshake' | 'responder-handshake' | 'connection-lifetime' | 'stream-send' | 'stream-receive';
 
 type Observer = (machine: MachineId, row: string) => void;
 const observers = new Set<Observer>();
@@ -35,7 +36,8 @@ export class Machine {
   take(row: string): void {
     const t = this.table.transitions.find((r) => r.id === row);
     if (t === undefined) throw new Error(`${this.id} has no row '${row}'`);
-    if (t.from !== this.state) throw new Error(`${this.id} row '${row}' starts in '${t.from}', the machine is in '${this.state}'`);
+    if (t.from !== this.state)
+      throw new Error(`${this.id} row '${row}' starts in '${t.from}', the machine is in '${this.state}'`);
     this.state = t.to;
     for (const o of observers) o(this.id, row);
   }

@@ -78,12 +78,26 @@ export class StreamSender {
     if (this.pingRequested !== null && !this.emptySegmentInFlight) {
       const isPing = this.pingRequested === 'once';
       this.pingRequested = null;
-      return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing, isClose: false });
+      return this.track({
+        offset: this.sentOffset,
+        data: new Uint8Array(0),
+        sentAt: now,
+        transmissions: 1,
+        isPing,
+        isClose: false,
+      });
     }
     if (this.queuedBytes === 0) {
       if (this.machine.state !== 'closing' || this.emptySegmentInFlight) return null;
       this.machine.take('close-out'); // an empty CLOSE: nothing was left to carry the flag
-      return this.track({ offset: this.sentOffset, data: new Uint8Array(0), sentAt: now, transmissions: 1, isPing: false, isClose: true });
+      return this.track({
+        offset: this.sentOffset,
+        data: new Uint8Array(0),
+        sentAt: now,
+        transmissions: 1,
+        isPing: false,
+        isClose: true,
+      });
     }
     const data = this.dequeue(Math.min(maxData, this.queuedBytes));
     const offset = this.sentOffset;

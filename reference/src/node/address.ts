@@ -16,4 +16,5 @@ export function parseHostPort(text: string): HostPort {
   return { host: match[1] as string, port };
 }
 
-export const formatHostPort = (host: string, port: number): string => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
+export const formatHostPort = (host: string, port: number): string =>
+  host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

@@ -2,4 +2,9 @@
 export { QotpConnection, QotpSocket, QotpStream, type ListenOptions } from './socket.js';
 export { identityPrivateKey, parsePublicKey, type IdentityOption } from './identity.js';
 export { formatHostPort, parseHostPort, type HostPort } from './address.js';
-export { nodeCryptoAvailable, nodeCryptoBackend, selectCryptoBackend, type CryptoBackendName } from './crypto-backend.js';
+export {
+  nodeCryptoAvailable,
+  nodeCryptoBackend,
+  selectCryptoBackend,
+  type CryptoBackendName,
+} from './crypto-backend.js';

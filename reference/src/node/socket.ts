@@ -138,7 +138,9 @@ export class QotpConnection extends EventEmitter {
         this.emit('close', event.reason);
         return;
       }
-      default:
+      case 'connection':
+      case 'dropped':
+        // The socket handles these before a connection exists (or for none): see QotpSocket.
         return;
     }
   }
@@ -165,7 +167,11 @@ export class QotpSocket extends EventEmitter {
     // A failed send (e.g. no route) must not end the process: QOTP recovers by retransmission.
     udp.on('error', (error) => this.emit('socketError', error));
     udp.on('message', (data, rinfo) => {
-      this.engine.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), formatHostPort(rinfo.address, rinfo.port), nowNanos());
+      this.engine.receive(
+        new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        formatHostPort(rinfo.address, rinfo.port),
+        nowNanos(),
+      );
       this.pump();
     });
   }

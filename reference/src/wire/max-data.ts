@@ -10,7 +10,9 @@ const NARROW_MAX = constant('NarrowOffsetMax');
 
 /** Bytes a message type adds around the payload; InitSnd carries none. */
 export function cryptoOverhead(type: Exclude<MessageName, 'InitSnd'>): number {
-  return headerSize(type) + constant('FooterDataSize') + (type === 'InitCryptoSnd' ? constant('MsgInitFillLenSize') : 0);
+  return (
+    headerSize(type) + constant('FooterDataSize') + (type === 'InitCryptoSnd' ? constant('MsgInitFillLenSize') : 0)
+  );
 }
 
 /**

@@ -26,7 +26,9 @@ export interface StreamSection {
 export interface Payload {
   isClose: boolean;
   ack: Ack | null;
-  /** null only in an ACK-only payload (and in the short CLOSE-with-ACK quirk, clause payload.decode.short-close-ack). */
+  /**
+   * null only in an ACK-only payload (and in the short CLOSE-with-ACK quirk, clause payload.decode.short-close-ack).
+   */
   stream: StreamSection | null;
 }
 
@@ -111,7 +113,11 @@ export function decodePayload(bytes: Uint8Array): Payload {
   const wide = field(header, WIDE) === 1;
   // The wire has no flag for "no stream section": a short payload with ACK is ACK-only.
   const hasStream = !(type.hasAck && bytes.length < ACK_WITH_STREAM_MIN);
-  requireLength(bytes, payloadOverhead(type.hasAck, wide, hasStream), `${type.name} payload (${wide ? 48 : 24}-bit offsets)`);
+  requireLength(
+    bytes,
+    payloadOverhead(type.hasAck, wide, hasStream),
+    `${type.name} payload (${wide ? 48 : 24}-bit offsets)`,
+  );
 
   let at = 1;
   let ack: Ack | null = null;

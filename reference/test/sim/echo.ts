@@ -90,7 +90,9 @@ export function runEcho(o: EchoOptions): EchoResult {
   );
   return {
     completed,
-    echoedIntact: o.payloads.map((p, i) => Buffer.compare(Buffer.from(concat(received[i] ?? [])), Buffer.from(p)) === 0),
+    echoedIntact: o.payloads.map(
+      (p, i) => Buffer.compare(Buffer.from(concat(received[i] ?? [])), Buffer.from(p)) === 0,
+    ),
     prefixIntact: o.payloads.map((p, i) => {
       const got = Buffer.from(concat(received[i] ?? []));
       return got.length <= p.length && got.equals(Buffer.from(p.subarray(0, got.length)));

@@ -95,7 +95,9 @@ export class SimNet {
       react(this.takeEvents());
       this.flush();
       if (done()) return true;
-      const deadlines = [this.a.nextDeadline(this.now), this.b.nextDeadline(this.now)].filter((t): t is number => t !== null);
+      const deadlines = [this.a.nextDeadline(this.now), this.b.nextDeadline(this.now)].filter(
+        (t): t is number => t !== null,
+      );
       const nextArrival = this.queue.reduce((m, d) => Math.min(m, d.at), Infinity);
       const nextTimer = this.timers.reduce((m, t) => Math.min(m, t.at), Infinity);
       const next = Math.min(nextArrival, nextTimer, ...deadlines);
@@ -104,7 +106,8 @@ export class SimNet {
         return done();
       }
       stalled = next <= this.now ? stalled + 1 : 0;
-      if (stalled > 10_000) throw new Error(`livelock at ${this.now} ns: an endpoint asks to be polled now but sends nothing`);
+      if (stalled > 10_000)
+        throw new Error(`livelock at ${this.now} ns: an endpoint asks to be polled now but sends nothing`);
       this.now = Math.max(this.now, next);
       for (const t of this.timers.filter((t) => t.at <= this.now)) {
         this.timers.splice(this.timers.indexOf(t), 1);
@@ -130,7 +133,10 @@ export class SimNet {
 export const CLEAN: NetConditions = { loss: 0, duplicate: 0, delay: 2_000_000, jitter: 0 };
 
 /** Endpoints `a` and `b`, their keys and randomness drawn from `seed`, on a SimNet with `conditions`. */
-export function simulatedPair(seed: number, conditions: NetConditions = CLEAN): { a: Endpoint; b: Endpoint; net: SimNet } {
+export function simulatedPair(
+  seed: number,
+  conditions: NetConditions = CLEAN,
+): { a: Endpoint; b: Endpoint; net: SimNet } {
   const keys = prng(seed);
   const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
   const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });

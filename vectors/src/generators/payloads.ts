@@ -64,64 +64,258 @@ function invalid(name: string, comment: string, hex: string, clauses: string[]):
   return { id: `payload.invalid.${name}`, comment, flags: [], clauses, result: 'invalid', error, encoded: hex };
 }
 
-const ack = (streamId: number, offset: number, length: number, window: number) => ({ streamId, offset, length, window });
+const ack = (streamId: number, offset: number, length: number, window: number) => ({
+  streamId,
+  offset,
+  length,
+  window,
+});
 const stream = (streamId: number, offset: number, data: Uint8Array) => ({ streamId, offset, data });
 const EMPTY = new Uint8Array(0);
 
 function groups(): { kind: string; tests: PayloadTest[] }[] {
   const ackOnly: Case[] = [
-    { name: 'narrow', comment: 'ACK of 1400 bytes at offset 0 on stream 1, 16 MiB window: 11 bytes.', payload: { isClose: false, ack: ack(1, 0, 1400, 16777216), stream: null }, clauses: ['payload.ack-only', 'payload.ack.layout'] },
-    { name: 'narrow-max-offset', comment: 'ACK offset 0xFFFFFF still fits 24 bits.', payload: { isClose: false, ack: ack(7, 0xffffff, 1, 256), stream: null }, clauses: ['payload.ack-only', 'payload.offset.width'] },
-    { name: 'wide', comment: 'ACK offset 0x1000000 needs 48 bits: 14 bytes.', payload: { isClose: false, ack: ack(7, WIDE, 1000, 1048576), stream: null }, clauses: ['payload.ack-only', 'payload.offset.width'], flags: ['Wide'] },
-    { name: 'wide-max-offset', comment: 'Largest 48-bit ACK offset.', payload: { isClose: false, ack: ack(0xffffffff, MAX48, 0xffff, 893353197568), stream: null }, clauses: ['payload.ack-only', 'payload.offset.width'], flags: ['Wide'] },
-    { name: 'zero-window', comment: 'Receiver buffer full: window code 0.', payload: { isClose: false, ack: ack(0, 100, 100, 0), stream: null }, clauses: ['payload.ack-only', 'window.encode'] },
-    { name: 'small-window', comment: 'Window code 1 (128 bytes).', payload: { isClose: false, ack: ack(0, 100, 100, 128), stream: null }, clauses: ['payload.ack-only', 'window.decode'] },
-    { name: 'zero-length', comment: 'ACK of an empty range (a PING or empty CLOSE).', payload: { isClose: false, ack: ack(3, 500, 0, 65536), stream: null }, clauses: ['payload.ack-only'] },
+    {
+      name: 'narrow',
+      comment: 'ACK of 1400 bytes at offset 0 on stream 1, 16 MiB window: 11 bytes.',
+      payload: { isClose: false, ack: ack(1, 0, 1400, 16777216), stream: null },
+      clauses: ['payload.ack-only', 'payload.ack.layout'],
+    },
+    {
+      name: 'narrow-max-offset',
+      comment: 'ACK offset 0xFFFFFF still fits 24 bits.',
+      payload: { isClose: false, ack: ack(7, 0xffffff, 1, 256), stream: null },
+      clauses: ['payload.ack-only', 'payload.offset.width'],
+    },
+    {
+      name: 'wide',
+      comment: 'ACK offset 0x1000000 needs 48 bits: 14 bytes.',
+      payload: { isClose: false, ack: ack(7, WIDE, 1000, 1048576), stream: null },
+      clauses: ['payload.ack-only', 'payload.offset.width'],
+      flags: ['Wide'],
+    },
+    {
+      name: 'wide-max-offset',
+      comment: 'Largest 48-bit ACK offset.',
+      payload: { isClose: false, ack: ack(0xffffffff, MAX48, 0xffff, 893353197568), stream: null },
+      clauses: ['payload.ack-only', 'payload.offset.width'],
+      flags: ['Wide'],
+    },
+    {
+      name: 'zero-window',
+      comment: 'Receiver buffer full: window code 0.',
+      payload: { isClose: false, ack: ack(0, 100, 100, 0), stream: null },
+      clauses: ['payload.ack-only', 'window.encode'],
+    },
+    {
+      name: 'small-window',
+      comment: 'Window code 1 (128 bytes).',
+      payload: { isClose: false, ack: ack(0, 100, 100, 128), stream: null },
+      clauses: ['payload.ack-only', 'window.decode'],
+    },
+    {
+      name: 'zero-length',
+      comment: 'ACK of an empty range (a PING or empty CLOSE).',
+      payload: { isClose: false, ack: ack(3, 500, 0, 65536), stream: null },
+      clauses: ['payload.ack-only'],
+    },
   ];
   const data: Case[] = [
-    { name: 'narrow', comment: 'DATA without ACK, stream 0 offset 0.', payload: { isClose: false, ack: null, stream: stream(0, 0, text('hello')) }, clauses: ['payload.stream.layout'] },
-    { name: 'one-byte', comment: 'A single data byte: 9 bytes in all.', payload: { isClose: false, ack: null, stream: stream(1, 42, Uint8Array.of(0xff)) }, clauses: ['payload.stream.layout'] },
-    { name: 'narrow-max-offset', comment: 'Stream offset 0xFFFFFF still fits 24 bits.', payload: { isClose: false, ack: null, stream: stream(2, 0xffffff, text('x')) }, clauses: ['payload.offset.width'] },
-    { name: 'wide', comment: 'Stream offset 0x1000000 switches to 48 bits.', payload: { isClose: false, ack: null, stream: stream(2, WIDE, text('past 16 MiB')) }, clauses: ['payload.offset.width'], flags: ['Wide'] },
-    { name: 'wide-max', comment: 'Largest stream id and 48-bit offset.', payload: { isClose: false, ack: null, stream: stream(0xffffffff, MAX48, text('end')) }, clauses: ['payload.offset.width'], flags: ['Wide'] },
-    { name: 'full-packet', comment: 'A 1361-byte chunk, the most a 1400-byte Data packet carries without an ACK (1400 - 9 - 22 - 8).', payload: { isClose: false, ack: null, stream: stream(4, 1361, new Uint8Array(1361).map((_, i) => i & 0xff)) }, clauses: ['payload.stream.layout'] },
+    {
+      name: 'narrow',
+      comment: 'DATA without ACK, stream 0 offset 0.',
+      payload: { isClose: false, ack: null, stream: stream(0, 0, text('hello')) },
+      clauses: ['payload.stream.layout'],
+    },
+    {
+      name: 'one-byte',
+      comment: 'A single data byte: 9 bytes in all.',
+      payload: { isClose: false, ack: null, stream: stream(1, 42, Uint8Array.of(0xff)) },
+      clauses: ['payload.stream.layout'],
+    },
+    {
+      name: 'narrow-max-offset',
+      comment: 'Stream offset 0xFFFFFF still fits 24 bits.',
+      payload: { isClose: false, ack: null, stream: stream(2, 0xffffff, text('x')) },
+      clauses: ['payload.offset.width'],
+    },
+    {
+      name: 'wide',
+      comment: 'Stream offset 0x1000000 switches to 48 bits.',
+      payload: { isClose: false, ack: null, stream: stream(2, WIDE, text('past 16 MiB')) },
+      clauses: ['payload.offset.width'],
+      flags: ['Wide'],
+    },
+    {
+      name: 'wide-max',
+      comment: 'Largest stream id and 48-bit offset.',
+      payload: { isClose: false, ack: null, stream: stream(0xffffffff, MAX48, text('end')) },
+      clauses: ['payload.offset.width'],
+      flags: ['Wide'],
+    },
+    {
+      name: 'full-packet',
+      comment: 'A 1361-byte chunk, the most a 1400-byte Data packet carries without an ACK (1400 - 9 - 22 - 8).',
+      payload: {
+        isClose: false,
+        ack: null,
+        stream: stream(
+          4,
+          1361,
+          new Uint8Array(1361).map((_, i) => i & 0xff),
+        ),
+      },
+      clauses: ['payload.stream.layout'],
+    },
   ];
   const dataWithAck: Case[] = [
-    { name: 'narrow', comment: 'DATA with ACK: 18 bytes of overhead.', payload: { isClose: false, ack: ack(0, 0, 5, 16777216), stream: stream(0, 0, text('reply')) }, clauses: ['payload.ack.layout', 'payload.stream.layout'] },
-    { name: 'wide-by-ack', comment: 'Only the ACK offset is above 0xFFFFFF: both offsets become 48 bits.', payload: { isClose: false, ack: ack(1, WIDE, 1400, 65536), stream: stream(1, 10, text('a')) }, clauses: ['payload.offset.width'], flags: ['Wide'] },
-    { name: 'wide-by-stream', comment: 'Only the stream offset is above 0xFFFFFF: both offsets become 48 bits.', payload: { isClose: false, ack: ack(1, 10, 1, 65536), stream: stream(1, WIDE, text('b')) }, clauses: ['payload.offset.width'], flags: ['Wide'] },
-    { name: 'different-streams', comment: 'The ACK is for stream 5 while the data is on stream 9.', payload: { isClose: false, ack: ack(5, 1000, 200, 1048576), stream: stream(9, 300, text('other stream')) }, clauses: ['payload.ack.layout', 'payload.stream.layout'] },
+    {
+      name: 'narrow',
+      comment: 'DATA with ACK: 18 bytes of overhead.',
+      payload: { isClose: false, ack: ack(0, 0, 5, 16777216), stream: stream(0, 0, text('reply')) },
+      clauses: ['payload.ack.layout', 'payload.stream.layout'],
+    },
+    {
+      name: 'wide-by-ack',
+      comment: 'Only the ACK offset is above 0xFFFFFF: both offsets become 48 bits.',
+      payload: { isClose: false, ack: ack(1, WIDE, 1400, 65536), stream: stream(1, 10, text('a')) },
+      clauses: ['payload.offset.width'],
+      flags: ['Wide'],
+    },
+    {
+      name: 'wide-by-stream',
+      comment: 'Only the stream offset is above 0xFFFFFF: both offsets become 48 bits.',
+      payload: { isClose: false, ack: ack(1, 10, 1, 65536), stream: stream(1, WIDE, text('b')) },
+      clauses: ['payload.offset.width'],
+      flags: ['Wide'],
+    },
+    {
+      name: 'different-streams',
+      comment: 'The ACK is for stream 5 while the data is on stream 9.',
+      payload: { isClose: false, ack: ack(5, 1000, 200, 1048576), stream: stream(9, 300, text('other stream')) },
+      clauses: ['payload.ack.layout', 'payload.stream.layout'],
+    },
   ];
   const ping: Case[] = [
-    { name: 'narrow', comment: 'PING: a stream section with no data, 8 bytes (the minimum payload).', payload: { isClose: false, ack: null, stream: stream(0, 0, EMPTY) }, clauses: ['payload.ping', 'payload.min-size'] },
-    { name: 'wide', comment: 'PING at a 48-bit offset: 11 bytes.', payload: { isClose: false, ack: null, stream: stream(3, WIDE, EMPTY) }, clauses: ['payload.ping'], flags: ['Wide'] },
-    { name: 'with-ack', comment: 'PING carrying an ACK: exactly 18 bytes, the shortest payload with both sections.', payload: { isClose: false, ack: ack(0, 0, 10, 1024), stream: stream(0, 10, EMPTY) }, clauses: ['payload.ping', 'payload.ack-only'] },
-    { name: 'with-ack-wide', comment: 'PING with ACK and 48-bit offsets: 24 bytes.', payload: { isClose: false, ack: ack(0, WIDE, 10, 1024), stream: stream(0, WIDE, EMPTY) }, clauses: ['payload.ping'], flags: ['Wide'] },
+    {
+      name: 'narrow',
+      comment: 'PING: a stream section with no data, 8 bytes (the minimum payload).',
+      payload: { isClose: false, ack: null, stream: stream(0, 0, EMPTY) },
+      clauses: ['payload.ping', 'payload.min-size'],
+    },
+    {
+      name: 'wide',
+      comment: 'PING at a 48-bit offset: 11 bytes.',
+      payload: { isClose: false, ack: null, stream: stream(3, WIDE, EMPTY) },
+      clauses: ['payload.ping'],
+      flags: ['Wide'],
+    },
+    {
+      name: 'with-ack',
+      comment: 'PING carrying an ACK: exactly 18 bytes, the shortest payload with both sections.',
+      payload: { isClose: false, ack: ack(0, 0, 10, 1024), stream: stream(0, 10, EMPTY) },
+      clauses: ['payload.ping', 'payload.ack-only'],
+    },
+    {
+      name: 'with-ack-wide',
+      comment: 'PING with ACK and 48-bit offsets: 24 bytes.',
+      payload: { isClose: false, ack: ack(0, WIDE, 10, 1024), stream: stream(0, WIDE, EMPTY) },
+      clauses: ['payload.ping'],
+      flags: ['Wide'],
+    },
   ];
   const close: Case[] = [
-    { name: 'empty', comment: 'CLOSE with no data, no ACK: 8 bytes.', payload: { isClose: true, ack: null, stream: stream(0, 100, EMPTY) }, clauses: ['payload.close'] },
-    { name: 'with-data', comment: 'The last data of the stream carries the CLOSE.', payload: { isClose: true, ack: null, stream: stream(0, 95, text('bye!!')) }, clauses: ['payload.close'] },
-    { name: 'with-ack', comment: 'CLOSE with ACK and data.', payload: { isClose: true, ack: ack(0, 50, 50, 16777216), stream: stream(0, 100, text('fin')) }, clauses: ['payload.close', 'payload.ack.layout'] },
-    { name: 'with-ack-empty', comment: 'CLOSE with ACK and no data: 18 bytes.', payload: { isClose: true, ack: ack(0, 50, 50, 16777216), stream: stream(0, 100, EMPTY) }, clauses: ['payload.close'] },
-    { name: 'wide', comment: 'CLOSE at a 48-bit offset.', payload: { isClose: true, ack: null, stream: stream(6, 0x123456789a, EMPTY) }, clauses: ['payload.close', 'payload.offset.width'], flags: ['Wide'] },
+    {
+      name: 'empty',
+      comment: 'CLOSE with no data, no ACK: 8 bytes.',
+      payload: { isClose: true, ack: null, stream: stream(0, 100, EMPTY) },
+      clauses: ['payload.close'],
+    },
+    {
+      name: 'with-data',
+      comment: 'The last data of the stream carries the CLOSE.',
+      payload: { isClose: true, ack: null, stream: stream(0, 95, text('bye!!')) },
+      clauses: ['payload.close'],
+    },
+    {
+      name: 'with-ack',
+      comment: 'CLOSE with ACK and data.',
+      payload: { isClose: true, ack: ack(0, 50, 50, 16777216), stream: stream(0, 100, text('fin')) },
+      clauses: ['payload.close', 'payload.ack.layout'],
+    },
+    {
+      name: 'with-ack-empty',
+      comment: 'CLOSE with ACK and no data: 18 bytes.',
+      payload: { isClose: true, ack: ack(0, 50, 50, 16777216), stream: stream(0, 100, EMPTY) },
+      clauses: ['payload.close'],
+    },
+    {
+      name: 'wide',
+      comment: 'CLOSE at a 48-bit offset.',
+      payload: { isClose: true, ack: null, stream: stream(6, 0x123456789a, EMPTY) },
+      clauses: ['payload.close', 'payload.offset.width'],
+      flags: ['Wide'],
+    },
   ];
   const quirks = [
-    decodeOnly('short-close-ack', 'Type 2 (CLOSE with ACK) in 11 bytes: decoded without a stream section.', '40' + '01000000' + '640000' + '0a00' + '12', ['payload.decode.short-close-ack']),
-    decodeOnly('ack-only-trailing-bytes', 'Type 0 in 17 bytes: still ACK-only, the 6 bytes after the ACK section are ignored.', '00' + '01000000' + '000000' + '7805' + '32' + 'aabbccddeeff', ['payload.ack-only']),
+    decodeOnly(
+      'short-close-ack',
+      'Type 2 (CLOSE with ACK) in 11 bytes: decoded without a stream section.',
+      '40' + '01000000' + '640000' + '0a00' + '12',
+      ['payload.decode.short-close-ack'],
+    ),
+    decodeOnly(
+      'ack-only-trailing-bytes',
+      'Type 0 in 17 bytes: still ACK-only, the 6 bytes after the ACK section are ignored.',
+      '00' + '01000000' + '000000' + '7805' + '32' + 'aabbccddeeff',
+      ['payload.ack-only'],
+    ),
   ];
   const bad = [
     invalid('empty', 'No bytes at all.', '', ['payload.min-size']),
     invalid('seven-bytes', 'One byte below the 8-byte minimum.', '20' + '000000000000', ['payload.min-size']),
     invalid('version-1', 'Payload version 1.', '21' + '00000000' + '000000', ['payload.header.version']),
-    invalid('version-31', 'Payload version 31 (all version bits).', '3f' + '00000000' + '000000', ['payload.header.version']),
-    invalid('ack-narrow-ten-bytes', 'Type 0 needs 11 bytes for its ACK section; 10 given.', '00' + '00000000' + '000000' + '0000', ['payload.min-size']),
-    invalid('ack-wide-thirteen-bytes', 'Wide ACK section needs 14 bytes; 13 given.', '80' + '00000000' + '000000000000' + '0000', ['payload.min-size']),
-    invalid('data-wide-ten-bytes', 'Type 1 with 48-bit offset needs 11 bytes; 10 given.', 'a0' + '00000000' + '0000000000', ['payload.min-size']),
-    invalid('close-wide-ten-bytes', 'Type 3 with 48-bit offset needs 11 bytes; 10 given.', 'e0' + '00000000' + '0000000000', ['payload.min-size']),
-    ...[18, 19, 20, 21, 22, 23].map((n) =>
-      invalid(`ack-wide-${n}-bytes`, `Type 0 with 48-bit offsets in ${n} bytes: too long for ACK-only, too short for a stream section.`, '80' + '00'.repeat(n - 1), ['payload.decode.wide-ack-gap']),
+    invalid('version-31', 'Payload version 31 (all version bits).', '3f' + '00000000' + '000000', [
+      'payload.header.version',
+    ]),
+    invalid(
+      'ack-narrow-ten-bytes',
+      'Type 0 needs 11 bytes for its ACK section; 10 given.',
+      '00' + '00000000' + '000000' + '0000',
+      ['payload.min-size'],
     ),
-    invalid('close-ack-wide-20-bytes', 'Type 2 with 48-bit offsets in 20 bytes: the same gap.', 'c0' + '00'.repeat(19), ['payload.decode.wide-ack-gap']),
+    invalid(
+      'ack-wide-thirteen-bytes',
+      'Wide ACK section needs 14 bytes; 13 given.',
+      '80' + '00000000' + '000000000000' + '0000',
+      ['payload.min-size'],
+    ),
+    invalid(
+      'data-wide-ten-bytes',
+      'Type 1 with 48-bit offset needs 11 bytes; 10 given.',
+      'a0' + '00000000' + '0000000000',
+      ['payload.min-size'],
+    ),
+    invalid(
+      'close-wide-ten-bytes',
+      'Type 3 with 48-bit offset needs 11 bytes; 10 given.',
+      'e0' + '00000000' + '0000000000',
+      ['payload.min-size'],
+    ),
+    ...[18, 19, 20, 21, 22, 23].map((n) =>
+      invalid(
+        `ack-wide-${n}-bytes`,
+        `Type 0 with 48-bit offsets in ${n} bytes: too long for ACK-only, too short for a stream section.`,
+        '80' + '00'.repeat(n - 1),
+        ['payload.decode.wide-ack-gap'],
+      ),
+    ),
+    invalid(
+      'close-ack-wide-20-bytes',
+      'Type 2 with 48-bit offsets in 20 bytes: the same gap.',
+      'c0' + '00'.repeat(19),
+      ['payload.decode.wide-ack-gap'],
+    ),
   ];
   return [
     { kind: 'ack-only', tests: ackOnly.map((c) => valid('ack-only', c)) },

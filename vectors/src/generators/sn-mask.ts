@@ -12,7 +12,16 @@ const DRAFT_KEY = Uint8Array.from({ length: 32 }, (_, i) => i);
 const DRAFT_INPUT = Uint8Array.from([0, 0, 0, 9, 0, 0, 0, 0x4a, 0, 0, 0, 0, 0x31, 0x41, 0x59, 0x27]);
 
 function hchachaTest(id: string, comment: string, key: Uint8Array, input: Uint8Array): SnMaskTest {
-  return { id: `mask.hchacha20.${id}`, comment, flags: [], clauses: ['crypto.sn.xchacha20'], result: 'valid', key: toHex(key), nonce: toHex(input), subkey: toHex(hchacha20(key, input)) };
+  return {
+    id: `mask.hchacha20.${id}`,
+    comment,
+    flags: [],
+    clauses: ['crypto.sn.xchacha20'],
+    result: 'valid',
+    key: toHex(key),
+    nonce: toHex(input),
+    subkey: toHex(hchacha20(key, input)),
+  };
 }
 
 function maskTest(id: string, comment: string, key: Uint8Array, nonce: Uint8Array, sn: number): SnMaskTest {
@@ -35,7 +44,12 @@ function maskTest(id: string, comment: string, key: Uint8Array, nonce: Uint8Arra
 export function generateSnMask(): SnMaskFile {
   const bytes = seededBytes(0x5e9a11);
   const hchacha = [
-    hchachaTest('draft-section-2-2-1', 'The HChaCha20 test vector of draft-irtf-cfrg-xchacha-03, section 2.2.1.', DRAFT_KEY, DRAFT_INPUT),
+    hchachaTest(
+      'draft-section-2-2-1',
+      'The HChaCha20 test vector of draft-irtf-cfrg-xchacha-03, section 2.2.1.',
+      DRAFT_KEY,
+      DRAFT_INPUT,
+    ),
     hchachaTest('zero', 'All-zero key and input.', new Uint8Array(32), new Uint8Array(16)),
     ...[1, 2, 3, 4].map((i) => hchachaTest(`random-${i}`, 'Seeded key and input.', bytes(32), bytes(16))),
   ];
@@ -43,7 +57,15 @@ export function generateSnMask(): SnMaskFile {
     maskTest('sn-0', 'Sequence number 0: the masked bytes are the keystream itself.', bytes(32), bytes(24), 0),
     maskTest('sn-1', 'Sequence number 1.', bytes(32), bytes(24), 1),
     maskTest('sn-max', 'The largest sequence number, 2^48-1.', bytes(32), bytes(24), 2 ** 48 - 1),
-    ...[1, 2, 3].map((i) => maskTest(`random-${i}`, 'Seeded key, nonce and sequence number.', bytes(32), bytes(24), readUint(bytes(6), 0, 48))),
+    ...[1, 2, 3].map((i) =>
+      maskTest(
+        `random-${i}`,
+        'Seeded key, nonce and sequence number.',
+        bytes(32),
+        bytes(24),
+        readUint(bytes(6), 0, 48),
+      ),
+    ),
   ];
   return vectorFile(
     'sn-mask',

@@ -16,7 +16,9 @@ function encode(bits: (typeof WIDTHS)[number], value: bigint): Uint8Array {
 function cases(bits: number): [string, bigint, string][] {
   const max = (1n << BigInt(bits)) - 1n;
   // A value whose bytes are all different shows the byte order unambiguously.
-  const ascending = BigInt(`0x${Array.from({ length: bits / 8 }, (_, i) => (bits / 8 - i).toString(16).padStart(2, '0')).join('')}`);
+  const ascending = BigInt(
+    `0x${Array.from({ length: bits / 8 }, (_, i) => (bits / 8 - i).toString(16).padStart(2, '0')).join('')}`,
+  );
   return [
     ['zero', 0n, 'Zero.'],
     ['one', 1n, 'One: the low byte comes first.'],
@@ -33,21 +35,24 @@ export function generateUint(): UintFile {
   const groups = WIDTHS.map((bits) => ({
     bits,
     tests: cases(bits)
-      .filter(([, value], i, all) => all.findIndex(([, v]) => v === value) === i) // u16: 0x100 is both 'second-byte' and 'high-byte'
+      // u16: 0x100 is both 'second-byte' and 'high-byte'
+      .filter(([, value], i, all) => all.findIndex(([, v]) => v === value) === i)
       .map(([name, value, comment]): UintTest => ({
-      id: `uint.u${bits}.${name}`,
-      comment,
-      flags: [],
-      clauses: ['wire.byte-order'],
-      result: 'valid',
-      value: value.toString(),
-      encoded: toHex(encode(bits, value)),
-    })),
+        id: `uint.u${bits}.${name}`,
+        comment,
+        flags: [],
+        clauses: ['wire.byte-order'],
+        result: 'valid',
+        value: value.toString(),
+        encoded: toHex(encode(bits, value)),
+      })),
   }));
   return vectorFile(
     'uint-codec',
     'QOTP little-endian unsigned integers',
-    ['Each test: the unsigned integer `value` (decimal) written with `bits` bits is `encoded`; reading `encoded` gives `value`.'],
+    [
+      'Each test: the unsigned integer `value` (decimal) written with `bits` bits is `encoded`; reading `encoded` gives `value`.',
+    ],
     {},
     groups,
   );

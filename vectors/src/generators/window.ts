@@ -5,7 +5,14 @@ import { decodeRcvWindow, encodeRcvWindow } from '@qotp/reference';
 import type { WindowFile, WindowTest } from '../types.js';
 import { vectorFile } from './envelope.js';
 
-const test = (id: string, comment: string, flags: string[], clauses: string[], code: number, bytes: number): WindowTest => ({
+const test = (
+  id: string,
+  comment: string,
+  flags: string[],
+  clauses: string[],
+  code: number,
+  bytes: number,
+): WindowTest => ({
   id,
   comment,
   flags,
@@ -18,7 +25,14 @@ const test = (id: string, comment: string, flags: string[], clauses: string[], c
 function decodeTests(): WindowTest[] {
   return Array.from({ length: 256 }, (_, code) => {
     const flags = code === 1 ? ['SmallWindow'] : code === 255 ? ['Saturated'] : [];
-    return test(`window.decode.code-${String(code).padStart(3, '0')}`, `Code ${code}.`, flags, ['window.decode'], code, decodeRcvWindow(code));
+    return test(
+      `window.decode.code-${String(code).padStart(3, '0')}`,
+      `Code ${code}.`,
+      flags,
+      ['window.decode'],
+      code,
+      decodeRcvWindow(code),
+    );
   });
 }
 
@@ -49,7 +63,14 @@ function encodeTests(): WindowTest[] {
     points.push([`2-pow-${h}-plus-one`, 2 ** h + 1, `One above 2^${h}.`, ['RoundsDown']]);
   }
   return points.map(([name, bytes, comment, flags]) =>
-    test(`window.encode.${name}`, comment, flags, ['window.encode', 'window.round-down'], encodeRcvWindow(bytes), bytes),
+    test(
+      `window.encode.${name}`,
+      comment,
+      flags,
+      ['window.encode', 'window.round-down'],
+      encodeRcvWindow(bytes),
+      bytes,
+    ),
   );
 }
 

@@ -28,9 +28,13 @@ const reversed = (b: Uint8Array): Uint8Array => b.slice().reverse();
 const VERSION = bitField(spec.payload.header, 'version');
 const TYPE = bitField(spec.payload.header, 'type');
 const fieldOf = (byte: number, f: { shift: number; width: number }) => (byte >> f.shift) & ((1 << f.width) - 1);
-const keep = (byte: number) => byte & ~(((1 << VERSION.width) - 1) << VERSION.shift) & ~(((1 << TYPE.width) - 1) << TYPE.shift);
+const keep = (byte: number) =>
+  byte & ~(((1 << VERSION.width) - 1) << VERSION.shift) & ~(((1 << TYPE.width) - 1) << TYPE.shift);
 const typeLow = (byte: number) => keep(byte) | fieldOf(byte, TYPE) | (fieldOf(byte, VERSION) << TYPE.width);
-const typeHigh = (byte: number) => keep(byte) | ((byte & ((1 << TYPE.width) - 1)) << TYPE.shift) | (((byte >> TYPE.width) & ((1 << VERSION.width) - 1)) << VERSION.shift);
+const typeHigh = (byte: number) =>
+  keep(byte) |
+  ((byte & ((1 << TYPE.width) - 1)) << TYPE.shift) |
+  (((byte >> TYPE.width) & ((1 << VERSION.width) - 1)) << VERSION.shift);
 const withHeader = (b: Uint8Array, change: (byte: number) => number): Uint8Array => {
   const out = b.slice();
   if (out.length > 0) out[0] = change(out[0] as number);
@@ -41,20 +45,33 @@ const WIDE = bitField(spec.payload.header, 'wideOffsets');
 const MIN_PAYLOAD = constant('MinProtoSize');
 const ACK_AND_STREAM_NARROW = 18; // the ACK-only threshold of payload.decode.wide-ack-gap
 const isWide = (b: Uint8Array) => b.length > 0 && fieldOf(b[0] as number, WIDE) === 1;
-const hasAck = (b: Uint8Array) => b.length > 0 && spec.payload.types.find((t) => t.code === fieldOf(b[0] as number, TYPE))?.hasAck === true;
-const isCloseWithAck = (b: Uint8Array) => b.length > 0 && spec.payload.types.find((t) => t.code === fieldOf(b[0] as number, TYPE))?.isClose === true && hasAck(b);
+const hasAck = (b: Uint8Array) =>
+  b.length > 0 && spec.payload.types.find((t) => t.code === fieldOf(b[0] as number, TYPE))?.hasAck === true;
+const isCloseWithAck = (b: Uint8Array) =>
+  b.length > 0 &&
+  spec.payload.types.find((t) => t.code === fieldOf(b[0] as number, TYPE))?.isClose === true &&
+  hasAck(b);
 const nothing: Payload = { isClose: false, ack: null, stream: null };
 
-const swapAck = (p: Payload): Payload => (p.ack === null ? p : { ...p, ack: { ...p.ack, offset: p.ack.length, length: p.ack.offset } });
-const swapStream = (p: Payload): Payload => (p.stream === null ? p : { ...p, stream: { ...p.stream, streamId: p.stream.offset, offset: p.stream.streamId } });
+const swapAck = (p: Payload): Payload =>
+  p.ack === null ? p : { ...p, ack: { ...p.ack, offset: p.ack.length, length: p.ack.offset } };
+const swapStream = (p: Payload): Payload =>
+  p.stream === null ? p : { ...p, stream: { ...p.stream, streamId: p.stream.offset, offset: p.stream.streamId } };
 const flipClose = (p: Payload): Payload => ({ ...p, isClose: !p.isClose });
 
 /** A backend whose AEAD sees other key, nonce or AAD bytes than the reference gives it. */
-const aead = (change: { key?: (k: Uint8Array) => Uint8Array; nonce?: (n: Uint8Array) => Uint8Array; aad?: (a: Uint8Array) => Uint8Array }): Partial<CryptoBackend> => {
+const aead = (change: {
+  key?: (k: Uint8Array) => Uint8Array;
+  nonce?: (n: Uint8Array) => Uint8Array;
+  aad?: (a: Uint8Array) => Uint8Array;
+}): Partial<CryptoBackend> => {
   const k = change.key ?? ((x) => x);
   const n = change.nonce ?? ((x) => x);
   const a = change.aad ?? ((x) => x);
-  return { seal: (key, nonce, aad, p) => nobleBackend.seal(k(key), n(nonce), a(aad), p), open: (key, nonce, aad, s) => nobleBackend.open(k(key), n(nonce), a(aad), s) };
+  return {
+    seal: (key, nonce, aad, p) => nobleBackend.seal(k(key), n(nonce), a(aad), p),
+    open: (key, nonce, aad, s) => nobleBackend.open(k(key), n(nonce), a(aad), s),
+  };
 };
 
 /**
@@ -95,14 +112,20 @@ function swapFields(packet: Uint8Array, message: MessageName, a: string, b: stri
 }
 const KEY = constant('PubKeySize');
 /** A receiver that gets what the reference gets and then changes it. */
-const receivedAs = (change: (got: Received) => Received): Partial<Implementation> => ({ receivePacket: (datagram, ctx) => change(reference.receivePacket(datagram, ctx)) });
+const receivedAs = (change: (got: Received) => Received): Partial<Implementation> => ({
+  receivePacket: (datagram, ctx) => change(reference.receivePacket(datagram, ctx)),
+});
 /** A sender that puts a message's two public keys in each other's place. */
 const keysSwapped = (message: MessageName, a: string, b: string): Partial<Implementation> => ({
-  buildPacket: (keys, s) => (s.message === message ? swapFields(reference.buildPacket(keys, s), message, a, b, KEY) : reference.buildPacket(keys, s)),
+  buildPacket: (keys, s) =>
+    s.message === message
+      ? swapFields(reference.buildPacket(keys, s), message, a, b, KEY)
+      : reference.buildPacket(keys, s),
 });
 /** Reads a first byte's fields in the other order: the message type in the low 3 bits, the version above. */
 const CRYPTO_TYPE = bitField(spec.cryptoHeader, 'type');
-const headerReadBackwards = (byte: number) => ((byte & ((1 << CRYPTO_TYPE.width) - 1)) << CRYPTO_TYPE.shift) | (byte >> CRYPTO_TYPE.width);
+const headerReadBackwards = (byte: number) =>
+  ((byte & ((1 << CRYPTO_TYPE.width) - 1)) << CRYPTO_TYPE.shift) | (byte >> CRYPTO_TYPE.width);
 
 export const VECTOR_MUTANTS = {
   'big-endian': {
@@ -139,13 +162,19 @@ export const VECTOR_MUTANTS = {
     what: 'keeps the payload type in the low bits of the header byte and the version above it',
     clauses: ['payload.header.layout'],
     files: ['payloads'],
-    impl: { encodePayload: (p) => withHeader(reference.encodePayload(p), typeLow), decodePayload: (b) => reference.decodePayload(withHeader(b, typeHigh)) },
+    impl: {
+      encodePayload: (p) => withHeader(reference.encodePayload(p), typeLow),
+      decodePayload: (b) => reference.decodePayload(withHeader(b, typeHigh)),
+    },
   },
   'close-types-swapped': {
     what: 'reads and writes the DATA type codes as CLOSE and the CLOSE codes as DATA',
     clauses: ['payload.types'],
     files: ['payloads'],
-    impl: { encodePayload: (p) => reference.encodePayload(flipClose(p)), decodePayload: (b) => flipClose(reference.decodePayload(b)) },
+    impl: {
+      encodePayload: (p) => reference.encodePayload(flipClose(p)),
+      decodePayload: (b) => flipClose(reference.decodePayload(b)),
+    },
   },
   'ack-fields-swapped': {
     what: "reads the ACK section's offset and length in each other's place",
@@ -171,7 +200,8 @@ export const VECTOR_MUTANTS = {
     files: ['payloads'],
     impl: {
       decodePayload: (b) => {
-        if (!isWide(b) || !hasAck(b) || b.length < ACK_AND_STREAM_NARROW || b.length >= 24) return reference.decodePayload(b);
+        if (!isWide(b) || !hasAck(b) || b.length < ACK_AND_STREAM_NARROW || b.length >= 24)
+          return reference.decodePayload(b);
         return { ...nothing, isClose: false };
       },
     },
@@ -182,7 +212,8 @@ export const VECTOR_MUTANTS = {
     files: ['payloads'],
     impl: {
       decodePayload: (b) => {
-        if (isCloseWithAck(b) && b.length < ACK_AND_STREAM_NARROW) throw new QotpError('too-short', `a CLOSE with an ACK needs ${ACK_AND_STREAM_NARROW} bytes`);
+        if (isCloseWithAck(b) && b.length < ACK_AND_STREAM_NARROW)
+          throw new QotpError('too-short', `a CLOSE with an ACK needs ${ACK_AND_STREAM_NARROW} bytes`);
         return reference.decodePayload(b);
       },
     },
@@ -216,20 +247,27 @@ export const VECTOR_MUTANTS = {
     what: 'writes X25519 public keys as big-endian u-coordinates (and reads them so)',
     clauses: ['crypto.keys.x25519'],
     files: ['crypto-messages'],
-    backend: { x25519PublicKey: (priv) => reversed(nobleBackend.x25519PublicKey(priv)), x25519: (priv, peer) => nobleBackend.x25519(priv, reversed(peer)) },
+    backend: {
+      x25519PublicKey: (priv) => reversed(nobleBackend.x25519PublicKey(priv)),
+      x25519: (priv, peer) => nobleBackend.x25519(priv, reversed(peer)),
+    },
   },
   'sn-mask-chacha20': {
     what: "masks the sequence number with RFC 8439's ChaCha20 (the sealed payload's first 12 bytes as nonce) instead of XChaCha20",
     clauses: ['crypto.sn.xchacha20'],
     files: ['sn-mask'],
-    impl: { xorSnMask: (secret, sealed, sn) => chacha20(secret, sealed.subarray(0, 12), sn, undefined, spec.snMasking.counter) },
+    impl: {
+      xorSnMask: (secret, sealed, sn) =>
+        chacha20(secret, sealed.subarray(0, 12), sn, undefined, spec.snMasking.counter),
+    },
   },
   'sealed-payload-9-bytes': {
     what: 'rejects a packet whose payload has 8 bytes, the fewest the mask nonce allows, as a receiver that wants one more would',
     clauses: ['crypto.sn.min-payload', 'crypto.init-rcv.min-size'],
     files: ['crypto-messages'],
     impl: receivedAs((got) => {
-      if (got.type !== 'InitSnd' && got.payload.length < 9) throw new QotpError('too-short', 'a sealed payload under 9 bytes');
+      if (got.type !== 'InitSnd' && got.payload.length < 9)
+        throw new QotpError('too-short', 'a sealed payload under 9 bytes');
       return got;
     }),
   },
@@ -237,13 +275,21 @@ export const VECTOR_MUTANTS = {
     what: "hands an InitCryptoSnd's filler to the application as data, as a receiver that does not strip it would",
     clauses: ['crypto.init-crypto-snd.filler'],
     files: ['crypto-messages'],
-    impl: receivedAs((got) => (got.type === 'InitCryptoSnd' ? { ...got, payload: Uint8Array.from([...new Uint8Array(got.fillerLength), ...got.payload]), fillerLength: 0 } : got)),
+    impl: receivedAs((got) =>
+      got.type === 'InitCryptoSnd'
+        ? { ...got, payload: Uint8Array.from([...new Uint8Array(got.fillerLength), ...got.payload]), fillerLength: 0 }
+        : got,
+    ),
   },
   'conn-id-from-key-end': {
     what: "takes the connection id from the last 8 bytes of the initiator's ephemeral key, not the first",
     clauses: ['crypto.conn-id.initial'],
     files: ['crypto-messages'],
-    impl: receivedAs((got) => (got.type === 'InitSnd' || got.type === 'InitCryptoSnd' ? { ...got, connId: reference.readUint64(got.ephemeralPublicKey, KEY - 8) } : got)),
+    impl: receivedAs((got) =>
+      got.type === 'InitSnd' || got.type === 'InitCryptoSnd'
+        ? { ...got, connId: reference.readUint64(got.ephemeralPublicKey, KEY - 8) }
+        : got,
+    ),
   },
   'crypto-header-read-backwards': {
     what: 'reads the first byte with the type in its low 3 bits and the version in the high 5',
@@ -283,7 +329,15 @@ export const VECTOR_MUTANTS = {
     what: "seals its InitCryptoSnd with the responder's ephemeral key in place of its identity key",
     clauses: ['crypto.init-crypto-snd.secret'],
     files: ['crypto-messages'],
-    impl: { buildPacket: (keys, s) => reference.buildPacket(s.message === 'InitCryptoSnd' ? { ...keys, responderIdentityPublicKey: keys.responderEphemeralPublicKey } : keys, s) },
+    impl: {
+      buildPacket: (keys, s) =>
+        reference.buildPacket(
+          s.message === 'InitCryptoSnd'
+            ? { ...keys, responderIdentityPublicKey: keys.responderEphemeralPublicKey }
+            : keys,
+          s,
+        ),
+    },
   },
   'buffer-twice-capacity': {
     what: 'holds up to twice ReceiveBufferCapacity before it drops a segment',

@@ -2,14 +2,33 @@
 // the file exercises, that fails (an assertion error) where the implementation disagrees with
 // a vector. reference.test.ts replays every file with the reference; mutants.test.ts with the
 // reference given one rule wrong, to show that the vectors naming that rule catch it.
-import { hchacha20, initialBbr, initialRtt, QotpError, readUint64, sealPacket, writeUint, type Payload } from '@qotp/reference';
+import {
+  hchacha20,
+  initialBbr,
+  initialRtt,
+  QotpError,
+  readUint64,
+  sealPacket,
+  writeUint,
+  type Payload,
+} from '@qotp/reference';
 import { xchacha20 } from '@noble/ciphers/chacha.js';
 import { headerSize } from '@qotp/spec';
 import { expect } from 'vitest';
-import { allTests, applyDamage, fromHex, loadVectors, receiverContext, toHex, type PayloadJson, type VectorFile, type VectorFileName, type VectorFiles } from '../../src/index.js';
+import {
+  allTests,
+  applyDamage,
+  fromHex,
+  loadVectors,
+  receiverContext,
+  toHex,
+  type PayloadJson,
+  type VectorFile,
+  type VectorFileName,
+  type VectorFiles,
+} from '../../src/index.js';
 import { type RcvBufferOp } from '../../src/generators/rcv-buffer.js';
 import type { Implementation } from './implementation.js';
-
 
 /** The QotpError code `run` throws, or 'no error'. */
 function errorCode(run: () => unknown): string {
@@ -28,7 +47,10 @@ const fromJson = (p: PayloadJson): Payload => ({
   stream: p.stream && { streamId: p.stream.streamId, offset: p.stream.offset, data: fromHex(p.stream.data) },
 });
 
-type Entry<F extends VectorFileName> = { group: VectorFiles[F]['testGroups'][number]; test: VectorFiles[F]['testGroups'][number]['tests'][number] };
+type Entry<F extends VectorFileName> = {
+  group: VectorFiles[F]['testGroups'][number];
+  test: VectorFiles[F]['testGroups'][number]['tests'][number];
+};
 
 function uintCodec(impl: Implementation, { group, test }: Entry<'uint-codec'>): void {
   const encoded = fromHex(test.encoded);
@@ -65,7 +87,12 @@ function packets(impl: Implementation, { group, test }: Entry<'crypto-messages'>
   // The packet is the test's sealing, damaged as `damage` says (the only way it was made).
   expect(test.damage === undefined, 'mutation and damage go together').toBe(test.mutation === undefined);
   const reseal = (sealed: Uint8Array, plaintext: Uint8Array) =>
-    sealPacket(sealed.subarray(0, headerSize(test.message)), plaintext, { secret: fromHex(group.keySet.identitySecret), sn: test.sn, epoch: test.epoch, sealedByInitiator: test.sealedByInitiator });
+    sealPacket(sealed.subarray(0, headerSize(test.message)), plaintext, {
+      secret: fromHex(group.keySet.identitySecret),
+      sn: test.sn,
+      epoch: test.epoch,
+      sealedByInitiator: test.sealedByInitiator,
+    });
   const sealed = impl.buildPacket(group.keySet, test);
   expect(toHex(test.damage === undefined ? sealed : applyDamage(sealed, test.damage, reseal))).toBe(test.packet);
   if (test.result === 'invalid') {
@@ -83,7 +110,11 @@ function packets(impl: Implementation, { group, test }: Entry<'crypto-messages'>
     expect(toHex(got.secret)).toBe(group.keySet.ephemeralSecret);
     return;
   }
-  expect({ payload: toHex(got.payload), sn: got.sn, epoch: got.epoch }).toEqual({ payload: want.payload, sn: want.sn, epoch: want.epoch });
+  expect({ payload: toHex(got.payload), sn: got.sn, epoch: got.epoch }).toEqual({
+    payload: want.payload,
+    sn: want.sn,
+    epoch: want.epoch,
+  });
   if (got.type === 'InitCryptoSnd') {
     expect(got.fillerLength).toBe(want.fillerLength);
     expect(toHex(got.identitySecret)).toBe(group.keySet.identitySecret);
@@ -96,7 +127,11 @@ function rto(impl: Implementation, { group, test }: Entry<'rto'>): void {
     let state = initialRtt;
     for (const s of test.samples ?? []) {
       state = impl.updateRtt(state, s.rtt);
-      expect({ srtt: state.srtt, rttvar: state.rttvar, rto: impl.rtoNanos(state) }).toEqual({ srtt: s.srtt, rttvar: s.rttvar, rto: s.rto });
+      expect({ srtt: state.srtt, rttvar: state.rttvar, rto: impl.rtoNanos(state) }).toEqual({
+        srtt: s.srtt,
+        rttvar: s.rttvar,
+        rto: s.rto,
+      });
     }
     expect(test.samples?.length).toBeGreaterThan(0);
   } else if (group.kind === 'backoff') {
@@ -110,7 +145,12 @@ function rto(impl: Implementation, { group, test }: Entry<'rto'>): void {
         rtt = impl.updateRtt(rtt, step.rtt ?? 0);
         bbr = impl.onAck(bbr, step.rtt ?? 0, rtt.srtt, step.bytesAcked ?? 0, step.now ?? 0);
       } else bbr = step.event === 'duplicate-ack' ? impl.onDuplicateAck(bbr) : impl.onRetransmit(bbr);
-      expect({ bwMax: bbr.bwMax, gainPercent: bbr.gainPercent, isStartup: bbr.isStartup, pacing: impl.pacingInterval(bbr, rtt.srtt, 1400) }).toEqual({
+      expect({
+        bwMax: bbr.bwMax,
+        gainPercent: bbr.gainPercent,
+        isStartup: bbr.isStartup,
+        pacing: impl.pacingInterval(bbr, rtt.srtt, 1400),
+      }).toEqual({
         bwMax: step.bwMax,
         gainPercent: step.gainPercent,
         isStartup: step.isStartup,
@@ -136,7 +176,9 @@ function snMask(impl: Implementation, { group, test }: Entry<'sn-mask'>): void {
 
 function rcvBuffer(impl: Implementation, { test }: Entry<'rcv-buffer'>): void {
   // The file's steps, fed to the receive buffer, give the file's results.
-  const ops = test.steps.map((s): RcvBufferOp => (s.op === 'read' ? ['read', s.streamId] : ['insert', s.streamId, s.offset ?? 0, s.length ?? 0]));
+  const ops = test.steps.map((s): RcvBufferOp =>
+    s.op === 'read' ? ['read', s.streamId] : ['insert', s.streamId, s.offset ?? 0, s.length ?? 0],
+  );
   expect(impl.replayRcvBuffer(test.capacity, ops)).toEqual(test.steps);
 }
 
@@ -159,7 +201,10 @@ export interface VectorEntry {
 }
 
 /** Every vector of a file. */
-export const vectorsOf = (file: VectorFileName): VectorEntry[] => [...allTests(loadVectors(file) as VectorFile<{ tests: VectorEntry['test'][] }>)];
+export const vectorsOf = (file: VectorFileName): VectorEntry[] => [
+  ...allTests(loadVectors(file) as VectorFile<{ tests: VectorEntry['test'][] }>),
+];
 
 /** Replays one vector of a file with an implementation; throws where they disagree. */
-export const replay = (file: VectorFileName, impl: Implementation, entry: VectorEntry): void => (REPLAY[file] as (impl: Implementation, entry: VectorEntry) => void)(impl, entry);
+export const replay = (file: VectorFileName, impl: Implementation, entry: VectorEntry): void =>
+  (REPLAY[file] as (impl: Implementation, entry: VectorEntry) => void)(impl, entry);
