@@ -2,11 +2,11 @@
 // and datagrams, and the measure of the tester's own timing uncertainty. Shared by the
 // runner's own thread and the worker that runs timing cases in isolation.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import type { CaseContext, Check, ClientRun, Measurement, Observation, RelayCapture } from './cases/case.js';
-import { CheckFailure } from './cases/case.js';
+import type { CaseContext, Check, ClientRun, Measurement, Observation, RelayCapture } from './kit/case.js';
+import { CheckFailure } from './kit/case.js';
 import { explainViolation, monitor } from './monitor.js';
 import { Timeout } from './verdict.js';
-import type { Datagram } from './peer/datagram.js';
+import type { Datagram } from './capture/datagram.js';
 import { PeerConnection } from './peer/peer-connection.js';
 import { NO_OWNER, TesterPeer } from './peer/tester-peer.js';
 

@@ -12,7 +12,7 @@ import runnerPackage from '../package.json' with { type: 'json' };
 import { parseHostPort, selectCryptoBackend } from '@qotp/reference/node';
 import { cryptoBackend, QotpError } from '@qotp/reference';
 import { pinnedRelease, spec } from '@qotp/spec';
-import type { CaseDefinition } from './cases/case.js';
+import type { CaseDefinition } from './kit/case.js';
 import { allCases } from './cases/index.js';
 import { htmlReport } from './report/html.js';
 import { junitXml } from './report/junit.js';

@@ -9,7 +9,7 @@ export {
   type Level,
   type Measurement,
   type Role,
-} from './cases/case.js';
+} from './kit/case.js';
 export { runCases, type CaseResult, type RunOptions } from './runner.js';
 export { counts, levelOf, summarize, summaryLine, type Outcome, type Summary } from './verdict.js';
 export {
@@ -26,20 +26,14 @@ export {
 export { buildReport, targetReport, type Report, type TargetReport } from './report/model.js';
 export { htmlReport } from './report/html.js';
 export { junitXml } from './report/junit.js';
-export { writePcap } from './report/artifacts.js';
+export { writePcap } from './capture/pcap.js';
 export { schemaValidator } from './schemas.js';
 export { TesterPeer } from './peer/tester-peer.js';
 export { PeerConnection } from './peer/peer-connection.js';
 export { startRelay, type Relay, type Relayed, type RelaySettings } from './impair/relay.js';
 export { describeImpairment, ImpairedPath, type Fate, type Impairment } from './impair/impairment.js';
-export {
-  decodeCaptured,
-  parseKeyLog,
-  timeline,
-  type DecodeReport,
-  type KeyLog,
-  type TimedDatagram,
-} from './impair/capture.js';
+export { decodeCaptured, timeline, type DecodeReport, type TimedDatagram } from './capture/open.js';
+export { parseKeyLog, type KeyLog } from './capture/key-log.js';
 export {
   describeResent,
   giveUpAllowed,

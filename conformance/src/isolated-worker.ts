@@ -3,10 +3,10 @@
 import { selectCryptoBackend } from '@qotp/reference/node';
 import { parentPort, workerData } from 'node:worker_threads';
 import { caseContext, emptyRecord, warmUp } from './case-context.js';
-import { CheckFailure, type CaseContext } from './cases/case.js';
+import { CheckFailure, type CaseContext } from './kit/case.js';
 import { allCases } from './cases/index.js';
 import type { IsolatedRequest, IsolatedResult } from './isolated.js';
-import { keyLogOf } from './report/artifacts.js';
+import { keyLogOf } from './peer/tester-peer.js';
 
 const unavailable = (what: string) => () => {
   throw new Error(`${what} is not available to a case that runs in isolation`);

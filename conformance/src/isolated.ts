@@ -4,7 +4,7 @@
 // tester notices a datagram, making one gap look longer and the next shorter.
 import { Worker } from 'node:worker_threads';
 import type { CaseRecord } from './case-context.js';
-import type { CaseContext, Observation } from './cases/case.js';
+import type { CaseContext, Observation } from './kit/case.js';
 
 export interface IsolatedRequest {
   caseId: string;

@@ -3,7 +3,7 @@
 // the tester holds the keys) and reports the first datagram that breaks one, under the rule's
 // clause. Written from the spec's clauses and state machines, not from the reference's code.
 import { bitField, constant, fieldOffset, spec, type MessageName } from '@qotp/spec';
-import { describe, type Datagram } from './peer/datagram.js';
+import { describe, type Datagram } from './capture/datagram.js';
 
 const CAPACITY = constant('ReceiveBufferCapacity');
 const NARROW_MAX = spec.payload.offsetWidths.narrowMax;

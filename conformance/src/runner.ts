@@ -8,13 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { authenticFromEndpoint, caseContext, warmUp, type CaseRecord, type ProcessHooks } from './case-context.js';
-import type { CaseContext, CaseDefinition, ClientRun, Observation } from './cases/case.js';
-import { CheckFailure } from './cases/case.js';
+import type { CaseContext, CaseDefinition, ClientRun, Observation } from './kit/case.js';
+import { CheckFailure } from './kit/case.js';
 import { runIsolated } from './isolated.js';
 import { explainViolation, monitor } from './monitor.js';
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { firstContact } from './peer/first-contact.js';
-import { keyLogOf, writePcap } from './report/artifacts.js';
+import { writePcap } from './capture/pcap.js';
+import { keyLogOf } from './peer/tester-peer.js';
 import { fill, launch, startServer, type LaunchedProcess, type RunningServer, type Target } from './targets/target.js';
 import {
   crashOf,

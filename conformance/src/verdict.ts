@@ -2,9 +2,18 @@
 // entry covers it, whether it counts against the run, and the counts of a target's summary.
 // The runner, the reports and the command line all ask this module and decide nothing alone.
 import { spec } from '@qotp/spec';
-import type { Level, Observation } from './cases/case.js';
-import { CheckFailure } from './cases/case.js';
-import type { ExpectedFailure } from './targets/target.js';
+import type { Level, Observation } from './kit/case.js';
+import { CheckFailure } from './kit/case.js';
+
+/** An entry of an expected-failures file: a case known to fail, and how it must fail to count as expected. */
+export interface ExpectedFailure {
+  case: string;
+  reason: string;
+  /** The clause the failure must name to count as expected. */
+  clause?: string;
+  /** A regular expression the failure's message must match to count as expected. */
+  observed?: string;
+}
 
 export type Outcome = 'pass' | 'fail' | 'unsupported' | 'timeout' | 'harness-error';
 

@@ -4,7 +4,7 @@
 import type { Payload } from '@qotp/reference';
 import { describe, expect, it } from 'vitest';
 import { monitor, MONITOR_RULES } from '../src/monitor.js';
-import type { Datagram, Decoded } from '../src/peer/datagram.js';
+import type { Datagram, Decoded } from '../src/capture/datagram.js';
 
 const conn = 0x1234n;
 let index = 0;

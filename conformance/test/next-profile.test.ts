@@ -1,8 +1,8 @@
-// The next revision's payload layout as the tester reads it (src/peer/next-profile.ts, from
+// The next revision's payload layout as the tester reads it (src/capture/next-profile.ts, from
 // spec.next): payloads built by that layout's rules parse, with what they carry.
 import { encodePayload } from '@qotp/reference';
 import { describe, expect, it } from 'vitest';
-import { readNextPayload } from '../src/peer/next-profile.js';
+import { readNextPayload } from '../src/capture/next-profile.js';
 
 // Flags byte of the next revision: bit 0 ACK, bit 1 wide offsets, bits 3-5 the type.
 const flags = (hasAck: boolean, type: number) => (hasAck ? 1 : 0) | (type << 3);

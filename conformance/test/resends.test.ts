@@ -4,7 +4,7 @@
 // the client 300 ms in, so the client's last segment goes out again and again unanswered.
 import { QotpSocket, type QotpConnection, type QotpStream } from '@qotp/reference/node';
 import { describe, expect, it } from 'vitest';
-import { parseKeyLog } from '../src/impair/capture.js';
+import { parseKeyLog } from '../src/capture/key-log.js';
 import { startRelay, type Relayed } from '../src/impair/relay.js';
 import { giveUpAllowed, MAX_COPIES, noCause, readResends, stoppedFirst } from '../src/impair/resends.js';
 

@@ -1,15 +1,30 @@
 // Client-role cases: the implementation's client connects to the tester, which checks
 // its first packet, its Data packets and its close.
-import { constant, fieldOffset } from '@qotp/spec';
+import { fieldOffset } from '@qotp/spec';
 import { headerByte, readUint64 } from '@qotp/reference';
 import { randomBytes } from 'node:crypto';
-import type { CaseContext, CaseDefinition } from './case.js';
-import { acceptClient, clientExit, serveEcho, type ClientSession } from './client-peer.js';
-import { ackOnly, dataPayload, equal, fromEndpoint, REPLY_MS, SILENCE_MS, streamState, waitUntil } from './helpers.js';
-import { checkGaps, GIVE_UP_LISTEN_MS, MAX_TRANSMISSIONS } from './retransmission.js';
+import {
+  acceptClient,
+  ackOnly,
+  type CaseContext,
+  type CaseDefinition,
+  checkGaps,
+  clientExit,
+  type ClientSession,
+  dataPayload,
+  equal,
+  fromEndpoint,
+  GIVE_UP_LISTEN_MS,
+  MAX_TRANSMISSIONS,
+  REPLY_MS,
+  RTO_MS,
+  serveEcho,
+  SILENCE_MS,
+  streamState,
+  waitUntil,
+} from '../kit/index.js';
 
 const INPUT_BYTES = 2500;
-const RTO_MS = constant('DefaultRto') / 1e6;
 
 /** Runs the whole echo and returns the session once the client process ended. */
 async function runEcho(

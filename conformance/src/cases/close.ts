@@ -4,12 +4,13 @@
 // with a sink server, which reports what its application read.
 import { constant } from '@qotp/spec';
 import { createHash } from 'node:crypto';
-import type { Datagram } from '../peer/datagram.js';
-import type { CaseContext, CaseDefinition } from './case.js';
+import type { Datagram } from '../capture/datagram.js';
 import {
-  acksSeen,
   acksOf,
+  acksSeen,
   autoAck,
+  type CaseContext,
+  type CaseDefinition,
   dataPayload,
   echo,
   equal,
@@ -21,10 +22,10 @@ import {
   pattern,
   REPLY_MS,
   sendStream,
-  WINDOW,
   streamState,
   waitUntil,
-} from './helpers.js';
+  WINDOW,
+} from '../kit/index.js';
 
 /** How long the tester withholds its ACK of the endpoint's CLOSE, and how many copies fit in it. */
 const WITHHOLD_MS = 1000;

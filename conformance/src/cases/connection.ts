@@ -3,12 +3,13 @@
 // endpoint.
 import { decodeRcvWindow, encodeRcvWindow, type Payload } from '@qotp/reference';
 import { constant } from '@qotp/spec';
-import type { Datagram } from '../peer/datagram.js';
-import type { CaseContext, CaseDefinition } from './case.js';
+import type { Datagram } from '../capture/datagram.js';
 import {
   ackOnly,
   acksOf,
   autoAck,
+  type CaseContext,
+  type CaseDefinition,
   dataPayload,
   echo,
   equal,
@@ -25,7 +26,7 @@ import {
   text,
   waitUntil,
   WINDOW,
-} from './helpers.js';
+} from '../kit/index.js';
 
 const IDLE_MS = constant('IdleTimeout') / 1e6;
 /** When, into the silence, the idle-refresh case sends its PING and its forgery: two thirds of the timeout. */

@@ -2,15 +2,18 @@
 // endpoint sends; tampered, misdirected and misaddressed packets that it must drop.
 import { headerSize } from '@qotp/spec';
 import { headerByte, openPacket, QotpError, readUint, readUint64 } from '@qotp/reference';
-import { describe } from '../peer/datagram.js';
+import { describe } from '../capture/datagram.js';
 import { withType, withVersion } from '@qotp/vectors';
-import type { CaseContext, CaseDefinition } from './case.js';
 import {
+  type CaseContext,
+  type CaseDefinition,
   echo,
-  equal,
   expectAlive,
+  expectDropped,
   fromEndpoint,
   onConnection,
+  onWarmConnection,
+  type Open,
   pattern,
   PROBE_STREAM,
   probePayload,
@@ -18,46 +21,10 @@ import {
   REPLY_MS,
   SILENCE_MS,
   waitUntil,
-  type CaseHeader,
-  type Open,
-} from './helpers.js';
+} from '../kit/index.js';
 
 /** The stream of a probe that must not be answered, apart from PROBE_STREAM's. */
 const FAR_PROBE_STREAM = PROBE_STREAM + 1;
-
-/** Sends a packet that must be dropped and fails with `clause` if the endpoint reacts to it. */
-export async function expectDropped(
-  ctx: CaseContext,
-  open: Open,
-  bytes: Uint8Array,
-  what: string,
-  clause: string,
-): Promise<void> {
-  const since = open.peer.send(bytes, what).index;
-  await open.peer.collect(SILENCE_MS);
-  const reactions = probeReactions(open.peer, open.conn, since);
-  ctx.expect(
-    clause,
-    reactions.length === 0,
-    `${what} was accepted: the endpoint answered with ${reactions[0] ? describe(reactions[0]) : ''}`,
-  );
-}
-
-/** A case on a connection that already carried a 6000-byte echo, so the endpoint has sent Data. */
-function onWarmConnection(header: CaseHeader, script: (ctx: CaseContext, open: Open) => Promise<void>): CaseDefinition {
-  return onConnection(header, async (ctx: CaseContext, open: Open) => {
-    // The warm-up is what a case about the endpoint's own packets judges: without it there is
-    // nothing beyond the handshake reply to look at.
-    const data = pattern(6000);
-    const got = await echo(open, 0, data);
-    ctx.expect(
-      'stream.ordered-delivery',
-      equal(got, data),
-      `the warm-up echo of ${data.length} bytes on stream 0 came back with ${got.length} bytes`,
-    );
-    await script(ctx, open);
-  });
-}
 
 function tamperCase(id: string, region: string, offsetOf: (length: number) => number): CaseDefinition {
   return onWarmConnection(

@@ -3,11 +3,11 @@
 import { constant, fieldOffset, headerSize } from '@qotp/spec';
 import { headerByte, readUint64 } from '@qotp/reference';
 import { PeerConnection } from '../peer/peer-connection.js';
-import type { CaseContext, CaseDefinition } from './case.js';
-import type { Datagram } from '../peer/datagram.js';
 import {
   ackOnly,
   autoAck,
+  type CaseContext,
+  type CaseDefinition,
   dataPayload,
   echo,
   equal,
@@ -26,7 +26,8 @@ import {
   streamState,
   text,
   waitUntil,
-} from './helpers.js';
+} from '../kit/index.js';
+import type { Datagram } from '../capture/datagram.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -8,15 +8,13 @@
 // side's sent six times without an acknowledgement reaching it (resends.ts). What happened
 // to the datagrams is in the notes.
 import { formatHostPort, parseHostPort, QotpSocket, type QotpConnection, type QotpStream } from '@qotp/reference/node';
-import { connIdOf, publicKeyOf } from '@qotp/reference';
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Impairment } from '../impair/impairment.js';
-import { parseKeyLog, recordTimeline, timeline, type KeyLog } from '../impair/capture.js';
+import { KeyCollector, type KeyLog } from '../capture/key-log.js';
+import { recordTimeline, timeline } from '../capture/open.js';
 import { startRelay, type Relay, type RelaySettings } from '../impair/relay.js';
 import { giveUpAllowed, noCause, readResends, stoppedFirst, type ResendRecord, type Side } from '../impair/resends.js';
-import type { CaseContext, CaseDefinition } from './case.js';
-import { pattern } from './helpers.js';
+import { type CaseContext, type CaseDefinition, pattern } from '../kit/index.js';
 
 interface Scenario {
   id: string;
@@ -48,28 +46,6 @@ interface Echo {
 const SILENT_AFTER_GIVE_UP_MS = 4000;
 
 /**
- * What a reference socket knows of its connections' keys, for reading the relay's record
- * (resends.ts): its key log lines, and the ephemeral keys it drew, with which a reply that
- * never reached it still opens (lost or not, a reply is then known to be authentic).
- */
-class KeyLines {
-  readonly lines: string[] = [];
-  private readonly ephemeral: Uint8Array[] = [];
-  readonly add = (line: string): void => void this.lines.push(line);
-  readonly randomBytes = (n: number): Uint8Array => {
-    const bytes = new Uint8Array(randomBytes(n));
-    if (n === 32) this.ephemeral.push(bytes);
-    return bytes;
-  };
-  text = (): string => this.lines.map((l) => `${l}\n`).join('');
-  keys = (): KeyLog => {
-    const log = parseKeyLog(this.text());
-    for (const k of this.ephemeral) log.ephemeralKeys.set(connIdOf(publicKeyOf(k)), k);
-    return log;
-  };
-}
-
-/**
  * A reference client's echo over the relay: the data on stream 0, collected until it is all
  * back, the connection ends, the endpoint gave up as the spec allows (silent, with a segment
  * of its sent six times unacknowledged) or the time limit passes.
@@ -79,13 +55,13 @@ function referenceEcho(
   publicKey: Uint8Array | undefined,
   data: Uint8Array,
   limitMs: number,
-  keyLines: KeyLines,
+  collector: KeyCollector,
 ): Promise<Echo> {
   const to = relay.address;
   return QotpSocket.listen({
     listen: to.startsWith('[') ? '[::1]:0' : '127.0.0.1:0',
-    keyLog: keyLines.add,
-    randomBytes: keyLines.randomBytes,
+    keyLog: collector.add,
+    randomBytes: collector.randomBytes,
   }).then(
     (socket) =>
       new Promise<Echo>((resolve, reject) => {
@@ -115,7 +91,7 @@ function referenceEcho(
             if (
               last !== null &&
               relay.now() - last >= SILENT_AFTER_GIVE_UP_MS &&
-              giveUpAllowed(readResends(relay.captured, keyLines.keys(), relay.now()), 'server', 'server') !== null
+              giveUpAllowed(readResends(relay.captured, collector.keys(), relay.now()), 'server', 'server') !== null
             )
               done(false, 'endpoint-gave-up');
           } catch (e) {
@@ -300,7 +276,7 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
   const address = ctx.endpoint.address;
   if (address === null) throw new Error('the case needs the server address');
   const relay = await startRelay(relayFor(s, formatHostPort(address.host, address.port), seed));
-  const keyLines = new KeyLines();
+  const collector = new KeyCollector();
   try {
     const data = pattern(s.bytes, 21);
     const echo = await referenceEcho(
@@ -308,7 +284,7 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
       s.zeroRtt ? (ctx.endpoint.publicKey ?? undefined) : undefined,
       data,
       s.timeoutMs,
-      keyLines,
+      collector,
     );
     ctx.note(label + relayNote(relay));
     const intact =
@@ -337,7 +313,7 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
             : echo.completeMs !== null
               ? 'the echo came back different'
               : `${s.timeoutMs / 1000} s passed`;
-    return giveUpOrFail(ctx, s, relay, keyLines.keys(), 'server', {
+    return giveUpOrFail(ctx, s, relay, collector.keys(), 'server', {
       gaveUp:
         echo.closed === 'retransmission-limit'
           ? 'client'
@@ -350,9 +326,9 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     });
   } finally {
     await relay.close();
-    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), false, ['reference client', 'endpoint']), label, {
+    ctx.monitorRelay(recordTimeline(relay.captured, collector.keys(), false, ['reference client', 'endpoint']), label, {
       pcap: relay.pcap(),
-      keyLog: keyLines.text(),
+      keyLog: collector.text(),
     });
   }
 }
@@ -367,11 +343,11 @@ interface Received {
  * A reference echo server: every stream's data back on the same stream, closed when the peer
  * closes; what arrives on stream 0 is kept, so that a client's exit 0 is checked against it.
  */
-async function referenceEchoServer(keyLines: KeyLines, received: Received): Promise<QotpSocket> {
+async function referenceEchoServer(collector: KeyCollector, received: Received): Promise<QotpSocket> {
   const socket = await QotpSocket.listen({
     listen: '127.0.0.1:0',
-    keyLog: keyLines.add,
-    randomBytes: keyLines.randomBytes,
+    keyLog: collector.add,
+    randomBytes: collector.randomBytes,
   });
   socket.on('connection', (conn: QotpConnection) => {
     conn.on('stream', (stream: QotpStream) => {
@@ -402,9 +378,9 @@ function clientCase(s: Scenario): CaseDefinition {
 
 /** One run of a client-role scenario: the target's client echoes through a relay drawing from `seed`. */
 async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: string): Promise<RunEnd> {
-  const keyLines = new KeyLines();
+  const collector = new KeyCollector();
   const received: Received = { chunks: [], closed: false };
-  const server = await referenceEchoServer(keyLines, received);
+  const server = await referenceEchoServer(collector, received);
   const relay = await startRelay(relayFor(s, server.address, seed));
   try {
     const started = performance.now();
@@ -446,7 +422,7 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     // Either side may have given up: the client itself, or the reference server, after
     // which the client cannot finish. The record says which stopped first, and whether
     // it was allowed to; failing that, the reference server if it was allowed to.
-    return giveUpOrFail(ctx, s, relay, keyLines.keys(), 'client', {
+    return giveUpOrFail(ctx, s, relay, collector.keys(), 'client', {
       gaveUp: (record) => (giveUpAllowed(record, 'server', 'client') !== null ? 'server' : 'client'),
       message: `${label}the client's ${s.bytes}-byte echo through the impaired path did not succeed: it ${said}`,
       expected: 'exit 0 after an intact echo',
@@ -455,9 +431,9 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
   } finally {
     await relay.close();
     await server.close();
-    ctx.monitorRelay(recordTimeline(relay.captured, keyLines.keys(), true, ['endpoint', 'reference server']), label, {
+    ctx.monitorRelay(recordTimeline(relay.captured, collector.keys(), true, ['endpoint', 'reference server']), label, {
       pcap: relay.pcap(),
-      keyLog: keyLines.text(),
+      keyLog: collector.text(),
     });
   }
 }

@@ -1,5 +1,5 @@
 // Every case of the suite, in report order.
-import type { CaseDefinition } from './case.js';
+import type { CaseDefinition } from '../kit/index.js';
 import { clientCases } from './client.js';
 import { closeCases } from './close.js';
 import { connectionCases } from './connection.js';

@@ -2,16 +2,17 @@
 // endpoint must refuse, and the switch to 48-bit offsets above 0xFFFFFF.
 import { bitField, spec, type MessageName } from '@qotp/spec';
 import { encodePayload, maxUserData, type Payload } from '@qotp/reference';
-import type { CaseContext, CaseDefinition } from './case.js';
-import { expectDropped } from './encryption.js';
 import {
   ackDatagrams,
   acksSeen,
   autoAck,
+  type CaseContext,
+  type CaseDefinition,
   dataPayload,
   equal,
   expectAcknowledged,
   expectAlive,
+  expectDropped,
   handshake,
   onConnection,
   type Open,
@@ -22,7 +23,7 @@ import {
   text,
   waitUntil,
   WINDOW,
-} from './helpers.js';
+} from '../kit/index.js';
 
 const PAYLOAD_VERSION = bitField(spec.payload.header, 'version');
 const WIDE = bitField(spec.payload.header, 'wideOffsets');

@@ -1,46 +1,33 @@
 // Retransmission cases (server role): the tester withholds every ACK and times the
 // endpoint's copies of its echo. Intervals are compared with the spec's schedule
 // (DefaultRto doubled per transmission) in a window that holds on a loaded 2-core machine.
-import { constant, spec } from '@qotp/spec';
+import { constant } from '@qotp/spec';
 import { initialRtt, rtoNanos, updateRtt, type RttState } from '@qotp/reference';
-import type { Datagram } from '../peer/datagram.js';
-import type { CaseContext, CaseDefinition } from './case.js';
+import type { Datagram } from '../capture/datagram.js';
 import {
   ackOnly,
   autoAck,
+  type CaseContext,
+  type CaseDefinition,
   type CaseHeader,
+  checkGaps,
   dataPayload,
   echo,
   expectAlive,
+  EXPECTED_GAPS,
   fromEndpoint,
+  gapWindow,
+  GIVE_UP_LISTEN_MS,
   handshake,
+  MAX_TRANSMISSIONS,
+  type Open,
   pattern,
   REPLY_MS,
+  RTO_MS,
   sendStream,
   SILENCE_MS,
   text,
-  type Open,
-} from './helpers.js';
-
-/** The spec's DefaultRto in milliseconds (the spec counts nanoseconds). */
-const RTO_MS = constant('DefaultRto') / 1e6;
-export const MAX_TRANSMISSIONS = constant('MaxTransmissions');
-/** Expected gap before transmission n+1, for n = 1..MAX-1: RTO * waitFactor(n). */
-export const EXPECTED_GAPS: number[] = spec.retransmission.transmissions.flatMap((t) =>
-  t.waitFactor === null ? [] : [RTO_MS * t.waitFactor],
-);
-
-/**
- * The accepted window of a gap. Early by more than timer noise (5 ms) breaks the rule,
- * widened on both sides by how late the tester may have seen a copy (`uncertaintyMs`).
- * Late is allowed by 150 ms or 25 %, whichever is more: an endpoint checks its timers
- * when its loop wakes (the Go original at least every 100 ms), and on a loaded 2-core
- * machine both the endpoint and the tester may be scheduled late.
- */
-export const gapWindow = (expectedMs: number, uncertaintyMs: number): [number, number] => [
-  expectedMs - 5 - uncertaintyMs,
-  expectedMs + Math.max(150, expectedMs * 0.25) + uncertaintyMs,
-];
+} from '../kit/index.js';
 
 interface Observation {
   open: Open;
@@ -85,42 +72,6 @@ async function withholdAcks(
   return { open, copies: fromEndpoint(open.peer, open.conn).filter(isCopy) };
 }
 
-/** Checks the gaps between the first `count` + 1 copies against DefaultRto doubled per transmission. */
-export function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): void {
-  // A copy the tester noticed late makes its gap look longer and the next one shorter.
-  const uncertainty = ctx.timingUncertaintyMs();
-  for (let n = 1; n <= count; n++) {
-    const expected = EXPECTED_GAPS[n - 1] as number;
-    const [low, high] = gapWindow(expected, uncertainty);
-    const before = copies[n - 1];
-    const after = copies[n];
-    const measured = before && after ? after.t - before.t : null;
-    const clause = n === 1 ? 'retransmission.rto-default' : 'retransmission.backoff';
-    const ok = ctx.measure({
-      name: `gap before transmission ${n + 1}`,
-      clause,
-      expectedMs: expected,
-      measuredMs: measured,
-      lowMs: low,
-      highMs: high,
-      uncertaintyMs: uncertainty,
-    });
-    ctx.expect(
-      clause,
-      ok,
-      measured === null
-        ? `transmission ${n + 1} never came (expected ${expected} ms after transmission ${n}); ${copies.length} transmission(s) seen`
-        : `transmission ${n + 1} came ${measured.toFixed(1)} ms after transmission ${n}, expected ${expected} ms (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms, the tester's own delay up to ${uncertainty.toFixed(0)} ms included)`,
-    );
-  }
-}
-
-/**
- * How long after a first transmission to listen for its copies to the give-up: the six
- * transmissions; then an endpoint may close at once (the Go original) or wait up to
- * RTO * 2^5 for the sixth's ACK (the reference, as the clause recommends); then 1.5 s more.
- */
-export const GIVE_UP_LISTEN_MS = EXPECTED_GAPS.reduce((a, b) => a + b, 0) + 32 * RTO_MS + 1500;
 /**
  * The oldest-first case: an echo of several segments, none acknowledged for three RTOs and more (resends at about 200
  * and 600 ms).

@@ -4,14 +4,15 @@
 import { constant } from '@qotp/spec';
 import { randomBytes } from 'node:crypto';
 import { PeerConnection } from '../peer/peer-connection.js';
-import type { CaseContext, CaseDefinition } from './case.js';
-import { expectDropped } from './encryption.js';
 import {
   autoAck,
+  type CaseContext,
+  type CaseDefinition,
   dataPayload,
   echo,
   equal,
   expectAlive,
+  expectDropped,
   expectServing,
   handshake,
   highestOffset,
@@ -24,7 +25,7 @@ import {
   streamState,
   text,
   waitUntil,
-} from './helpers.js';
+} from '../kit/index.js';
 
 export const robustnessCases: CaseDefinition[] = [
   onConnection(

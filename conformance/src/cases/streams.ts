@@ -2,12 +2,13 @@
 // segments, several streams, the ACK fields, ACK-only packets and PING.
 import { maxUserData } from '@qotp/reference';
 import { constant } from '@qotp/spec';
-import type { CaseContext, CaseDefinition } from './case.js';
 import {
-  acksSeen,
   ackOnly,
   acksOf,
+  acksSeen,
   autoAck,
+  type CaseContext,
+  type CaseDefinition,
   dataPayload,
   echo,
   equal,
@@ -24,7 +25,7 @@ import {
   streamState,
   text,
   waitUntil,
-} from './helpers.js';
+} from '../kit/index.js';
 
 const TURN_STREAMS = [1, 2, 3];
 

@@ -8,21 +8,25 @@ import { constant, headerSize, type MessageName } from '@qotp/spec';
 import { readUint64, sealPacket, writeUint64 } from '@qotp/reference';
 import { allTests, applyDamage, fromHex, loadVectors, type PacketTest, type Reseal } from '@qotp/vectors';
 import { randomBytes } from 'node:crypto';
-import { describe, type Datagram } from '../peer/datagram.js';
+import { describe, type Datagram } from '../capture/datagram.js';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { TesterPeer } from '../peer/tester-peer.js';
-import type { CaseContext, CaseDefinition, Role } from './case.js';
-import { acceptClient, clientExit, serveEcho } from './client-peer.js';
 import {
+  acceptClient,
   autoAck,
+  type CaseContext,
+  type CaseDefinition,
+  clientExit,
   expectAlive,
   expectServing,
   handshake,
   type Open,
   probePayload,
   REPLY_MS,
+  type Role,
+  serveEcho,
   SILENCE_MS,
-} from './helpers.js';
+} from '../kit/index.js';
 
 /** Probe streams: vector i of a case sends its payload on stream PROBE_BASE + i. */
 const PROBE_BASE = 1000;

@@ -3,7 +3,7 @@
 // connection id, so the relay is invisible to both ends. With no impairment it is the plain
 // recording relay of the interop tests.
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
-import { writePcap } from '../report/artifacts.js';
+import { writePcap } from '../capture/pcap.js';
 import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { seededUnit } from '@qotp/reference';

@@ -7,7 +7,8 @@
 // reached the sender.
 import { decodePayload, messageTypeOf, readUint64 } from '@qotp/reference';
 import type { MessageName } from '@qotp/spec';
-import { NoSecret, openCaptured, type KeyLog } from './capture.js';
+import type { KeyLog } from '../capture/key-log.js';
+import { NoSecret, openCaptured } from '../capture/open.js';
 import type { Relayed } from './relay.js';
 
 export type Side = 'client' | 'server';

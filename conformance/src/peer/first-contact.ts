@@ -2,8 +2,8 @@
 // datagrams it sent in the cases where nothing of it authenticated and decoded, the most
 // likely cause - silence, datagrams above the declared MTU, a payload of another layout, a
 // known sealing mistake, the tester's own packets sent back, or packets that do not open.
-import type { Datagram } from './datagram.js';
-import { nextRevision } from './next-profile.js';
+import type { Datagram } from '../capture/datagram.js';
+import { nextRevision } from '../capture/next-profile.js';
 import { NO_OWNER } from './tester-peer.js';
 
 /** The parts of a case's result the reading needs. */

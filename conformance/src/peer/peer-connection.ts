@@ -26,7 +26,8 @@ import {
   type Payload,
 } from '@qotp/reference';
 import { randomBytes } from 'node:crypto';
-import type { Decoded } from './datagram.js';
+import type { Decoded } from '../capture/datagram.js';
+import { keyLogLines } from '../capture/key-log.js';
 
 export type Role = 'initiator' | 'responder';
 
@@ -45,15 +46,6 @@ export interface SealOptions {
    * open only by guessing the connection.
    */
   connId?: bigint;
-}
-
-/** Secrets in the Go original's key log format (clause keylog.format). */
-export function keyLogLines(connId: bigint, secret: Uint8Array | null, identitySecret: Uint8Array | null): string[] {
-  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-  const lines: string[] = [];
-  if (secret !== null) lines.push(`QOTP_SHARED_SECRET ${connId.toString(16)} ${hex(secret)}`);
-  if (identitySecret !== null) lines.push(`QOTP_SHARED_SECRET_ID ${connId.toString(16)} ${hex(identitySecret)}`);
-  return lines;
 }
 
 export class PeerConnection {

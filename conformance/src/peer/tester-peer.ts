@@ -5,8 +5,9 @@ import { formatHostPort, type HostPort } from '@qotp/reference/node';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { messageTypeOf } from '@qotp/reference';
-import type { Datagram } from './datagram.js';
-import { diagnose, type Diagnosis } from './diagnose.js';
+import type { Datagram } from '../capture/datagram.js';
+import { diagnose, type Diagnosis } from '../capture/diagnose.js';
+import { keyLogText } from '../capture/key-log.js';
 import type { PeerConnection } from './peer-connection.js';
 
 /** "host:port" of an address, "[host]:port" for IPv6. */
@@ -204,3 +205,7 @@ function diagnoseOwned(bytes: Uint8Array, owner: PeerConnection): Diagnosis | nu
     return null; // not even a type to go by
   }
 }
+
+/** The key log of a case's tester peers: every secret their connections held, one line each. */
+export const keyLogOf = (peers: TesterPeer[]): string =>
+  keyLogText(peers.flatMap((p) => p.connections.flatMap((c) => c.keyLog())));

@@ -1,6 +1,6 @@
 // What the terminal shows: a line per finished case while the run goes on, then a
 // table per target and its summary line.
-import type { CaseDefinition } from '../cases/case.js';
+import type { CaseDefinition } from '../kit/case.js';
 import type { CaseResult } from '../runner.js';
 import { implementationLine, type Report } from './model.js';
 import { summaryLine } from '../verdict.js';

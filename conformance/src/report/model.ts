@@ -1,7 +1,7 @@
 // The run's report as data: what the JSON report holds (schemas/report.schema.json) and
 // what the console, JUnit and HTML views are rendered from.
 import { spec } from '@qotp/spec';
-import { describe } from '../peer/datagram.js';
+import { describe } from '../capture/datagram.js';
 import { NO_OWNER } from '../peer/tester-peer.js';
 import type { CaseResult } from '../runner.js';
 import { summarize, type Summary, type VerdictOptions } from '../verdict.js';

@@ -3,7 +3,7 @@
 // failure as it was seen: its clause, and a pattern of its message with the parts that vary
 // from run to run (numbers, connection ids, seeds) left open.
 import type { TargetReport } from '../report/model.js';
-import type { ExpectedFailure } from './target.js';
+import type { ExpectedFailure } from '../verdict.js';
 
 /** How much of a message the pattern keeps: the start says what failed, the tail has run-to-run detail. */
 const PATTERN_CHARS = 80;

@@ -9,9 +9,9 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseHostPort } from '@qotp/reference/node';
-import type { Capability } from '../cases/case.js';
+import type { Capability } from '../kit/case.js';
 import { schemaValidator } from '../schemas.js';
-import { ServerStartFailure } from '../verdict.js';
+import { ServerStartFailure, type ExpectedFailure } from '../verdict.js';
 
 export interface TargetConfig {
   name: string;
@@ -23,15 +23,6 @@ export interface TargetConfig {
   version?: { command: string[]; pattern: string; source?: string };
   /** One file, or one per version (as the version probe reads it). */
   expectedFailures?: string | Record<string, string>;
-}
-
-export interface ExpectedFailure {
-  case: string;
-  reason: string;
-  /** The clause the failure must name to count as expected. */
-  clause?: string;
-  /** A regular expression the failure's message must match to count as expected. */
-  observed?: string;
 }
 
 /** What the runner found out about the implementation behind a target. */

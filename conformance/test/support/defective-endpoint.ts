@@ -31,7 +31,7 @@ import { parseHostPort, QotpSocket, type QotpStream } from '@qotp/reference/node
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { PROBE_STREAM } from '../../src/cases/helpers.js';
+import { PROBE_STREAM } from '../../src/kit/payloads.js';
 import { parseArgs } from 'node:util';
 import { isType } from './message-type.js';
 import { DEFECTS, type Defect } from './planted-defects.js';

@@ -1,9 +1,7 @@
-// Per-case files for Wireshark: a pcap of every datagram the tester sent and received
-// (raw IP, addresses and ports as they were, times as measured) and a key log in the
-// Go original's format with every secret the tester's connections held.
-import type { Datagram } from '../peer/datagram.js';
+// A pcap of datagrams for Wireshark: raw IP packets with the addresses and ports as they were
+// and the times as measured, from a case's timeline or a relay's record.
+import type { Datagram } from './datagram.js';
 import { parseHostPort } from '@qotp/reference/node';
-import type { TesterPeer } from '../peer/tester-peer.js';
 
 const LINKTYPE_RAW = 101; // the packet starts with an IPv4 or IPv6 header
 const UDP = 17;
@@ -23,10 +21,10 @@ function ipv6(a: string): number[] {
   });
 }
 
-/** The datagram inside an IP and UDP header, as a capture on the loopback interface would show it. */
 /** What a pcap needs of a datagram. */
 export type PcapDatagram = Pick<Datagram, 't' | 'from' | 'to' | 'bytes'>;
 
+/** The datagram inside an IP and UDP header, as a capture on the loopback interface would show it. */
 function ipPacket(d: PcapDatagram): Uint8Array {
   const from = parseHostPort(d.from);
   const to = parseHostPort(d.to);
@@ -84,11 +82,4 @@ export function writePcap(timeline: PcapDatagram[], startEpochMs = Date.now() - 
     at += 16 + p.data.length;
   }
   return out;
-}
-
-/** Every secret of the tester's connections in a case, one line each. */
-export function keyLogOf(peers: TesterPeer[]): string {
-  const lines = new Set<string>();
-  for (const p of peers) for (const c of p.connections) for (const line of c.keyLog()) lines.add(line);
-  return [...lines].map((l) => `${l}\n`).join('');
 }

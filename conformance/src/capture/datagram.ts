@@ -1,5 +1,6 @@
-// One datagram as the tester saw it: when, which way, the bytes, and what they decoded to.
-// The same records feed the checks, the HTML timeline, the JSON report and the pcap.
+// One datagram as the tester or a relay saw it: when, which way, the bytes, and what they
+// decoded to. The same records feed the checks, the monitor, the HTML timeline, the JSON
+// report, the pcap and the text timelines of failures, each described one way.
 import type { Diagnosis } from './diagnose.js';
 import type { MessageName } from '@qotp/spec';
 import type { Payload } from '@qotp/reference';
@@ -55,4 +56,10 @@ export function describe(d: Datagram): string {
   const sn = m.sn === null ? '' : ` sn ${m.sn}`;
   const payload = m.payload === null ? '' : `: ${describePayload(m.payload)}`;
   return `${m.type} conn ${short(m.connId)}${sn} ${d.bytes.length} B${payload}`;
+}
+
+/** One line of a text timeline: "   12.5 ms  client -> server  [lost]  Data conn 1a2b3c4d sn 3 60 B: ...". */
+export function describeRecord(d: Datagram): string {
+  const note = d.note === null ? '' : `[${d.note}]  `;
+  return `${d.t.toFixed(1).padStart(9)} ms  ${d.from} -> ${d.to}  ${note}${describe(d)}`;
 }

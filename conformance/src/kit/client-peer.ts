@@ -1,13 +1,14 @@
 // Client-role cases: the tester plays the server. It launches the implementation's
 // client against itself, answers its first packet and echoes what the client sends,
 // closing each stream once the client closed it and every byte went back.
-import type { Datagram } from '../peer/datagram.js';
+import type { Datagram } from '../capture/datagram.js';
 import { PeerConnection } from '../peer/peer-connection.js';
 import { headerByte } from '@qotp/reference';
 import { parseHostPort } from '@qotp/reference/node';
 import type { TesterPeer } from '../peer/tester-peer.js';
 import type { CaseContext, ClientRun } from './case.js';
-import { ackOnly, dataPayload, streamState, WINDOW } from './helpers.js';
+import { streamState } from './observe.js';
+import { ackOnly, dataPayload, WINDOW } from './payloads.js';
 
 /** How long a client process may take to start and send its first packet. */
 export const CLIENT_START_MS = 8000;

@@ -3,7 +3,7 @@
 // statement of the spec the endpoint broke.
 import type { HostPort } from '@qotp/reference/node';
 import type { TesterPeer } from '../peer/tester-peer.js';
-import type { Datagram } from '../peer/datagram.js';
+import type { Datagram } from '../capture/datagram.js';
 
 export type Level = 'MUST' | 'SHOULD';
 /** The role of the endpoint under test in the case. */

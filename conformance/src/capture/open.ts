@@ -1,8 +1,9 @@
-// Decodes captured datagrams with the reference implementation and the secrets of a key
-// log: a live check that what an endpoint puts on the wire is what the spec says, and the
-// decoded timeline of a failing run.
+// Opens captured datagrams with the reference implementation and the secrets of a key log:
+// a live check that what an endpoint puts on the wire is what the spec says, the timeline the
+// monitor judges of a relay's record, and the decoded timeline of a failing run.
 import { constant, headerSize, type MessageName } from '@qotp/spec';
-import type { Datagram, Decoded } from '../peer/datagram.js';
+import { describeRecord, type Datagram, type Decoded } from './datagram.js';
+import type { KeyLog } from './key-log.js';
 import {
   decodeInitCryptoRcv,
   decodeInitRcv,
@@ -14,33 +15,9 @@ import {
   readUint64,
 } from '@qotp/reference';
 
-export interface KeyLog {
-  secrets: Map<bigint, Uint8Array>;
-  identitySecrets: Map<bigint, Uint8Array>;
-  /**
-   * Initiators' ephemeral private keys by connection id: with one, a reply opens even when
-   * it never reached the initiator (so no secret was logged), which is how a lost reply is
-   * told apart from one that would not have authenticated. Only the tester's own reference
-   * peers offer them; a key log file has none.
-   */
-  ephemeralKeys: Map<bigint, Uint8Array>;
-}
-
 /** Opening failed for want of a secret, not because the datagram failed to authenticate. */
 export class NoSecret extends Error {
   override readonly name = 'NoSecret';
-}
-
-/** Parses QOTP_SHARED_SECRET and QOTP_SHARED_SECRET_ID lines (connection id in hex, as qotp prints it). */
-export function parseKeyLog(text: string): KeyLog {
-  const log: KeyLog = { secrets: new Map(), identitySecrets: new Map(), ephemeralKeys: new Map() };
-  for (const line of text.split('\n')) {
-    const m = /^(QOTP_SHARED_SECRET(?:_ID)?) ([0-9a-f]+) ([0-9a-f]{64})$/.exec(line.trim());
-    if (!m) continue;
-    const map = m[1] === 'QOTP_SHARED_SECRET' ? log.secrets : log.identitySecrets;
-    map.set(BigInt(`0x${m[2]}`), new Uint8Array(Buffer.from(m[3] as string, 'hex')));
-  }
-  return log;
 }
 
 export interface DecodeReport {
@@ -109,28 +86,6 @@ export interface TimedDatagram {
   fate?: string;
 }
 
-/** One line: what a datagram carried, decoded as far as the key log allows. */
-function describe(d: TimedDatagram, keys: KeyLog): string {
-  const fate = d.fate === undefined || d.fate === 'sent' ? '' : `[${d.fate}]  `;
-  const head = `${d.t.toFixed(1).padStart(9)} ms  ${d.fromClient ? 'client -> server' : 'server -> client'}  ${String(d.data.length).padStart(4)} B  ${fate}`;
-  try {
-    const { type, sn, payload } = openCaptured(d.data, keys, d.fromClient);
-    const parts = [type, sn === null ? '' : `sn ${sn}`];
-    if (payload !== null) {
-      const p = decodePayload(payload);
-      if (p.ack) parts.push(`ACK s${p.ack.streamId} ${p.ack.offset}+${p.ack.length} window ${p.ack.window}`);
-      if (p.stream)
-        parts.push(
-          `${p.stream.data.length === 0 && !p.isClose ? 'PING' : 'DATA'} s${p.stream.streamId} ${p.stream.offset}+${p.stream.data.length}`,
-        );
-      if (p.isClose) parts.push('CLOSE');
-    }
-    return head + parts.filter(Boolean).join('  ');
-  } catch (e) {
-    return `${head}undecodable: ${(e as Error).message}`;
-  }
-}
-
 /**
  * A relay's record as a timeline the protocol monitor reads: the endpoint's datagrams 'in', the
  * other side's 'out', each decoded as far as the keys allow (undecodable ones keep their error).
@@ -177,7 +132,7 @@ export function recordTimeline(
  * short, else the first and the last `edge` datagrams (where a stall shows).
  */
 export function timeline(datagrams: TimedDatagram[], keys: KeyLog, edge = 40): string {
-  const lines = datagrams.map((d) => describe(d, keys));
+  const lines = recordTimeline(datagrams, keys, false, ['client', 'server']).map(describeRecord);
   if (lines.length <= 2 * edge) return lines.join('\n');
   return [
     ...lines.slice(0, edge),
