@@ -7,7 +7,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { authenticFromEndpoint, caseContext, warmUp, type CaseRecord, type ProcessHooks } from './case-context.js';
+import {
+  authenticFromEndpoint,
+  caseContext,
+  emptyRecord,
+  warmUp,
+  type CaseRecord,
+  type ProcessHooks,
+} from './case-context.js';
 import type { CaseContext, CaseDefinition, ClientRun, Observation } from './kit/case.js';
 import { CheckFailure } from './kit/case.js';
 import { runIsolated } from './isolated.js';
@@ -170,14 +177,7 @@ function newResult(c: CaseDefinition): CaseResult {
     failedClause: null,
     observation: null,
     durationMs: 0,
-    checks: [],
-    measurements: [],
-    notes: [],
-    timeline: [],
-    relayedAuthentic: 0,
-    loopStallMs: 0,
-    relayViolations: [],
-    relayCapture: null,
+    ...emptyRecord(),
     endpointOutput: '',
     artifacts: null,
   };

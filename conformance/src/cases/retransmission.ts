@@ -16,7 +16,7 @@ import {
   expectAlive,
   EXPECTED_GAPS,
   fromEndpoint,
-  gapWindow,
+  measureGap,
   GIVE_UP_LISTEN_MS,
   handshake,
   MAX_TRANSMISSIONS,
@@ -145,17 +145,7 @@ function checkRto(
   measured: number | null,
   why: string,
 ): void {
-  const uncertainty = ctx.timingUncertaintyMs();
-  const [low, high] = gapWindow(expectedMs, uncertainty);
-  const ok = ctx.measure({
-    name,
-    clause,
-    expectedMs,
-    measuredMs: measured,
-    lowMs: low,
-    highMs: high,
-    uncertaintyMs: uncertainty,
-  });
+  const { ok, low, high } = measureGap(ctx, clause, name, expectedMs, measured);
   ctx.expect(
     clause,
     ok,

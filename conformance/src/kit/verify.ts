@@ -87,32 +87,45 @@ export async function expectDropped(
   );
 }
 
+/**
+ * Records a measured gap against the accepted window of `expectedMs` (gapWindow, widened by the
+ * tester's own delay: a copy the tester noticed late makes its gap look longer and the next one
+ * shorter) and says whether it is inside; the caller's expect says why it matters.
+ */
+export function measureGap(
+  ctx: CaseContext,
+  clause: string,
+  name: string,
+  expectedMs: number,
+  measuredMs: number | null,
+): { ok: boolean; low: number; high: number; uncertaintyMs: number } {
+  const uncertaintyMs = ctx.timingUncertaintyMs();
+  const [low, high] = gapWindow(expectedMs, uncertaintyMs);
+  const ok = ctx.measure({ name, clause, expectedMs, measuredMs, lowMs: low, highMs: high, uncertaintyMs });
+  return { ok, low, high, uncertaintyMs };
+}
+
 /** Checks the gaps between the first `count` + 1 copies against DefaultRto doubled per transmission. */
 export function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): void {
-  // A copy the tester noticed late makes its gap look longer and the next one shorter.
-  const uncertainty = ctx.timingUncertaintyMs();
   for (let n = 1; n <= count; n++) {
     const expected = EXPECTED_GAPS[n - 1] as number;
-    const [low, high] = gapWindow(expected, uncertainty);
     const before = copies[n - 1];
     const after = copies[n];
     const measured = before && after ? after.t - before.t : null;
     const clause = n === 1 ? 'retransmission.rto-default' : 'retransmission.backoff';
-    const ok = ctx.measure({
-      name: `gap before transmission ${n + 1}`,
+    const { ok, low, high, uncertaintyMs } = measureGap(
+      ctx,
       clause,
-      expectedMs: expected,
-      measuredMs: measured,
-      lowMs: low,
-      highMs: high,
-      uncertaintyMs: uncertainty,
-    });
+      `gap before transmission ${n + 1}`,
+      expected,
+      measured,
+    );
     ctx.expect(
       clause,
       ok,
       measured === null
         ? `transmission ${n + 1} never came (expected ${expected} ms after transmission ${n}); ${copies.length} transmission(s) seen`
-        : `transmission ${n + 1} came ${measured.toFixed(1)} ms after transmission ${n}, expected ${expected} ms (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms, the tester's own delay up to ${uncertainty.toFixed(0)} ms included)`,
+        : `transmission ${n + 1} came ${measured.toFixed(1)} ms after transmission ${n}, expected ${expected} ms (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms, the tester's own delay up to ${uncertaintyMs.toFixed(0)} ms included)`,
     );
   }
 }
