@@ -1,14 +1,20 @@
 // The impaired path: each setting does what it says at about its rate, and a seed replays
 // the same fates, in the pure model and through the live relay.
-import { seededUnit } from '@qotp/reference';
 import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
-import { describeImpairment, ImpairedPath, type Fate, type Impairment } from '../src/impair/impairment.js';
+import {
+  describeImpairment,
+  ImpairedPath,
+  STAGES,
+  type AnyStage,
+  type Fate,
+  type Impairment,
+} from '../src/impair/impairment.js';
 import { startRelay } from '../src/impair/relay.js';
 
 const datagram = (i: number) => Uint8Array.from({ length: 100 }, (_, j) => (i + j) & 255);
-const fates = (s: Impairment, seed: number, n = 10_000, spacingMs = 1): Fate[] => {
-  const path = new ImpairedPath(s, seededUnit(seed));
+const fates = (s: Impairment, seed: number, n = 10_000, spacingMs = 1, stages = STAGES): Fate[] => {
+  const path = new ImpairedPath(s, seed, 'to-server', stages);
   return Array.from({ length: n }, (_, i) => path.fate(datagram(i), i * spacingMs));
 };
 const share = (f: Fate[], pick: (x: Fate) => boolean) => f.filter(pick).length / f.length;
@@ -26,7 +32,7 @@ describe('impaired path', () => {
   });
 
   it('flips exactly one bit of a corrupted datagram', () => {
-    const path = new ImpairedPath({ corrupt: 1 }, seededUnit(3));
+    const path = new ImpairedPath({ corrupt: 1 }, 3);
     const input = datagram(0);
     const out = path.fate(input, 0);
     if (out.action !== 'send') throw new Error('dropped');
@@ -67,7 +73,38 @@ describe('impaired path', () => {
     const c = fates(settings, 43, 500).map((x) => (x.action === 'drop' ? 'drop' : `${x.corrupted}${x.delayMs}`));
     expect(a).toEqual(b);
     expect(a).not.toEqual(c);
-    expect(describeImpairment(settings)).toBe('loss 20 %, corruption 10 %, reordering 10 % by 5 ms');
+    expect(describeImpairment(settings)).toBe('loss 20 %, reordering 10 % by 5 ms, corruption 10 %');
+  });
+
+  /** Which datagrams a stage decided about: the indices lost as `why`, or those marked by `pick`. */
+  const marked = (f: Fate[], pick: (x: Fate) => boolean) => f.flatMap((x, i) => (pick(x) ? [i] : []));
+  const lostTo = (why: string) => (x: Fate) => x.action === 'drop' && x.why === why;
+
+  it("keeps a stage's fates when other stages are switched on: each draws from its own stream", () => {
+    const alone = fates({ loss: 0.1 }, 9, 2000);
+    const crowded = fates(
+      { loss: 0.1, burst: { enter: 0.05, leave: 0.3, lossInBad: 0.5 }, jitterMs: 3, corrupt: 0.2, duplicate: 0.1 },
+      9,
+      2000,
+    );
+    expect(marked(crowded, lostTo('loss'))).toEqual(marked(alone, lostTo('loss')));
+    expect(marked(crowded, lostTo('burst')).length).toBeGreaterThan(0);
+    const corruptAlone = fates({ corrupt: 0.2 }, 9, 2000);
+    const corrupted = (x: Fate) => x.action === 'send' && x.corrupted;
+    // Loss comes first in the chain: of the datagrams it let through, the same ones are corrupted.
+    const through = new Set(marked(crowded, (x) => x.action === 'send'));
+    expect(marked(crowded, corrupted)).toEqual(marked(corruptAlone, corrupted).filter((i) => through.has(i)));
+  });
+
+  it('keeps every fate of a seed when a new stage is added to the chain', () => {
+    const settings: Impairment = { loss: 0.1, reorder: { rate: 0.2, ms: 10 }, corrupt: 0.1 };
+    // A stage that draws three numbers per datagram and changes nothing, first in the chain.
+    const idle = { name: 'idle', draws: 3, make: () => ({ apply: (d: unknown) => d, describe: () => 'idle' }) };
+    const withIdle = [idle as unknown as AnyStage, ...STAGES];
+    const before = fates(settings, 5, 2000);
+    const after = fates({ ...settings, idle: 1 } as Impairment, 5, 2000, 1, withIdle);
+    expect(after).toEqual(before);
+    expect(marked(before, lostTo('loss')).length).toBeGreaterThan(100);
   });
 });
 

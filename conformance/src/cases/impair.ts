@@ -7,12 +7,18 @@
 // the relay's record, opened with the reference side's key log, shows a segment of that
 // side's sent six times without an acknowledgement reaching it (resends.ts). What happened
 // to the datagrams is in the notes.
-import { formatHostPort, parseHostPort, QotpSocket, type QotpConnection, type QotpStream } from '@qotp/reference/node';
+import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { performance } from 'node:perf_hooks';
 import type { Impairment } from '../impair/impairment.js';
 import { KeyCollector, type KeyLog } from '../capture/key-log.js';
 import { recordTimeline, timeline } from '../capture/open.js';
-import { startRelay, type Relay, type RelaySettings } from '../impair/relay.js';
+import {
+  referenceEcho,
+  referenceEchoServer,
+  SILENT_AFTER_GIVE_UP_MS,
+  type Received,
+} from '../impair/reference-side.js';
+import { lastDatagramOf, lastIndexOf, startRelay, type Relay, type RelaySettings } from '../impair/relay.js';
 import { giveUpAllowed, noCause, readResends, stoppedFirst, type ResendRecord, type Side } from '../impair/resends.js';
 import { type CaseContext, type CaseDefinition, pattern } from '../kit/index.js';
 
@@ -29,113 +35,11 @@ interface Scenario {
   timeoutMs: number;
 }
 
-interface Echo {
-  /** The bytes that came back, and when the last one did (ms after the dial). */
-  received: Buffer;
-  completeMs: number | null;
-  /** Why the connection ended, if it did: the reference's close reason, or 'endpoint-gave-up'. */
-  closed: string | null;
-}
-
-/**
- * How long the endpoint must have sent nothing, with a segment of its six times
- * unacknowledged, before the case takes it to have given up: the longest a conforming sender
- * waits after its sixth copy at the smallest RTO (100 ms * 2^5) is 3.2 s, and a sender that
- * closes is silent from then on.
- */
-const SILENT_AFTER_GIVE_UP_MS = 4000;
-
-/**
- * A reference client's echo over the relay: the data on stream 0, collected until it is all
- * back, the connection ends, the endpoint gave up as the spec allows (silent, with a segment
- * of its sent six times unacknowledged) or the time limit passes.
- */
-function referenceEcho(
-  relay: Relay,
-  publicKey: Uint8Array | undefined,
-  data: Uint8Array,
-  limitMs: number,
-  collector: KeyCollector,
-): Promise<Echo> {
-  const to = relay.address;
-  return QotpSocket.listen({
-    listen: to.startsWith('[') ? '[::1]:0' : '127.0.0.1:0',
-    keyLog: collector.add,
-    randomBytes: collector.randomBytes,
-  }).then(
-    (socket) =>
-      new Promise<Echo>((resolve, reject) => {
-        const started = performance.now();
-        const chunks: Buffer[] = [];
-        let received = 0;
-        let finished = false;
-        // The first of the endings above. Closing the socket afterwards ends the connection
-        // too, which is then no longer news.
-        const done = (complete: boolean, closed: string | null) => {
-          if (finished) return;
-          finished = true;
-          clearTimeout(timer);
-          clearInterval(watch);
-          const echo = {
-            received: Buffer.concat(chunks),
-            completeMs: complete ? performance.now() - started : null,
-            closed,
-          };
-          void socket.close().then(() => resolve(echo));
-        };
-        const timer = setTimeout(() => done(false, null), limitMs);
-        // A timer's exception would escape the case: it ends the echo and fails the case instead.
-        const watch = setInterval(() => {
-          try {
-            const last = lastDatagramOf(relay, 'server');
-            if (
-              last !== null &&
-              relay.now() - last >= SILENT_AFTER_GIVE_UP_MS &&
-              giveUpAllowed(readResends(relay.captured, collector.keys(), relay.now()), 'server', 'server') !== null
-            )
-              done(false, 'endpoint-gave-up');
-          } catch (e) {
-            finished = true;
-            clearTimeout(timer);
-            clearInterval(watch);
-            void socket.close().then(() => reject(e as Error));
-          }
-        }, 1000);
-        const conn: QotpConnection = socket.dial(to, publicKey);
-        conn.on('close', (reason: string) => done(false, reason));
-        // Streams the endpoint opens (an endpoint of another layout can seem to) are not part
-        // of the echo; their end with the connection must not escape the case as an error.
-        conn.on('stream', (other: QotpStream) => other.on('error', () => {}));
-        const stream: QotpStream = conn.stream(0);
-        stream.on('error', () => {});
-        stream.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          received += chunk.length;
-          if (received >= data.length) done(true, null);
-        });
-        stream.write(data);
-      }),
-  );
-}
-
 /** The decoded datagrams around `side`'s last one, for a failure's notes. */
 function quietTimeline(relay: Relay, keys: KeyLog, side: Side): string {
   const last = lastIndexOf(relay, side);
   const at = last < 0 ? relay.captured.length : last;
   return timeline(relay.captured.slice(Math.max(0, at - 30), at + 20), keys, 50);
-}
-
-/** Where `side`'s last datagram is in the relay's record, -1 if it sent none. */
-function lastIndexOf(relay: Relay, side: Side): number {
-  for (let i = relay.captured.length - 1; i >= 0; i--)
-    if ((relay.captured[i] as Relay['captured'][number]).fromClient === (side === 'client')) return i;
-  return -1;
-}
-
-/** When `side`'s last datagram reached the relay (the relay's clock), null if none did. */
-function lastDatagramOf(relay: Relay, side: Side): number | null {
-  const i = lastIndexOf(relay, side);
-  return i < 0 ? null : (relay.captured[i] as Relay['captured'][number]).t;
 }
 
 /** A line for the notes: the relay's settings, seed and what happened to the datagrams. */
@@ -331,38 +235,6 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
       keyLog: collector.text(),
     });
   }
-}
-
-/** What the reference echo server got on stream 0: the bytes, and whether the client closed it. */
-interface Received {
-  chunks: Buffer[];
-  closed: boolean;
-}
-
-/**
- * A reference echo server: every stream's data back on the same stream, closed when the peer
- * closes; what arrives on stream 0 is kept, so that a client's exit 0 is checked against it.
- */
-async function referenceEchoServer(collector: KeyCollector, received: Received): Promise<QotpSocket> {
-  const socket = await QotpSocket.listen({
-    listen: '127.0.0.1:0',
-    keyLog: collector.add,
-    randomBytes: collector.randomBytes,
-  });
-  socket.on('connection', (conn: QotpConnection) => {
-    conn.on('stream', (stream: QotpStream) => {
-      stream.on('error', () => {});
-      stream.on('data', (chunk: Buffer) => {
-        if (stream.id === 0) received.chunks.push(chunk);
-        stream.write(chunk);
-      });
-      stream.on('end', () => {
-        if (stream.id === 0) received.closed = true;
-        stream.end();
-      });
-    });
-  });
-  return socket;
 }
 
 /**

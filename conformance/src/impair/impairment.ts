@@ -1,101 +1,207 @@
-// What an impaired path does to each datagram, as a pure function of a seeded random
-// stream: drop it (independent or Gilbert-Elliott burst loss, or a timed blackhole), pass
-// a corrupted copy, send it twice, or hold it back (delay, jitter, reordering, a rate
-// limit with a queue). The relay (relay.ts) applies the verdicts on real sockets; given the
-// same seed, settings and arrival order, the same datagrams meet the same fate.
+// What an impaired path does to each datagram, as a pure function of seeded random streams:
+// a chain of stages (a timed blackhole, independent or Gilbert-Elliott burst loss, a rate
+// limit with a queue, delay, jitter, reordering, corruption, duplication), each with its own
+// parameters, its own description and its own random stream, derived from the path's seed and
+// the stage's name. The relay (relay.ts) applies the verdicts on real sockets; given the same
+// seed, settings and arrival order, the same datagrams meet the same fate.
+//
+// Adding a stage: one entry in STAGES (where in the chain it acts), one optional field in
+// Impairment. Every stage draws its numbers for every datagram, before any stage decides, so
+// that a new stage, or another stage switched on, shifts no other stage's draws: a seed's
+// losses stay the datagrams they were (test/impair.test.ts).
+import { seededUnit } from '@qotp/reference';
 
 /** Per direction. Rates are probabilities 0..1; times in ms. */
 export interface Impairment {
+  /** Drop everything between these times (ms since the relay started). */
+  blackholes?: { fromMs: number; toMs: number }[];
   /** Independent loss. */
   loss?: number;
   /** Gilbert-Elliott burst loss: enter the bad state with `enter`, leave it with `leave`; lose `lossInBad` there. */
   burst?: { enter: number; leave: number; lossInBad: number };
+  /** A rate limit: datagrams leave at most this fast, queued up to `queueBytes` (tail drop). */
+  rate?: { bitsPerSecond: number; queueBytes: number };
+  /** Added one-way delay. */
+  delayMs?: number;
+  /** Uniform jitter on top of the delay, 0..jitterMs. */
+  jitterMs?: number;
+  /** Hold a share of datagrams back by `ms`, so later ones overtake them. */
+  reorder?: { rate: number; ms: number };
   /** Flip one random bit of a datagram with this probability. */
   corrupt?: number;
   /** Send a datagram twice with this probability (the copy right behind). */
   duplicate?: number;
-  /** Hold a share of datagrams back by `ms`, so later ones overtake them. */
-  reorder?: { rate: number; ms: number };
-  /** Added one-way delay and uniform jitter on top. */
-  delayMs?: number;
-  jitterMs?: number;
-  /** A rate limit: datagrams leave at most this fast, queued up to `queueBytes` (tail drop). */
-  rate?: { bitsPerSecond: number; queueBytes: number };
-  /** Drop everything between these times (ms since the relay started). */
-  blackholes?: { fromMs: number; toMs: number }[];
 }
 
+export type DropReason = 'loss' | 'burst' | 'blackhole' | 'queue-full';
+
 export type Fate =
-  | { action: 'drop'; why: 'loss' | 'burst' | 'blackhole' | 'queue-full' }
+  | { action: 'drop'; why: DropReason }
   | { action: 'send'; bytes: Uint8Array; delayMs: number; corrupted: boolean; duplicate: boolean };
+
+/** A datagram on its way through the stages. */
+type InFlight = Extract<Fate, { action: 'send' }>;
+
+/** One stage of a path, set up with its parameters; it keeps its own state (a burst, a queue). */
+interface StageAt {
+  /** The stage's verdict on a datagram that arrived at `nowMs`, given its own draws for it. */
+  apply(d: InFlight, nowMs: number, draws: number[]): InFlight | DropReason;
+  describe(): string;
+}
+
+/** How a stage is made from its parameters, and how many numbers it draws per datagram. */
+export interface Stage<K extends keyof Impairment = keyof Impairment> {
+  name: K;
+  draws: number;
+  make(p: NonNullable<Impairment[K]>): StageAt;
+}
+
+/** Any one stage: the union over the fields of Impairment, so that each entry is checked against its own field. */
+export type AnyStage = { [K in keyof Impairment]-?: Stage<K> }[keyof Impairment];
+
+const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 ? 1 : 0)} %`;
+
+/** The stages in the order they act on a datagram. */
+export const STAGES: AnyStage[] = [
+  {
+    name: 'blackholes',
+    draws: 0,
+    make: (holes) => ({
+      apply: (d, nowMs) => (holes.some((h) => nowMs >= h.fromMs && nowMs < h.toMs) ? 'blackhole' : d),
+      describe: () => holes.map((h) => `blackhole ${h.fromMs}-${h.toMs} ms`).join(', '),
+    }),
+  },
+  {
+    name: 'loss',
+    draws: 1,
+    make: (loss) => ({
+      apply: (d, _now, [r]) => ((r as number) < loss ? 'loss' : d),
+      describe: () => `loss ${pct(loss)}`,
+    }),
+  },
+  {
+    name: 'burst',
+    draws: 2,
+    make: (b) => {
+      let bad = false;
+      return {
+        // The state moves for every datagram, lost or not, as the channel would.
+        apply: (d, _now, [move, lose]) => {
+          bad = bad ? (move as number) >= b.leave : (move as number) < b.enter;
+          return bad && (lose as number) < b.lossInBad ? 'burst' : d;
+        },
+        describe: () =>
+          `burst loss (enter ${pct(b.enter)}, leave ${pct(b.leave)}, ${pct(b.lossInBad)} lost in a burst)`,
+      };
+    },
+  },
+  {
+    name: 'rate',
+    draws: 0,
+    make: (rate) => {
+      /** When the link is next free, in ms since the start. */
+      let linkFreeAt = 0;
+      return {
+        apply: (d, nowMs) => {
+          const start = Math.max(nowMs, linkFreeAt);
+          const queued = ((start - nowMs) * rate.bitsPerSecond) / 8000; // bytes ahead of this one
+          if (queued + d.bytes.length > rate.queueBytes) return 'queue-full';
+          linkFreeAt = start + (d.bytes.length * 8000) / rate.bitsPerSecond;
+          return { ...d, delayMs: d.delayMs + linkFreeAt - nowMs };
+        },
+        describe: () => `${rate.bitsPerSecond / 1e6} Mbit/s, queue ${rate.queueBytes} B`,
+      };
+    },
+  },
+  {
+    name: 'delayMs',
+    draws: 0,
+    make: (ms) => ({ apply: (d) => ({ ...d, delayMs: d.delayMs + ms }), describe: () => `delay ${ms} ms` }),
+  },
+  {
+    name: 'jitterMs',
+    draws: 1,
+    make: (ms) => ({
+      apply: (d, _now, [r]) => ({ ...d, delayMs: d.delayMs + ms * (r as number) }),
+      describe: () => `jitter ${ms} ms`,
+    }),
+  },
+  {
+    name: 'reorder',
+    draws: 1,
+    make: (o) => ({
+      apply: (d, _now, [r]) => ((r as number) < o.rate ? { ...d, delayMs: d.delayMs + o.ms } : d),
+      describe: () => `reordering ${pct(o.rate)} by ${o.ms} ms`,
+    }),
+  },
+  {
+    name: 'corrupt',
+    draws: 2,
+    make: (rate) => ({
+      apply: (d, _now, [r, bitDraw]) => {
+        if ((r as number) >= rate || d.bytes.length === 0) return d;
+        const bytes = d.bytes.slice();
+        const bit = Math.floor((bitDraw as number) * bytes.length * 8);
+        bytes[bit >> 3] = (bytes[bit >> 3] as number) ^ (1 << (bit & 7));
+        return { ...d, bytes, corrupted: true };
+      },
+      describe: () => `corruption ${pct(rate)}`,
+    }),
+  },
+  {
+    name: 'duplicate',
+    draws: 1,
+    make: (rate) => ({
+      apply: (d, _now, [r]) => ((r as number) < rate ? { ...d, duplicate: true } : d),
+      describe: () => `duplication ${pct(rate)}`,
+    }),
+  },
+];
+
+/** A 32-bit seed for one stage of one direction: FNV-1a of "seed/direction/stage", never 0. */
+export function stageSeed(seed: number, direction: string, stageName: string): number {
+  let h = 0x811c9dc5;
+  for (const c of `${seed >>> 0}/${direction}/${stageName}`) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return h || 1;
+}
+
+/** True for a parameter that switches its stage on (a rate of 0 or an empty list does not). */
+const enabled = (p: unknown): boolean => p !== undefined && p !== 0 && !(Array.isArray(p) && p.length === 0);
 
 /** The verdicts of one direction of the path. */
 export class ImpairedPath {
-  private bad = false;
-  /** When the rate limiter's queue is next free, in ms since the start. */
-  private linkFreeAt = 0;
+  private readonly chain: { at: StageAt; draws: number; random: () => number }[];
 
-  constructor(
-    private readonly settings: Impairment,
-    private readonly random: () => number,
-  ) {}
+  /**
+   * `direction` names the path's random streams ("to-server", "to-client"), so that the two
+   * directions of a relay meet independent fates under one seed. `stages` is STAGES but in a test.
+   */
+  constructor(settings: Impairment, seed: number, direction = 'path', stages: AnyStage[] = STAGES) {
+    this.chain = stages
+      .filter((s) => enabled(settings[s.name]))
+      .map((s) => ({
+        at: s.make(settings[s.name] as never),
+        draws: s.draws,
+        random: seededUnit(stageSeed(seed, direction, s.name)),
+      }));
+  }
 
   /** What happens to a datagram that arrives `nowMs` after the relay started. */
   fate(bytes: Uint8Array, nowMs: number): Fate {
-    const s = this.settings;
-    // Every datagram draws the same numbers in the same order whatever happens to it, so a
-    // change in one setting does not shift the fate of every later datagram.
-    const [lossDraw, burstDraw, corruptDraw, bitDraw, dupDraw, reorderDraw, jitterDraw] = Array.from(
-      { length: 7 },
-      () => this.random(),
-    );
-    if (s.burst !== undefined)
-      this.bad = this.bad ? (burstDraw as number) >= s.burst.leave : (burstDraw as number) < s.burst.enter;
-    if (s.blackholes?.some((h) => nowMs >= h.fromMs && nowMs < h.toMs)) return { action: 'drop', why: 'blackhole' };
-    if (s.loss !== undefined && (lossDraw as number) < s.loss) return { action: 'drop', why: 'loss' };
-    if (this.bad && s.burst !== undefined && (lossDraw as number) < s.burst.lossInBad)
-      return { action: 'drop', why: 'burst' };
-    let delayMs = (s.delayMs ?? 0) + (s.jitterMs ?? 0) * (jitterDraw as number);
-    if (s.rate !== undefined) {
-      const start = Math.max(nowMs, this.linkFreeAt);
-      const queued = ((start - nowMs) * s.rate.bitsPerSecond) / 8000; // bytes ahead of this one
-      if (queued + bytes.length > s.rate.queueBytes) return { action: 'drop', why: 'queue-full' };
-      this.linkFreeAt = start + (bytes.length * 8000) / s.rate.bitsPerSecond;
-      delayMs += this.linkFreeAt - nowMs;
+    // Every stage draws first, whatever an earlier stage decides (see the top of the file).
+    const draws = this.chain.map((s) => Array.from({ length: s.draws }, s.random));
+    let d: InFlight = { action: 'send', bytes, delayMs: 0, corrupted: false, duplicate: false };
+    for (const [i, s] of this.chain.entries()) {
+      const next = s.at.apply(d, nowMs, draws[i] as number[]);
+      if (typeof next === 'string') return { action: 'drop', why: next };
+      d = next;
     }
-    if (s.reorder !== undefined && (reorderDraw as number) < s.reorder.rate) delayMs += s.reorder.ms;
-    let out = bytes;
-    const corrupted = s.corrupt !== undefined && (corruptDraw as number) < s.corrupt && bytes.length > 0;
-    if (corrupted) {
-      out = bytes.slice();
-      const bit = Math.floor((bitDraw as number) * bytes.length * 8);
-      out[bit >> 3] = (out[bit >> 3] as number) ^ (1 << (bit & 7));
-    }
-    return {
-      action: 'send',
-      bytes: out,
-      delayMs,
-      corrupted,
-      duplicate: s.duplicate !== undefined && (dupDraw as number) < s.duplicate,
-    };
+    return d;
   }
 }
 
-/** "loss 5 %, reorder 10 % by 20 ms" for reports. */
+/** "loss 5 %, reordering 10 % by 20 ms" for reports: each stage in the chain describes itself. */
 export function describeImpairment(s: Impairment): string {
-  const pct = (x: number) => `${(x * 100).toFixed(x < 0.01 ? 1 : 0)} %`;
-  const parts: string[] = [];
-  if (s.loss) parts.push(`loss ${pct(s.loss)}`);
-  if (s.burst)
-    parts.push(
-      `burst loss (enter ${pct(s.burst.enter)}, leave ${pct(s.burst.leave)}, ${pct(s.burst.lossInBad)} lost in a burst)`,
-    );
-  if (s.corrupt) parts.push(`corruption ${pct(s.corrupt)}`);
-  if (s.duplicate) parts.push(`duplication ${pct(s.duplicate)}`);
-  if (s.reorder) parts.push(`reordering ${pct(s.reorder.rate)} by ${s.reorder.ms} ms`);
-  if (s.delayMs) parts.push(`delay ${s.delayMs} ms`);
-  if (s.jitterMs) parts.push(`jitter ${s.jitterMs} ms`);
-  if (s.rate) parts.push(`${s.rate.bitsPerSecond / 1e6} Mbit/s, queue ${s.rate.queueBytes} B`);
-  for (const h of s.blackholes ?? []) parts.push(`blackhole ${h.fromMs}-${h.toMs} ms`);
+  const parts = STAGES.filter((st) => enabled(s[st.name])).map((st) => st.make(s[st.name] as never).describe());
   return parts.join(', ') || 'none';
 }

@@ -6,7 +6,6 @@ import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { writePcap } from '../capture/pcap.js';
 import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
-import { seededUnit } from '@qotp/reference';
 import { describeImpairment, ImpairedPath, type Impairment } from './impairment.js';
 
 export interface Relayed {
@@ -67,11 +66,11 @@ export async function startRelay(settings: RelaySettings): Promise<Relay> {
   udp.setRecvBufferSize(4 * 1024 * 1024);
   udp.setSendBufferSize(4 * 1024 * 1024);
   const seed = settings.seed ?? Math.floor(Math.random() * 2 ** 31);
-  // One random stream per direction, so that what one direction meets does not depend on
-  // how much traffic the other carried.
+  // Random streams per direction (and per stage), so that what one direction meets does not
+  // depend on how much traffic the other carried.
   const paths = {
-    toServer: new ImpairedPath(settings.toServer ?? {}, seededUnit(seed)),
-    toClient: new ImpairedPath(settings.toClient ?? {}, seededUnit(seed ^ 0x5bd1e995)),
+    toServer: new ImpairedPath(settings.toServer ?? {}, seed, 'to-server'),
+    toClient: new ImpairedPath(settings.toClient ?? {}, seed, 'to-client'),
   };
   const captured: Relayed[] = [];
   const counts: Record<string, number> = {};
@@ -138,4 +137,17 @@ export async function startRelay(settings: RelaySettings): Promise<Relay> {
       return new Promise((resolve) => udp.close(() => resolve()));
     },
   };
+}
+
+/** Where `side`'s last datagram is in the relay's record, -1 if it sent none. */
+export function lastIndexOf(relay: Relay, side: 'client' | 'server'): number {
+  for (let i = relay.captured.length - 1; i >= 0; i--)
+    if ((relay.captured[i] as Relay['captured'][number]).fromClient === (side === 'client')) return i;
+  return -1;
+}
+
+/** When `side`'s last datagram reached the relay (the relay's clock), null if none did. */
+export function lastDatagramOf(relay: Relay, side: 'client' | 'server'): number | null {
+  const i = lastIndexOf(relay, side);
+  return i < 0 ? null : (relay.captured[i] as Relay['captured'][number]).t;
 }
