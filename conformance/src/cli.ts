@@ -21,18 +21,12 @@ import { progress, summaryTable } from './report/console.js';
 import { buildReport, implementationLine, targetReport, type Report, type TargetReport } from './report/model.js';
 import { needsOf, runCases, type CaseResult } from './runner.js';
 import { attachProblem } from './targets/attach-check.js';
-import { baselineOf } from './targets/baseline.js';
-import {
-  attachedTarget,
-  bundledTarget,
-  bundledTargetNames,
-  launchProblems,
-  loadTarget,
-  stopAllLaunched,
-  TargetError,
-  withExpectedFailures,
-  type Target,
-} from './targets/target.js';
+import { baselineOf } from './report/baseline.js';
+import { launchProblems } from './targets/commands.js';
+import { type Target, TargetError } from './targets/config.js';
+import { withExpectedFailures } from './targets/expected-failures.js';
+import { stopAllLaunched } from './targets/process.js';
+import { attachedTarget, bundledTarget, bundledTargetNames, loadTarget } from './targets/target.js';
 
 const RUNNER_VERSION = runnerPackage.version;
 

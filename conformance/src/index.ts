@@ -12,17 +12,11 @@ export {
 } from './kit/case.js';
 export { runCases, type CaseResult, type RunOptions } from './runner.js';
 export { counts, levelOf, summarize, summaryLine, type Outcome, type Summary } from './verdict.js';
-export {
-  attachedTarget,
-  bundledTarget,
-  fill,
-  launch,
-  loadTarget,
-  startServer,
-  TargetError,
-  type Target,
-  type TargetConfig,
-} from './targets/target.js';
+export { attachedTarget, bundledTarget, loadTarget } from './targets/target.js';
+export { TargetError, type Target, type TargetConfig } from './targets/config.js';
+export { fill } from './targets/commands.js';
+export { launch } from './targets/process.js';
+export { startServer } from './targets/server.js';
 export { buildReport, targetReport, type Report, type TargetReport } from './report/model.js';
 export { htmlReport } from './report/html.js';
 export { junitXml } from './report/junit.js';

@@ -23,7 +23,10 @@ import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { firstContact } from './peer/first-contact.js';
 import { writePcap } from './capture/pcap.js';
 import { keyLogOf } from './peer/tester-peer.js';
-import { fill, launch, startServer, type LaunchedProcess, type RunningServer, type Target } from './targets/target.js';
+import { fill } from './targets/commands.js';
+import { type Target } from './targets/config.js';
+import { launch, type LaunchedProcess } from './targets/process.js';
+import { type RunningServer, startServer } from './targets/server.js';
 import {
   crashOf,
   endingOf,

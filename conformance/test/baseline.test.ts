@@ -2,7 +2,7 @@
 // numbers and ids, not another failure; listed entries keep their reasons.
 import { describe, expect, it } from 'vitest';
 import type { TargetReport } from '../src/report/model.js';
-import { baselineOf, messagePattern } from '../src/targets/baseline.js';
+import { baselineOf, messagePattern } from '../src/report/baseline.js';
 
 describe('a baseline from a run', () => {
   it('leaves numbers and hex ids open and keeps the words', () => {

@@ -11,7 +11,8 @@ import { coverage, isChecked, renderCasesMarkdown } from '../scripts/cases-md.js
 import { allCases } from '../src/cases/index.js';
 import { MONITOR_RULES } from '../src/monitor.js';
 import { schemaValidator } from '../src/schemas.js';
-import { bundledTarget, loadTarget, type TargetConfig } from '../src/targets/target.js';
+import { type TargetConfig } from '../src/targets/config.js';
+import { bundledTarget, loadTarget } from '../src/targets/target.js';
 import { plantedFailures } from './support/planted-defects.js';
 
 const targetsDir = fileURLToPath(new URL('../targets/', import.meta.url));

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { progress } from '../src/report/console.js';
 import { runCases, type CaseResult } from '../src/runner.js';
-import { unprobed, type Target } from '../src/targets/target.js';
+import { type Target, unprobed } from '../src/targets/config.js';
 import { endpointCommand } from './support/endpoints.js';
 import { isClientDefect, plantedFailures, type ClientDefect, type Defect } from './support/planted-defects.js';
 

@@ -18,7 +18,8 @@ import { ackOnly, dataPayload, equal, pattern, streamState } from '../src/kit/in
 import type { Datagram } from '../src/capture/datagram.js';
 import { PeerConnection } from '../src/peer/peer-connection.js';
 import { TesterPeer } from '../src/peer/tester-peer.js';
-import { bundledTarget, startServer, type RunningServer } from '../src/targets/target.js';
+import { type RunningServer, startServer } from '../src/targets/server.js';
+import { bundledTarget } from '../src/targets/target.js';
 
 const SEGMENT = 500;
 const DEFAULT_RTO_MS = constant('DefaultRto') / 1e6;

@@ -7,7 +7,7 @@ import { spec } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { runCases, type CaseResult } from '../src/runner.js';
-import { unprobed, type Target, type TargetConfig } from '../src/targets/target.js';
+import { type Target, type TargetConfig, unprobed } from '../src/targets/config.js';
 import { endpointCommand } from './support/endpoints.js';
 import type { Defect } from './support/planted-defects.js';
 import type { Mode } from './support/hostile-endpoint.js';

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadTarget, TargetError, type LoadOptions } from '../src/targets/target.js';
+import { TargetError } from '../src/targets/config.js';
+import { type LoadOptions, loadTarget } from '../src/targets/target.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'qotp-target-version-'));
 const expectedFile = (release: string, caseId: string) => ({

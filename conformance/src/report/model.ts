@@ -5,7 +5,7 @@ import { describe } from '../capture/datagram.js';
 import { NO_OWNER } from '../peer/tester-peer.js';
 import type { CaseResult } from '../runner.js';
 import { summarize, type Summary, type VerdictOptions } from '../verdict.js';
-import type { Implementation, Target } from '../targets/target.js';
+import type { Implementation, Target } from '../targets/config.js';
 
 export interface TimelineEntry {
   index: number;

@@ -2,7 +2,7 @@
 // run takes with `--expected-failures`, so that CI fails only on what changed. Each entry is the
 // failure as it was seen: its clause, and a pattern of its message with the parts that vary
 // from run to run (numbers, connection ids, seeds) left open.
-import type { TargetReport } from '../report/model.js';
+import type { TargetReport } from './model.js';
 import type { ExpectedFailure } from '../verdict.js';
 
 /** How much of a message the pattern keeps: the start says what failed, the tail has run-to-run detail. */
