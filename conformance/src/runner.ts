@@ -305,6 +305,169 @@ async function runRepeated(
   return result;
 }
 
+/** Why a case is not run at all, as the outcome it then gets; null when it runs. */
+function notRunBecause(
+  c: CaseDefinition,
+  target: Target,
+  options: RunOptions,
+  health: TargetHealth,
+): { outcome: Outcome; clause: string | null; message: string } | null {
+  const unsupported = unsupportedBecause(c, target);
+  if (unsupported !== null) return { outcome: 'unsupported', clause: null, message: unsupported };
+  if (performance.now() > options.deadline)
+    return { outcome: 'timeout', clause: null, message: 'not started: the run reached its global deadline' };
+  const mute = health.contact[c.role];
+  if (mute.diagnosis === null) return null;
+  return {
+    outcome: 'fail',
+    clause: mute.mute[0]?.failedClause ?? c.clauses[0] ?? null,
+    message: `not run: nothing the endpoint sent in the ${mute.mute.length} ${c.role}-role cases before authenticated and decoded (${mute.mute.map((r) => r.id).join(', ')}): ${mute.diagnosis}`,
+  };
+}
+
+/** Where a case's files go: its artifacts under --out, or temporary files removed after it. */
+interface CaseFiles {
+  /** The target's folder under --out; null without --out. */
+  dir: string | null;
+  /** The endpoint's own key log ({keylog}): kept as an artifact, or a temporary file; never appended to an old one. */
+  endpointKeyLog: string;
+  /** A file for a client's input ({input}). */
+  clientInput: string;
+}
+
+function caseFiles(c: CaseDefinition, target: Target, options: RunOptions): CaseFiles {
+  const dir = options.artifactsDir === null ? null : join(options.artifactsDir, target.config.name);
+  if (dir !== null) mkdirSync(dir, { recursive: true });
+  // Both targets of a run may run the same case at once: a temporary file names its target.
+  const at = (suffix: string) =>
+    dir === null
+      ? join(tmpdir(), `qotp-${process.pid}-${target.config.name}-${c.id}.${suffix}`)
+      : join(dir, `${c.id}.${suffix}`);
+  const files = { dir, endpointKeyLog: at('endpoint.keylog'), clientInput: at('client-input') };
+  rmSync(files.endpointKeyLog, { force: true });
+  return files;
+}
+
+/** What a case left behind: the processes it launched, to judge and stop, and its tester's key log. */
+interface Launched {
+  server: RunningServer | null;
+  clients: LaunchedProcess[];
+  /** Everything to stop when the case ends, with what it printed. */
+  stops: { stop(): void; output(): string }[];
+  /** The secrets of the tester's connections, however the case ended: they open the pcap of a failure. */
+  keyLog: string;
+}
+
+/** What a case may ask of the runner's processes: the server's output and key log, and a client launch. */
+function processHooks(target: Target, files: CaseFiles, launched: Launched): ProcessHooks {
+  return {
+    endpointOutput: () => launched.server?.output() ?? '',
+    endpointKeyLog: () => (existsSync(files.endpointKeyLog) ? readFileSync(files.endpointKeyLog, 'utf8') : ''),
+    startClient(o): Promise<ClientRun> {
+      const client = target.config.client;
+      if (client === undefined) return Promise.reject(new Error('the target has no client command'));
+      writeFileSync(files.clientInput, o.input);
+      const values = {
+        node: process.execPath,
+        dir: target.dir,
+        peer: formatHostPort(o.peer.address.host, o.peer.address.port),
+        pubkey: Buffer.from(o.identityPublicKey).toString('hex'),
+        input: files.clientInput,
+        keylog: files.endpointKeyLog,
+        seed: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'),
+      };
+      const proc = launch(fill([...client.command, ...(o.zeroRtt ? (client.zeroRttArgs ?? []) : [])], values));
+      launched.stops.push(proc);
+      launched.clients.push(proc);
+      return Promise.resolve({
+        exited: proc.exited.then((code) => ({
+          code,
+          stdout: proc.output(),
+          stderr: '',
+          spawnError: proc.spawnError(),
+        })),
+        stop: proc.stop,
+      });
+    },
+  };
+}
+
+/**
+ * Where a case finds the endpoint: for a server-role case the attached server, or the one
+ * launched for it; a client-role case has none (the client comes to the tester).
+ */
+function endpointOf(c: CaseDefinition, target: Target, server: RunningServer | null): CaseContext['endpoint'] {
+  const mtu = target.config.mtu;
+  if (c.role === 'client') return { address: null, publicKey: null, mtu };
+  if (target.attached !== null)
+    return { address: parseHostPort(target.attached.address), publicKey: target.attached.publicKey, mtu };
+  if (server === null) return { address: null, publicKey: null, mtu };
+  return { address: parseHostPort(server.address), publicKey: server.publicKey, mtu };
+}
+
+/**
+ * Runs the case's script against `endpoint` until it ends or `endBy` (performance.now())
+ * passes, in a worker thread of its own when the case is isolated; fills `result` with what
+ * it recorded and `launched.keyLog` with the tester's secrets. Throws how it ended.
+ */
+async function runScript(
+  c: CaseDefinition,
+  result: CaseResult,
+  endpoint: CaseContext['endpoint'],
+  hooks: ProcessHooks,
+  run: { seed: number; runs: number; endBy: number; limitMs: number },
+  launched: Launched,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Timeout(`no verdict within ${Math.round(run.limitMs)} ms`)),
+      Math.max(0, run.endBy - performance.now()),
+    );
+  });
+  try {
+    if (c.isolated) {
+      const isolated = runIsolated({ caseId: c.id, endpoint, cryptoBackend: cryptoBackend().name, seed: run.seed });
+      launched.stops.push({ stop: isolated.stop, output: () => '' });
+      const outcome = await Promise.race([isolated.result, timeout]);
+      Object.assign(result, outcome.record);
+      launched.keyLog = outcome.keyLog;
+      if (outcome.failure !== null) {
+        throw outcome.failure.clause === null
+          ? new Error(outcome.failure.message)
+          : new CheckFailure(outcome.failure.clause, outcome.failure.message, outcome.failure.observation);
+      }
+      return;
+    }
+    const { ctx, peers, close } = caseContext(result, endpoint, hooks, run.seed, run.runs);
+    try {
+      await Promise.race([c.run(ctx), timeout]);
+    } finally {
+      close();
+      launched.keyLog = keyLogOf(peers);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+}
+/**
+ * A case's pcap and key log under --out; a case through a relay records nothing itself: its
+ * capture is the relay's record.
+ */
+function writeArtifacts(c: CaseDefinition, result: CaseResult, dir: string, keyLog: string): void {
+  const pcap = join(dir, `${c.id}.pcap`);
+  const keylog = join(dir, `${c.id}.keylog`);
+  const relayed = result.timeline.length === 0 ? result.relayCapture : null;
+  writeFileSync(pcap, relayed?.pcap ?? writePcap(result.timeline));
+  writeFileSync(keylog, relayed?.keyLog ?? keyLog);
+  result.artifacts = { pcap, keylog };
+}
+
+/**
+ * One run of a case: whether it runs at all, its files, the server it talks to, its script
+ * under one time limit (the server's start included), then the judgement of the processes
+ * and of the timeline, the processes stopped, the artifacts written, the expected failure read.
+ */
 async function runOne(
   c: CaseDefinition,
   target: Target,
@@ -312,7 +475,6 @@ async function runOne(
   health: TargetHealth,
   run: number,
 ): Promise<CaseResult> {
-  const seed = runSeed(options, c, run);
   const started = performance.now();
   const result = newResult(c);
   const finish = (): CaseResult => {
@@ -323,157 +485,51 @@ async function runOne(
     heard(health, result, target.config.mtu);
     return result;
   };
-  const unsupported = unsupportedBecause(c, target);
-  if (unsupported !== null) {
-    fail(result, 'unsupported', null, unsupported);
-    return finish();
-  }
-  if (performance.now() > options.deadline) {
-    fail(result, 'timeout', null, 'not started: the run reached its global deadline');
-    return finish();
-  }
-  const mute = health.contact[c.role];
-  if (mute.diagnosis !== null) {
-    fail(
-      result,
-      'fail',
-      mute.mute[0]?.failedClause ?? c.clauses[0] ?? null,
-      `not run: nothing the endpoint sent in the ${mute.mute.length} ${c.role}-role cases before authenticated and decoded (${mute.mute.map((r) => r.id).join(', ')}): ${mute.diagnosis}`,
-    );
+  const notRun = notRunBecause(c, target, options, health);
+  if (notRun !== null) {
+    fail(result, notRun.outcome, notRun.clause, notRun.message);
     return finish();
   }
 
-  const caseDir = options.artifactsDir === null ? null : join(options.artifactsDir, target.config.name);
-  if (caseDir !== null) mkdirSync(caseDir, { recursive: true });
-  const stops: { stop(): void; output(): string }[] = [];
-  const clients: LaunchedProcess[] = [];
-  let server: RunningServer | null = null;
-  let keyLog = '';
-  // The endpoint's own key log: kept as an artifact, or a temporary file; never appended to an old one.
-  const endpointKeyLog =
-    caseDir === null
-      ? join(tmpdir(), `qotp-${process.pid}-${c.id}.endpoint.keylog`)
-      : join(caseDir, `${c.id}.endpoint.keylog`);
-  rmSync(endpointKeyLog, { force: true });
-
-  const hooks: ProcessHooks = {
-    endpointOutput: () => server?.output() ?? '',
-    endpointKeyLog: () => (existsSync(endpointKeyLog) ? readFileSync(endpointKeyLog, 'utf8') : ''),
-    async startClient(o): Promise<ClientRun> {
-      const client = target.config.client;
-      if (client === undefined) throw new Error('the target has no client command');
-      const input = join(
-        caseDir ?? tmpdir(),
-        caseDir === null ? `qotp-${process.pid}-${c.id}.client-input` : `${c.id}.client-input`,
-      );
-      writeFileSync(input, o.input);
-      const values = {
-        node: process.execPath,
-        dir: target.dir,
-        peer: formatHostPort(o.peer.address.host, o.peer.address.port),
-        pubkey: Buffer.from(o.identityPublicKey).toString('hex'),
-        input,
-        keylog: endpointKeyLog,
-        seed: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex'),
-      };
-      const argv = fill([...client.command, ...(o.zeroRtt ? (client.zeroRttArgs ?? []) : [])], values);
-      const proc = launch(argv);
-      stops.push(proc);
-      clients.push(proc);
-      return {
-        exited: proc.exited.then((code) => ({
-          code,
-          stdout: proc.output(),
-          stderr: '',
-          spawnError: proc.spawnError(),
-        })),
-        stop: proc.stop,
-      };
-    },
-  };
-
-  // One limit for the whole case, the server's start included.
+  const files = caseFiles(c, target, options);
+  const launched: Launched = { server: null, clients: [], stops: [], keyLog: '' };
   const runs = c.repeatable ? (options.repeat ?? 1) : 1;
-  const limit = Math.min(
+  const limitMs = Math.min(
     c.timeoutMs * runs,
     options.caseTimeoutMs * runs,
     Math.max(0, options.deadline - performance.now()),
   );
-  const endBy = performance.now() + limit;
+  const endBy = performance.now() + limitMs;
   let ended: unknown = null;
   try {
-    let endpoint: CaseContext['endpoint'] = { address: null, publicKey: null, mtu: target.config.mtu };
     if (c.role === 'server') {
-      server = await serverFor(c, target, endpointKeyLog, endBy, health);
-      if (server !== null) stops.push(server);
-      endpoint =
-        target.attached !== null
-          ? {
-              address: parseHostPort(target.attached.address),
-              publicKey: target.attached.publicKey,
-              mtu: target.config.mtu,
-            }
-          : {
-              address: parseHostPort((server as RunningServer).address),
-              publicKey: (server as RunningServer).publicKey,
-              mtu: target.config.mtu,
-            };
+      launched.server = await serverFor(c, target, files.endpointKeyLog, endBy, health);
+      if (launched.server !== null) launched.stops.push(launched.server);
     }
-    const remaining = Math.max(0, endBy - performance.now());
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Timeout(`no verdict within ${Math.round(limit)} ms`)), remaining);
-    });
-    try {
-      if (c.isolated) {
-        const isolated = runIsolated({ caseId: c.id, endpoint, cryptoBackend: cryptoBackend().name, seed });
-        stops.push({ stop: isolated.stop, output: () => '' });
-        const outcome = await Promise.race([isolated.result, timeout]);
-        Object.assign(result, outcome.record);
-        keyLog = outcome.keyLog;
-        if (outcome.failure !== null) {
-          throw outcome.failure.clause === null
-            ? new Error(outcome.failure.message)
-            : new CheckFailure(outcome.failure.clause, outcome.failure.message, outcome.failure.observation);
-        }
-      } else {
-        const { ctx, peers, close } = caseContext(result, endpoint, hooks, seed, runs);
-        try {
-          await Promise.race([c.run(ctx), timeout]);
-        } finally {
-          close();
-          keyLog = keyLogOf(peers);
-        }
-      }
-    } finally {
-      clearTimeout(timer);
-    }
+    const endpoint = endpointOf(c, target, launched.server);
+    const hooks = processHooks(target, files, launched);
+    await runScript(c, result, endpoint, hooks, { seed: runSeed(options, c, run), runs, endBy, limitMs }, launched);
   } catch (e) {
     ended = e;
     const ending = endingOf(e);
     fail(result, ending.outcome, ending.failedClause, ending.message, ending.observation);
-    if (e instanceof ServerStartFailure) stops.push({ stop: () => {}, output: () => e.output });
+    if (e instanceof ServerStartFailure) launched.stops.push({ stop: () => {}, output: () => e.output });
   }
   try {
-    judgeProcesses(result, ended, server, clients);
+    judgeProcesses(result, ended, launched.server, launched.clients);
     judgeTimeline(result, target.config.mtu);
   } finally {
-    result.endpointOutput = stops
+    result.endpointOutput = launched.stops
       .map((p) => p.output())
       .join('\n')
       .slice(-4000);
-    for (const p of stops) p.stop();
-    if (caseDir === null) rmSync(endpointKeyLog, { force: true });
+    for (const p of launched.stops) p.stop();
+    if (files.dir === null) {
+      rmSync(files.endpointKeyLog, { force: true });
+      rmSync(files.clientInput, { force: true });
+    }
   }
-  if (caseDir !== null) {
-    const pcap = join(caseDir, `${c.id}.pcap`);
-    const keylog = join(caseDir, `${c.id}.keylog`);
-    // A case through a relay records nothing itself: its capture is the relay's record.
-    const relayed = result.timeline.length === 0 ? result.relayCapture : null;
-    writeFileSync(pcap, relayed?.pcap ?? writePcap(result.timeline));
-    writeFileSync(keylog, relayed?.keyLog ?? keyLog);
-    result.artifacts = { pcap, keylog };
-  }
+  if (files.dir !== null) writeArtifacts(c, result, files.dir, launched.keyLog);
   return finish();
 }
 
