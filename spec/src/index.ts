@@ -50,6 +50,47 @@ export function messageType(name: MessageName): number {
   return message(name).type;
 }
 
+/** What a message is, read from its layout: who sends it, what it starts, how it is sealed. */
+export interface MessageTraits {
+  /** A connection's first packet (InitSnd, InitCryptoSnd): the initiator's, it opens a connection at the responder. */
+  firstPacket: boolean;
+  /** The responder's answer to a first packet (InitRcv, InitCryptoRcv). */
+  reply: boolean;
+  /** Sent by either side once the connection is established (Data). */
+  eitherSide: boolean;
+  encrypted: boolean;
+  /** Sealed with the 0-RTT identity secret rather than the ephemeral one (InitCryptoSnd). */
+  identitySecret: boolean;
+  /** Its plaintext starts with a filler length and a filler before the payload (InitCryptoSnd). */
+  filler: boolean;
+}
+
+/** A message's traits, so that code asks "is it a first packet" instead of comparing type names. */
+export function messageTraits(name: MessageName): MessageTraits {
+  const m = message(name);
+  return {
+    firstPacket: m.sentBy === 'initiator',
+    reply: m.sentBy === 'responder',
+    eitherSide: m.sentBy === 'both',
+    encrypted: m.encrypted,
+    identitySecret: m.secret?.forwardSecret === false,
+    filler: m.plaintext?.some((f) => f.name === 'fillerLength') ?? false,
+  };
+}
+
+/** The role that receives a message; null for one either side sends (Data). */
+export function receiverOf(name: MessageName): 'initiator' | 'responder' | null {
+  const sentBy = message(name).sentBy;
+  return sentBy === 'both' ? null : sentBy === 'initiator' ? 'responder' : 'initiator';
+}
+
+/** Whether a message's nonce carries the initiator's direction bit, given who sent it (which matters for Data only). */
+export function sealedByInitiator(name: MessageName, senderIsInitiator: boolean): boolean {
+  const bit = message(name).directionBit;
+  if (bit === 'by-role' || bit === undefined) return senderIsInitiator;
+  return bit === spec.nonce.directionBit.initiator;
+}
+
 export function bitField(header: HeaderByte, name: string): BitField {
   const found = header.bits.find((b) => b.name === name);
   if (found === undefined) throw new SpecLookupError(`header has no bit field '${name}'`);

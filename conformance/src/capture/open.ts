@@ -1,7 +1,7 @@
 // Opens captured datagrams with the reference implementation and the secrets of a key log:
 // a live check that what an endpoint puts on the wire is what the spec says, the timeline the
 // monitor judges of a relay's record, and the decoded timeline of a failing run.
-import { constant, headerSize, type MessageName } from '@qotp/spec';
+import { constant, headerSize, messageTraits, sealedByInitiator, type MessageName } from '@qotp/spec';
 import { describeRecord, type Datagram, type Decoded } from './datagram.js';
 import type { KeyLog } from './key-log.js';
 import {
@@ -41,17 +41,21 @@ export function openCaptured(
   }
   // InitCryptoSnd carries no connection id: it is the first 8 bytes of the ephemeral key.
   const connId = readUint64(d, 1);
-  const secret = type === 'InitCryptoSnd' ? keys.identitySecrets.get(connId) : keys.secrets.get(connId);
+  const traits = messageTraits(type);
+  const secret = traits.identitySecret ? keys.identitySecrets.get(connId) : keys.secrets.get(connId);
   const ephemeral = keys.ephemeralKeys.get(connId);
-  if (secret === undefined && ephemeral !== undefined && (type === 'InitRcv' || type === 'InitCryptoRcv')) {
+  if (secret === undefined && ephemeral !== undefined && messageTraits(type).reply) {
     const opened = (type === 'InitRcv' ? decodeInitRcv : decodeInitCryptoRcv)(d, ephemeral);
     return { type, sn: opened.sn, payload: opened.payload };
   }
   if (secret === undefined) throw new NoSecret(`no logged secret for ${type} of connection ${connId.toString(16)}`);
-  const sealedByInitiator = type === 'Data' ? senderIsInitiator : type === 'InitCryptoSnd';
-  const opened = openPacket(d, headerSize(type), { secret, epoch: 0, sealedByInitiator });
+  const opened = openPacket(d, headerSize(type), {
+    secret,
+    epoch: 0,
+    sealedByInitiator: sealedByInitiator(type, senderIsInitiator),
+  });
   let payload = opened.payload;
-  if (type === 'InitCryptoSnd') payload = payload.subarray(constant('MsgInitFillLenSize') + readUint(payload, 0, 16));
+  if (traits.filler) payload = payload.subarray(constant('MsgInitFillLenSize') + readUint(payload, 0, 16));
   return { type, sn: opened.sn, payload };
 }
 

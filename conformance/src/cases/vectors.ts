@@ -4,7 +4,7 @@
 // MTU) with the live connection's keys, a probe payload of the same length on a stream
 // of its own, and the same mutation. The endpoint must not react to any of them, and
 // the connection must work afterwards.
-import { constant, headerSize, type MessageName } from '@qotp/spec';
+import { constant, headerSize, messageTraits, type MessageName } from '@qotp/spec';
 import { readUint64, sealPacket, writeUint64 } from '@qotp/reference';
 import { allTests, applyDamage, fromHex, loadVectors, type PacketTest, type Reseal } from '@qotp/vectors';
 import { randomBytes } from 'node:crypto';
@@ -131,7 +131,7 @@ async function sendAll(ctx: CaseContext, peer: TesterPeer, live: PeerConnection,
       skipped.push(`${test.id} (${why})`);
       continue;
     }
-    const opensItsOwn = test.message === 'InitSnd' || test.message === 'InitCryptoSnd';
+    const opensItsOwn = messageTraits(test.message).firstPacket;
     const own = opensItsOwn
       ? peer.add(
           new PeerConnection('initiator', {
@@ -216,7 +216,7 @@ function clientCase(message: MessageName, id: string, zeroRtt: boolean): CaseDef
       const input = new Uint8Array(randomBytes(700));
       const session = await acceptClient(ctx, { zeroRtt, input });
       const since = session.first.index + 1;
-      const isReply = message === 'InitRcv' || message === 'InitCryptoRcv';
+      const isReply = messageTraits(message).reply;
       if (!isReply) serveEcho(session);
       const sent = await sendAll(ctx, session.peer, session.conn, tests);
       await session.peer.collect(SILENCE_MS * 2);

@@ -2,7 +2,7 @@
 // numbers and the shared secret, built on the reference's codec and crypto (never on its
 // engine), so that a case can seal exactly the packet it needs - right, wrong or odd -
 // and read every packet the endpoint sends.
-import { constant, headerSize } from '@qotp/spec';
+import { constant, headerSize, messageTraits, receiverOf } from '@qotp/spec';
 import {
   decodeData,
   decodeInitCryptoRcv,
@@ -154,8 +154,7 @@ export class PeerConnection {
       // The connection id sits at the same offset in every type: the initiator's first
       // packets carry the ephemeral key there, whose first 8 bytes are the id.
       const connId = readUint64(bytes, CONN_ID_OFFSET);
-      const first = type === 'InitSnd' || type === 'InitCryptoSnd';
-      if (first && this.role === 'responder' && this.connId === 0n) return true;
+      if (messageTraits(type).firstPacket && this.role === 'responder' && this.connId === 0n) return true;
       return connId === this.connId;
     } catch {
       return false;
@@ -169,9 +168,7 @@ export class PeerConnection {
   receive(bytes: Uint8Array, mtu: number = constant('DefaultMtu')): Decoded {
     const type = messageTypeOf(bytes);
     // A message of the tester's own role (its InitSnd reflected, say) is none the endpoint may send.
-    const first = type === 'InitSnd' || type === 'InitCryptoSnd';
-    const reply = type === 'InitRcv' || type === 'InitCryptoRcv';
-    if ((first && this.role === 'initiator') || (reply && this.role === 'responder')) {
+    if (receiverOf(type) === (this.role === 'initiator' ? 'responder' : 'initiator')) {
       throw new QotpError(
         'wrong-role',
         `${type} is the ${this.role}'s own message type; a ${this.role === 'initiator' ? 'responder' : 'initiator'} never sends it`,

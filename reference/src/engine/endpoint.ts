@@ -4,7 +4,7 @@
 // takeEvents() what happened. No sockets, clocks or randomness inside: the caller
 // injects `randomBytes` and passes `now` (nanoseconds on any monotonic scale).
 import { bytesToHex } from '@noble/ciphers/utils.js';
-import { constant, fieldOffset, type MessageName } from '@qotp/spec';
+import { constant, fieldOffset, messageTraits, receiverOf, type MessageName } from '@qotp/spec';
 import { QotpError } from '../errors.js';
 import { connIdOf } from '../crypto/messages.js';
 import { messageTypeOf, receivePacket } from '../crypto/receive.js';
@@ -113,7 +113,7 @@ export class Endpoint {
       conn?.lifetime.take('own-role-message');
       return;
     }
-    if (type === 'InitSnd' || type === 'InitCryptoSnd') {
+    if (messageTraits(type).firstPacket) {
       if (e.code === 'too-short') this.listening.take('short-first-packet');
       else if (e.code === 'invalid-public-key') this.listening.take('low-order-key');
       return;
@@ -134,11 +134,11 @@ export class Endpoint {
     const id = readUint64(packet, fieldOffset('Data', 'connId'));
     const found = this.connections.get(id);
     const conn = found !== undefined && found.closeReason === null ? found : undefined;
-    const first = type === 'InitSnd' || type === 'InitCryptoSnd';
+    const first = messageTraits(type).firstPacket;
     // A connection takes only the other role's messages (clause handshake.role-messages):
     // a reply reaching the responder, or a first packet naming a connection this side
-    // dialled, is refused before it is opened.
-    const role = first ? 'responder' : type === 'Data' ? (conn?.role ?? 'responder') : 'initiator';
+    // dialled, is refused before it is opened. Data goes to this side's role on the connection.
+    const role = receiverOf(type) ?? conn?.role ?? 'responder';
     if (conn !== undefined && conn.role !== role)
       throw new QotpError(
         'wrong-role',

@@ -4,7 +4,7 @@
 // every test is what the reference's receivePacket says; the Go checker confirms it.
 import { createHash } from 'node:crypto';
 import { encodePayload, publicKeyOf, QotpError, receivePacket, sealPacket, sharedSecret } from '@qotp/reference';
-import { constant, headerSize, type MessageName } from '@qotp/spec';
+import { constant, headerSize, messageTraits, receiverOf, type MessageName } from '@qotp/spec';
 import { applyDamage, describeDamage, type Damage, type Reseal } from '../damage.js';
 import { toHex } from '../hex.js';
 import { buildPacket, receiverContext, type Sealing as VectorSealing } from '../packets.js';
@@ -57,10 +57,8 @@ const build = (k: Keys, s: Sealing): Uint8Array => buildPacket(k.json, { ...s, p
 
 /** The receiver a correct packet of this kind goes to. */
 function naturalReceiver(s: Sealing): ReceiverJson {
-  const toResponder =
-    s.message === 'InitSnd' || s.message === 'InitCryptoSnd' || (s.message === 'Data' && s.sealedByInitiator);
-  const isInit = s.message === 'InitSnd' || s.message === 'InitCryptoSnd';
-  return { role: toResponder ? 'responder' : 'initiator', mtu: s.mtu, epoch: s.epoch, knowsConnection: !isInit };
+  const role = receiverOf(s.message) ?? (s.sealedByInitiator ? 'responder' : 'initiator');
+  return { role, mtu: s.mtu, epoch: s.epoch, knowsConnection: !messageTraits(s.message).firstPacket };
 }
 
 interface TestSpec {
