@@ -280,6 +280,28 @@ export const streamCases: CaseDefinition[] = [
   ),
   onConnection(
     {
+      id: 'streams.burst-acknowledged',
+      title: 'Segments that arrive in one burst are acknowledged one ACK section each, none merged into a range',
+      clauses: ['ack.segment'],
+    },
+    async (ctx: CaseContext, open: Open) => {
+      // Ten segments back to back: a receiver that acknowledges ranges (as TCP does) would
+      // answer the burst with fewer ACKs naming several segments; QOTP's carry one each.
+      const data = pattern(10 * 300, 11);
+      sendStream(open, 8, data, { segment: 300 });
+      const segments = Array.from({ length: 10 }, (_, i) => i * 300);
+      const missing = () => segments.filter((at) => !acksOf(open, 8).some((a) => a.offset === at && a.length === 300));
+      await waitUntil(open.peer, () => missing().length === 0, REPLY_MS);
+      ctx.expect(
+        'ack.segment',
+        missing().length === 0,
+        `no ACK of exactly (offset, 300) for the segments at ${missing().join(', ')}; ${acksSeen(open, 8)}`,
+        { expected: '10 ACKs of 300 bytes', observed: `${10 - missing().length} of them` },
+      );
+    },
+  ),
+  onConnection(
+    {
       id: 'streams.duplicate-acknowledged',
       title: 'A segment that arrives again is acknowledged again',
       clauses: ['ack.segment'],
