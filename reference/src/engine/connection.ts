@@ -235,6 +235,29 @@ export class Connection {
     this.checkStream(s, now);
   }
 
+  // The application's side of a stream, which the Node adapter uses: it never reaches into a
+  // Stream's sender or receiver itself.
+
+  /** Queues bytes to send on a stream (opened on first use). */
+  write(streamId: number, data: Uint8Array): void {
+    this.stream(streamId).sender.write(data);
+  }
+
+  /** Closes this side's direction of a stream: a CLOSE after the bytes written so far. */
+  closeStream(streamId: number): void {
+    this.stream(streamId).sender.close();
+  }
+
+  /** Sends a PING on a stream. */
+  ping(streamId: number): void {
+    this.stream(streamId).sender.ping();
+  }
+
+  /** Bytes written to a stream and not yet sent. */
+  queuedBytes(streamId: number): number {
+    return this.streams.get(streamId)?.sender.queuedBytes ?? 0;
+  }
+
   /** Reads what a stream has in order and reports its end. */
   read(streamId: number, now: number): Uint8Array {
     const s = this.streams.get(streamId);

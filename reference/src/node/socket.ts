@@ -33,6 +33,13 @@ const WRITE_HIGH_WATER = 4 * 1024 * 1024;
 const nowNanos = (): number => Math.round(performance.now() * 1e6);
 
 export class QotpStream extends Duplex {
+  /**
+   * Whether the reader asked for more than was pushed (receive backpressure): while it has not,
+   * data stays in the engine, where it counts against the window the peer is told, so a slow
+   * reader slows the sender instead of filling this process's memory.
+   */
+  private wanted = false;
+
   constructor(
     private readonly socket: QotpSocket,
     readonly connection: QotpConnection,
@@ -41,13 +48,9 @@ export class QotpStream extends Duplex {
     super({ allowHalfOpen: true });
   }
 
-  private get engineStream() {
-    return this.connection.engine.stream(this.id);
-  }
-
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     try {
-      this.engineStream.sender.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.connection.engine.write(this.id, new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     } catch (e) {
       callback(e as Error);
       return;
@@ -58,23 +61,37 @@ export class QotpStream extends Duplex {
 
   /** Calls back once the engine's queue for this stream is below the high-water mark. */
   private whenDrained(callback: () => void): void {
-    if (this.engineStream.sender.queuedBytes < WRITE_HIGH_WATER || this.destroyed) callback();
+    if (this.connection.engine.queuedBytes(this.id) < WRITE_HIGH_WATER || this.destroyed) callback();
     else this.socket.once('pumped', () => this.whenDrained(callback));
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    this.engineStream.sender.close();
+    this.connection.engine.closeStream(this.id);
     this.socket.pump();
     callback();
   }
 
   override _read(): void {
-    // Data is pushed when the engine reports it readable.
+    this.wanted = true;
+    this.pull();
+  }
+
+  /** Moves what the engine holds in order into the stream while the reader wants more. */
+  pull(): void {
+    let moved = false;
+    while (this.wanted && !this.destroyed) {
+      const data = this.connection.engine.read(this.id, nowNanos());
+      if (data.length === 0) break;
+      moved = true;
+      this.wanted = this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    }
+    // Reading frees receive buffer (a larger window next time) and may finish the stream.
+    if (moved) this.socket.pump();
   }
 
   /** Sends a PING on this stream. */
   ping(): void {
-    this.engineStream.sender.ping();
+    this.connection.engine.ping(this.id);
     this.socket.pump();
   }
 }
@@ -112,14 +129,11 @@ export class QotpConnection extends EventEmitter {
   }
 
   /** Handles an engine event for this connection. */
-  handle(event: EngineEvent, now: number): void {
+  handle(event: EngineEvent): void {
     switch (event.type) {
-      case 'stream-readable': {
-        const s = this.open(event.streamId, true);
-        const data = this.engine.read(event.streamId, now);
-        if (data.length > 0) s.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+      case 'stream-readable':
+        this.open(event.streamId, true).pull();
         return;
-      }
       case 'stream-finished':
         this.open(event.streamId, true).push(null);
         return;
@@ -235,7 +249,7 @@ export class QotpSocket extends EventEmitter {
       do {
         this.pumpAgain = false;
         now = nowNanos();
-        for (const event of this.engine.takeEvents()) this.dispatch(event, now);
+        for (const event of this.engine.takeEvents()) this.dispatch(event);
         for (const d of this.engine.poll(now)) {
           const { host, port } = this.destination(d.to);
           // No callback: a failed send is emitted as 'error' on the socket (handled above).
@@ -260,7 +274,7 @@ export class QotpSocket extends EventEmitter {
     return d;
   }
 
-  private dispatch(event: EngineEvent, now: number): void {
+  private dispatch(event: EngineEvent): void {
     if (event.type === 'dropped') {
       this.emit('dropped', event.remote, event.reason);
       return;
@@ -274,7 +288,7 @@ export class QotpSocket extends EventEmitter {
       return;
     }
     const conn = this.connections.get(event.connId);
-    conn?.handle(event, now);
+    conn?.handle(event);
     if (event.type === 'connection-closed') {
       this.connections.delete(event.connId);
       if (conn !== undefined) this.destinations.delete(conn.engine.remote);
@@ -315,7 +329,7 @@ export class QotpSocket extends EventEmitter {
     this.closed = true;
     this.disarm();
     for (const conn of this.engine.connections.values()) conn.close('closed');
-    for (const event of this.engine.takeEvents()) this.dispatch(event, nowNanos());
+    for (const event of this.engine.takeEvents()) this.dispatch(event);
     await new Promise<void>((resolve) => this.udp.close(() => resolve()));
   }
 }
