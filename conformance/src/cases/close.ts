@@ -1,7 +1,8 @@
 // Close cases (server role). A CLOSE ends its sender's direction; the receiver answers
 // with its own CLOSE at its current write position (clause close.answer), so an echo
 // server closes after what it echoed so far. Delivery up to the close offset is checked
-// with a sink server, which reports what its application read.
+// with a sink server, which reports what its application read; a fully closed stream
+// acknowledges a late retransmission without delivering it again (close.grace-period).
 import { constant } from '@qotp/spec';
 import { createHash } from 'node:crypto';
 import type { Datagram } from '../capture/datagram.js';
@@ -22,6 +23,7 @@ import {
   pattern,
   REPLY_MS,
   sendStream,
+  SILENCE_MS,
   streamState,
   waitUntil,
   WINDOW,
@@ -334,5 +336,50 @@ export const closeCases: CaseDefinition[] = [
         { streamId: 4, offset: SECOND_CLOSE_AT, data: new Uint8Array(0), isClose: true },
         'the second CLOSE',
       ),
+  ),
+  onConnection(
+    {
+      id: 'close.grace-period',
+      title: 'A late retransmission on a fully closed stream is acknowledged and not delivered again',
+      clauses: ['stream.close-grace', 'ack.segment'],
+      level: 'SHOULD',
+    },
+    async (ctx: CaseContext, open: Open) => {
+      const data = pattern(1500, 3);
+      await echo(open, 0, data);
+      open.peer.send(open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)), 'empty CLOSE of stream 0');
+      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).closeOffset !== null, REPLY_MS);
+      ctx.expect(
+        'stream.close-grace',
+        streamState(open.peer, open.conn, 0).closeOffset !== null,
+        'the endpoint did not close stream 0 in answer, so the stream never became fully closed',
+      );
+      await open.peer.collect(SILENCE_MS);
+      const since = open.peer.send(
+        open.conn.data(dataPayload(0, 0, data.subarray(0, 1000))),
+        'the first segment of the closed stream again (a late retransmission)',
+      ).index;
+      const ack = await open.peer.waitFor(
+        (d) => {
+          const a = d.decoded?.payload?.ack;
+          return a?.streamId === 0 && a.offset === 0 && a.length === 1000;
+        },
+        REPLY_MS,
+        since,
+      );
+      ctx.expect(
+        'stream.close-grace',
+        ack !== null,
+        'the late retransmission on the closed stream was not acknowledged, so its sender keeps resending it',
+      );
+      const again = fromEndpoint(open.peer, open.conn, since).filter(
+        (d) => d.decoded?.payload?.stream?.streamId === 0 && (d.decoded.payload.stream.data.length ?? 0) > 0,
+      );
+      ctx.expect(
+        'stream.close-grace',
+        again.length === 0,
+        `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was delivered again`,
+      );
+    },
   ),
 ];

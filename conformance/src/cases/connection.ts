@@ -1,6 +1,5 @@
-// Connection-level cases (server role): the peer's receive window, several connections at
-// once, the idle timeout, the grace period of a closed stream and the key log of a launched
-// endpoint.
+// Connection-level cases (server role): the peer's receive window (the flow.* clauses),
+// several connections at once, the idle timeout and the key log of a launched endpoint.
 import { decodeRcvWindow, encodeRcvWindow, type Payload } from '@qotp/reference';
 import { constant } from '@qotp/spec';
 import type { Datagram } from '../capture/datagram.js';
@@ -526,51 +525,6 @@ export const connectionCases: CaseDefinition[] = [
       );
     },
   },
-  onConnection(
-    {
-      id: 'close.grace-period',
-      title: 'A late retransmission on a fully closed stream is acknowledged and not delivered again',
-      clauses: ['stream.close-grace', 'ack.segment'],
-      level: 'SHOULD',
-    },
-    async (ctx: CaseContext, open: Open) => {
-      const data = pattern(1500, 3);
-      await echo(open, 0, data);
-      open.peer.send(open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)), 'empty CLOSE of stream 0');
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).closeOffset !== null, REPLY_MS);
-      ctx.expect(
-        'stream.close-grace',
-        streamState(open.peer, open.conn, 0).closeOffset !== null,
-        'the endpoint did not close stream 0 in answer, so the stream never became fully closed',
-      );
-      await open.peer.collect(SILENCE_MS);
-      const since = open.peer.send(
-        open.conn.data(dataPayload(0, 0, data.subarray(0, 1000))),
-        'the first segment of the closed stream again (a late retransmission)',
-      ).index;
-      const ack = await open.peer.waitFor(
-        (d) => {
-          const a = d.decoded?.payload?.ack;
-          return a?.streamId === 0 && a.offset === 0 && a.length === 1000;
-        },
-        REPLY_MS,
-        since,
-      );
-      ctx.expect(
-        'stream.close-grace',
-        ack !== null,
-        'the late retransmission on the closed stream was not acknowledged, so its sender keeps resending it',
-      );
-      const again = fromEndpoint(open.peer, open.conn, since).filter(
-        (d) => d.decoded?.payload?.stream?.streamId === 0 && (d.decoded.payload.stream.data.length ?? 0) > 0,
-      );
-      ctx.expect(
-        'stream.close-grace',
-        again.length === 0,
-        `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was delivered again`,
-      );
-    },
-  ),
   {
     id: 'connection.several',
     title:
