@@ -15,6 +15,7 @@ export {
   type Payload,
   type StreamSection,
 } from './wire/payload.js';
+export { decodeNextPayload, encodeNextPayload, type NextPayload } from './wire/next-payload.js';
 export { cryptoOverhead, maxUserData } from './wire/max-data.js';
 export { cryptoBackend, nobleBackend, setCryptoBackend, type CryptoBackend } from './crypto/backend.js';
 export { publicKeyOf, sharedSecret } from './crypto/x25519.js';
