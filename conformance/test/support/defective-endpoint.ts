@@ -347,6 +347,21 @@ function rewrites(
         toEndpoint: pass,
         toTester: rewriteAcks(secrets, (ack) => ({ ...ack, length: ack.length + 1 })),
       };
+    case 'cumulative-acks': {
+      // Per connection and stream: the end of what was acknowledged from offset 0 without a gap.
+      const ends = new Map<string, number>();
+      return {
+        toEndpoint: pass,
+        toTester: rewriteAcks(secrets, (ack, b) => {
+          const key = `${readUint64(b, 1)}/${ack.streamId}`;
+          const end = ends.get(key) ?? 0;
+          if (ack.offset > end) return ack;
+          const reached = Math.max(end, ack.offset + ack.length);
+          ends.set(key, reached);
+          return { ...ack, offset: 0, length: Math.min(reached, 0xffff) };
+        }),
+      };
+    }
     case 'unknown-id-by-address':
       return {
         toEndpoint: (b, send) => {

@@ -156,6 +156,10 @@ export const PLANTED_DEFECTS = {
       ['close.responder', 'close.acknowledged'],
     ],
   },
+  'cumulative-acks': {
+    what: 'acknowledges from the start of the stream to the end of each segment, as a receiver of cumulative ACKs (TCP) would',
+    fails: [['streams.burst-acknowledged', 'ack.segment']],
+  },
   'ack-only-acknowledged': {
     what: "answers every ACK-only packet of the tester's with an ACK-only packet of the endpoint's",
     fails: [['streams.ack-only', 'ack.only-not-acknowledged']],
