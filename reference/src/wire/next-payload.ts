@@ -7,8 +7,14 @@
 // and bit positions come from spec.next.payload; see SPEC.md "Next revision".
 import { spec, type BitField } from '@qotp/spec';
 import { QotpError, requireLength } from '../errors.js';
-import type { Ack, StreamSection } from './payload.js';
-import { decodeRcvWindow, encodeRcvWindow } from './rcv-window.js';
+import {
+  readAckSection,
+  readStreamSection,
+  writeAckSection,
+  writeStreamSection,
+  type Ack,
+  type StreamSection,
+} from './payload.js';
 import { readUint, writeUint } from './uint.js';
 
 export interface NextPayload {
@@ -67,7 +73,6 @@ export function encodeNextPayload(p: NextPayload): Uint8Array {
   if (t.keyUpdate !== (p.keyUpdate !== null) || t.keyUpdateAck !== (p.keyUpdateAck !== null))
     throw new QotpError('invalid-argument', `the keys of a ${t.name} payload do not match its type`);
   const wide = (p.stream?.offset ?? 0) > NARROW_MAX || (p.ack?.offset ?? 0) > NARROW_MAX;
-  const offsetBits = wide ? 48 : 24;
   const offsetBytes = wide ? WIDE_BYTES : NARROW_BYTES;
   const size =
     1 +
@@ -82,13 +87,7 @@ export function encodeNextPayload(p: NextPayload): Uint8Array {
     ((wide ? 1 : 0) << bitOf('wideOffsets').shift) |
     ((p.needsRetransmission ? 1 : 0) << bitOf('needsRetransmission').shift) |
     (p.type << bitOf('type').shift);
-  let at = 1;
-  if (p.ack !== null) {
-    at += writeUint(out, at, p.ack.streamId, 32);
-    at += writeUint(out, at, p.ack.offset, offsetBits);
-    at += writeUint(out, at, p.ack.length, 16);
-    out[at++] = encodeRcvWindow(p.ack.window);
-  }
+  let at = 1 + (p.ack === null ? 0 : writeAckSection(out, 1, p.ack, wide));
   if (p.mtu !== null) at += writeUint(out, at, p.mtu, 16);
   for (const key of [p.keyUpdate, p.keyUpdateAck]) {
     if (key === null) continue;
@@ -96,11 +95,7 @@ export function encodeNextPayload(p: NextPayload): Uint8Array {
     out.set(key, at);
     at += KEY;
   }
-  if (header && p.stream !== null) {
-    at += writeUint(out, at, p.stream.streamId, 32);
-    at += writeUint(out, at, p.stream.offset, offsetBits);
-    out.set(p.stream.data, at);
-  }
+  if (header && p.stream !== null) writeStreamSection(out, at, p.stream, wide);
   return out;
 }
 
@@ -116,17 +111,12 @@ export function decodeNextPayload(bytes: Uint8Array): NextPayload {
   const t = typeOf(type);
   const hasAck = get(flags, bitOf('hasAck')) === 1;
   const wide = get(flags, bitOf('wideOffsets')) === 1;
-  const offsetBits = wide ? 48 : 24;
   const offsetBytes = wide ? WIDE_BYTES : NARROW_BYTES;
   let at = 1;
   let ack: Ack | null = null;
   if (hasAck) {
     requireLength(bytes, at + ACK_FIXED + offsetBytes, 'ACK section');
-    const streamId = readUint(bytes, at, 32);
-    const offset = readUint(bytes, at + 4, offsetBits);
-    const length = readUint(bytes, at + 4 + offsetBytes, 16);
-    const window = decodeRcvWindow(bytes[at + 6 + offsetBytes] as number);
-    ack = { streamId, offset, length, window };
+    ack = readAckSection(bytes, at, wide);
     at += ACK_FIXED + offsetBytes;
   }
   let mtu: number | null = null;
@@ -145,9 +135,7 @@ export function decodeNextPayload(bytes: Uint8Array): NextPayload {
   let stream: StreamSection | null = null;
   if (hasStreamHeader(type, hasAck, bytes.length > at)) {
     requireLength(bytes, at + 4 + offsetBytes, 'stream header');
-    const streamId = readUint(bytes, at, 32);
-    const offset = readUint(bytes, at + 4, offsetBits);
-    stream = { streamId, offset, data: bytes.slice(at + 4 + offsetBytes) };
+    stream = readStreamSection(bytes, at, wide);
   }
   return {
     type,

@@ -72,6 +72,45 @@ function readOffset(buf: Uint8Array, at: number, wide: boolean): number {
   return readUint(buf, at, wide ? 48 : 24);
 }
 
+// The ACK section and the stream section have the same layout in the next revision
+// (next-payload.ts), which writes and reads them with these four functions.
+
+/** Writes an ACK section at `at`; returns its size. */
+export function writeAckSection(out: Uint8Array, at: number, ack: Ack, wide: boolean): number {
+  let n = writeUint(out, at, ack.streamId, 32);
+  n += writeOffset(out, at + n, ack.offset, wide);
+  n += writeUint(out, at + n, ack.length, 16);
+  out[at + n] = encodeRcvWindow(ack.window);
+  return n + 1;
+}
+
+/** Reads an ACK section at `at` (its length checked by the caller). */
+export function readAckSection(bytes: Uint8Array, at: number, wide: boolean): Ack {
+  const offsetBytes = wide ? WIDE_BYTES : NARROW_BYTES;
+  return {
+    streamId: readUint(bytes, at, 32),
+    offset: readOffset(bytes, at + 4, wide),
+    length: readUint(bytes, at + 4 + offsetBytes, 16),
+    window: decodeRcvWindow(bytes[at + 6 + offsetBytes] as number),
+  };
+}
+
+/** Writes a stream section (stream id, offset, then the data) at `at`. */
+export function writeStreamSection(out: Uint8Array, at: number, s: StreamSection, wide: boolean): void {
+  const n = writeUint(out, at, s.streamId, 32) + writeOffset(out, at + 4, s.offset, wide);
+  out.set(s.data, at + n);
+}
+
+/** Reads a stream section at `at`: everything after its header is data (its length checked by the caller). */
+export function readStreamSection(bytes: Uint8Array, at: number, wide: boolean): StreamSection {
+  const offsetBytes = wide ? WIDE_BYTES : NARROW_BYTES;
+  return {
+    streamId: readUint(bytes, at, 32),
+    offset: readOffset(bytes, at + 4, wide),
+    data: bytes.slice(at + 4 + offsetBytes),
+  };
+}
+
 export function encodePayload(p: Payload): Uint8Array {
   if (p.stream === null && (p.ack === null || p.isClose)) {
     throw new QotpError('invalid-argument', 'only a non-CLOSE payload with an ACK may omit the stream section');
@@ -84,18 +123,8 @@ export function encodePayload(p: Payload): Uint8Array {
     (constant('ProtoVersion') << VERSION.shift) |
     (typeCode(p.isClose, p.ack !== null) << TYPE.shift) |
     ((wide ? 1 : 0) << WIDE.shift);
-  let at = 1;
-  if (p.ack !== null) {
-    at += writeUint(out, at, p.ack.streamId, 32);
-    at += writeOffset(out, at, p.ack.offset, wide);
-    at += writeUint(out, at, p.ack.length, 16);
-    out[at++] = encodeRcvWindow(p.ack.window);
-  }
-  if (p.stream !== null) {
-    at += writeUint(out, at, p.stream.streamId, 32);
-    at += writeOffset(out, at, p.stream.offset, wide);
-    out.set(p.stream.data, at);
-  }
+  const at = 1 + (p.ack === null ? 0 : writeAckSection(out, 1, p.ack, wide));
+  if (p.stream !== null) writeStreamSection(out, at, p.stream, wide);
   return out;
 }
 
@@ -119,24 +148,7 @@ export function decodePayload(bytes: Uint8Array): Payload {
     `${type.name} payload (${wide ? 48 : 24}-bit offsets)`,
   );
 
-  let at = 1;
-  let ack: Ack | null = null;
-  if (type.hasAck) {
-    const streamId = readUint(bytes, at, 32);
-    at += 4;
-    const offset = readOffset(bytes, at, wide);
-    at += wide ? WIDE_BYTES : NARROW_BYTES;
-    const length = readUint(bytes, at, 16);
-    at += 2;
-    ack = { streamId, offset, length, window: decodeRcvWindow(bytes[at++] as number) };
-  }
-  let stream: StreamSection | null = null;
-  if (hasStream) {
-    const streamId = readUint(bytes, at, 32);
-    at += 4;
-    const offset = readOffset(bytes, at, wide);
-    at += wide ? WIDE_BYTES : NARROW_BYTES;
-    stream = { streamId, offset, data: bytes.slice(at) };
-  }
-  return { isClose: type.isClose, ack, stream };
+  const ack = type.hasAck ? readAckSection(bytes, 1, wide) : null;
+  const at = payloadOverhead(type.hasAck, wide, false);
+  return { isClose: type.isClose, ack, stream: hasStream ? readStreamSection(bytes, at, wide) : null };
 }
