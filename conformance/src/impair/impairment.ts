@@ -168,6 +168,12 @@ export function stageSeed(seed: number, direction: string, stageName: string): n
 /** True for a parameter that switches its stage on (a rate of 0 or an empty list does not). */
 const enabled = (p: unknown): boolean => p !== undefined && p !== 0 && !(Array.isArray(p) && p.length === 0);
 
+/**
+ * A stage set up with its own field of `settings`. TypeScript cannot pair a union member's
+ * name with its field's type here; each entry of STAGES is checked against its field instead.
+ */
+const setUp = (s: AnyStage, settings: Impairment): StageAt => s.make(settings[s.name] as never);
+
 /** The verdicts of one direction of the path. */
 export class ImpairedPath {
   private readonly chain: { at: StageAt; draws: number; random: () => number }[];
@@ -180,7 +186,7 @@ export class ImpairedPath {
     this.chain = stages
       .filter((s) => enabled(settings[s.name]))
       .map((s) => ({
-        at: s.make(settings[s.name] as never),
+        at: setUp(s, settings),
         draws: s.draws,
         random: seededUnit(stageSeed(seed, direction, s.name)),
       }));
@@ -202,6 +208,6 @@ export class ImpairedPath {
 
 /** "loss 5 %, reordering 10 % by 20 ms" for reports: each stage in the chain describes itself. */
 export function describeImpairment(s: Impairment): string {
-  const parts = STAGES.filter((st) => enabled(s[st.name])).map((st) => st.make(s[st.name] as never).describe());
+  const parts = STAGES.filter((st) => enabled(s[st.name])).map((st) => setUp(st, s).describe());
   return parts.join(', ') || 'none';
 }
