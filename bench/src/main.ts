@@ -252,31 +252,25 @@ if (sections.includes('handshakes')) {
   results.handshakes = rows;
   tables.push(handshakeTable(rows));
 }
-if (sections.includes('bulk')) {
-  progress(
-    `bulk transfers, one stream, ${settings.bulkRepeats} runs per pair, ${settings.bulkTimeoutSeconds} s limit per run`,
-  );
+/** The bulk transfers of `loads` between every pair, with their table. */
+async function bulkSection(
+  loads: typeof settings.bulkLoads,
+  what: string,
+): Promise<Awaited<ReturnType<typeof bulkRows>>> {
+  progress(`${what}, ${settings.bulkRepeats} runs per pair, ${settings.bulkTimeoutSeconds} s limit per run`);
   const rows = await bulkRows({
-    loads: settings.bulkLoads,
+    loads,
     repeats: settings.bulkRepeats,
     timeoutSeconds: settings.bulkTimeoutSeconds,
     progress,
   });
-  results.bulk = rows;
   tables.push(bulkTable(rows));
+  return rows;
 }
+if (sections.includes('bulk')) results.bulk = await bulkSection(settings.bulkLoads, 'bulk transfers, one stream');
 if (sections.includes('impaired')) {
-  progress(
-    `goodput through impaired paths (${settings.impairedLoads.map((l) => l.path?.name).join('; ')}), ${settings.bulkRepeats} runs per pair`,
-  );
-  const rows = await bulkRows({
-    loads: settings.impairedLoads,
-    repeats: settings.bulkRepeats,
-    timeoutSeconds: settings.bulkTimeoutSeconds,
-    progress,
-  });
-  results.impaired = rows;
-  tables.push(bulkTable(rows));
+  const paths = settings.impairedLoads.map((l) => l.path?.name).join('; ');
+  results.impaired = await bulkSection(settings.impairedLoads, `goodput through impaired paths (${paths})`);
 }
 if (sections.includes('suite')) {
   progress(`the conformance suite against each bundled endpoint, ${settings.bulkRepeats} runs each`);
