@@ -65,17 +65,26 @@ export interface MessageTraits {
   filler: boolean;
 }
 
-/** A message's traits, so that code asks "is it a first packet" instead of comparing type names. */
-export function messageTraits(name: MessageName): MessageTraits {
-  const m = message(name);
-  return {
+function traitsOf(m: MessageLayout): Readonly<MessageTraits> {
+  return Object.freeze({
     firstPacket: m.sentBy === 'initiator',
     reply: m.sentBy === 'responder',
     eitherSide: m.sentBy === 'both',
     encrypted: m.encrypted,
     identitySecret: m.secret?.forwardSecret === false,
     filler: m.plaintext?.some((f) => f.name === 'fillerLength') ?? false,
-  };
+  });
+}
+
+// Read once: the engine asks for every datagram it receives.
+const TRAITS = Object.fromEntries(Object.entries(spec.messages).map(([name, m]) => [name, traitsOf(m)])) as Record<
+  MessageName,
+  Readonly<MessageTraits>
+>;
+
+/** A message's traits, so that code asks "is it a first packet" instead of comparing type names. */
+export function messageTraits(name: MessageName): Readonly<MessageTraits> {
+  return TRAITS[name];
 }
 
 /** The role that receives a message; null for one either side sends (Data). */
