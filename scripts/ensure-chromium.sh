@@ -10,5 +10,6 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   /usr/bin/chromium --version
 else
-  echo "ensure-chromium: /usr/bin/chromium is missing; install your distribution's chromium package (the HTML report test needs it)" >&2
+  echo "ensure-chromium: /usr/bin/chromium is missing; install your distribution's chromium package" \
+    "(the HTML report test needs it)" >&2
 fi

@@ -13,5 +13,6 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   tshark --version | head -1
 else
-  echo "ensure-tshark: ${missing[*]} missing; install your distribution's tshark and lua5.2 packages (the dissector tests need them)" >&2
+  echo "ensure-tshark: ${missing[*]} missing; install your distribution's tshark and lua5.2 packages" \
+    "(the dissector tests need them)" >&2
 fi

@@ -194,14 +194,17 @@ export async function bulkRows(o: BulkOptions): Promise<BulkRow[]> {
         while (runs < o.repeats && (failure === null || results.length > 0)) {
           runs++;
           const r = await oneRun(targets[client], targets[server], load, input, sha256, o.timeoutSeconds);
-          const label = `bulk ${load.mode} ${load.bytes} B${load.path ? ` (${load.path.name})` : ''} ${client} -> ${server} run ${runs}`;
+          const label =
+            `bulk ${load.mode} ${load.bytes} B${load.path ? ` (${load.path.name})` : ''} ${client} -> ${server} ` +
+            `run ${runs}`;
           if (typeof r === 'string') {
             failure ??= r;
             o.progress(`${label}: failed: ${r}`);
           } else {
             results.push(r);
             o.progress(
-              `${label}: ${(wireBytes / 1e6 / r.seconds).toFixed(2)} MB/s, CPU client ${r.clientCpu.toFixed(2)} s, server ${r.serverCpu.toFixed(2)} s`,
+              `${label}: ${(wireBytes / 1e6 / r.seconds).toFixed(2)} MB/s, CPU ` +
+                `client ${r.clientCpu.toFixed(2)} s, server ${r.serverCpu.toFixed(2)} s`,
             );
           }
         }

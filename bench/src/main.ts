@@ -180,7 +180,10 @@ function scalingTable(rows: ScalingRow[], flood: FloodRow): string {
       base > 0 ? (r.usPerDatagram / base).toFixed(2) : '-',
     ]),
   );
-  const during = `flood of ${flood.initSndPerSecond} InitSnd/s for ${flood.floodSeconds} s (${flood.sent} sent): a 1-RTT echo client launched 1 s in ${flood.clientCompleted ? 'completed' : 'FAILED'} after ${(flood.clientMs / 1000).toFixed(2)} s (${flood.clientSays})`;
+  const during =
+    `flood of ${flood.initSndPerSecond} InitSnd/s for ${flood.floodSeconds} s (${flood.sent} sent): a 1-RTT echo ` +
+    `client launched 1 s in ${flood.clientCompleted ? 'completed' : 'FAILED'} ` +
+    `after ${(flood.clientMs / 1000).toFixed(2)} s (${flood.clientSays})`;
   return `${cost}\n${during}`;
 }
 
@@ -215,7 +218,8 @@ if (process.platform !== 'linux') {
 const busyBefore = await busyFraction(1000);
 if (busyBefore > 0.1)
   progress(
-    `warning: the CPUs were ${(100 * busyBefore).toFixed(0)} % busy with other work in the second before the bench; the figures will be skewed`,
+    `warning: the CPUs were ${(100 * busyBefore).toFixed(0)} % busy with other work in the second before the ` +
+      `bench; the figures will be skewed`,
   );
 const results: Record<string, unknown> = {
   tool: 'qotp-bench',
@@ -287,7 +291,8 @@ if (sections.includes('suite')) {
 
 if (sections.includes('scaling')) {
   progress(
-    `reference server cost per datagram with ${settings.scalingConnections.join(', ')} live connections, then an InitSnd flood of ${settings.flood.perSecond}/s`,
+    `reference server cost per datagram with ${settings.scalingConnections.join(', ')} live connections, then ` +
+      `an InitSnd flood of ${settings.flood.perSecond}/s`,
   );
   const perDatagram = scalingRows({ connections: settings.scalingConnections, datagrams: settings.scalingDatagrams });
   const flood = await floodRow({ ...settings.flood, clientTimeoutSeconds: 20 });

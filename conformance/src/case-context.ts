@@ -160,14 +160,17 @@ function explained(
   if (diagnosed?.diagnosis !== undefined) {
     return new CheckFailure(
       diagnosed.diagnosis.clause,
-      `${diagnosed.diagnosis.says} (datagram #${diagnosed.index} at ${diagnosed.t.toFixed(1)} ms; ${unreadable.length} of its datagrams did not decrypt); the check that noticed: [${clause}] ${message}`,
+      `${diagnosed.diagnosis.says} (datagram #${diagnosed.index} at ${diagnosed.t.toFixed(1)} ` +
+        `ms; ${unreadable.length} of its datagrams did not decrypt); the check that noticed: ` +
+        `[${clause}] ${message}`,
     );
   }
   if (unreadable.length === 0) return new CheckFailure(clause, message, observation);
   const first = unreadable[0] as Datagram;
   return new CheckFailure(
     clause,
-    `${message}; ${unreadable.length} datagram(s) from the endpoint did not decrypt (first: #${first.index}, ${first.error})`,
+    `${message}; ${unreadable.length} datagram(s) from the endpoint did not decrypt (first: ` +
+      `#${first.index}, ${first.error})`,
     observation,
   );
 }

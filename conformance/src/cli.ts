@@ -170,7 +170,8 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
     const unknown = names.filter((n) => !bundledTargetNames.includes(n));
     if (unknown.length > 0)
       usage(
-        `--bundled: no bundled target named ${unknown.map((n) => `'${n}'`).join(', ')} (bundled: ${bundledTargetNames.join(', ')})`,
+        `--bundled: no bundled target named ${unknown.map((n) => `'${n}'`).join(', ')} ` +
+          `(bundled: ${bundledTargetNames.join(', ')})`,
       );
     for (const n of names) targets.push({ ...bundledTarget(n, options), chosenBy: ['--bundled', n] });
   } else if (targets.length === 0) {
@@ -182,7 +183,8 @@ function targetsFrom(values: Record<string, string | boolean | string[] | undefi
       if (missing.length === 0) targets.push({ ...bundledTarget(n, options), chosenBy: ['--bundled', n] });
       else
         process.stdout.write(
-          `qotp-conformance: target ${n} left out: ${missing[0]}${n === 'go' ? ' (in a clone: npm run build:endpoint --workspace=@qotp/interop)' : ''}\n`,
+          `qotp-conformance: target ${n} left out: ${missing[0]}` +
+            `${n === 'go' ? ' (in a clone: npm run build:endpoint --workspace=@qotp/interop)' : ''}\n`,
         );
     }
   }
@@ -234,7 +236,8 @@ async function main(): Promise<number> {
   }
   if (values.version) {
     process.stdout.write(
-      `qotp-conformance ${RUNNER_VERSION}: ${allCases.length} cases, spec of ${spec.protocol} ${spec.protocolVersion} (Go original ${pinnedRelease().version})\n`,
+      `qotp-conformance ${RUNNER_VERSION}: ${allCases.length} cases, spec ` +
+        `of ${spec.protocol} ${spec.protocolVersion} (Go original ${pinnedRelease().version})\n`,
     );
     return 0;
   }
@@ -263,20 +266,29 @@ async function main(): Promise<number> {
       process.stdout.write(`wrote ${values.json} (${rows.length} ${rows.length === 1 ? 'case' : 'cases'})\n`);
       return 0;
     }
+    const INDENT = ' '.repeat(41);
     const slowness = (r: (typeof rows)[number]) =>
       r.slow === undefined
         ? ''
-        : `${' '.repeat(41)}slow: ${r.slow}${r.waitsOnTimer ? " (waits on the endpoint's timer, beside the others)" : ''}\n`;
+        : `${INDENT}slow: ${r.slow}${r.waitsOnTimer ? " (waits on the endpoint's timer, beside the others)" : ''}\n`;
     for (const r of rows)
       process.stdout.write(
-        `${r.id.padEnd(40)} ${r.level.padEnd(6)} ${r.role.padEnd(6)} ${(r.needs.join('+') || '-').padEnd(22)} ${r.clauses.join(', ')}\n${' '.repeat(41)}${r.title}\n${slowness(r)}`,
+        `${r.id.padEnd(40)} ${r.level.padEnd(6)} ${r.role.padEnd(6)} ${(r.needs.join('+') || '-').padEnd(22)} ` +
+          `${r.clauses.join(', ')}\n${INDENT}${r.title}\n${slowness(r)}`,
       );
     process.stdout.write(`${rows.length} ${rows.length === 1 ? 'case' : 'cases'}\n`);
     return 0;
   }
   if (cases.length === 0)
     usage(
-      `no case left after ${[values.grep === undefined ? '' : `--grep ${values.grep}`, values.exclude === undefined ? '' : `--exclude ${values.exclude}`, values.quick === true ? '--quick' : ''].filter(Boolean).join(' and ')}`,
+      `no case left after ` +
+        [
+          values.grep === undefined ? '' : `--grep ${values.grep}`,
+          values.exclude === undefined ? '' : `--exclude ${values.exclude}`,
+          values.quick === true ? '--quick' : '',
+        ]
+          .filter(Boolean)
+          .join(' and '),
     );
 
   try {
@@ -331,15 +343,25 @@ async function main(): Promise<number> {
   const t0 = performance.now();
 
   process.stdout.write(
-    `qotp-conformance ${RUNNER_VERSION}: ${cases.length} ${cases.length === 1 ? 'case' : 'cases'} against ${targets.map((t) => t.config.name).join(', ')}; crypto ${cryptoBackend().name}; ${artifactsDir === null ? 'no pcaps or key logs (--out DIR writes them)' : `pcaps and key logs in ${artifactsDir}`}\n`,
+    `qotp-conformance ${RUNNER_VERSION}: ${cases.length} ${cases.length === 1 ? 'case' : 'cases'} ` +
+      `against ${targets.map((t) => t.config.name).join(', ')}; ` +
+      `crypto ${cryptoBackend().name}; ` +
+      (artifactsDir === null
+        ? 'no pcaps or key logs (--out DIR writes them)'
+        : `pcaps and key logs in ${artifactsDir}`) +
+      '\n',
   );
   for (const t of targets) process.stdout.write(`  ${t.config.name}: ${implementationLine(t.implementation)}\n`);
   if (leftOut.length > 0)
     process.stdout.write(
       `  --quick: ${leftOut.length} slow case(s) left out: ${leftOut.map((c) => `${c.id} (${c.slow})`).join('; ')}\n`,
     );
+  const runs = untilFail
+    ? `up to ${repeat} times, until its first failure (--until-fail)`
+    : `${repeat} times (--repeat)`;
   process.stdout.write(
-    `  seed ${seed} (--seed ${seed} replays what the cases drew at random)${repeat > 1 ? `; every case runs ${untilFail ? `up to ${repeat} times, until its first failure (--until-fail)` : `${repeat} times (--repeat)`}` : ''}\n`,
+    `  seed ${seed} (--seed ${seed} replays what the cases drew at random)` +
+      `${repeat > 1 ? `; every case runs ${runs}` : ''}\n`,
   );
 
   const write = (path: string | undefined, content: () => string) => {
@@ -406,7 +428,8 @@ async function main(): Promise<number> {
     process.once(signal, () => {
       const stopped = stopAllLaunched();
       process.stderr.write(
-        `qotp-conformance: ${signal}: stopped ${stopped} launched endpoint process group(s); writing the reports of the cases that finished\n`,
+        `qotp-conformance: ${signal}: stopped ${stopped} launched endpoint process group(s); writing the ` +
+          `reports of the cases that finished\n`,
       );
       writeReports(partialReport(signal));
       process.exit(status);
@@ -425,7 +448,8 @@ async function main(): Promise<number> {
       const onFirstContact = (role: 'server' | 'client', diagnosis: string) => {
         (contacts[i] as NonNullable<TargetReport['firstContact']>)[role] = diagnosis;
         process.stdout.write(
-          `  ${target.config.name}: nothing it sent as ${role} authenticated and decoded in its first cases: ${diagnosis}; its later ${role}-role cases fail at once\n`,
+          `  ${target.config.name}: nothing it sent as ${role} authenticated and decoded in its first ` +
+            `cases: ${diagnosis}; its later ${role}-role cases fail at once\n`,
         );
       };
       const results = await runCases(cases, target, {
@@ -449,7 +473,9 @@ async function main(): Promise<number> {
   writeReports(report);
   reports.forEach((t, i) => {
     const target = targets[i] as Target;
-    const how = `a run of ${cases.length} case(s) started ${startedAt.toISOString()}, seed ${seed}, replayed by ${target.replay}`;
+    const how =
+      `a run of ${cases.length} case(s) started ${startedAt.toISOString()}, seed ${seed}, replayed ` +
+      `by ${target.replay}`;
     const baseline = baselineOf(t, target.expectedFailures, how);
     write(perTarget('write-expected', target), () => `${JSON.stringify(baseline, null, 2)}\n`);
   });

@@ -25,7 +25,9 @@ export interface IsolatedResult {
 // TypeScript: a small bootstrap registers tsx's loader in the worker first.
 const fromSources = import.meta.url.endsWith('.ts');
 const workerFile = new URL(fromSources ? './isolated-worker.ts' : './isolated-worker.js', import.meta.url);
-const tsBootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(workerFile.href)}); });`;
+const tsBootstrap =
+  `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(workerFile.href)}); ` +
+  `});`;
 
 export interface IsolatedRun {
   result: Promise<IsolatedResult>;

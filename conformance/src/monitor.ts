@@ -83,7 +83,9 @@ const HANDSHAKE: Record<
       },
       established: {
         maySend: ['Data'],
-        says: 'it sent Data, so the first Data packet authenticated: Data from now on, a late first packet answered in Data too (rows first-data, late-first-packet)',
+        says:
+          'it sent Data, so the first Data packet authenticated: Data from now on, a late first packet answered ' +
+          'in Data too (rows first-data, late-first-packet)',
       },
     },
   },
@@ -185,7 +187,10 @@ export const MONITOR_RULES: MonitorRule[] = [
       const key = `${m.connId}/${m.epoch ?? 0}/${m.sn}`;
       const first = s.used.get(key);
       if (first !== undefined)
-        return `sequence number ${m.sn} (epoch ${m.epoch ?? 0}) again, first used by datagram #${first.index} at ${first.t.toFixed(0)} ms: a nonce used twice under one key`;
+        return (
+          `sequence number ${m.sn} (epoch ${m.epoch ?? 0}) again, first used by datagram #${first.index} ` +
+          `at ${first.t.toFixed(0)} ms: a nonce used twice under one key`
+        );
       s.used.set(key, d);
       return null;
     },
@@ -201,7 +206,10 @@ export const MONITOR_RULES: MonitorRule[] = [
       // An initiator's first packet after an InitSnd may count the InitSnd copies: only replies and InitCryptoSnd are
       // judged.
       if (m.type === 'Data' || m.sn === 0) return null;
-      return `the endpoint's first sealed packet on this connection has sequence number ${m.sn}, not 0: its counter did not start with the connection`;
+      return (
+        `the endpoint's first sealed packet on this connection has sequence number ${m.sn}, not 0: its counter ` +
+        `did not start with the connection`
+      );
     },
   },
   {
@@ -216,7 +224,11 @@ export const MONITOR_RULES: MonitorRule[] = [
       const first = s.ephemeral.get(key);
       if (first === undefined) s.ephemeral.set(key, { connId: m.connId, datagram: d });
       else if (first.connId !== m.connId)
-        return `the ephemeral key ${key.slice(0, 16)}... again, which connection ${first.connId.toString(16)} carried first (datagram #${first.datagram.index}): two connections share a key pair, and with it their secrets`;
+        return (
+          `the ephemeral key ${key.slice(0, 16)}... again, which connection ${first.connId.toString(16)} carried ` +
+          `first (datagram #${first.datagram.index}): two connections share a key pair, and with it their ` +
+          `secrets`
+        );
       return null;
     },
   },
@@ -224,7 +236,8 @@ export const MONITOR_RULES: MonitorRule[] = [
     id: 'handshake-order',
     clause: 'handshake.message-order',
     title:
-      'Each connection sends the message types its handshake state machine allows: first packet or reply, then Data only',
+      'Each connection sends the message types its handshake state machine allows: first packet or reply, then ' +
+      'Data only',
     check: (d, s) => {
       const m = d.decoded;
       if (m === null) return null;
@@ -235,7 +248,10 @@ export const MONITOR_RULES: MonitorRule[] = [
       if (state === undefined) return null;
       const may = state.maySend.map((x) => (x === 'first' ? view.first : x === 'reply' ? REPLY_TO[view.first] : x));
       if (!may.includes(m.type))
-        return `${m.type} from the ${view.role} of a connection begun with ${view.first}, in state ${view.state} of ${machine.machine} (${state.says}); no row sends ${m.type} there, only ${may.join(' or ')}`;
+        return (
+          `${m.type} from the ${view.role} of a connection begun with ${view.first}, in state ${view.state} ` +
+          `of ${machine.machine} (${state.says}); no row sends ${m.type} there, only ${may.join(' or ')}`
+        );
       if (m.type === 'Data') view.state = 'established';
       return null;
     },
@@ -248,7 +264,10 @@ export const MONITOR_RULES: MonitorRule[] = [
       const t = transmitted(d);
       const seen = t === null ? undefined : s.copies.get(t.key);
       if (t === null || seen === undefined || seen.n < MAX_TRANSMISSIONS) return null;
-      return `transmission ${seen.n + 1} of ${t.what}; the ${MAX_TRANSMISSIONS}th was datagram #${seen.last.index} at ${seen.last.t.toFixed(0)} ms`;
+      return (
+        `transmission ${seen.n + 1} of ${t.what}; the ${MAX_TRANSMISSIONS}th was datagram #${seen.last.index} ` +
+        `at ${seen.last.t.toFixed(0)} ms`
+      );
     },
   },
   {
@@ -262,7 +281,10 @@ export const MONITOR_RULES: MonitorRule[] = [
       const earliest = t.rtoMs * 2 ** (seen.n - 1);
       const gap = d.t - seen.last.t;
       if (gap >= earliest * (1 - RESEND_SLACK) - s.stallMs) return null;
-      const early = `transmission ${seen.n + 1} of ${t.what} ${gap.toFixed(0)} ms after the previous one (datagram #${seen.last.index}); after ${seen.n} transmission(s) the RTO of at least ${t.rtoMs} ms allows it no sooner than ${earliest} ms (the tester's own stalls: up to ${s.stallMs.toFixed(0)} ms)`;
+      const early =
+        `transmission ${seen.n + 1} of ${t.what} ${gap.toFixed(0)} ms after the previous one (datagram ` +
+        `#${seen.last.index}); after ${seen.n} transmission(s) the RTO of at least ${t.rtoMs} ms allows it no ` +
+        `sooner than ${earliest} ms (the tester's own stalls: up to ${s.stallMs.toFixed(0)} ms)`;
       // On a loaded machine one early copy can be the endpoint's own process starved: the earlier
       // transmission queued behind its timer leaves late, and the copy on time right after it. A
       // sender whose RTO or backoff is wrong sends them again and again: there the second counts.
@@ -299,8 +321,13 @@ export const MONITOR_RULES: MonitorRule[] = [
       const acked =
         earlier.ackedAt === null
           ? 'unacknowledged'
-          : `acknowledged by the tester only ${(d.t - earlier.ackedAt).toFixed(1)} ms before (too soon for the endpoint to have heard it)`;
-      return `a second PING of stream ${seg.streamId} at ${seg.offset} ${(d.t - first.t).toFixed(0)} ms after the first (datagram #${first.index}), which is ${acked}, and whose RTO (at least ${MIN_RTO_MS} ms) has not expired: an ACK could not tell the two apart`;
+          : `acknowledged by the tester only ${(d.t - earlier.ackedAt).toFixed(1)} ms before (too soon for the ` +
+            `endpoint to have heard it)`;
+      return (
+        `a second PING of stream ${seg.streamId} at ${seg.offset} ${(d.t - first.t).toFixed(0)} ms after the ` +
+        `first (datagram #${first.index}), which is ${acked}, and whose RTO (at least ${MIN_RTO_MS} ms) has not ` +
+        `expired: an ACK could not tell the two apart`
+      );
     },
   },
   {
@@ -311,7 +338,10 @@ export const MONITOR_RULES: MonitorRule[] = [
       const ack = d.decoded?.payload?.ack;
       if (ack === null || ack === undefined || d.decoded === null) return null;
       if (s.sent.get(d.decoded.connId)?.has(segmentKey(ack.streamId, ack.offset, ack.length))) return null;
-      return `an ACK of stream ${ack.streamId}, offset ${ack.offset}, length ${ack.length}, a segment the tester never sent on this connection`;
+      return (
+        `an ACK of stream ${ack.streamId}, offset ${ack.offset}, length ${ack.length}, a segment the tester ` +
+        `never sent on this connection`
+      );
     },
   },
   {
@@ -413,4 +443,5 @@ export function monitor(timeline: readonly Datagram[], mtu: number, stallMs = 0)
 
 /** A violation in a line: the rule, the datagram and what it broke. */
 export const explainViolation = (v: Violation): string =>
-  `monitor (${v.rule}): datagram #${v.datagram.index} at ${v.datagram.t.toFixed(0)} ms, ${describe(v.datagram)}: ${v.message}`;
+  `monitor (${v.rule}): datagram #${v.datagram.index} at ${v.datagram.t.toFixed(0)} ` +
+  `ms, ${describe(v.datagram)}: ${v.message}`;

@@ -221,7 +221,8 @@ function judgeProcesses(
       result,
       'unsupported',
       null,
-      `the endpoint exited with status ${UNSUPPORTED_EXIT}: it does not support what this case asks (it then looked like: ${result.message ?? 'a pass'})`,
+      `the endpoint exited with status ${UNSUPPORTED_EXIT}: it does not support what this case asks (it then ` +
+        `looked like: ${result.message ?? 'a pass'})`,
     );
     return;
   }
@@ -299,7 +300,9 @@ async function runRepeated(
   const counts = new Map<string, number>();
   for (const r of ends) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
   result.notes.push(
-    `${ends.length} of ${runs} runs${options.untilFail && ends.length < runs ? ' (stopped at the first failure, --until-fail)' : ''}: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}`,
+    `${ends.length} of ${runs} runs` +
+      (options.untilFail && ends.length < runs ? ' (stopped at the first failure, --until-fail)' : '') +
+      `: ${[...counts].map(([outcome, n]) => `${n} ${outcome}`).join(', ')}`,
   );
   result.durationMs = ends.reduce((ms, r) => ms + r.durationMs, 0);
   return result;
@@ -321,7 +324,9 @@ function notRunBecause(
   return {
     outcome: 'fail',
     clause: mute.mute[0]?.failedClause ?? c.clauses[0] ?? null,
-    message: `not run: nothing the endpoint sent in the ${mute.mute.length} ${c.role}-role cases before authenticated and decoded (${mute.mute.map((r) => r.id).join(', ')}): ${mute.diagnosis}`,
+    message:
+      `not run: nothing the endpoint sent in the ${mute.mute.length} ${c.role}-role cases before authenticated ` +
+      `and decoded (${mute.mute.map((r) => r.id).join(', ')}): ${mute.diagnosis}`,
   };
 }
 
@@ -547,7 +552,8 @@ async function serverFor(
   if (target.attached !== null) return null;
   if (health.started === 0 && health.failedInARow >= START_FAILURES_TO_GIVE_UP) {
     throw new ServerStartFailure(
-      `not started: the server failed to start in the ${health.failedInARow} cases before and never started in this run (first: ${health.firstFailure})`,
+      `not started: the server failed to start in the ${health.failedInARow} cases before and never started in ` +
+        `this run (first: ${health.firstFailure})`,
       '',
     );
   }

@@ -70,6 +70,21 @@ export function endingOf(e: unknown): Ending {
   };
 }
 
+/** What a crash leaves in a process's output, one alternative per runtime. */
+const CRASH_MARKER = new RegExp(
+  `^(${[
+    /panic: .*/, // Go
+    /fatal error: .*/, // Go's runtime
+    /Traceback \(most recent call last\):/, // Python
+    /Segmentation fault.*/,
+    /\S*Error: .*\n\s+at .*/, // a Node.js stack trace
+    /Uncaught .*/,
+  ]
+    .map((r) => r.source)
+    .join('|')})$`,
+  'm',
+);
+
 /**
  * The signs of a process that crashed rather than ended: killed by a signal, or output that
  * holds a Go panic, a runtime's fatal error, a Node.js or Python stack trace. A client that
@@ -78,10 +93,7 @@ export function endingOf(e: unknown): Ending {
 export function crashOf(exit: { code: number | null; signal?: NodeJS.Signals | null }, output: string): string | null {
   if (exit.signal !== undefined && exit.signal !== null && exit.signal !== 'SIGTERM' && exit.signal !== 'SIGKILL')
     return `killed by ${exit.signal}`;
-  const marker =
-    /^(panic: .*|fatal error: .*|Traceback \(most recent call last\):|Segmentation fault.*|\S*Error: .*\n\s+at .*|Uncaught .*)$/m.exec(
-      output,
-    );
+  const marker = CRASH_MARKER.exec(output);
   return marker === null ? null : (marker[0].split('\n')[0]?.trim() ?? null);
 }
 
@@ -138,7 +150,9 @@ export function expectedFailureOf(
   const got = r.outcome === 'fail' ? `failed under ${r.failedClause}: ${r.message}` : `ended as ${r.outcome}`;
   return {
     reason: null,
-    note: `listed as an expected failure${wanted ? ` ${wanted}` : ''} (${listed.reason}), but it ${got}: counted as unexpected`,
+    note:
+      `listed as an expected failure${wanted ? ` ${wanted}` : ''} (${listed.reason}), but it ${got}: counted as ` +
+      `unexpected`,
   };
 }
 

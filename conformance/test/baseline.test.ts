@@ -7,7 +7,8 @@ import { baselineOf, messagePattern } from '../src/report/baseline.js';
 describe('a baseline from a run', () => {
   it('leaves numbers and hex ids open and keeps the words', () => {
     const said =
-      'monitor (resend-after-rto): datagram #65 at 1243 ms, Data conn d42b64bb sn 5 39 B: CLOSE s0 o700 0 B: transmission 2';
+      'monitor (resend-after-rto): datagram #65 at 1243 ms, Data conn d42b64bb sn 5 39 B: CLOSE s0 o700 0 B: ' +
+      'transmission 2';
     const p = new RegExp(messagePattern(said));
     expect(p.test(said)).toBe(true);
     expect(p.test(said.replace('#65 at 1243', '#7 at 20').replace('d42b64bb', '0a1b2c3d'))).toBe(true);

@@ -42,22 +42,30 @@ describe('case catalogue', () => {
 describe('clause coverage (CASES.md)', () => {
   const rows = coverage();
 
-  it('CASES.md is the rendering of the spec, the cases, the vectors and the planted defects (run `npm run spec:generate` when this fails)', () => {
-    expect(readFileSync(fileURLToPath(new URL('../CASES.md', import.meta.url)), 'utf8')).toBe(renderCasesMarkdown());
-  });
+  it(
+    'CASES.md is the rendering of the spec, the cases, the vectors and the planted defects (run `npm run ' +
+      'spec:generate` when this fails)',
+    () => {
+      expect(readFileSync(fileURLToPath(new URL('../CASES.md', import.meta.url)), 'utf8')).toBe(renderCasesMarkdown());
+    },
+  );
 
   // Only the reference's simulation tests hold it to these; an implementation in another
   // language is checked against none of them. The list may only shrink: a clause that gains a
   // case or a vector must leave it, and a new clause without either fails.
   const notCheckedYet: string[] = [];
 
-  it('every MUST and SHOULD clause about the protocol has a case, a vector or a monitor rule, but for the listed ones', () => {
-    expect(
-      rows
-        .filter((r) => isChecked(r.clause) && r.cases.length === 0 && r.vectors === 0 && r.rules.length === 0)
-        .map((r) => r.clause.id),
-    ).toEqual(notCheckedYet);
-  });
+  it(
+    'every MUST and SHOULD clause about the protocol has a case, a vector or a monitor rule, but for the listed ' +
+      'ones',
+    () => {
+      expect(
+        rows
+          .filter((r) => isChecked(r.clause) && r.cases.length === 0 && r.vectors === 0 && r.rules.length === 0)
+          .map((r) => r.clause.id),
+      ).toEqual(notCheckedYet);
+    },
+  );
 
   // A check that was never seen failing may be one that cannot fail: each MUST and SHOULD
   // clause has a planted defect (an endpoint's, proven by defects.test, or a vector mutant's,
@@ -70,23 +78,29 @@ describe('clause coverage (CASES.md)', () => {
     ).toEqual([]);
   });
 
-  it("a clause's testedBy says what checks it: 'conformance' exactly when a case names it, 'vectors' exactly when a vector does, 'monitor' exactly when a monitor rule does", () => {
-    expect(
-      rows
-        .filter((r) => r.clause.testedBy.includes('monitor') !== r.rules.length > 0)
-        .map((r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, rules ${r.rules.join(', ') || 'none'}`),
-    ).toEqual([]);
-    expect(
-      rows
-        .filter((r) => r.clause.testedBy.includes('conformance') !== r.cases.length > 0)
-        .map((r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, ${r.cases.length} cases`),
-    ).toEqual([]);
-    expect(
-      rows
-        .filter((r) => r.clause.testedBy.includes('vectors') !== r.vectors > 0)
-        .map((r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, ${r.vectors} vectors`),
-    ).toEqual([]);
-  });
+  it(
+    "a clause's testedBy says what checks it: 'conformance' exactly when a case names it, 'vectors' exactly when " +
+      "a vector does, 'monitor' exactly when a monitor rule does",
+    () => {
+      expect(
+        rows
+          .filter((r) => r.clause.testedBy.includes('monitor') !== r.rules.length > 0)
+          .map(
+            (r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, rules ${r.rules.join(', ') || 'none'}`,
+          ),
+      ).toEqual([]);
+      expect(
+        rows
+          .filter((r) => r.clause.testedBy.includes('conformance') !== r.cases.length > 0)
+          .map((r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, ${r.cases.length} cases`),
+      ).toEqual([]);
+      expect(
+        rows
+          .filter((r) => r.clause.testedBy.includes('vectors') !== r.vectors > 0)
+          .map((r) => `${r.clause.id}: testedBy ${r.clause.testedBy.join(', ')}, ${r.vectors} vectors`),
+      ).toEqual([]);
+    },
+  );
 
   it('every planted defect names a case of the catalogue and a clause of the spec', () => {
     const ids = new Set(allCases.map((c) => c.id));
@@ -108,7 +122,8 @@ describe('shipped targets', () => {
   });
 
   it.each(listed)(
-    '%s (version %s) follows the target schema and its expected failures name real cases with reasons and a clause of that case',
+    '%s (version %s) follows the target schema and its expected failures name real cases with reasons and a ' +
+      'clause of that case',
     (file, version) => {
       const target = loadTarget(`${targetsDir}${file}`, version === undefined ? {} : { expectedFailuresFor: version });
       const ids = new Set(allCases.map((c) => c.id));
@@ -136,7 +151,10 @@ describe('shipped targets', () => {
     const config = JSON.parse(readFileSync(`${targetsDir}go.json`, 'utf8')) as TargetConfig;
     const read = (output: string) => new RegExp(config.version?.pattern ?? '', 'm').exec(output)?.groups?.version;
     const deps = (qotp: string) =>
-      `bin/endpoint: go1.26.8\n\tpath\tgithub.com/qotp-conformance/interop/cmd/endpoint\n\tmod\tgithub.com/qotp-conformance/interop\t(devel)\t\n${qotp}\tdep\tgolang.org/x/crypto\tv0.42.0\th1:x=\n`;
+      'bin/endpoint: go1.26.8\n' +
+      '\tpath\tgithub.com/qotp-conformance/interop/cmd/endpoint\n' +
+      '\tmod\tgithub.com/qotp-conformance/interop\t(devel)\t\n' +
+      `${qotp}\tdep\tgolang.org/x/crypto\tv0.42.0\th1:x=\n`;
     expect(
       read(deps('\tdep\tgithub.com/qo-proto/qotp\tv0.2.18\th1:jZPu8Nubpqz3RN8Cere+mMj87Q96MwcTXbmOBxs7Uq0=\n')),
     ).toBe('v0.2.18');

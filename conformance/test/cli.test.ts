@@ -164,7 +164,11 @@ describe('qotp-conformance', () => {
     const r = run(['--list', '--grep', '^connection\\.key-log', '--exclude', '0rtt']);
     expect(r.status).toBe(0);
     expect(r.out).toMatch(
-      /^connection\.key-log\s+SHOULD server launched server\+key log\s+keylog\.format\n\s+The endpoint's key log has a line/m,
+      new RegExp(
+        /^connection\.key-log\s+SHOULD server launched server\+key log\s+keylog\.format\n/.source +
+          /\s+The endpoint's key log has a line/.source,
+        'm',
+      ),
     );
     expect(r.out).toMatch(/^1 case$/m);
     const file = join(dir, 'list.json');
@@ -179,7 +183,10 @@ describe('qotp-conformance', () => {
     [
       'a placeholder typo',
       { server: { command: ['{node}', referenceCli, 'serve', '--listen', '{lisen}'] } },
-      /server\.command: unknown placeholder \{lisen\} \(server commands take \{node\} \{dir\} \{listen\} \{seed\} \{keylog\}\)/,
+      new RegExp(
+        /server\.command: unknown placeholder \{lisen\} /.source +
+          /\(server commands take \{node\} \{dir\} \{listen\} \{seed\} \{keylog\}\)/.source,
+      ),
     ],
     [
       'a program that is not there',
@@ -219,7 +226,8 @@ describe('qotp-conformance', () => {
     const wrongKey = run(['--target', server.address, '--pubkey', 'ab'.repeat(32)]);
     expect(wrongKey.status).toBe(2);
     expect(wrongKey.err).toContain(
-      `--target: the server at ${server.address} answers with identity key ${server.publicKey}, not the --pubkey ${'ab'.repeat(32)}`,
+      `--target: the server at ${server.address} answers with identity key ${server.publicKey}, not the ` +
+        `--pubkey ${'ab'.repeat(32)}`,
     );
   });
 
@@ -292,7 +300,8 @@ describe('qotp-conformance', () => {
       // The failure says how to run it again, and that command, run as printed, fails the same way.
       const replay = /^\s+replay: (.+)$/m.exec(r.out)?.[1];
       expect(replay).toBe(
-        `npx qotp-conformance --target ${bad.address} --pubkey ${bad.publicKey} --seed ${/seed (\d+)/.exec(r.out)?.[1]} --grep '^encryption\\.direction-bit$'`,
+        `npx qotp-conformance --target ${bad.address} --pubkey ${bad.publicKey} ` +
+          `--seed ${/seed (\d+)/.exec(r.out)?.[1]} --grep '^encryption\\.direction-bit$'`,
       );
       const again = spawnSync('bash', ['-c', replay as string], {
         encoding: 'utf8',
@@ -356,7 +365,11 @@ describe('qotp-conformance', () => {
       const md = readFileSync(markdown, 'utf8');
       expect(md).toMatch(/^\| attached \| \*\*fail\*\* \| 0 passed, 2 failed \|$/m);
       expect(md).toMatch(
-        /^\| `encryption\.direction-bit` \| MUST \| fail \| `crypto\.nonce\.direction-bit` \| .* \| `npx qotp-conformance --target .* --grep '\^encryption\\\.direction-bit\$'` \|$/m,
+        new RegExp(
+          /^\| `encryption\.direction-bit` \| MUST \| fail \| `crypto\.nonce\.direction-bit` \| .* \| /.source +
+            /`npx qotp-conformance --target .* --grep '\^encryption\\\.direction-bit\$'` \|$/.source,
+          'm',
+        ),
       );
       expect(md).toContain('Full report: [summary.html](summary.html)');
       const second = run([

@@ -133,7 +133,8 @@ describe('the runner fails defective endpoints', () => {
       2,
     );
     console.log(
-      `defects: ${planted.length} planted defects and the control in ${((performance.now() - started) / 1000).toFixed(0)} s`,
+      `defects: ${planted.length} planted defects and the control ` +
+        `in ${((performance.now() - started) / 1000).toFixed(0)} s`,
     );
   }, 240_000);
 
@@ -178,7 +179,11 @@ describe('expected failures match on the clause and on what was observed', () =>
     const r = await runListed({ clause: 'payload.types' });
     expect([r.outcome, r.failedClause, r.expectedFailure]).toEqual(['fail', 'ack.segment', null]);
     expect(r.notes.join('\n')).toMatch(
-      /^listed as an expected failure under payload\.types \(a deliberate defect of this test\), but it failed under ack\.segment: .+: counted as unexpected$/m,
+      new RegExp(
+        /^listed as an expected failure under payload\.types \(a deliberate defect of this test\), /.source +
+          /but it failed under ack\.segment: .+: counted as unexpected$/.source,
+        'm',
+      ),
     );
   }, 30_000);
 
@@ -186,7 +191,8 @@ describe('expected failures match on the clause and on what was observed', () =>
     const r = await runListed({ clause: 'ack.segment', observed: 'panic: ' });
     expect([r.outcome, r.failedClause, r.expectedFailure]).toEqual(['fail', 'ack.segment', null]);
     expect(r.notes.join('\n')).toContain(
-      'listed as an expected failure under ack.segment with a message matching /panic: / (a deliberate defect of this test), but it failed under ack.segment: ',
+      'listed as an expected failure under ack.segment with a message matching /panic: / (a deliberate defect ' +
+        'of this test), but it failed under ack.segment: ',
     );
   }, 30_000);
 });

@@ -66,25 +66,30 @@ async function run(t: Target, ids: string[], caseTimeoutMs = 5000): Promise<{ re
 const view = (r: CaseResult) => ({ id: r.id, outcome: r.outcome, clause: r.failedClause, message: r.message });
 
 describe('hostile servers', () => {
-  it('never ready: each case fails harness.server-ready within its limit, with the output; after two, the rest are not started', async () => {
-    const token = newToken();
-    const { results, ms } = await run(
-      target('never-ready', { server: { command: hostile('never-ready', token) } }),
-      ['handshake.in-band', 'handshake.0rtt', 'streams.in-order', 'streams.ping'],
-      2000,
-    );
-    for (const r of results) expect(view(r)).toMatchObject({ outcome: 'fail', clause: 'harness.server-ready' });
-    // Concurrency 2: the first two tried; a third may have started before both had failed;
-    // the rest gave up at once.
-    const tried = results.filter((r) => !r.message?.startsWith('not started'));
-    expect(tried.length).toBeLessThanOrEqual(3);
-    expect(results.length - tried.length).toBeGreaterThanOrEqual(1);
-    expect(tried[0]?.message).toContain('printed no line matching');
-    expect(tried[0]?.message).toContain('any minute now');
-    expect(tried[0]?.endpointOutput).toContain('any minute now');
-    expect(ms).toBeLessThan(2 * 2000 + 2000);
-    expect(await leftOver(token)).toEqual([]);
-  }, 20_000);
+  it(
+    'never ready: each case fails harness.server-ready within its limit, with the output; after two, the rest ' +
+      'are not started',
+    async () => {
+      const token = newToken();
+      const { results, ms } = await run(
+        target('never-ready', { server: { command: hostile('never-ready', token) } }),
+        ['handshake.in-band', 'handshake.0rtt', 'streams.in-order', 'streams.ping'],
+        2000,
+      );
+      for (const r of results) expect(view(r)).toMatchObject({ outcome: 'fail', clause: 'harness.server-ready' });
+      // Concurrency 2: the first two tried; a third may have started before both had failed;
+      // the rest gave up at once.
+      const tried = results.filter((r) => !r.message?.startsWith('not started'));
+      expect(tried.length).toBeLessThanOrEqual(3);
+      expect(results.length - tried.length).toBeGreaterThanOrEqual(1);
+      expect(tried[0]?.message).toContain('printed no line matching');
+      expect(tried[0]?.message).toContain('any minute now');
+      expect(tried[0]?.endpointOutput).toContain('any minute now');
+      expect(ms).toBeLessThan(2 * 2000 + 2000);
+      expect(await leftOver(token)).toEqual([]);
+    },
+    20_000,
+  );
 
   it.each([
     ['ready-then-exit', 'exited with code 0'],
@@ -141,18 +146,23 @@ describe('hostile servers', () => {
     20_000,
   );
 
-  it('huge stdout after the ready line: the ready line is found and the case passes; the report keeps the start and the end', async () => {
-    const token = newToken();
-    const { results } = await run(
-      target('huge-stdout', { server: { command: hostile('huge-stdout', token) } }),
-      ['handshake.in-band'],
-      20_000,
-    );
-    const r = results[0] as CaseResult;
-    expect(view(r)).toMatchObject({ outcome: 'pass' });
-    expect(r.endpointOutput.length).toBeLessThan(100_000);
-    expect(await leftOver(token)).toEqual([]);
-  }, 30_000);
+  it(
+    'huge stdout after the ready line: the ready line is found and the case passes; the report keeps the start ' +
+      'and the end',
+    async () => {
+      const token = newToken();
+      const { results } = await run(
+        target('huge-stdout', { server: { command: hostile('huge-stdout', token) } }),
+        ['handshake.in-band'],
+        20_000,
+      );
+      const r = results[0] as CaseResult;
+      expect(view(r)).toMatchObject({ outcome: 'pass' });
+      expect(r.endpointOutput.length).toBeLessThan(100_000);
+      expect(await leftOver(token)).toEqual([]);
+    },
+    30_000,
+  );
 
   it('a server behind a wrapper script is killed with its wrapper', async () => {
     const token = newToken();
@@ -252,7 +262,8 @@ describe('the command line under a stuck endpoint', () => {
     // deadline bounds; the process's start and exit add Node's own start-up time.
     const runSeconds = (JSON.parse(readFileSync(json, 'utf8')) as { durationMs: number }).durationMs / 1000;
     console.log(
-      `hostile: --deadline 3 with a server that never gets ready: the run took ${runSeconds.toFixed(1)} s, the process ${seconds.toFixed(1)} s, exit ${r.status}`,
+      `hostile: --deadline 3 with a server that never gets ready: the run took ${runSeconds.toFixed(1)} s, the ` +
+        `process ${seconds.toFixed(1)} s, exit ${r.status}`,
     );
     expect(r.status).toBe(1);
     expect(runSeconds).toBeLessThan(4);

@@ -60,7 +60,8 @@ async function echoWithIndependentPeer(server: RunningServer): Promise<Outcome> 
   const send = (u: Unacked) => {
     peer.send(
       conn.data(dataPayload(u.streamId, u.offset, u.data, u.close)),
-      `${u.close ? 'CLOSE' : 'DATA'} stream ${u.streamId} offset ${u.offset}${u.copies > 1 ? `, copy ${u.copies}` : ''}`,
+      `${u.close ? 'CLOSE' : 'DATA'} stream ${u.streamId} ` +
+        `offset ${u.offset}${u.copies > 1 ? `, copy ${u.copies}` : ''}`,
     );
   };
   const conn = peer.add(new PeerConnection('initiator'));

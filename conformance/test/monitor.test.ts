@@ -219,72 +219,84 @@ describe('the protocol monitor', () => {
     expect(monitor(t, 1400)).toBeNull();
   });
 
-  it('a resend a tester stall made look early is forgiven by the stall, and on a loaded machine one early copy alone; PINGs at one offset are no copies', () => {
-    const t = clean();
-    t.push(datagram('in', { sn: 3, payload: data(4, 0, 500) }, 60, 60));
-    expect(monitor(t, 1400)?.rule).toBe('resend-after-rto');
-    expect(monitor(t, 1400, 40)).toBeNull();
-    // On a machine that loaded (the tester's own stall 25 ms or more), one copy too early is forgiven
-    // as maybe the endpoint's starvation, a second is not, and the message names both.
-    const loaded = clean();
-    loaded.push(datagram('in', { sn: 3, payload: data(4, 0, 500) }, 60, 10));
-    expect(monitor(loaded, 1400, 25)).toBeNull();
-    loaded.push(datagram('in', { sn: 4, payload: data(4, 0, 500) }, 60, 20));
-    expect(monitor(loaded, 1400, 25)?.message).toMatch(
-      /^transmission 3 .* 10 ms after the previous one .*; the first too early was datagram #\d+, transmission 2 .* 5 ms after the previous one/,
-    );
-    // PINGs are no copies of each other (never resent), and one acknowledged or an RTO old may be followed by another.
-    const probes = clean();
-    probes.push(
-      ...[1, 2, 3, 4, 5, 6, 7].map((n) => datagram('in', { sn: 2 + n, payload: data(4, 500, 0) }, 60, 120 * n)),
-    );
-    probes.push(
-      datagram('out', { sn: 3, payload: ack(4, 500, 0) }, 60, 850),
-      datagram('in', { sn: 10, payload: data(4, 500, 0) }, 60, 855),
-    );
-    expect(monitor(probes, 1400)).toBeNull();
-    // An ACK counts only once the endpoint can have heard it: a PING right behind it left before it arrived.
-    const crossed = clean();
-    crossed.push(
-      datagram('in', { sn: 3, payload: data(4, 500, 0) }, 60, 100),
-      datagram('out', { sn: 3, payload: ack(4, 500, 0) }, 60, 100.2),
-      datagram('in', { sn: 4, payload: data(4, 500, 0) }, 60, 100.5),
-    );
-    expect(monitor(crossed, 1400)).toMatchObject({
-      rule: 'one-ping-per-offset',
-      message: expect.stringContaining(
-        'acknowledged by the tester only 0.3 ms before (too soon for the endpoint to have heard it), and whose RTO',
-      ),
-    });
-  });
+  it(
+    'a resend a tester stall made look early is forgiven by the stall, and on a loaded machine one early copy ' +
+      'alone; PINGs at one offset are no copies',
+    () => {
+      const t = clean();
+      t.push(datagram('in', { sn: 3, payload: data(4, 0, 500) }, 60, 60));
+      expect(monitor(t, 1400)?.rule).toBe('resend-after-rto');
+      expect(monitor(t, 1400, 40)).toBeNull();
+      // On a machine that loaded (the tester's own stall 25 ms or more), one copy too early is forgiven
+      // as maybe the endpoint's starvation, a second is not, and the message names both.
+      const loaded = clean();
+      loaded.push(datagram('in', { sn: 3, payload: data(4, 0, 500) }, 60, 10));
+      expect(monitor(loaded, 1400, 25)).toBeNull();
+      loaded.push(datagram('in', { sn: 4, payload: data(4, 0, 500) }, 60, 20));
+      expect(monitor(loaded, 1400, 25)?.message).toMatch(
+        new RegExp(
+          /^transmission 3 .* 10 ms after the previous one .*; /.source +
+            /the first too early was datagram #\d+, transmission 2 .* 5 ms after the previous one/.source,
+        ),
+      );
+      // PINGs are no copies of each other (never resent), and one acknowledged or an RTO old may be
+      // followed by another.
+      const probes = clean();
+      probes.push(
+        ...[1, 2, 3, 4, 5, 6, 7].map((n) => datagram('in', { sn: 2 + n, payload: data(4, 500, 0) }, 60, 120 * n)),
+      );
+      probes.push(
+        datagram('out', { sn: 3, payload: ack(4, 500, 0) }, 60, 850),
+        datagram('in', { sn: 10, payload: data(4, 500, 0) }, 60, 855),
+      );
+      expect(monitor(probes, 1400)).toBeNull();
+      // An ACK counts only once the endpoint can have heard it: a PING right behind it left before it arrived.
+      const crossed = clean();
+      crossed.push(
+        datagram('in', { sn: 3, payload: data(4, 500, 0) }, 60, 100),
+        datagram('out', { sn: 3, payload: ack(4, 500, 0) }, 60, 100.2),
+        datagram('in', { sn: 4, payload: data(4, 500, 0) }, 60, 100.5),
+      );
+      expect(monitor(crossed, 1400)).toMatchObject({
+        rule: 'one-ping-per-offset',
+        message: expect.stringContaining(
+          'acknowledged by the tester only 0.3 ms before (too soon for the endpoint to have heard it), and whose RTO',
+        ),
+      });
+    },
+  );
 
-  it("follows the endpoint's handshake machine as an initiator too: no Data before a reply, its first packet not after Data", () => {
-    const client = 0x99n;
-    const dial = (n = 0) => datagram('in', { type: 'InitSnd', connId: client }, 1400, 1 + 200 * (2 ** n - 1));
-    const early = [dial(), datagram('in', { connId: client, sn: 1, payload: data(0, 0, 10) })];
-    expect(monitor(early, 1400)).toMatchObject({
-      rule: 'handshake-order',
-      message: expect.stringMatching(/^Data from the initiator .* in state awaiting-reply of initiator-handshake/),
-    });
-    const late = [
-      dial(),
-      datagram('out', { type: 'InitRcv', connId: client, sn: 0, payload: ack(0, 0, 0) }),
-      datagram('in', { connId: client, sn: 1, payload: data(0, 0, 10) }),
-      dial(1),
-    ];
-    expect(monitor(late, 1400)).toMatchObject({
-      rule: 'handshake-order',
-      message: expect.stringMatching(/^InitSnd from the initiator .* in state established/),
-    });
-    // A copy of the first packet that crossed the reply, before the endpoint showed it got it, is allowed.
-    const crossed = [
-      dial(),
-      datagram('out', { type: 'InitRcv', connId: client, sn: 0, payload: ack(0, 0, 0) }),
-      dial(1),
-      datagram('in', { connId: client, sn: 1, payload: data(0, 0, 10) }),
-    ];
-    expect(monitor(crossed, 1400)).toBeNull();
-  });
+  it(
+    "follows the endpoint's handshake machine as an initiator too: no Data before a reply, its first packet not " +
+      'after Data',
+    () => {
+      const client = 0x99n;
+      const dial = (n = 0) => datagram('in', { type: 'InitSnd', connId: client }, 1400, 1 + 200 * (2 ** n - 1));
+      const early = [dial(), datagram('in', { connId: client, sn: 1, payload: data(0, 0, 10) })];
+      expect(monitor(early, 1400)).toMatchObject({
+        rule: 'handshake-order',
+        message: expect.stringMatching(/^Data from the initiator .* in state awaiting-reply of initiator-handshake/),
+      });
+      const late = [
+        dial(),
+        datagram('out', { type: 'InitRcv', connId: client, sn: 0, payload: ack(0, 0, 0) }),
+        datagram('in', { connId: client, sn: 1, payload: data(0, 0, 10) }),
+        dial(1),
+      ];
+      expect(monitor(late, 1400)).toMatchObject({
+        rule: 'handshake-order',
+        message: expect.stringMatching(/^InitSnd from the initiator .* in state established/),
+      });
+      // A copy of the first packet that crossed the reply, before the endpoint showed it got it, is allowed.
+      const crossed = [
+        dial(),
+        datagram('out', { type: 'InitRcv', connId: client, sn: 0, payload: ack(0, 0, 0) }),
+        dial(1),
+        datagram('in', { connId: client, sn: 1, payload: data(0, 0, 10) }),
+      ];
+      expect(monitor(crossed, 1400)).toBeNull();
+    },
+  );
 
   it('a second connection with a key of its own, its first reply at sequence number 0, breaks nothing', () => {
     const t = clean();
@@ -302,11 +314,15 @@ describe('the protocol monitor', () => {
     expect(monitor(t, 1400)).toBeNull();
   });
 
-  it('every rule names a clause of the spec of a class a monitor can judge (datagram, sequence, across connections)', async () => {
-    const { spec } = await import('@qotp/spec');
-    for (const r of MONITOR_RULES)
-      expect(spec.clauses.find((c) => c.id === r.clause)?.class, `${r.id} -> ${r.clause}`).toMatch(
-        /^(datagram|sequence|across-connections)$/,
-      );
-  });
+  it(
+    'every rule names a clause of the spec of a class a monitor can judge (datagram, sequence, across ' +
+      'connections)',
+    async () => {
+      const { spec } = await import('@qotp/spec');
+      for (const r of MONITOR_RULES)
+        expect(spec.clauses.find((c) => c.id === r.clause)?.class, `${r.id} -> ${r.clause}`).toMatch(
+          /^(datagram|sequence|across-connections)$/,
+        );
+    },
+  );
 });

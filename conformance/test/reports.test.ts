@@ -48,49 +48,58 @@ describe('reports', () => {
     ]);
   });
 
-  it('JUnit fails exactly what the verdict counts: a SHOULD shortfall is skipped unless --strict, a MUST clause failed in a SHOULD case fails', () => {
-    const planted = (strict: boolean, failedClause: string): Report => {
-      const r = JSON.parse(JSON.stringify(report)) as Report;
-      const c = r.targets[0]?.cases[1];
-      if (c === undefined) throw new Error('no case');
-      Object.assign(c, { level: 'SHOULD', outcome: 'fail', failedClause, message: 'planted for this test' });
-      r.strict = strict;
-      return r;
-    };
-    const lenient = junitXml(planted(false, 'flow.round-robin'));
-    expect(lenient).toMatch(/failures="0" errors="0" skipped="2"/);
-    expect(lenient).toContain(
-      '<skipped message="SHOULD not met, counted only with --strict: flow.round-robin: planted for this test"/>',
-    );
-    const strict = junitXml(planted(true, 'flow.round-robin'));
-    expect(strict).toMatch(/failures="1" errors="0" skipped="1"/);
-    expect(strict).toContain('<failure message="flow.round-robin: planted for this test" type="flow.round-robin"/>');
-    // ack.segment is a MUST clause: failing it counts as a failure whatever the case's own level.
-    const must = junitXml(planted(false, 'ack.segment'));
-    expect(must).toMatch(/failures="1" errors="0" skipped="1"/);
-    expect(must).toContain('<failure message="ack.segment: planted for this test" type="ack.segment"/>');
-  });
+  it(
+    'JUnit fails exactly what the verdict counts: a SHOULD shortfall is skipped unless --strict, a MUST clause ' +
+      'failed in a SHOULD case fails',
+    () => {
+      const planted = (strict: boolean, failedClause: string): Report => {
+        const r = JSON.parse(JSON.stringify(report)) as Report;
+        const c = r.targets[0]?.cases[1];
+        if (c === undefined) throw new Error('no case');
+        Object.assign(c, { level: 'SHOULD', outcome: 'fail', failedClause, message: 'planted for this test' });
+        r.strict = strict;
+        return r;
+      };
+      const lenient = junitXml(planted(false, 'flow.round-robin'));
+      expect(lenient).toMatch(/failures="0" errors="0" skipped="2"/);
+      expect(lenient).toContain(
+        '<skipped message="SHOULD not met, counted only with --strict: flow.round-robin: planted for this test"/>',
+      );
+      const strict = junitXml(planted(true, 'flow.round-robin'));
+      expect(strict).toMatch(/failures="1" errors="0" skipped="1"/);
+      expect(strict).toContain('<failure message="flow.round-robin: planted for this test" type="flow.round-robin"/>');
+      // ack.segment is a MUST clause: failing it counts as a failure whatever the case's own level.
+      const must = junitXml(planted(false, 'ack.segment'));
+      expect(must).toMatch(/failures="1" errors="0" skipped="1"/);
+      expect(must).toContain('<failure message="ack.segment: planted for this test" type="ack.segment"/>');
+    },
+  );
 
-  it('the HTML report puts passes of listed failures first, names the failing clause in the matrix and shows expected against observed', () => {
-    const r = JSON.parse(JSON.stringify(report)) as Report;
-    Object.assign(r.targets[0]?.cases[0] ?? {}, { expectedFailure: 'planted: listed although it passes' });
-    Object.assign(r.targets[0]?.cases[1] ?? {}, {
-      outcome: 'fail',
-      failedClause: 'ack.segment',
-      message: 'planted',
-      observation: { expected: 'ACK stream 0 offset 0 length 6', observed: 'ACK stream 0 offset 0 length 7' },
-    });
-    expect(schemaValidator('report.schema.json')(JSON.parse(JSON.stringify(r)))).toEqual([]);
-    const html = htmlReport(r, dir);
-    expect(html).toContain(
-      '<tr><th>expected</th><td>ACK stream 0 offset 0 length 6</td></tr><tr><th>observed</th><td>ACK stream 0 offset 0 length 7</td></tr>',
-    );
-    const first = html.indexOf('Passed although listed as expected failures');
-    expect(first).toBeGreaterThan(0);
-    expect(first).toBeLessThan(html.indexOf('<h2>Matrix</h2>'));
-    expect(html).toContain('pass (listed as expected to fail)');
-    expect(html).toMatch(/<span class="badge fail">fail<\/span> <code>ack\.segment<\/code>/);
-  });
+  it(
+    'the HTML report puts passes of listed failures first, names the failing clause in the matrix and shows ' +
+      'expected against observed',
+    () => {
+      const r = JSON.parse(JSON.stringify(report)) as Report;
+      Object.assign(r.targets[0]?.cases[0] ?? {}, { expectedFailure: 'planted: listed although it passes' });
+      Object.assign(r.targets[0]?.cases[1] ?? {}, {
+        outcome: 'fail',
+        failedClause: 'ack.segment',
+        message: 'planted',
+        observation: { expected: 'ACK stream 0 offset 0 length 6', observed: 'ACK stream 0 offset 0 length 7' },
+      });
+      expect(schemaValidator('report.schema.json')(JSON.parse(JSON.stringify(r)))).toEqual([]);
+      const html = htmlReport(r, dir);
+      expect(html).toContain(
+        '<tr><th>expected</th><td>ACK stream 0 offset 0 length 6</td></tr><tr><th>observed</th><td>ACK stream 0 ' +
+          'offset 0 length 7</td></tr>',
+      );
+      const first = html.indexOf('Passed although listed as expected failures');
+      expect(first).toBeGreaterThan(0);
+      expect(first).toBeLessThan(html.indexOf('<h2>Matrix</h2>'));
+      expect(html).toContain('pass (listed as expected to fail)');
+      expect(html).toMatch(/<span class="badge fail">fail<\/span> <code>ack\.segment<\/code>/);
+    },
+  );
 
   it('keeps the first and the last 2000 datagrams of a long timeline and says how many it left out', () => {
     const r = results[1];
@@ -105,7 +114,8 @@ describe('reports', () => {
     const json: unknown = JSON.parse(JSON.stringify(buildReport([target], new Date(), 1, { strict: false })));
     expect(schemaValidator('report.schema.json')(json)).toEqual([]);
     expect(htmlReport(json as Report, dir)).toContain(
-      'Packet timeline (5000 datagrams; the 1000 after the first 2000 and before the last 2000 are left out, the pcap has them)',
+      'Packet timeline (5000 datagrams; the 1000 after the first 2000 and before the last 2000 are left out, ' +
+        'the pcap has them)',
     );
   });
 

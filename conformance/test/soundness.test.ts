@@ -63,7 +63,8 @@ const conformingPasses: Record<string, Record<string, string>> = {
     'handshake.init-crypto-snd-short': 'the same for a short InitCryptoSnd',
     'robustness.oversized-init-snd': 'an over-long InitSnd is answered with an InitRcv, which is all the case asks',
     'payload.largest-data-0rtt':
-      'the 0-RTT reply carries the echo of a full InitCryptoSnd, the largest data it sends, within the size the case checks',
+      'the 0-RTT reply carries the echo of a full InitCryptoSnd, the largest data it sends, within the size ' +
+      'the case checks',
   },
 };
 
@@ -96,7 +97,8 @@ describe('soundness: broken endpoints pass no case', () => {
     const r = results.get(name) as CaseResult[];
     const count = (o: string) => r.filter((x) => x.outcome === o).length;
     console.log(
-      `soundness: ${name}: ${count('fail')} failed, ${count('timeout')} timed out, ${count('harness-error')} harness errors, ${count('unsupported')} unsupported, ${count('pass')} passed of ${r.length}`,
+      `soundness: ${name}: ${count('fail')} failed, ${count('timeout')} timed out, ${count('harness-error')} ` +
+        `harness errors, ${count('unsupported')} unsupported, ${count('pass')} passed of ${r.length}`,
     );
     const allowed = conformingPasses[name] ?? {};
     expect(
@@ -114,18 +116,22 @@ describe('soundness: broken endpoints pass no case', () => {
     expect(r.map((x) => x.message ?? '').join('\n')).toMatch(/65488 bytes, more than the declared MTU of 1400/);
   });
 
-  it("the endpoint of another payload layout is recognised as the next revision's (spec.next), under the version rule it breaks", () => {
-    const r = results.get('server of another payload layout') as CaseResult[];
-    const recognised = r.filter(
-      (x) =>
-        x.failedClause === 'payload.header.version' &&
-        (x.message ?? '').includes(`by the layout of the upstream main branch at ${spec.next?.revision}`),
-    );
-    expect(
-      recognised.length,
-      r.map((x) => `${x.id}: ${x.failedClause} ${x.message?.slice(0, 200)}`).join('\n'),
-    ).toBeGreaterThan(r.length / 2);
-  });
+  it(
+    "the endpoint of another payload layout is recognised as the next revision's (spec.next), under the version " +
+      'rule it breaks',
+    () => {
+      const r = results.get('server of another payload layout') as CaseResult[];
+      const recognised = r.filter(
+        (x) =>
+          x.failedClause === 'payload.header.version' &&
+          (x.message ?? '').includes(`by the layout of the upstream main branch at ${spec.next?.revision}`),
+      );
+      expect(
+        recognised.length,
+        r.map((x) => `${x.id}: ${x.failedClause} ${x.message?.slice(0, 200)}`).join('\n'),
+      ).toBeGreaterThan(r.length / 2);
+    },
+  );
 
   it('the crashing client fails under crypto.receive.no-crash where its InitSnd was enough to pass before', () => {
     const r = results.get('client that crashes after its first packet') as CaseResult[];

@@ -56,7 +56,8 @@ describe('version probe', () => {
     expect(devel.implementation.version).toBe('(devel)');
     expect(devel.expectedFailures.size).toBe(0);
     expect(devel.implementation.expectedFailuresNote).toBe(
-      'no expected failures: there is none for (devel); there are files for v1.0.0, v2.0.0 (--expected-failures-for VERSION picks one); every failure counts',
+      'no expected failures: there is none for (devel); there are files for v1.0.0, v2.0.0 ' +
+        '(--expected-failures-for VERSION picks one); every failure counts',
     );
     const chosen = versioned('impl (devel)\n', {}, { expectedFailuresFor: 'v1.0.0' });
     expect([...chosen.expectedFailures.keys()]).toEqual(['streams.ping']);

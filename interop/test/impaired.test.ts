@@ -115,16 +115,19 @@ beforeAll(() => {
   const asked = process.env.QOTP_GO_RELEASE;
   if (asked !== undefined && IMPAIRED_EXPECTED[asked] === undefined)
     throw new Error(
-      `QOTP_GO_RELEASE=${asked}: no expected failures for that release (known: ${Object.keys(IMPAIRED_EXPECTED).join(', ')})`,
+      `QOTP_GO_RELEASE=${asked}: no expected failures for that release ` +
+        `(known: ${Object.keys(IMPAIRED_EXPECTED).join(', ')})`,
     );
   release = asked ?? found;
   if (IMPAIRED_EXPECTED[release] === undefined)
     console.log(
-      `impaired: the Go endpoint reads as ${found}; no release's expected failures apply (QOTP_GO_RELEASE=v0.2.19 names the release of a local build); G16 is still recognised from the record`,
+      `impaired: the Go endpoint reads as ${found}; no release's expected failures apply ` +
+        `(QOTP_GO_RELEASE=v0.2.19 names the release of a local build); G16 is still recognised from the record`,
     );
   else
     console.log(
-      `impaired: expected failures of ${release} (${asked === undefined ? 'the version probe' : 'QOTP_GO_RELEASE'}; the probe read ${found})`,
+      `impaired: expected failures of ${release} ` +
+        `(${asked === undefined ? 'the version probe' : 'QOTP_GO_RELEASE'}; the probe read ${found})`,
     );
   rmSync(runsDir, { recursive: true, force: true }); // the last run's captures, which this matrix replaces
   const data = Buffer.alloc(SIZE);
@@ -144,7 +147,8 @@ afterAll(() => {
   writeFileSync(join(resultsDir, 'matrix.json'), `${JSON.stringify(matrix, null, 1)}\n`);
   writeFileSync(join(resultsDir, 'matrix.html'), renderMatrix(matrix));
   console.log(
-    `impaired: wrote ${join(resultsDir, 'matrix.html')} and matrix.json (${results.filter((r) => r.passed).length} of ${results.length} runs passed)`,
+    `impaired: wrote ${join(resultsDir, 'matrix.html')} and matrix.json ` +
+      `(${results.filter((r) => r.passed).length} of ${results.length} runs passed)`,
   );
   rmSync(dir, { recursive: true, force: true });
 });
@@ -231,18 +235,19 @@ describe('interop under impairment', () => {
           fates: relay.stats(),
           artifacts,
         });
+        const fates = Object.entries(relay.stats()).map(([f, n]) => `${n} ${f}`);
         console.log(
-          `impaired: ${name}: ${passed ? 'pass' : 'FAIL'} in ${seconds.toFixed(1)} s (seed ${relay.seed}; ${Object.entries(
-            relay.stats(),
-          )
-            .map(([f, n]) => `${n} ${f}`)
-            .join(', ')})${expected ? ` [listed: ${expected}]` : ''}${reading ? ` (${reading})` : ''}`,
+          `impaired: ${name}: ${passed ? 'pass' : 'FAIL'} in ${seconds.toFixed(1)} s ` +
+            `(seed ${relay.seed}; ${fates.join(', ')})` +
+            `${expected ? ` [listed: ${expected}]` : ''}${reading ? ` (${reading})` : ''}`,
         );
         if (expected !== null) return; // a finding of the Go original: reported in the matrix, not failed
         const decoded = passed ? '' : timeline(relay.captured, keys, 20);
         expect(
           passed,
-          `${why}\n${reading}\nrelay seed ${relay.seed} (${relay.description})\nclient:\n${run.stdout}\n${run.stderr}\nserver:\n${srv.output()}\ntimeline (as the relay received it, before its impairment):\n${decoded}`,
+          `${why}\n${reading}\nrelay seed ${relay.seed} ` +
+            `(${relay.description})\nclient:\n${run.stdout}\n${run.stderr}\nserver:\n${srv.output()}\ntimeline ` +
+            `(as the relay received it, before its impairment):\n${decoded}`,
         ).toBe(true);
       } finally {
         srv.stop();

@@ -57,7 +57,8 @@ if (!Number.isInteger(repeat) || repeat < 1)
   throw new Error(`QOTP_INTEROP_REPEAT must be a whole number of at least 1, got ${process.env.QOTP_INTEROP_REPEAT}`);
 const cases = matrix.flatMap((c) => Array.from({ length: repeat }, (_, run) => ({ ...c, run })));
 const caseName = (c: (typeof cases)[number]) =>
-  `${c.client} client -> ${c.server} server, ${c.zeroRtt ? '0-RTT' : '1-RTT'}, ${c.load.name}${repeat > 1 ? ` (run ${c.run + 1} of ${repeat})` : ''}`;
+  `${c.client} client -> ${c.server} ` +
+  `server, ${c.zeroRtt ? '0-RTT' : '1-RTT'}, ${c.load.name}${repeat > 1 ? ` (run ${c.run + 1} of ${repeat})` : ''}`;
 
 /**
  * How long a case may take, ms: 20 s plus 2 s per MB moved (the slowest pair moves about
@@ -140,7 +141,9 @@ describe('interop over real UDP', () => {
           );
         expect(
           run.status,
-          `client exited with ${run.status} after ${((performance.now() - started) / 1000).toFixed(1)} s (budget ${budget / 1000} s):\n${run.stdout}\n${run.stderr}\nserver:\n${srv.output()}\ntimeline (${relay.captured.length} datagrams through the relay):\n${timeline(relay.captured, keysNow())}`,
+          `client exited with ${run.status} after ${((performance.now() - started) / 1000).toFixed(1)} s ` +
+            `(budget ${budget / 1000} s):\n${run.stdout}\n${run.stderr}\nserver:\n${srv.output()}\ntimeline ` +
+            `(${relay.captured.length} datagrams through the relay):\n${timeline(relay.captured, keysNow())}`,
         ).toBe(0);
 
         const hash = createHash('sha256')
@@ -204,11 +207,13 @@ describe('interop over real UDP', () => {
               const unexplained = unconfirmed.filter((id) => !missing.includes(id) && creditedAck(id));
               expect(
                 unexplained,
-                'streams the go client reports close-unconfirmed although it sent their CLOSE and the server acknowledged it on that stream',
+                'streams the go client reports close-unconfirmed although it sent their CLOSE and the server ' +
+                  'acknowledged it on that stream',
               ).toEqual([]);
               if (unconfirmed.length > 0)
                 console.log(
-                  `interop: findings G3/G4: the go client reports close-unconfirmed on stream(s) ${unconfirmed.join(', ')}`,
+                  `interop: findings G3/G4: the go client reports close-unconfirmed on ` +
+                    `stream(s) ${unconfirmed.join(', ')}`,
                 );
             }
           } else {
@@ -220,7 +225,8 @@ describe('interop over real UDP', () => {
           expect(s.wide).toBeGreaterThan(0);
         }
         console.log(
-          `interop: ${client}->${server} ${zeroRtt ? '0-RTT' : '1-RTT'} ${load.name}: ${fromClient.length} + ${fromServer.length} datagrams decoded by the reference`,
+          `interop: ${client}->${server} ${zeroRtt ? '0-RTT' : '1-RTT'} ${load.name}: ${fromClient.length} ` +
+            `+ ${fromServer.length} datagrams decoded by the reference`,
         );
       } finally {
         srv.stop();

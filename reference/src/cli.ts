@@ -235,7 +235,8 @@ async function connect(args: string[]): Promise<void> {
   const mode = values.mode;
   if (values.file === undefined && process.stdin.isTTY)
     fail(
-      'connect sends --file FILE or what comes on standard input, and standard input is a terminal: give --file or pipe the data in',
+      'connect sends --file FILE or what comes on standard input, and standard input is a terminal: give ' +
+        '--file or pipe the data in',
     );
   const input = readInput(values.file);
   const streams = positiveInt(values.streams, 'streams', 1);
@@ -260,7 +261,9 @@ async function connect(args: string[]): Promise<void> {
   const hint = setTimeout(() => {
     if (waitingFor.startsWith('the handshake')) {
       process.stderr.write(
-        `qotp: no reply from ${to} after ${NO_REPLY_HINT_MS / 1000} s: is a QOTP server listening there?${serverKey ? ' For 0-RTT, is --pubkey its identity key?' : ''} (still trying until --timeout ${timeout} s)\n`,
+        `qotp: no reply from ${to} after ${NO_REPLY_HINT_MS / 1000} s: is a QOTP server listening ` +
+          `there?${serverKey ? ' For 0-RTT, is --pubkey its identity key?' : ''} (still trying until ` +
+          `--timeout ${timeout} s)\n`,
       );
     }
   }, NO_REPLY_HINT_MS);

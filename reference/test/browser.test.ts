@@ -50,7 +50,8 @@ it('the engine bundles for the browser platform and echoes in headless Chromium,
       zeroRtt: { echoed: string; datagrams: number };
     };
     console.log(
-      `browser: ${result.userAgent}: 1-RTT echo in ${result.oneRtt.datagrams} datagrams, 0-RTT in ${result.zeroRtt.datagrams}`,
+      `browser: ${result.userAgent}: 1-RTT echo in ${result.oneRtt.datagrams} datagrams, 0-RTT ` +
+        `in ${result.zeroRtt.datagrams}`,
     );
     expect(result.userAgent).toMatch(/HeadlessChrome|Chrome/);
     expect(result.oneRtt.echoed).toBe('hello from a browser bundle');

@@ -70,7 +70,8 @@ describe('qotp-ref', () => {
       const r = run(['connect', '--to', address, '--pubkey', 'ab'.repeat(32), '--timeout', '3'], 'hello');
       expect(r.status).toBe(1);
       expect(r.stderr).toContain(
-        `qotp: no reply from ${address} after 2 s: is a QOTP server listening there? For 0-RTT, is --pubkey its identity key?`,
+        `qotp: no reply from ${address} after 2 s: is a QOTP server listening there? For 0-RTT, is --pubkey ` +
+          `its identity key?`,
       );
     } finally {
       server.kill('SIGKILL');

@@ -141,18 +141,22 @@ describe('HChaCha20', () => {
     expect(toHex(hchacha20(key, input))).toBe('82413b4227b27bfed30e42508a877d73a0f9e4d58a74a853c12ec41326d3ecdc');
   });
 
-  it("is the subkey of noble's XChaCha20: ChaCha20 under it, nonce 4 zero bytes and the last 8, gives the same keystream", () => {
-    const random = prng(29);
-    for (let i = 0; i < 20; i++) {
-      const [key, nonce] = [random(32), random(24)];
-      const chachaNonce = new Uint8Array(12);
-      chachaNonce.set(nonce.subarray(16), 4);
-      const zeros = new Uint8Array(64);
-      expect(toHex(chacha20(hchacha20(key, nonce.subarray(0, 16)), chachaNonce, zeros, undefined, 1))).toBe(
-        toHex(xchacha20(key, nonce, zeros, undefined, 1)),
-      );
-    }
-  });
+  it(
+    "is the subkey of noble's XChaCha20: ChaCha20 under it, nonce 4 zero bytes and the last 8, gives the same " +
+      'keystream',
+    () => {
+      const random = prng(29);
+      for (let i = 0; i < 20; i++) {
+        const [key, nonce] = [random(32), random(24)];
+        const chachaNonce = new Uint8Array(12);
+        chachaNonce.set(nonce.subarray(16), 4);
+        const zeros = new Uint8Array(64);
+        expect(toHex(chacha20(hchacha20(key, nonce.subarray(0, 16)), chachaNonce, zeros, undefined, 1))).toBe(
+          toHex(xchacha20(key, nonce, zeros, undefined, 1)),
+        );
+      }
+    },
+  );
 
   it('refuses a key or input of the wrong size with a typed error', () => {
     expect(qotpErrorOf(() => hchacha20(new Uint8Array(31), new Uint8Array(16)))).toBe('invalid-argument');

@@ -87,17 +87,21 @@ describe('StreamReceiver', () => {
     expect(r.finished).toBe(true);
   });
 
-  it('keeps no byte at or past the close offset, held before the CLOSE or arriving after it (close.deliver-to-offset)', () => {
-    const r = new StreamReceiver();
-    r.receive(6, bytes(6, 10), false);
-    r.receive(4, new Uint8Array(0), true);
-    expect(r.bufferedBytes).toBe(0);
-    r.receive(0, bytes(0, 10), false); // straddles the end: cut at 4
-    r.receive(4, bytes(4, 8), false); // wholly past it
-    expect([...r.read()]).toEqual([...bytes(0, 4)]);
-    expect(r.bufferedBytes).toBe(0);
-    expect(r.finished).toBe(true);
-  });
+  it(
+    'keeps no byte at or past the close offset, held before the CLOSE or arriving after it ' +
+      '(close.deliver-to-offset)',
+    () => {
+      const r = new StreamReceiver();
+      r.receive(6, bytes(6, 10), false);
+      r.receive(4, new Uint8Array(0), true);
+      expect(r.bufferedBytes).toBe(0);
+      r.receive(0, bytes(0, 10), false); // straddles the end: cut at 4
+      r.receive(4, bytes(4, 8), false); // wholly past it
+      expect([...r.read()]).toEqual([...bytes(0, 4)]);
+      expect(r.bufferedBytes).toBe(0);
+      expect(r.finished).toBe(true);
+    },
+  );
 
   it('lets the first CLOSE fix the end: a second one at another offset changes nothing (close.second-close)', () => {
     const r = new StreamReceiver();
@@ -133,90 +137,106 @@ function threeLostSegments(seed: number) {
 }
 
 describe('engine over a CLEAN simulated network', () => {
-  it("follows the README's close example: A sends 100 bytes and closes, B answers with 50 queued bytes and its CLOSE", () => {
-    const { a, b, net } = simulatedPair(3);
-    const conn = a.connect('b');
-    conn.stream(0).sender.write(new Uint8Array(100).fill(1));
-    conn.stream(0).sender.close();
-    let bRead = 0;
-    let aRead = 0;
-    const closed = { a: false, b: false };
-    net.run(
-      () => closed.a && closed.b,
-      (events) => {
-        for (const e of events.b) {
-          const bc = 'connId' in e ? b.connections.get(e.connId) : undefined;
-          // queued before A's CLOSE is read
-          if (e.type === 'connection') bc?.stream(0).sender.write(new Uint8Array(50).fill(2));
-          if (e.type === 'stream-readable') bRead += bc?.read(e.streamId, net.now).length ?? 0;
-          if (e.type === 'stream-closed') closed.b = true;
-        }
-        for (const e of events.a) {
-          if (e.type === 'stream-readable') aRead += conn.read(e.streamId, net.now).length;
-          if (e.type === 'stream-closed') closed.a = true;
-        }
-      },
-      10e9,
-    );
-    expect({ bRead, aRead, closed }).toEqual({ bRead: 100, aRead: 50, closed: { a: true, b: true } });
-    expect(conn.stream(0).receiver.closeAt).toBe(50);
-  });
-
-  it('holds new data while the window is too small, and probes it every RTO until an ACK opens it (flow.window-probe)', () => {
-    const { a, net } = simulatedPair(4);
-    const conn = a.connect('b');
-    const sender = conn.stream(0).sender;
-    sender.write(new Uint8Array(5000).fill(3));
-    net.run(
-      () => sender.sentOffset === 5000 && sender.inFlight.size === 0,
-      () => {},
-      5e9,
-    );
-    // Pretend the peer's last ACK advertised a tiny window; nothing is in flight, so no ACK
-    // would ever come to open it again without a probe.
-    (conn as unknown as { peerWindow: number }).peerWindow = 1000;
-    sender.write(new Uint8Array(5000).fill(4));
-    const heldAt = net.now;
-    expect(a.poll(heldAt)).toEqual([]);
-    expect(conn.nextDeadline(heldAt)).toBe(heldAt + conn.rto);
-    const logged = net.log.length;
-    expect(
+  it(
+    "follows the README's close example: A sends 100 bytes and closes, B answers with 50 queued bytes and its " +
+      'CLOSE',
+    () => {
+      const { a, b, net } = simulatedPair(3);
+      const conn = a.connect('b');
+      conn.stream(0).sender.write(new Uint8Array(100).fill(1));
+      conn.stream(0).sender.close();
+      let bRead = 0;
+      let aRead = 0;
+      const closed = { a: false, b: false };
       net.run(
-        () => sender.sentOffset === 10_000 && sender.inFlight.size === 0,
+        () => closed.a && closed.b,
+        (events) => {
+          for (const e of events.b) {
+            const bc = 'connId' in e ? b.connections.get(e.connId) : undefined;
+            // queued before A's CLOSE is read
+            if (e.type === 'connection') bc?.stream(0).sender.write(new Uint8Array(50).fill(2));
+            if (e.type === 'stream-readable') bRead += bc?.read(e.streamId, net.now).length ?? 0;
+            if (e.type === 'stream-closed') closed.b = true;
+          }
+          for (const e of events.a) {
+            if (e.type === 'stream-readable') aRead += conn.read(e.streamId, net.now).length;
+            if (e.type === 'stream-closed') closed.a = true;
+          }
+        },
+        10e9,
+      );
+      expect({ bRead, aRead, closed }).toEqual({ bRead: 100, aRead: 50, closed: { a: true, b: true } });
+      expect(conn.stream(0).receiver.closeAt).toBe(50);
+    },
+  );
+
+  it(
+    'holds new data while the window is too small, and probes it every RTO until an ACK opens it ' +
+      '(flow.window-probe)',
+    () => {
+      const { a, net } = simulatedPair(4);
+      const conn = a.connect('b');
+      const sender = conn.stream(0).sender;
+      sender.write(new Uint8Array(5000).fill(3));
+      net.run(
+        () => sender.sentOffset === 5000 && sender.inFlight.size === 0,
         () => {},
-        heldAt + 5e9,
-      ),
-    ).toBe(true);
-    const next = net.log.slice(logged).filter((l) => l.from === 'a');
-    // The first packet after the window closed is the probe, one RTO later (+1 ns: due once
-    // MORE than the RTO passed); the peer's ACK of it carries its real window and data flows.
-    expect(next[0]?.at).toBe(heldAt + conn.rto);
-    expect(next.length).toBeGreaterThan(4);
-  });
+        5e9,
+      );
+      // Pretend the peer's last ACK advertised a tiny window; nothing is in flight, so no ACK
+      // would ever come to open it again without a probe.
+      (conn as unknown as { peerWindow: number }).peerWindow = 1000;
+      sender.write(new Uint8Array(5000).fill(4));
+      const heldAt = net.now;
+      expect(a.poll(heldAt)).toEqual([]);
+      expect(conn.nextDeadline(heldAt)).toBe(heldAt + conn.rto);
+      const logged = net.log.length;
+      expect(
+        net.run(
+          () => sender.sentOffset === 10_000 && sender.inFlight.size === 0,
+          () => {},
+          heldAt + 5e9,
+        ),
+      ).toBe(true);
+      const next = net.log.slice(logged).filter((l) => l.from === 'a');
+      // The first packet after the window closed is the probe, one RTO later (+1 ns: due once
+      // MORE than the RTO passed); the peer's ACK of it carries its real window and data flows.
+      expect(next[0]?.at).toBe(heldAt + conn.rto);
+      expect(next.length).toBeGreaterThan(4);
+    },
+  );
 
-  it('retransmits while lost segments fill the peer window: a resend adds nothing in flight (flow.retransmit-past-window)', () => {
-    const { b, conn, sender, t, a } = threeLostSegments(6);
-    expect(sender.sentOffset).toBe(100 + 3 * sender.oldest()!.data.length);
-    const oldest = sender.oldest();
-    const resendAt = (oldest?.sentAt ?? 0) + conn.rto + 1;
-    expect(conn.nextDeadline(t)).toBe(resendAt);
-    const resent = a.poll(resendAt);
-    expect(resent).toHaveLength(1);
-    expect(oldest?.transmissions).toBe(2);
-    expect(b.connections.size).toBe(1);
-  });
+  it(
+    'retransmits while lost segments fill the peer window: a resend adds nothing in flight ' +
+      '(flow.retransmit-past-window)',
+    () => {
+      const { b, conn, sender, t, a } = threeLostSegments(6);
+      expect(sender.sentOffset).toBe(100 + 3 * sender.oldest()!.data.length);
+      const oldest = sender.oldest();
+      const resendAt = (oldest?.sentAt ?? 0) + conn.rto + 1;
+      expect(conn.nextDeadline(t)).toBe(resendAt);
+      const resent = a.poll(resendAt);
+      expect(resent).toHaveLength(1);
+      expect(oldest?.transmissions).toBe(2);
+      expect(b.connections.size).toBe(1);
+    },
+  );
 
-  it('resends only the oldest unacknowledged segment of a stream: a later one waits although its RTO ran out (clause retransmission.oldest-first)', () => {
-    const { a, conn, sender } = threeLostSegments(7);
-    const [first, second] = [...sender.inFlight.values()];
-    if (first === undefined || second === undefined || second.sentAt <= first.sentAt)
-      throw new Error('expected two segments sent one after the other');
-    expect(a.poll(first.sentAt + conn.rto + 1)).toHaveLength(1); // the oldest, resent
-    expect(first.transmissions).toBe(2);
-    // The second one's RTO runs out now, but the oldest waits for its doubled RTO: nothing goes.
-    expect(a.poll(second.sentAt + conn.rto + 1)).toEqual([]);
-    expect(second.transmissions).toBe(1);
-  });
+  it(
+    'resends only the oldest unacknowledged segment of a stream: a later one waits although its RTO ran out ' +
+      '(clause retransmission.oldest-first)',
+    () => {
+      const { a, conn, sender } = threeLostSegments(7);
+      const [first, second] = [...sender.inFlight.values()];
+      if (first === undefined || second === undefined || second.sentAt <= first.sentAt)
+        throw new Error('expected two segments sent one after the other');
+      expect(a.poll(first.sentAt + conn.rto + 1)).toHaveLength(1); // the oldest, resent
+      expect(first.transmissions).toBe(2);
+      // The second one's RTO runs out now, but the oldest waits for its doubled RTO: nothing goes.
+      expect(a.poll(second.sentAt + conn.rto + 1)).toEqual([]);
+      expect(second.transmissions).toBe(1);
+    },
+  );
 
   it('takes turns between streams that both have data', () => {
     const { a, net } = simulatedPair(8);
@@ -260,44 +280,48 @@ describe('engine over a CLEAN simulated network', () => {
 });
 
 describe('handshake confirmation (clause handshake.initiator-confirms)', () => {
-  it('a 0-RTT initiator whose data went in its first packet answers an ACK-only reply with a Data packet, resent until acknowledged', () => {
-    const keys = prng(12);
-    const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
-    const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
-    const conn = a.connect('b', b.publicKey);
-    conn.stream(0).sender.write(Uint8Array.of(42));
-    const [first] = a.poll(0);
-    b.receive((first as Outgoing).data, 'a', 1_000_000);
-    const server = [...b.connections.values()][0] as Connection;
-    // The reply a Go responder sends when its application has not written yet: an ACK of
-    // the 0-RTT byte and no stream section, after which it waits for a Data packet.
-    const reply = encodeInitCryptoRcv({
-      connId: server.id,
-      responderEphemeralPrivateKey: server.ephemeralPrivateKey,
-      initiatorEphemeralPublicKey: server.peerEphemeralPublicKey as Uint8Array,
-      sn: 0,
-      payload: encodePayload({
-        isClose: false,
-        ack: { streamId: 0, offset: 0, length: 1, window: 1 << 24 },
-        stream: null,
-      }),
-    }).packet;
-    a.receive(reply, 'b', 2_000_000);
-    expect(conn.handshakeDone).toBe(true);
-    // Polled when the engine asks, until pacing lets the confirmation go.
-    let sentAt = 2_000_000;
-    let confirm = a.poll(sentAt);
-    for (let polls = 0; confirm.length === 0 && polls < 10; polls++) {
-      sentAt = a.nextDeadline(sentAt) as number;
-      confirm = a.poll(sentAt);
-    }
-    expect(confirm).toHaveLength(1);
-    b.receive((confirm[0] as Outgoing).data, 'a', sentAt + 1_000_000);
-    expect(server.handshakeDone).toBe(true); // it was a Data packet that b could open
-    // Not acknowledged: sent again once the RTO passed, like data.
-    expect(a.poll(sentAt + conn.rto)).toEqual([]);
-    expect(a.poll(sentAt + conn.rto + 1)).toHaveLength(1);
-  });
+  it(
+    'a 0-RTT initiator whose data went in its first packet answers an ACK-only reply with a Data packet, resent ' +
+      'until acknowledged',
+    () => {
+      const keys = prng(12);
+      const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
+      const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
+      const conn = a.connect('b', b.publicKey);
+      conn.stream(0).sender.write(Uint8Array.of(42));
+      const [first] = a.poll(0);
+      b.receive((first as Outgoing).data, 'a', 1_000_000);
+      const server = [...b.connections.values()][0] as Connection;
+      // The reply a Go responder sends when its application has not written yet: an ACK of
+      // the 0-RTT byte and no stream section, after which it waits for a Data packet.
+      const reply = encodeInitCryptoRcv({
+        connId: server.id,
+        responderEphemeralPrivateKey: server.ephemeralPrivateKey,
+        initiatorEphemeralPublicKey: server.peerEphemeralPublicKey as Uint8Array,
+        sn: 0,
+        payload: encodePayload({
+          isClose: false,
+          ack: { streamId: 0, offset: 0, length: 1, window: 1 << 24 },
+          stream: null,
+        }),
+      }).packet;
+      a.receive(reply, 'b', 2_000_000);
+      expect(conn.handshakeDone).toBe(true);
+      // Polled when the engine asks, until pacing lets the confirmation go.
+      let sentAt = 2_000_000;
+      let confirm = a.poll(sentAt);
+      for (let polls = 0; confirm.length === 0 && polls < 10; polls++) {
+        sentAt = a.nextDeadline(sentAt) as number;
+        confirm = a.poll(sentAt);
+      }
+      expect(confirm).toHaveLength(1);
+      b.receive((confirm[0] as Outgoing).data, 'a', sentAt + 1_000_000);
+      expect(server.handshakeDone).toBe(true); // it was a Data packet that b could open
+      // Not acknowledged: sent again once the RTO passed, like data.
+      expect(a.poll(sentAt + conn.rto)).toEqual([]);
+      expect(a.poll(sentAt + conn.rto + 1)).toHaveLength(1);
+    },
+  );
 });
 
 describe('receiver limits (clauses stream.buffer-full, stream.limit, stream.held-pieces)', () => {
@@ -329,22 +353,27 @@ describe('receiver limits (clauses stream.buffer-full, stream.limit, stream.held
     return { b, server, send, now: () => net.now };
   }
 
-  it('a segment that does not fit the receive buffer is dropped without an ACK, one that just fits is taken (clause stream.buffer-full)', () => {
-    const { b, send, now } = established(23);
-    const capacity = constant('ReceiveBufferCapacity');
-    const chunk = new Uint8Array(1300);
-    // Held behind a gap at offset 0 of stream 1: the application cannot read any of it.
-    let at = 1;
-    for (; at - 1 + chunk.length <= capacity; at += chunk.length) {
-      send(1, at, chunk);
-      while (b.poll(now()).length > 0);
-    }
-    const room = capacity - (at - 1);
-    send(1, at, new Uint8Array(room + 1));
-    expect(b.poll(now())).toEqual([]); // one byte too many: no ACK, the sender resends it later
-    send(1, at, new Uint8Array(room));
-    expect(b.poll(now())).toHaveLength(1);
-  }, 60_000);
+  it(
+    'a segment that does not fit the receive buffer is dropped without an ACK, one that just fits is taken ' +
+      '(clause stream.buffer-full)',
+    () => {
+      const { b, send, now } = established(23);
+      const capacity = constant('ReceiveBufferCapacity');
+      const chunk = new Uint8Array(1300);
+      // Held behind a gap at offset 0 of stream 1: the application cannot read any of it.
+      let at = 1;
+      for (; at - 1 + chunk.length <= capacity; at += chunk.length) {
+        send(1, at, chunk);
+        while (b.poll(now()).length > 0);
+      }
+      const room = capacity - (at - 1);
+      send(1, at, new Uint8Array(room + 1));
+      expect(b.poll(now())).toEqual([]); // one byte too many: no ACK, the sender resends it later
+      send(1, at, new Uint8Array(room));
+      expect(b.poll(now())).toHaveLength(1);
+    },
+    60_000,
+  );
 
   it('a segment that would open a stream past ReferenceMaxStreams is dropped without an ACK', () => {
     const { b, server, send, now } = established(21);
@@ -358,20 +387,25 @@ describe('receiver limits (clauses stream.buffer-full, stream.limit, stream.held
     expect(b.poll(now())).toHaveLength(1);
   });
 
-  it('a segment that would add pieces past ReferenceMaxHeldPieces is dropped without an ACK; in-order data that fills a gap is still taken', () => {
-    const { b, server, send, now } = established(22);
-    const limit = constant('ReferenceMaxHeldPieces');
-    // One-byte pieces with a gap before each, on stream 1: none can be read yet.
-    for (let i = 0; i < limit; i++) send(1, 2 * i + 1, Uint8Array.of(1));
-    while (b.poll(now()).length > 0);
-    send(1, 2 * limit + 1, Uint8Array.of(1)); // one more separate piece
-    expect(b.poll(now())).toEqual([]);
-    send(1, 0, Uint8Array.of(0)); // at the read position: always taken, and it makes two bytes readable
-    expect(b.poll(now())).toHaveLength(1);
-    expect(server.read(1, now())).toEqual(Uint8Array.of(0, 1));
-    send(1, 2 * limit + 1, Uint8Array.of(1)); // room again after the read
-    expect(b.poll(now())).toHaveLength(1);
-  }, 60_000);
+  it(
+    'a segment that would add pieces past ReferenceMaxHeldPieces is dropped without an ACK; in-order data that ' +
+      'fills a gap is still taken',
+    () => {
+      const { b, server, send, now } = established(22);
+      const limit = constant('ReferenceMaxHeldPieces');
+      // One-byte pieces with a gap before each, on stream 1: none can be read yet.
+      for (let i = 0; i < limit; i++) send(1, 2 * i + 1, Uint8Array.of(1));
+      while (b.poll(now()).length > 0);
+      send(1, 2 * limit + 1, Uint8Array.of(1)); // one more separate piece
+      expect(b.poll(now())).toEqual([]);
+      send(1, 0, Uint8Array.of(0)); // at the read position: always taken, and it makes two bytes readable
+      expect(b.poll(now())).toHaveLength(1);
+      expect(server.read(1, now())).toEqual(Uint8Array.of(0, 1));
+      send(1, 2 * limit + 1, Uint8Array.of(1)); // room again after the read
+      expect(b.poll(now())).toHaveLength(1);
+    },
+    60_000,
+  );
 });
 
 describe('the last transmission (clause retransmission.give-up)', () => {

@@ -17,7 +17,8 @@ function summary(label: string, runs: ReturnType<typeof runEcho>[], bytesPerRun:
   const completed = runs.filter((r) => r.completed).length;
   const datagrams = runs.reduce((n, r) => n + r.stats.sent, 0);
   console.log(
-    `simulation: ${label}: ${runs.length} seeds, ${completed} completed, ${(runs.length * bytesPerRun) / 1000} kB echoed per direction, ${datagrams} datagrams`,
+    `simulation: ${label}: ${runs.length} seeds, ${completed} completed, ${(runs.length * bytesPerRun) / 1000} ` +
+      `kB echoed per direction, ${datagrams} datagrams`,
   );
 }
 
@@ -51,7 +52,8 @@ describe('echo over a lossy, reordering, duplicating network', () => {
     ['1-RTT', false],
     ['0-RTT', true],
   ])(
-    '%s, 20 percent loss, 10 percent duplication, 5-15 ms delay, 100 seeds: intact and closed, or given up by the limit',
+    '%s, 20 percent loss, 10 percent duplication, 5-15 ms delay, 100 seeds: intact and closed, or given up by ' +
+      'the limit',
     { timeout: 120_000 },
     (label, zeroRtt) => {
       const runs = SEEDS.map((seed) =>
@@ -125,7 +127,8 @@ describe('retransmission timing under the simulated clock', () => {
         return t;
       });
       console.log(
-        `simulation: black hole (${zeroRtt ? '0-RTT' : '1-RTT'}): sent at ${sent.map((t) => `${t / 1e6} ms`).join(', ')}; gave up at ${(closedAt ?? 0) / 1e6} ms`,
+        `simulation: black hole (${zeroRtt ? '0-RTT' : '1-RTT'}): sent ` +
+          `at ${sent.map((t) => `${t / 1e6} ms`).join(', ')}; gave up at ${(closedAt ?? 0) / 1e6} ms`,
       );
       expect(sent).toEqual(expected);
       expect(sent.map((t) => Math.round(t / 1e6))).toEqual([0, 200, 600, 1400, 3000, 6200]);
@@ -137,51 +140,56 @@ describe('retransmission timing under the simulated clock', () => {
   );
 });
 
-describe('no single lost datagram hangs an exchange (clauses handshake.responder-progress, handshake.reply-after-handshake)', () => {
-  const clean = { loss: 0, duplicate: 0, delay: 5_000_000, jitter: 0 };
-  // The echo written at once rides on the responder's first reply; written 20 ms later
-  // (as a Node application does) it must go out in a later packet, which is where a
-  // responder that waits for the initiator's first Data packet used to hang.
-  it.each([
-    ['1-RTT, 1 B, echo at once', false, 1, 0, 0],
-    ['1-RTT, 1 B, echo 20 ms later', false, 1, 20_000_000, 0],
-    ['0-RTT, 1 B, echo at once', true, 1, 0, 0],
-    ['0-RTT, 1 B, echo 20 ms later', true, 1, 20_000_000, 0],
-    ['0-RTT, 3 kB, echo 20 ms later', true, 3000, 20_000_000, 0],
-    // The client dials, its first packet goes out with nothing queued, and it writes 1 ms
-    // later (as through the Node adapter): a lost first packet must still be resent.
-    ['1-RTT, 1 B, written 1 ms after the dial', false, 1, 0, 1_000_000],
-    ['0-RTT, 1 B, written 1 ms after the dial', true, 1, 0, 1_000_000],
-  ])(
-    '%s: dropping each datagram in turn, every run completes intact',
-    { timeout: 60_000 },
-    (label, zeroRtt, size, echoDelay, writeDelay) => {
-      const run = (drop: Set<number>) =>
-        runEcho({
-          seed: 1,
-          payloads: [payload(1, 0, size)],
-          conditions: { ...clean, drop },
-          zeroRtt,
-          echoDelay,
-          writeDelay,
-          limit: 60e9,
+describe(
+  'no single lost datagram hangs an exchange (clauses handshake.responder-progress, ' +
+    'handshake.reply-after-handshake)',
+  () => {
+    const clean = { loss: 0, duplicate: 0, delay: 5_000_000, jitter: 0 };
+    // The echo written at once rides on the responder's first reply; written 20 ms later
+    // (as a Node application does) it must go out in a later packet, which is where a
+    // responder that waits for the initiator's first Data packet used to hang.
+    it.each([
+      ['1-RTT, 1 B, echo at once', false, 1, 0, 0],
+      ['1-RTT, 1 B, echo 20 ms later', false, 1, 20_000_000, 0],
+      ['0-RTT, 1 B, echo at once', true, 1, 0, 0],
+      ['0-RTT, 1 B, echo 20 ms later', true, 1, 20_000_000, 0],
+      ['0-RTT, 3 kB, echo 20 ms later', true, 3000, 20_000_000, 0],
+      // The client dials, its first packet goes out with nothing queued, and it writes 1 ms
+      // later (as through the Node adapter): a lost first packet must still be resent.
+      ['1-RTT, 1 B, written 1 ms after the dial', false, 1, 0, 1_000_000],
+      ['0-RTT, 1 B, written 1 ms after the dial', true, 1, 0, 1_000_000],
+    ])(
+      '%s: dropping each datagram in turn, every run completes intact',
+      { timeout: 60_000 },
+      (label, zeroRtt, size, echoDelay, writeDelay) => {
+        const run = (drop: Set<number>) =>
+          runEcho({
+            seed: 1,
+            payloads: [payload(1, 0, size)],
+            conditions: { ...clean, drop },
+            zeroRtt,
+            echoDelay,
+            writeDelay,
+            limit: 60e9,
+          });
+        const lossless = run(new Set());
+        expect(lossless.completed).toBe(true);
+        const outcomes = Array.from({ length: lossless.stats.sent }, (_, k) => {
+          const r = run(new Set([k]));
+          return {
+            dropped: k,
+            completed: r.completed,
+            intact: r.echoedIntact.every(Boolean),
+            closes: r.closeReasons,
+            ms: Math.round(r.simulatedNanos / 1e6),
+          };
         });
-      const lossless = run(new Set());
-      expect(lossless.completed).toBe(true);
-      const outcomes = Array.from({ length: lossless.stats.sent }, (_, k) => {
-        const r = run(new Set([k]));
-        return {
-          dropped: k,
-          completed: r.completed,
-          intact: r.echoedIntact.every(Boolean),
-          closes: r.closeReasons,
-          ms: Math.round(r.simulatedNanos / 1e6),
-        };
-      });
-      console.log(
-        `simulation: single drop, ${label}: ${lossless.stats.sent} datagrams without loss; completed after each drop in ${outcomes.map((o) => `${o.ms}`).join(', ')} ms`,
-      );
-      for (const o of outcomes) expect(o).toEqual({ ...o, completed: true, intact: true, closes: { a: [], b: [] } });
-    },
-  );
-});
+        console.log(
+          `simulation: single drop, ${label}: ${lossless.stats.sent} datagrams without loss; completed after ` +
+            `each drop in ${outcomes.map((o) => `${o.ms}`).join(', ')} ms`,
+        );
+        for (const o of outcomes) expect(o).toEqual({ ...o, completed: true, intact: true, closes: { a: [], b: [] } });
+      },
+    );
+  },
+);

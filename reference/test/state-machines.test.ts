@@ -78,17 +78,21 @@ describe('the engine against the transition tables', () => {
     expect(conn.handshakeDone).toBe(true);
   });
 
-  it('lost first packets and replies: the first packet resent, the same InitSnd and InitCryptoSnd again, data resent', () => {
-    for (const [seed, zeroRtt] of [
-      [44, false],
-      [45, true],
-    ] as const) {
-      // Datagram 0 (the first packet) and 2 (the reply to its resend, or the first reply) lost.
-      const { a, b, net } = simulatedPair(seed, { ...CLEAN, drop: new Set([0, 2, 5]) });
-      const conn = zeroRtt ? a.connect('b', b.publicKey) : a.connect('b');
-      expect(echo(net, conn, b, 4_000)).toBe(4_000);
-    }
-  });
+  it(
+    'lost first packets and replies: the first packet resent, the same InitSnd and InitCryptoSnd again, data ' +
+      'resent',
+    () => {
+      for (const [seed, zeroRtt] of [
+        [44, false],
+        [45, true],
+      ] as const) {
+        // Datagram 0 (the first packet) and 2 (the reply to its resend, or the first reply) lost.
+        const { a, b, net } = simulatedPair(seed, { ...CLEAN, drop: new Set([0, 2, 5]) });
+        const conn = zeroRtt ? a.connect('b', b.publicKey) : a.connect('b');
+        expect(echo(net, conn, b, 4_000)).toBe(4_000);
+      }
+    },
+  );
 
   it('a lost 0-RTT reply: the same InitCryptoSnd again', () => {
     const { a, b, net } = simulatedPair(51, { ...CLEAN, drop: new Set([1]) }); // b's first reply
@@ -156,38 +160,41 @@ describe('the engine against the transition tables', () => {
     expect([conn.closeReason, server.closeReason]).toEqual(['retransmission-limit', 'idle-timeout']);
   });
 
-  it('forgeries: a tampered reply while the initiator waits, a tampered Data packet later; refused first packets', () => {
-    const keys = prng(49);
-    const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
-    const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
-    const conn = a.connect('b');
-    conn.stream(0).sender.write(Uint8Array.of(1));
-    const [first] = a.poll(0) as [Outgoing];
-    b.receive(first.data, 'a', 1_000_000);
-    const [reply] = b.poll(1_000_000) as [Outgoing];
-    const tampered = reply.data.slice();
-    tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 1;
-    a.receive(tampered, 'b', 2_000_000); // dropped while awaiting the reply
-    a.receive(reply.data, 'b', 3_000_000);
-    expect(conn.handshakeDone).toBe(true);
-    const [data] = a.poll(4_000_000) as [Outgoing];
-    const forged = data.data.slice();
-    forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
-    b.receive(forged, 'a', 5_000_000);
-    b.receive(data.data, 'a', 6_000_000);
-    // First packets the responder refuses before any connection exists.
-    const short = encodeInitSnd(
-      { identityPublicKey: new Uint8Array(32).fill(3), ephemeralPublicKey: new Uint8Array(32).fill(4) },
-      1000,
-    );
-    b.receive(short, 'c', 7_000_000);
-    const lowOrder = encodeInitSnd(
-      { identityPublicKey: new Uint8Array(32).fill(3), ephemeralPublicKey: new Uint8Array(32) },
-      1400,
-    );
-    b.receive(lowOrder, 'c', 8_000_000);
-    expect(b.takeEvents().filter((e) => e.type === 'dropped')).toHaveLength(3);
-  });
+  it(
+    'forgeries: a tampered reply while the initiator waits, a ' + 'tampered Data packet later; refused first packets',
+    () => {
+      const keys = prng(49);
+      const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
+      const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
+      const conn = a.connect('b');
+      conn.stream(0).sender.write(Uint8Array.of(1));
+      const [first] = a.poll(0) as [Outgoing];
+      b.receive(first.data, 'a', 1_000_000);
+      const [reply] = b.poll(1_000_000) as [Outgoing];
+      const tampered = reply.data.slice();
+      tampered[tampered.length - 1] = (tampered[tampered.length - 1] as number) ^ 1;
+      a.receive(tampered, 'b', 2_000_000); // dropped while awaiting the reply
+      a.receive(reply.data, 'b', 3_000_000);
+      expect(conn.handshakeDone).toBe(true);
+      const [data] = a.poll(4_000_000) as [Outgoing];
+      const forged = data.data.slice();
+      forged[forged.length - 1] = (forged[forged.length - 1] as number) ^ 1;
+      b.receive(forged, 'a', 5_000_000);
+      b.receive(data.data, 'a', 6_000_000);
+      // First packets the responder refuses before any connection exists.
+      const short = encodeInitSnd(
+        { identityPublicKey: new Uint8Array(32).fill(3), ephemeralPublicKey: new Uint8Array(32).fill(4) },
+        1000,
+      );
+      b.receive(short, 'c', 7_000_000);
+      const lowOrder = encodeInitSnd(
+        { identityPublicKey: new Uint8Array(32).fill(3), ephemeralPublicKey: new Uint8Array(32) },
+        1400,
+      );
+      b.receive(lowOrder, 'c', 8_000_000);
+      expect(b.takeEvents().filter((e) => e.type === 'dropped')).toHaveLength(3);
+    },
+  );
 
   it('a late copy of the first packet after the first Data packet', () => {
     const { a, b, net } = simulatedPair(50);
@@ -198,114 +205,125 @@ describe('the engine against the transition tables', () => {
     expect([...b.connections.values()][0]?.closeReason).toBeNull();
   });
 
-  it("messages of the connection's own role: a forged reply at the responder, the initiator's own InitSnd reflected to it", () => {
-    const { a, b, net } = simulatedPair(53);
-    const conn = a.connect('b');
-    expect(echo(net, conn, b, 1_000)).toBe(1_000);
-    const server = [...b.connections.values()][0] as Connection;
-    // The responder's ephemeral key went out in clear in its reply: a key pair of the
-    // forger's, taken as the "responder's", seals an InitRcv the responder can open.
-    const forged = encodeInitRcv({
-      connId: server.id,
-      responderEphemeralPrivateKey: new Uint8Array(32).fill(9),
-      initiatorEphemeralPublicKey: server.ephemeralPublicKey,
-      responderIdentityPublicKey: new Uint8Array(32).fill(9),
-      sn: 1,
-      payload: encodePayload({
-        isClose: false,
-        ack: null,
-        stream: { streamId: 9, offset: 0, data: Uint8Array.of(1, 2, 3) },
-      }),
-    });
-    const secret = server.secret;
-    b.takeEvents();
-    b.receive(forged.packet, 'mallory', net.now);
-    a.takeEvents();
-    a.receive(net.log.find((d) => d.from === 'a')?.data as Uint8Array, 'b', net.now);
-    const drops = [...b.takeEvents(), ...a.takeEvents()].map((e) =>
-      e.type === 'dropped' ? e.reason.split(':')[0] : e.type,
-    );
-    expect(drops).toEqual(['wrong-role', 'wrong-role']);
-    expect(server.secret).toBe(secret);
-    expect(server.streams.has(9)).toBe(false);
-    expect(echo(net, conn, b, 1_000)).toBe(1_000);
-  });
-
-  it('closing both ways: the application closes with data queued, the peer answers, its CLOSE is lost and resent', () => {
-    const { a, b, net } = simulatedPair(54);
-    const conn = a.connect('b');
-    const sender = conn.stream(0).sender;
-    sender.write(new Uint8Array(5000).fill(1));
-    sender.close(); // with all of it queued: drain, then the flag on the last segment
-    const answered = net.run(
-      () => conn.stream(0).receiver.finished && sender.finished,
-      (events) => {
-        for (const e of events.b)
-          if (e.type === 'stream-readable') b.connections.get(e.connId)?.read(e.streamId, net.now);
-        for (const e of events.a) if (e.type === 'stream-readable') conn.read(e.streamId, net.now);
-      },
-      10e9,
-    );
-    expect(answered).not.toBe(false);
-    const server = [...b.connections.values()][0] as Connection;
-    // Then b closes a stream it never wrote on: its empty CLOSE is taken off the network
-    // (never delivered), so b resends it on its RTO.
-    server.stream(3).sender.close();
-    const pollUntilSent = (from: number): { at: number; out: Outgoing[] } => {
-      for (let at = from; at < from + 1e9; at += 1e6) {
-        const out = b.poll(at);
-        if (out.length > 0) return { at, out };
-      }
-      return { at: from + 1e9, out: [] };
-    };
-    const lost = pollUntilSent(net.now);
-    expect(lost.out).toHaveLength(1);
-    const resent = pollUntilSent(lost.at + 1e6);
-    expect(resent.out).toHaveLength(1);
-    expect(server.stream(3).sender.machine.state).toBe('close-sent');
-  });
-
-  it('the receive table on one stream: a CLOSE behind a gap, data below and past its end, a second CLOSE, a late copy; an empty CLOSE at 0', () => {
-    const { a, b, net } = simulatedPair(55);
-    const conn = a.connect('b');
-    expect(echo(net, conn, b, 1_000)).toBe(1_000);
-    const server = [...b.connections.values()][0] as Connection;
-    let sn = 1_000_000; // above a's own numbers
-    const from = (streamId: number, offset: number, length: number, isClose = false) =>
-      b.receive(
-        encodeData({
-          connId: conn.id,
-          secret: conn.secret as Uint8Array,
-          sn: sn++,
-          epoch: 0,
-          sealedByInitiator: true,
-          payload: encodePayload({
-            isClose,
-            ack: null,
-            stream: { streamId, offset, data: new Uint8Array(length).fill(offset & 255) },
-          }),
+  it(
+    "messages of the connection's own role: a forged reply at the responder, the initiator's own InitSnd " +
+      'reflected to it',
+    () => {
+      const { a, b, net } = simulatedPair(53);
+      const conn = a.connect('b');
+      expect(echo(net, conn, b, 1_000)).toBe(1_000);
+      const server = [...b.connections.values()][0] as Connection;
+      // The responder's ephemeral key went out in clear in its reply: a key pair of the
+      // forger's, taken as the "responder's", seals an InitRcv the responder can open.
+      const forged = encodeInitRcv({
+        connId: server.id,
+        responderEphemeralPrivateKey: new Uint8Array(32).fill(9),
+        initiatorEphemeralPublicKey: server.ephemeralPublicKey,
+        responderIdentityPublicKey: new Uint8Array(32).fill(9),
+        sn: 1,
+        payload: encodePayload({
+          isClose: false,
+          ack: null,
+          stream: { streamId: 9, offset: 0, data: Uint8Array.of(1, 2, 3) },
         }),
-        'a',
-        net.now,
+      });
+      const secret = server.secret;
+      b.takeEvents();
+      b.receive(forged.packet, 'mallory', net.now);
+      a.takeEvents();
+      a.receive(net.log.find((d) => d.from === 'a')?.data as Uint8Array, 'b', net.now);
+      const drops = [...b.takeEvents(), ...a.takeEvents()].map((e) =>
+        e.type === 'dropped' ? e.reason.split(':')[0] : e.type,
       );
-    from(5, 0, 10); // segment
-    from(5, 20, 10, true); // close, its end 30 behind the gap at 10..20
-    from(5, 10, 10); // below-end
-    from(5, 30, 10); // beyond-end
-    from(5, 50, 0, true); // second-close
-    expect(server.read(5, net.now)).toHaveLength(30); // delivered
-    from(5, 0, 10); // late-retransmission
-    from(6, 0, 0, true); // empty-close-at-0
-    expect([server.stream(5).receiver.machine.state, server.stream(6).receiver.machine.state]).toEqual([
-      'closed',
-      'closed',
-    ]);
-    // Streams past the reference's bound are refused, without an ACK.
-    let id = 100;
-    while (server.streams.size < constant('ReferenceMaxStreams')) from(id++, 0, 0);
-    from(id, 0, 0);
-    expect(server.streams.has(id)).toBe(false);
-  });
+      expect(drops).toEqual(['wrong-role', 'wrong-role']);
+      expect(server.secret).toBe(secret);
+      expect(server.streams.has(9)).toBe(false);
+      expect(echo(net, conn, b, 1_000)).toBe(1_000);
+    },
+  );
+
+  it(
+    'closing both ways: the application closes with data ' + 'queued, the peer answers, its CLOSE is lost and resent',
+    () => {
+      const { a, b, net } = simulatedPair(54);
+      const conn = a.connect('b');
+      const sender = conn.stream(0).sender;
+      sender.write(new Uint8Array(5000).fill(1));
+      sender.close(); // with all of it queued: drain, then the flag on the last segment
+      const answered = net.run(
+        () => conn.stream(0).receiver.finished && sender.finished,
+        (events) => {
+          for (const e of events.b)
+            if (e.type === 'stream-readable') b.connections.get(e.connId)?.read(e.streamId, net.now);
+          for (const e of events.a) if (e.type === 'stream-readable') conn.read(e.streamId, net.now);
+        },
+        10e9,
+      );
+      expect(answered).not.toBe(false);
+      const server = [...b.connections.values()][0] as Connection;
+      // Then b closes a stream it never wrote on: its empty CLOSE is taken off the network
+      // (never delivered), so b resends it on its RTO.
+      server.stream(3).sender.close();
+      const pollUntilSent = (from: number): { at: number; out: Outgoing[] } => {
+        for (let at = from; at < from + 1e9; at += 1e6) {
+          const out = b.poll(at);
+          if (out.length > 0) return { at, out };
+        }
+        return { at: from + 1e9, out: [] };
+      };
+      const lost = pollUntilSent(net.now);
+      expect(lost.out).toHaveLength(1);
+      const resent = pollUntilSent(lost.at + 1e6);
+      expect(resent.out).toHaveLength(1);
+      expect(server.stream(3).sender.machine.state).toBe('close-sent');
+    },
+  );
+
+  it(
+    'the receive table on one stream: a CLOSE behind a gap, data below and past its end, a second CLOSE, a late ' +
+      'copy; an empty CLOSE at 0',
+    () => {
+      const { a, b, net } = simulatedPair(55);
+      const conn = a.connect('b');
+      expect(echo(net, conn, b, 1_000)).toBe(1_000);
+      const server = [...b.connections.values()][0] as Connection;
+      let sn = 1_000_000; // above a's own numbers
+      const from = (streamId: number, offset: number, length: number, isClose = false) =>
+        b.receive(
+          encodeData({
+            connId: conn.id,
+            secret: conn.secret as Uint8Array,
+            sn: sn++,
+            epoch: 0,
+            sealedByInitiator: true,
+            payload: encodePayload({
+              isClose,
+              ack: null,
+              stream: { streamId, offset, data: new Uint8Array(length).fill(offset & 255) },
+            }),
+          }),
+          'a',
+          net.now,
+        );
+      from(5, 0, 10); // segment
+      from(5, 20, 10, true); // close, its end 30 behind the gap at 10..20
+      from(5, 10, 10); // below-end
+      from(5, 30, 10); // beyond-end
+      from(5, 50, 0, true); // second-close
+      expect(server.read(5, net.now)).toHaveLength(30); // delivered
+      from(5, 0, 10); // late-retransmission
+      from(6, 0, 0, true); // empty-close-at-0
+      expect([server.stream(5).receiver.machine.state, server.stream(6).receiver.machine.state]).toEqual([
+        'closed',
+        'closed',
+      ]);
+      // Streams past the reference's bound are refused, without an ACK.
+      let id = 100;
+      while (server.streams.size < constant('ReferenceMaxStreams')) from(id++, 0, 0);
+      from(id, 0, 0);
+      expect(server.streams.has(id)).toBe(false);
+    },
+  );
 
   it('a window too small for one more packet, with data waiting and nothing in flight: a window probe', () => {
     const { a, net } = simulatedPair(56);

@@ -8,7 +8,8 @@ import { renderSpecMarkdown, withFindingsTable } from '../src/render-markdown.js
 const target = fileURLToPath(new URL('../SPEC.md', import.meta.url));
 writeFileSync(target, renderSpecMarkdown(spec));
 console.log(
-  `spec: wrote ${target} (${spec.clauses.length} clauses, ${spec.errata.length} errata, ${spec.findings.length} findings)`,
+  `spec: wrote ${target} (${spec.clauses.length} clauses, ${spec.errata.length} ` +
+    `errata, ${spec.findings.length} findings)`,
 );
 for (const doc of ['../../README.md', '../../interop/README.md']) {
   const path = fileURLToPath(new URL(doc, import.meta.url));

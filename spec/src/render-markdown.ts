@@ -81,7 +81,9 @@ export function findingsTable(spec: QotpSpec): string {
 }
 
 const evidence = (e: Evidence): string =>
-  `Go ${e.go.join(', ')}${e.vectors ? `; vectors ${e.vectors.join(', ')}` : ''}${e.observed ? `; observed: ${e.observed}` : ''}`;
+  `Go ${e.go.join(', ')}` +
+  (e.vectors ? `; vectors ${e.vectors.join(', ')}` : '') +
+  (e.observed ? `; observed: ${e.observed}` : '');
 
 /** A state machine as its states, its transition table and a Mermaid diagram of the same rows. */
 function stateMachine(m: StateMachine): string[] {
@@ -126,7 +128,9 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
       `Code: ${spec.provenance.code.module} ${spec.provenance.code.version}. ${spec.provenance.code.note}`,
       ...spec.releases.map(
         (r) =>
-          `Release ${r.version} (${r.date}), ${r.role === 'pinned' ? 'pinned: what this spec states' : 'a profile: see its differences below'}. ${r.checked}`,
+          `Release ${r.version} (${r.date}), ` +
+          (r.role === 'pinned' ? 'pinned: what this spec states' : 'a profile: see its differences below') +
+          `. ${r.checked}`,
       ),
       `Byte order: ${spec.byteOrder} for every multi-byte integer.`,
     ]),
@@ -157,11 +161,13 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
 
   for (const [name, m] of Object.entries(spec.messages)) {
     const facts = [
-      `Type code ${m.type}, sent by the ${m.sentBy === 'both' ? 'initiator and the responder' : m.sentBy}; ${m.encrypted ? 'encrypted' : 'not encrypted'}.`,
+      `Type code ${m.type}, sent by the ${m.sentBy === 'both' ? 'initiator and the responder' : m.sentBy}; ` +
+        `${m.encrypted ? 'encrypted' : 'not encrypted'}.`,
     ];
     if (m.secret) {
       facts.push(
-        `Sealed with X25519(${m.secret.ecdh[0]}, ${m.secret.ecdh[1]}); ${m.secret.forwardSecret ? 'forward secret' : 'not forward secret'}. ${m.secret.description}`,
+        `Sealed with X25519(${m.secret.ecdh[0]}, ${m.secret.ecdh[1]}); ` +
+          `${m.secret.forwardSecret ? 'forward secret' : 'not forward secret'}. ${m.secret.description}`,
       );
     }
     if (m.directionBit !== undefined) {
@@ -174,7 +180,8 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
     if (m.aadSize !== undefined) facts.push(`AAD: the first ${m.aadSize} bytes.`);
     if (m.paddedTo) facts.push(`Padded to the sender's MTU.`);
     facts.push(
-      `Minimum size: ${m.minSize.accepted} accepted, ${m.minSize.withMinimalPayload} with a minimal payload. ${m.minSize.description}`,
+      `Minimum size: ${m.minSize.accepted} accepted, ${m.minSize.withMinimalPayload} with a minimal ` +
+        `payload. ${m.minSize.description}`,
     );
     push(`### ${name}`, m.description, bullets(facts), fieldTable(m.fields, true));
     if (m.plaintext) push(`Sealed plaintext of ${name}:`, fieldTable(m.plaintext, false));
@@ -211,7 +218,8 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
   push('### Stream section', fieldTable(p.streamSection, false));
   push(
     '### Offset width',
-    `${p.offsetWidths.rule} Narrow offsets are ${p.offsetWidths.narrowBytes} bytes (up to ${p.offsetWidths.narrowMax}), wide ones ${p.offsetWidths.wideBytes}.`,
+    `${p.offsetWidths.rule} Narrow offsets are ${p.offsetWidths.narrowBytes} bytes (up ` +
+      `to ${p.offsetWidths.narrowMax}), wide ones ${p.offsetWidths.wideBytes}.`,
   );
   push(
     '### Kinds of payload',
@@ -248,13 +256,19 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
 
   push(
     '## State machines',
-    'Each machine is a transition table: in a state, on an event (when the guard holds), an endpoint does the action and moves to the next state. Every row names the clauses that state it; the diagram shows the same rows.',
+    'Each machine is a transition table: in a state, on an event (when the guard holds), an endpoint does the ' +
+      'action and moves to the next state. Every row names the clauses that state it; the diagram shows the same ' +
+      'rows.',
   );
   for (const m of spec.stateMachines) push(`### ${m.title}`, m.description, ...stateMachine(m));
 
   push(
     '## Clauses',
-    "Each clause is one testable statement; `testedBy` names the parts of this suite that check it, and its class what kind of rule it is: about one **datagram**, about the **sequence** of one connection's datagrams in one direction, **across connections**, or a **scenario** only a case can set up. Rules of the first three classes are the ones a monitor can judge on every datagram (conformance/CASES.md lists the monitor's).",
+    'Each clause is one testable statement; `testedBy` names the parts of this suite that check it, and its ' +
+      "class what kind of rule it is: about one **datagram**, about the **sequence** of one connection's " +
+      'datagrams in one direction, **across connections**, or a **scenario** only a case can set up. Rules of ' +
+      'the first three classes are the ones a monitor can judge on every datagram (conformance/CASES.md lists ' +
+      "the monitor's).",
     table(
       ['id', 'level', 'statement', 'source', 'tested by', 'class', 'Go original behaves so'],
       spec.clauses.map((c) => [
@@ -273,7 +287,8 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
 
   push(
     '## Errata',
-    "Places where the upstream README and the code disagree; the code's behaviour on the wire is what this spec states.",
+    "Places where the upstream README and the code disagree; the code's behaviour on the wire is what this " +
+      'spec states.',
   );
   for (const e of spec.errata) {
     push(
@@ -289,7 +304,8 @@ export function renderSpecMarkdown(spec: QotpSpec): string {
 
   push(
     '## Findings about the Go original',
-    'Defects found by this suite, in every release it knows: *present*, *fixed* (an earlier release had it), *changed* (still there in another form) or *absent* (the release predates it).',
+    'Defects found by this suite, in every release it knows: *present*, *fixed* (an earlier release had it), ' +
+      '*changed* (still there in another form) or *absent* (the release predates it).',
     findingsTable(spec),
   );
   for (const f of spec.findings) {

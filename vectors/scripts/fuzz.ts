@@ -24,10 +24,10 @@ const codes = Object.entries(report.rejected)
   .map(([code, n]) => `${code} ${n}`)
   .join(', ');
 process.stdout.write(
-  `fuzz: seed ${seed}: ${report.inputs} inputs in ${(report.ms / 1000).toFixed(1)} s, ${report.accepted} accepted, rejected: ${codes}; engine connections ended: ${JSON.stringify(report.engineCloses)}\n`,
+  `fuzz: seed ${seed}: ${report.inputs} inputs in ${(report.ms / 1000).toFixed(1)} s, ${report.accepted} ` +
+    `accepted, rejected: ${codes}; engine connections ended: ${JSON.stringify(report.engineCloses)}\n`,
 );
 for (const c of report.crashes) process.stdout.write(`fuzz: CRASH in ${c.target} on ${c.input}\n${c.error}\n`);
-process.stdout.write(
-  `fuzz: ${report.crashes.length === 0 ? 'no crash' : `${report.crashes.length} crash(es); replay with --seed ${seed} --count ${count}`}\n`,
-);
+const replay = `${report.crashes.length} crash(es); replay with --seed ${seed} --count ${count}`;
+process.stdout.write(`fuzz: ${report.crashes.length === 0 ? 'no crash' : replay}\n`);
 process.exit(report.crashes.length === 0 ? 0 : 1);

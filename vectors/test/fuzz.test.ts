@@ -18,7 +18,8 @@ afterAll(() => {
 it('200,000 mutated and adversarial inputs end in success or a typed error, never a crash', () => {
   const report = fuzz({ count: 200_000, seed: 20_261_201 });
   console.log(
-    `fuzz: ${report.inputs} inputs in ${(report.ms / 1000).toFixed(1)} s, ${report.accepted} accepted, rejected ${JSON.stringify(report.rejected)}, engine closes ${JSON.stringify(report.engineCloses)}`,
+    `fuzz: ${report.inputs} inputs in ${(report.ms / 1000).toFixed(1)} s, ${report.accepted} accepted, ` +
+      `rejected ${JSON.stringify(report.rejected)}, engine closes ${JSON.stringify(report.engineCloses)}`,
   );
   expect(report.crashes).toEqual([]);
   expect(report.inputs).toBe(200_000);

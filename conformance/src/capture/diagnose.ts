@@ -107,7 +107,10 @@ function nextRevisionPayload(
     if (read === null) return null;
     return {
       clause: 'payload.header.version',
-      says: `the endpoint's ${type} opens, and its payload, unreadable by v0.2.19's layout, reads as ${read} by the layout of ${nextRevision} (SPEC.md "Next revision"), or as v0.2.19's with a payload version other than 0; this suite checks v0.2.19`,
+      says:
+        `the endpoint's ${type} opens, and its payload, unreadable by v0.2.19's layout, reads as ${read} by the ` +
+        `layout of ${nextRevision} (SPEC.md "Next revision"), or as v0.2.19's with a payload version other than ` +
+        `0; this suite checks v0.2.19`,
     };
   }
 }
@@ -142,7 +145,8 @@ export function diagnose(type: MessageName, bytes: Uint8Array, k: TesterKeys): D
                 says:
                   mask === 'none'
                     ? 'sent its sequence number unmasked'
-                    : `masked its sequence number with XChaCha20 block counter 0 (the spec's is ${spec.snMasking.counter})`,
+                    : `masked its sequence number with XChaCha20 block counter 0 (the spec's ` +
+                      `is ${spec.snMasking.counter})`,
               },
           byInitiator === rightDirection
             ? null
@@ -154,7 +158,9 @@ export function diagnose(type: MessageName, bytes: Uint8Array, k: TesterKeys): D
         if (wrong.length === 0 || opened(bytes, type, secret.key, mask, byInitiator) === null) continue;
         return {
           clause: (wrong[0] as Diagnosis).clause,
-          says: `the endpoint ${wrong.map((w) => w.says).join(' and ')}: its ${type} opens that way and not by the spec`,
+          says:
+            `the endpoint ${wrong.map((w) => w.says).join(' and ')}: its ${type} opens that way and not by the ` +
+            `spec`,
         };
       }
     }

@@ -49,7 +49,8 @@ function unanswered(zeroRtt: boolean): CaseDefinition {
   return {
     id: zeroRtt ? 'client.0rtt-unanswered' : 'client.handshake-give-up',
     title: zeroRtt
-      ? `An unanswered 0-RTT client sends only its InitCryptoSnd, the same each time, at most ${MAX_TRANSMISSIONS} times`
+      ? `An unanswered 0-RTT client sends only its InitCryptoSnd, the same each time, at ` +
+        `most ${MAX_TRANSMISSIONS} times`
       : `An unanswered client resends its InitSnd on the RTO schedule, at most ${MAX_TRANSMISSIONS} times`,
     clauses: zeroRtt
       ? ['handshake.zero-rtt-first-flight', 'retransmission.give-up']
@@ -66,15 +67,19 @@ function unanswered(zeroRtt: boolean): CaseDefinition {
       const exit = await clientExit(session, GIVE_UP_LISTEN_MS);
       const sent = session.peer.incoming(0);
       const copies = sent.filter((d) => d.decoded?.type === first);
-      ctx.note(
-        `${copies.length} copies of the ${first} at ${copies.map((c) => (c.t - session.first.t).toFixed(0)).join(', ')} ms; the client ${exit === null ? `was still running ${GIVE_UP_LISTEN_MS} ms after its first packet` : `exited with status ${exit.code}`}`,
-      );
+      const ended =
+        exit === null
+          ? `was still running ${GIVE_UP_LISTEN_MS} ms after its first packet`
+          : `exited with status ${exit.code}`;
+      const times = copies.map((c) => (c.t - session.first.t).toFixed(0)).join(', ');
+      ctx.note(`${copies.length} copies of the ${first} at ${times} ms; the client ${ended}`);
       if (zeroRtt) {
         const others = sent.filter((d) => d.decoded?.type !== first);
         ctx.expect(
           'handshake.zero-rtt-first-flight',
           others.length === 0,
-          `before any reply the client sent ${others.length} packet(s) other than its InitCryptoSnd (first: ${others[0]?.decoded?.type ?? others[0]?.error})`,
+          `before any reply the client sent ${others.length} packet(s) other than its InitCryptoSnd ` +
+            `(first: ${others[0]?.decoded?.type ?? others[0]?.error})`,
         );
         const segment = (d: (typeof copies)[number]) => d.decoded?.payload?.stream;
         const firstSegment = segment(session.first);
@@ -87,11 +92,13 @@ function unanswered(zeroRtt: boolean): CaseDefinition {
         const seen =
           differing[0] === undefined
             ? ''
-            : `stream ${segment(differing[0])?.streamId} offset ${segment(differing[0])?.offset}, ${segment(differing[0])?.data.length} bytes`;
+            : `stream ${segment(differing[0])?.streamId} ` +
+              `offset ${segment(differing[0])?.offset}, ${segment(differing[0])?.data.length} bytes`;
         ctx.expect(
           'handshake.zero-rtt-first-flight',
           differing.length === 0,
-          `${differing.length} InitCryptoSnd(s) carry another segment than the first (offset ${firstSegment?.offset}, ${firstSegment?.data.length} bytes): ${seen}`,
+          `${differing.length} InitCryptoSnd(s) carry another segment than the first ` +
+            `(offset ${firstSegment?.offset}, ${firstSegment?.data.length} bytes): ${seen}`,
         );
       } else {
         checkGaps(ctx, copies, MAX_TRANSMISSIONS - 1);
@@ -122,7 +129,8 @@ export const clientCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.init-snd.layout',
         p[0] === headerByte('InitSnd'),
-        `the first packet starts with 0x${p[0]?.toString(16)}, expected 0x${headerByte('InitSnd').toString(16)} (InitSnd)`,
+        `the first packet starts with 0x${p[0]?.toString(16)}, expected ` +
+          `0x${headerByte('InitSnd').toString(16)} (InitSnd)`,
       );
       ctx.expect(
         'crypto.init-snd.padding',
@@ -176,7 +184,9 @@ export const clientCases: CaseDefinition[] = [
         `the InitCryptoSnd carries ${data.length} bytes that are not the start of the client's input`,
       );
       ctx.note(
-        `${data.length} bytes of data${data.length === 0 ? ' (a PING: the 0-RTT packet left before the application wrote)' : ''} and a filler of ${first.decoded.fillerLength} bytes in the first packet`,
+        `${data.length} bytes of ` +
+          `data${data.length === 0 ? ' (a PING: the 0-RTT packet left before the application wrote)' : ''} and a ` +
+          `filler of ${first.decoded.fillerLength} bytes in the first packet`,
       );
       ctx.expect(
         'crypto.init-crypto-snd.secret',
@@ -188,7 +198,8 @@ export const clientCases: CaseDefinition[] = [
   {
     id: 'client.data',
     title:
-      "The client's Data packets carry the connection id, the initiator's direction bit and increasing sequence numbers from 1",
+      "The client's Data packets carry the connection id, the initiator's direction bit and increasing " +
+      'sequence numbers from 1',
     clauses: ['crypto.nonce.direction-bit', 'crypto.sn.counter', 'crypto.conn-id.stable'],
     level: 'MUST',
     role: 'client',
@@ -200,7 +211,8 @@ export const clientCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.nonce.direction-bit',
         undecodable.length === 0,
-        `${undecodable.length} of the client's packets do not open as sealed by the initiator: ${undecodable[0]?.error}`,
+        `${undecodable.length} of the client's packets do not open as sealed by the ` +
+          `initiator: ${undecodable[0]?.error}`,
       );
       const foreign = all.filter((d) => d.bytes.length >= 9 && readUint64(d.bytes, 1) !== session.conn.connId);
       ctx.expect(
@@ -219,7 +231,8 @@ export const clientCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.sn.counter',
         sns[0] === initSnds.length,
-        `the first Data packet has sequence number ${sns[0]}, expected ${initSnds.length} (the client sent ${initSnds.length} InitSnd before it, each taking one, from 0)`,
+        `the first Data packet has sequence number ${sns[0]}, expected ${initSnds.length} (the client ` +
+          `sent ${initSnds.length} InitSnd before it, each taking one, from 0)`,
       );
       const back = sns.findIndex((sn, i) => i > 0 && sn <= (sns[i - 1] as number));
       ctx.expect('crypto.sn.counter', back < 0, `sequence number ${sns[back]} follows ${sns[back - 1]}`);
@@ -251,19 +264,23 @@ export const clientCases: CaseDefinition[] = [
       ctx.expect(
         'handshake.role-messages',
         unreadable.length === 0,
-        `after its own InitSnd came back, ${unreadable.length} of the client's packets no longer open with the connection's secret (first: ${unreadable[0]?.error}): it took the InitSnd as a first packet and its key`,
+        `after its own InitSnd came back, ${unreadable.length} of the client's packets no longer open with the ` +
+          `connection's secret (first: ${unreadable[0]?.error}): it took the InitSnd as a first packet and its ` +
+          `key`,
       );
       ctx.expect(
         'handshake.role-messages',
         result !== null && result.code === 0,
-        `the client did not complete its echo after its own InitSnd came back (${result === null ? `still running after ${REPLY_MS * 4} ms` : `exit ${result.code}`})`,
+        `the client did not complete its echo after its own InitSnd came back ` +
+          `(${result === null ? `still running after ${REPLY_MS * 4} ms` : `exit ${result.code}`})`,
       );
     },
   },
   {
     id: 'client.handshake-confirm',
     title:
-      'After an ACK-only reply the 0-RTT client sends a Data packet, resends it unacknowledged, and accepts a later reply',
+      'After an ACK-only reply the 0-RTT client sends a Data packet, resends it unacknowledged, and accepts a ' +
+      'later reply',
     clauses: ['handshake.initiator-confirms', 'handshake.reply-after-handshake'],
     level: 'SHOULD',
     role: 'client',
@@ -290,13 +307,16 @@ export const clientCases: CaseDefinition[] = [
             (y) => y.streamId === x.streamId && y.offset === x.offset && y.data.length === x.data.length,
           ) < i,
       );
+      const listed = segments.map((x) => `stream ${x.streamId} offset ${x.offset} length ${x.data.length}`);
       ctx.note(
-        `after the ACK-only reply the client sent ${segments.length} Data packet(s) with a stream section: ${segments.map((x) => `stream ${x.streamId} offset ${x.offset} length ${x.data.length}`).join('; ') || 'none'}`,
+        `after the ACK-only reply the client sent ${segments.length} Data packet(s) with a stream ` +
+          `section: ${listed.join('; ') || 'none'}`,
       );
       ctx.expect(
         'handshake.initiator-confirms',
         segments.length > 0,
-        `in ${2 * RTO_MS + SILENCE_MS} ms after an ACK-only reply the client sent no Data packet with a stream section: a responder that waits for one (as the Go original does) never sends its echo`,
+        `in ${2 * RTO_MS + SILENCE_MS} ms after an ACK-only reply the client sent no Data packet with a stream ` +
+          `section: a responder that waits for one (as the Go original does) never sends its echo`,
       );
       ctx.expect(
         'handshake.initiator-confirms',
@@ -325,7 +345,8 @@ export const clientCases: CaseDefinition[] = [
       ctx.expect(
         'handshake.reply-after-handshake',
         acked,
-        `the client did not acknowledge, in a Data packet within ${REPLY_MS} ms, the ${sent.length} bytes a second InitCryptoRcv carried`,
+        `the client did not acknowledge, in a Data packet within ${REPLY_MS} ms, the ${sent.length} bytes a ` +
+          `second InitCryptoRcv carried`,
       );
     },
   },

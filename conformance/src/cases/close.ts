@@ -89,7 +89,8 @@ function sinkCase(
       ctx.expect(
         clause,
         report.bytes === expected.length && report.sha256 === sha256(expected),
-        `the sink read ${report.bytes} bytes (sha256 ${report.sha256.slice(0, 16)}...), expected the first ${expected.length} bytes sent (sha256 ${sha256(expected).slice(0, 16)}...)`,
+        `the sink read ${report.bytes} bytes (sha256 ${report.sha256.slice(0, 16)}...), expected the ` +
+          `first ${expected.length} bytes sent (sha256 ${sha256(expected).slice(0, 16)}...)`,
       );
       ctx.note(`the sink read ${report.bytes} bytes of stream 4`);
       await after?.(ctx, open, data);
@@ -148,7 +149,8 @@ export const closeCases: CaseDefinition[] = [
       ctx.expect(
         'close.acknowledged',
         acked,
-        `the empty CLOSE at ${data.length} was not acknowledged (no ACK with offset ${data.length}, length 0; ${acksSeen(open, 0)})`,
+        `the empty CLOSE at ${data.length} was not acknowledged (no ACK with offset ${data.length}, length ` +
+          `0; ${acksSeen(open, 0)})`,
       );
     },
   ),
@@ -177,7 +179,8 @@ export const closeCases: CaseDefinition[] = [
         'close.answer',
         state.closeOffset <= data.length &&
           equal(state.bytes.subarray(0, state.closeOffset), data.subarray(0, state.closeOffset)),
-        `the endpoint closed at ${state.closeOffset} but did not send the first ${state.closeOffset} bytes of the echo before`,
+        `the endpoint closed at ${state.closeOffset} but did not send the first ${state.closeOffset} bytes of ` +
+          `the echo before`,
       );
       ctx.note(`the endpoint had echoed ${state.closeOffset} of ${data.length} bytes when it answered the CLOSE`);
     },
@@ -186,7 +189,8 @@ export const closeCases: CaseDefinition[] = [
     {
       id: 'close.answer-position',
       title:
-        "A CLOSE that carries data is answered at the endpoint's write position when it arrived: its data is not echoed",
+        "A CLOSE that carries data is answered at the endpoint's write position when it arrived: its data is " +
+        'not echoed',
       clauses: ['close.answer', 'close.acknowledged'],
     },
     async (ctx: CaseContext, open: Open) => {
@@ -211,7 +215,9 @@ export const closeCases: CaseDefinition[] = [
         'close.answer',
         state.closeOffset === data.length,
         state.closeOffset > data.length
-          ? `the endpoint closed at ${state.closeOffset}: it echoed the ${state.closeOffset - data.length} bytes the CLOSE carried before it answered, but a CLOSE is answered at the write position it finds (${data.length}) and bytes written after it are not sent`
+          ? `the endpoint closed at ${state.closeOffset}: it echoed the ${state.closeOffset - data.length} bytes ` +
+              `the CLOSE carried before it answered, but a CLOSE is answered at the write position it finds ` +
+              `(${data.length}) and bytes written after it are not sent`
           : `the endpoint closed at ${state.closeOffset}, before the ${data.length} bytes it had already echoed`,
         { expected: `CLOSE at ${data.length}`, observed: `CLOSE at ${state.closeOffset}` },
       );
@@ -262,7 +268,9 @@ export const closeCases: CaseDefinition[] = [
       ctx.expect(
         'close.sent-once',
         closes.length <= MAX_CLOSE_COPIES,
-        `the endpoint sent its unacknowledged CLOSE ${closes.length} times in ${WITHHOLD_MS} ms; retransmission on the RTO schedule (RTO at least ${MIN_RTO_MS} ms, doubling) allows at most ${MAX_CLOSE_COPIES}`,
+        `the endpoint sent its unacknowledged CLOSE ${closes.length} times in ${WITHHOLD_MS} ms; ` +
+          `retransmission on the RTO schedule (RTO at least ${MIN_RTO_MS} ms, doubling) allows at ` +
+          `most ${MAX_CLOSE_COPIES}`,
         { expected: `at most ${MAX_CLOSE_COPIES} copies in ${WITHHOLD_MS} ms`, observed: `${closes.length} copies` },
       );
       const lostFlag = window.filter(
@@ -274,16 +282,19 @@ export const closeCases: CaseDefinition[] = [
       ctx.expect(
         'close.sent-once',
         lostFlag.length === 0,
-        `${lostFlag.length} retransmission(s) of the CLOSE segment (offset ${first.decoded?.payload?.stream?.offset}) came without the close flag`,
+        `${lostFlag.length} retransmission(s) of the CLOSE segment ` +
+          `(offset ${first.decoded?.payload?.stream?.offset}) came without the close flag`,
       );
       const elsewhere = closes.filter((d) => end(d) !== closeEnd);
       ctx.expect(
         'close.sent-once',
         elsewhere.length === 0,
-        `the close flag also came on segment(s) ending at ${elsewhere.map(end).join(', ')}, not at the close offset ${closeEnd}`,
+        `the close flag also came on segment(s) ending at ${elsewhere.map(end).join(', ')}, not at the close ` +
+          `offset ${closeEnd}`,
       );
       ctx.note(
-        `${closes.length} cop${closes.length === 1 ? 'y' : 'ies'} of the CLOSE (ending at ${closeEnd}) in ${WITHHOLD_MS} ms without an ACK`,
+        `${closes.length} cop${closes.length === 1 ? 'y' : 'ies'} of the CLOSE (ending at ${closeEnd}) ` +
+          `in ${WITHHOLD_MS} ms without an ACK`,
       );
     },
   },
@@ -378,7 +389,8 @@ export const closeCases: CaseDefinition[] = [
       ctx.expect(
         'stream.close-grace',
         again.length === 0,
-        `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was delivered again`,
+        `the endpoint sent ${again.length} packet(s) with stream 0 data after its close: the late segment was ` +
+          `delivered again`,
       );
     },
   ),

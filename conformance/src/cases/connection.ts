@@ -101,7 +101,8 @@ export const connectionCases: CaseDefinition[] = [
     {
       id: 'connection.window-advertised',
       title:
-        'The advertised window shrinks by the bytes held behind a gap, and is the whole capacity again once they were read',
+        'The advertised window shrinks by the bytes held behind a gap, and is the whole capacity again once ' +
+        'they were read',
       clauses: ['flow.window-advertised', 'window.round-down'],
       timeoutMs: 20_000,
     },
@@ -129,19 +130,22 @@ export const connectionCases: CaseDefinition[] = [
           over = { window: a.window, atMost: windowAtMost(held), held };
       }
       ctx.note(
-        `${seen.size} of ${HELD_SEGMENTS} held segments acknowledged; windows advertised meanwhile: ${[...new Set(heldAcks.map((a) => a.window))].join(', ')} bytes`,
+        `${seen.size} of ${HELD_SEGMENTS} held segments acknowledged; windows advertised ` +
+          `meanwhile: ${[...new Set(heldAcks.map((a) => a.window))].join(', ')} bytes`,
       );
       // One ACK is enough for the bound: a receiver that leaves some unacknowledged breaks
       // ack.segment, which other cases check (the Go original v0.2.18 drops most, G8).
       ctx.expect(
         'flow.window-advertised',
         seen.size > 0,
-        `none of the ${HELD_SEGMENTS} segments sent behind a gap was acknowledged, so no window was advertised while they were held`,
+        `none of the ${HELD_SEGMENTS} segments sent behind a gap was acknowledged, so no window was advertised ` +
+          `while they were held`,
       );
       ctx.expect(
         'flow.window-advertised',
         over === null,
-        `while holding at least ${over?.held} bytes behind a gap the endpoint advertised a window of ${over?.window} bytes, more than the ${over?.atMost} that capacity minus the held bytes encodes to`,
+        `while holding at least ${over?.held} bytes behind a gap the endpoint advertised a window ` +
+          `of ${over?.window} bytes, more than the ${over?.atMost} that capacity minus the held bytes encodes to`,
         over === null ? undefined : { expected: `at most ${over.atMost}`, observed: `${over.window}` },
       );
       // The gap filled, the endpoint delivers everything, its application reads and echoes it;
@@ -183,7 +187,8 @@ export const connectionCases: CaseDefinition[] = [
         window === full,
         window === null
           ? 'the PING after the echo was not acknowledged'
-          : `with nothing buffered (all ${data.length} bytes read and echoed) the endpoint advertised ${window} bytes, not its capacity ${full}: a window that does not grow back when the application reads`,
+          : `with nothing buffered (all ${data.length} bytes read and echoed) the endpoint advertised ${window} ` +
+              `bytes, not its capacity ${full}: a window that does not grow back when the application reads`,
         window === null ? undefined : { expected: `${full}`, observed: `${window}` },
       );
     },
@@ -241,6 +246,7 @@ export const connectionCases: CaseDefinition[] = [
       // the window still 0, the third opening it. Without probes both sides wait for good.
       const open = await handshake(ctx);
       const closed = open.peer.send(open.conn.data(ackOnly(0, 0, 0, 0)), 'ACK-only advertising a window of 0 bytes');
+      const sinceClosed = (d: Datagram) => (d.t - closed.t).toFixed(0);
       const data = pattern(3000, 31);
       sendStream(open, 0, data);
       const isProbe = (d: Datagram) =>
@@ -256,7 +262,9 @@ export const connectionCases: CaseDefinition[] = [
         ctx.expect(
           'flow.window-probe',
           probe !== null,
-          `with data waiting and a window of 0, the endpoint sent no PING within ${RTO_WAIT_MS} ms after ${after} (probe ${n} of 3)${n === 1 ? '' : `; the earlier ones came ${probes.map((p) => `${(p.t - closed.t).toFixed(0)}`).join(', ')} ms after the window closed`}`,
+          `with data waiting and a window of 0, the endpoint sent no PING within ${RTO_WAIT_MS} ms ` +
+            `after ${after} (probe ${n} of 3)` +
+            (n === 1 ? '' : `; the earlier ones came ${probes.map(sinceClosed).join(', ')} ms after the window closed`),
         );
         probes.push(probe);
         const s = probe.decoded?.payload?.stream as NonNullable<Payload['stream']>;
@@ -276,22 +284,24 @@ export const connectionCases: CaseDefinition[] = [
         early.length === 0,
         `with a window of 0 the endpoint sent ${early.length} packet(s) with data before the window opened`,
       );
-      ctx.note(
-        `probes ${probes.map((p) => `on stream ${p.decoded?.payload?.stream?.streamId} at ${(p.t - closed.t).toFixed(0)} ms`).join(', ')} after the window closed`,
-      );
+      const seen = probes.map((p) => `on stream ${p.decoded?.payload?.stream?.streamId} at ${sinceClosed(p)} ms`);
+      ctx.note(`probes ${seen.join(', ')} after the window closed`);
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
       const got = streamState(open.peer, open.conn, 0).bytes;
       ctx.expect(
         'flow.window-probe',
         equal(got, data),
-        `after the ACK of a probe opened the window, ${got.length} of ${data.length} bytes were echoed within ${REPLY_MS} ms: the window an ACK of a PING carries was not taken`,
+        `after the ACK of a probe opened the window, ${got.length} of ${data.length} bytes were echoed ` +
+          `within ${REPLY_MS} ms: the window an ACK of a PING carries was not taken`,
       );
     },
   },
   {
     id: 'connection.small-window',
     slow: 'a transfer through a small window whose ACKs come late',
-    title: `A small advertised window (${SMALL_WINDOW} bytes) is read right: the endpoint keeps at most that much unacknowledged, and still sends`,
+    title:
+      `A small advertised window (${SMALL_WINDOW} bytes) is read right: the endpoint keeps at most that much ` +
+      `unacknowledged, and still sends`,
     clauses: ['flow.window-respected', 'window.decode', 'flow.in-flight'],
     level: 'MUST',
     role: 'server',
@@ -347,12 +357,15 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect(
         'window.decode',
         sent > 0,
-        `with a window of ${SMALL_WINDOW} bytes the endpoint sent no data in 10 s: it reads the small window code as too small for one segment`,
+        `with a window of ${SMALL_WINDOW} bytes the endpoint sent no data in 10 s: it reads the small window ` +
+          `code as too small for one segment`,
       );
       ctx.expect(
         'flow.in-flight',
         got.length >= data.length,
-        `with a window of ${SMALL_WINDOW} bytes the endpoint stopped sending after ${sent} of ${data.length} bytes, although the tester acknowledged each segment ${SMALL_WINDOW_ACK_DELAY_MS} ms after it came: its count of bytes in flight does not come down by what was acknowledged`,
+        `with a window of ${SMALL_WINDOW} bytes the endpoint stopped sending after ${sent} of ${data.length} ` +
+          `bytes, although the tester acknowledged each segment ${SMALL_WINDOW_ACK_DELAY_MS} ms after it came: ` +
+          `its count of bytes in flight does not come down by what was acknowledged`,
         { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes echoed` },
       );
       ctx.expect(
@@ -405,7 +418,9 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect(
         'flow.retransmit-past-window',
         copy !== null,
-        `the echo's first segment (${first.decoded?.payload?.stream?.data.length} B), unacknowledged and filling the window of ${ONE_PACKET_WINDOW} bytes, was not resent within ${RTO_WAIT_MS} ms: the endpoint holds a due retransmission back because the window looks full`,
+        `the echo's first segment (${first.decoded?.payload?.stream?.data.length} B), unacknowledged and ` +
+          `filling the window of ${ONE_PACKET_WINDOW} bytes, was not resent within ${RTO_WAIT_MS} ms: the ` +
+          `endpoint holds a due retransmission back because the window looks full`,
       );
       ctx.note(`resent ${(copy.t - first.t).toFixed(0)} ms after its first transmission, with the window full of it`);
       await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS * 3);
@@ -421,7 +436,8 @@ export const connectionCases: CaseDefinition[] = [
   {
     id: 'connection.in-flight',
     title:
-      'A sender acknowledged only by small ACK-only packets keeps sending: bytes in flight go down by the acknowledged length',
+      'A sender acknowledged only by small ACK-only packets keeps sending: bytes in flight go down by the ' +
+      'acknowledged length',
     clauses: ['flow.in-flight'],
     level: 'MUST',
     role: 'server',
@@ -444,11 +460,14 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect(
         'flow.in-flight',
         equal(got, data),
-        `${got.length} of ${data.length} bytes were echoed within ${IN_FLIGHT_MS / 1000} s although the tester acknowledged every segment at once with ACK-only packets advertising ${IN_FLIGHT_WINDOW} bytes: the endpoint stopped sending as if its window were full`,
+        `${got.length} of ${data.length} bytes were echoed within ${IN_FLIGHT_MS / 1000} s although the tester ` +
+          `acknowledged every segment at once with ACK-only packets advertising ${IN_FLIGHT_WINDOW} bytes: the ` +
+          `endpoint stopped sending as if its window were full`,
         { expected: `${data.length} bytes echoed`, observed: `${got.length} bytes` },
       );
       ctx.note(
-        `${data.length} bytes echoed in ${Math.round(open.peer.now() - started)} ms through a ${IN_FLIGHT_WINDOW}-byte window`,
+        `${data.length} bytes echoed in ${Math.round(open.peer.now() - started)} ms through ` +
+          `a ${IN_FLIGHT_WINDOW}-byte window`,
       );
     },
   },
@@ -471,7 +490,8 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect(
         'connection.idle-timeout',
         await answersPing(early, 1),
-        `the connection no longer answered after ${((early.peer.now() - quietSince) / 1000).toFixed(1)} s of silence, before the ${IDLE_MS / 1000} s timeout`,
+        `the connection no longer answered after ${((early.peer.now() - quietSince) / 1000).toFixed(1)} s of ` +
+          `silence, before the ${IDLE_MS / 1000} s timeout`,
       );
       await early.peer.collect(Math.max(0, closed.quietSince + IDLE_MS + 1500 - early.peer.now()));
       const after = ((early.peer.now() - quietSince) / 1000).toFixed(1);
@@ -484,7 +504,8 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect(
         'connection.idle-timeout',
         !(await answersPing(closed.open, 1)),
-        `a connection whose streams were all closed still answered after ${closedAfter} s of silence: it never timed out`,
+        `a connection whose streams were all closed still answered after ${closedAfter} s of silence: it never ` +
+          `timed out`,
       );
     },
   },
@@ -492,7 +513,9 @@ export const connectionCases: CaseDefinition[] = [
     id: 'connection.idle-refresh',
     slow: 'waits out the 30 s idle timeout',
     waitsOnTimer: true,
-    title: `Every packet that authenticates restarts the ${IDLE_MS / 1000} s idle timer, and one that does not authenticate does not`,
+    title:
+      `Every packet that authenticates restarts the ${IDLE_MS / 1000} s idle timer, and one that does not ` +
+      `authenticate does not`,
     clauses: ['connection.idle-refresh', 'connection.idle-timeout'],
     level: 'MUST',
     role: 'server',
@@ -516,12 +539,15 @@ export const connectionCases: CaseDefinition[] = [
       ctx.expect(
         'connection.idle-refresh',
         await answersPing(pinged, 3),
-        `${at} s after the connection went quiet, and ${(IDLE_MS / 1000 + 3 - REFRESH_AT_MS / 1000).toFixed(0)} s after it last heard an authentic packet, it no longer answered: the PING did not restart its idle timer`,
+        `${at} s after the connection went quiet, ` +
+          `and ${(IDLE_MS / 1000 + 3 - REFRESH_AT_MS / 1000).toFixed(0)} s after it last heard an authentic ` +
+          `packet, it no longer answered: the PING did not restart its idle timer`,
       );
       ctx.expect(
         'connection.idle-refresh',
         !(await answersPing(forged, 3)),
-        `${at} s after the connection last heard an authentic packet it still answered: a packet that does not authenticate restarted its idle timer`,
+        `${at} s after the connection last heard an authentic packet it still answered: a packet that does not ` +
+          `authenticate restarted its idle timer`,
       );
     },
   },
@@ -572,10 +598,14 @@ export const connectionCases: CaseDefinition[] = [
             ctx.expect(
               'connection.independent',
               equal(got, want),
-              `connection ${first + k} of ${opens.length} (id ${open.conn.connId.toString(16)}), stream ${id}: ${got.length} of ${want.length} bytes echoed${got.length === want.length ? ', other bytes' : ''}`,
+              `connection ${first + k} of ${opens.length} (id ${open.conn.connId.toString(16)}), ` +
+                `stream ${id}: ${got.length} of ${want.length} bytes ` +
+                `echoed${got.length === want.length ? ', other bytes' : ''}`,
               {
                 expected: `${want.length} bytes of its own`,
-                observed: `${got.length} bytes${got.length === want.length && !equal(got, want) ? ' (different ones)' : ''}`,
+                observed:
+                  `${got.length} ` +
+                  `bytes${got.length === want.length && !equal(got, want) ? ' (different ones)' : ''}`,
               },
             );
           }
@@ -591,7 +621,8 @@ export const connectionCases: CaseDefinition[] = [
       }
       const ids = new Set(opens.map((o) => o.conn.connId));
       ctx.note(
-        `${opens.length} connections (${ids.size} connection ids), ${opens.reduce((n, _o, i) => n + streamsOf(i).length, 0)} echoed streams`,
+        `${opens.length} connections (${ids.size} connection ` +
+          `ids), ${opens.reduce((n, _o, i) => n + streamsOf(i).length, 0)} echoed streams`,
       );
     },
   },

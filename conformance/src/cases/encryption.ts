@@ -97,13 +97,15 @@ export const encryptionCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.nonce.direction-bit',
         asInitiator.length === 0,
-        `${asInitiator.length} of ${data.length} Data packets are sealed with the initiator's direction bit (nonce byte 0 bit 7 set); the responder must clear it`,
+        `${asInitiator.length} of ${data.length} Data packets are sealed with the initiator's direction bit ` +
+          `(nonce byte 0 bit 7 set); the responder must clear it`,
       );
       const neither = data.filter((d) => !opensAs(d.bytes, false));
       ctx.expect(
         'crypto.nonce.direction-bit',
         neither.length === 0,
-        `${neither.length} of ${data.length} Data packets do not open with the responder's direction bit: ${neither[0]?.error}`,
+        `${neither.length} of ${data.length} Data packets do not open with the responder's direction ` +
+          `bit: ${neither[0]?.error}`,
       );
       ctx.note(`${data.length} Data packets, all sealed with direction bit 0`);
     },
@@ -123,7 +125,8 @@ export const encryptionCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.sn.masking',
         clear.length === 0,
-        `${clear.length} of ${sealed.length} packets carry their sequence number in clear (first: sn ${clear[0]?.decoded?.sn})`,
+        `${clear.length} of ${sealed.length} packets carry their sequence number in clear (first: ` +
+          `sn ${clear[0]?.decoded?.sn})`,
       );
     },
   ),
@@ -176,7 +179,8 @@ export const encryptionCases: CaseDefinition[] = [
     {
       id: 'encryption.next-epoch',
       title:
-        'A Data packet of the next epoch (a sender whose sequence number wrapped) is accepted; one two epochs ahead is dropped',
+        'A Data packet of the next epoch (a sender whose sequence number wrapped) is accepted; one two epochs ' +
+        'ahead is dropped',
       clauses: ['crypto.epoch.decrypt-window', 'crypto.receive.no-crash'],
     },
     async (ctx: CaseContext, open: Open) => {
@@ -200,7 +204,8 @@ export const encryptionCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.epoch.decrypt-window',
         onProbe(PROBE_STREAM, next).length > 0,
-        `a Data packet sealed in the next epoch (1) was neither acknowledged nor echoed within ${REPLY_MS} ms: the endpoint did not try the next epoch`,
+        `a Data packet sealed in the next epoch (1) was neither acknowledged nor echoed within ${REPLY_MS} ms: ` +
+          `the endpoint did not try the next epoch`,
       );
       // Receive epoch 1 now: epoch 3 is two ahead and must not open (a probe of its own stream).
       const far = open.peer.send(
@@ -212,7 +217,8 @@ export const encryptionCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.epoch.decrypt-window',
         accepted.length === 0,
-        `Data sealed in epoch 3, two epochs past the receive epoch, was accepted: the endpoint answered with ${accepted[0] ? describe(accepted[0]) : ''}`,
+        `Data sealed in epoch 3, two epochs past the receive epoch, was accepted: the endpoint answered ` +
+          `with ${accepted[0] ? describe(accepted[0]) : ''}`,
       );
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'packets of later epochs');
     },
@@ -245,7 +251,8 @@ export const encryptionCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.data.layout',
         onOurs.length === 0,
-        `a packet for an unknown connection id was answered on the open connection ${open.conn.connId.toString(16)}: ${onOurs[0] ? describe(onOurs[0]) : ''}`,
+        `a packet for an unknown connection id was answered on the open ` +
+          `connection ${open.conn.connId.toString(16)}: ${onOurs[0] ? describe(onOurs[0]) : ''}`,
       );
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a packet for an unknown connection');
     },

@@ -42,7 +42,8 @@ function expectReplyAck(ctx: CaseContext, open: Open, length: number): void {
   ctx.expect(
     'handshake.init-snd-repeat',
     ack !== null && ack.streamId === 0 && ack.offset === 0 && ack.length === length,
-    `the ${open.reply.decoded?.type} carries ${seen}; it must acknowledge the first packet: stream 0, offset 0, length ${length}`,
+    `the ${open.reply.decoded?.type} carries ${seen}; it must acknowledge the first packet: stream 0, offset ` +
+      `0, length ${length}`,
     {
       expected: `ACK (0, 0, ${length})`,
       observed: ack === null ? 'no ACK' : `ACK (${ack.streamId}, ${ack.offset}, ${ack.length})`,
@@ -123,7 +124,8 @@ export const handshakeCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.init-crypto-rcv.layout',
         open.reply.bytes[0] === headerByte('InitCryptoRcv'),
-        `InitCryptoRcv header byte is 0x${open.reply.bytes[0]?.toString(16)}, expected 0x${headerByte('InitCryptoRcv').toString(16)}`,
+        `InitCryptoRcv header byte is 0x${open.reply.bytes[0]?.toString(16)}, expected ` +
+          `0x${headerByte('InitCryptoRcv').toString(16)}`,
       );
       ctx.expect(
         'crypto.init-crypto-rcv.layout',
@@ -168,13 +170,15 @@ export const handshakeCases: CaseDefinition[] = [
       const carriers = fromEndpoint(open.peer, open.conn).filter(
         (d) => (d.decoded?.payload?.stream?.data.length ?? 0) > 0,
       );
-      ctx.note(
-        `the echo came in: ${carriers.map((d) => `${d.decoded?.type} at ${(d.t - open.reply.t).toFixed(0)} ms after the first reply`).join(', ') || 'nothing'}`,
+      const carried = carriers.map(
+        (d) => `${d.decoded?.type} at ${(d.t - open.reply.t).toFixed(0)} ms after the first reply`,
       );
+      ctx.note(`the echo came in: ${carried.join(', ') || 'nothing'}`);
       ctx.expect(
         'handshake.responder-progress',
         equal(got, first),
-        `${got.length} of ${first.length} bytes were echoed within ${REPLY_MS} ms while the tester sent nothing after its InitCryptoSnd`,
+        `${got.length} of ${first.length} bytes were echoed within ${REPLY_MS} ms while the tester sent ` +
+          `nothing after its InitCryptoSnd`,
       );
     },
   },
@@ -193,7 +197,8 @@ export const handshakeCases: CaseDefinition[] = [
       ctx.expect(
         'crypto.init-snd.min-size',
         answers.length === 0,
-        `an InitSnd of ${ctx.endpoint.mtu - 1} bytes was answered with ${answers.length} datagram(s) of ${answers.map((d) => d.bytes.length).join(', ')} bytes`,
+        `an InitSnd of ${ctx.endpoint.mtu - 1} bytes was answered with ${answers.length} datagram(s) ` +
+          `of ${answers.map((d) => d.bytes.length).join(', ')} bytes`,
       );
       await handshake(ctx, { peer });
     },
@@ -240,14 +245,16 @@ export const handshakeCases: CaseDefinition[] = [
       ctx.expect(
         'handshake.init-snd-repeat',
         replies.length >= 2,
-        `${replies.length} InitRcv for 2 InitSnd: the repeat was not answered, so an initiator whose first reply was lost would wait for its next copy`,
+        `${replies.length} InitRcv for 2 InitSnd: the repeat was not answered, so an initiator whose first ` +
+          `reply was lost would wait for its next copy`,
         { expected: '2 InitRcv', observed: `${replies.length} InitRcv` },
       );
       const foreign = open.peer.incoming(0).filter((d) => d.decoded === null);
       ctx.expect(
         'crypto.conn-id.stable',
         foreign.length === 0,
-        `after the duplicate the endpoint sent ${foreign.length} datagram(s) the connection's secret does not open: ${foreign[0]?.error}`,
+        `after the duplicate the endpoint sent ${foreign.length} datagram(s) the connection's secret does not ` +
+          `open: ${foreign[0]?.error}`,
       );
       autoAck(open);
       await expectAlive(ctx, open, 'crypto.receive.no-crash', 'a duplicated InitSnd');
@@ -283,12 +290,17 @@ export const handshakeCases: CaseDefinition[] = [
         elsewhere.waitFor(isEcho, RTO_WAIT_MS, 0),
       ]);
       ctx.note(
-        `the resend of the echo came to ${here !== null ? 'the first address' : there !== null ? 'the second address' : 'neither address'}; the repeated InitSnd got ${elsewhere.incoming(0).filter((d) => d.decoded?.type === 'InitRcv').length} InitRcv at the second`,
+        `the resend of the echo came ` +
+          `to ${here !== null ? 'the first address' : there !== null ? 'the second address' : 'neither address'}; ` +
+          `the repeated InitSnd got ${elsewhere.incoming(0).filter((d) => d.decoded?.type === 'InitRcv').length} ` +
+          `InitRcv at the second`,
       );
       ctx.expect(
         'connection.any-source',
         there === null,
-        `after a repeated InitSnd from a second address the endpoint resent its echo there (${here === null ? 'and not' : 'and also'} to the first): an InitSnd, which anyone can replay, moved the connection's address`,
+        `after a repeated InitSnd from a second address the endpoint resent its echo there ` +
+          `(${here === null ? 'and not' : 'and also'} to the first): an InitSnd, which anyone can replay, moved ` +
+          `the connection's address`,
       );
       ctx.expect(
         'retransmission.rto-default',
@@ -326,11 +338,13 @@ export const handshakeCases: CaseDefinition[] = [
         'stream.ordered-delivery',
         dataPackets.length > 0 && equal(got, echoed.subarray(0, got.length)),
         dataPackets.length === 0
-          ? `the endpoint sent no Data packet with data: of ${echoed.length} bytes sent before the CLOSE segment none came back, and its reply alone is too little to judge`
+          ? `the endpoint sent no Data packet with data: of ${echoed.length} bytes sent before the CLOSE segment ` +
+              `none came back, and its reply alone is too little to judge`
           : `the echo differs from what was sent (${got.length} bytes came back)`,
       );
       ctx.note(
-        `${got.length} of the ${echoed.length} bytes before the CLOSE segment echoed in ${dataPackets.length} Data packet(s)`,
+        `${got.length} of the ${echoed.length} bytes before the CLOSE segment echoed in ${dataPackets.length} ` +
+          `Data packet(s)`,
       );
       ctx.note(`${all.length} datagrams, all with connection id ${open.conn.connId.toString(16)}`);
     },
@@ -339,7 +353,8 @@ export const handshakeCases: CaseDefinition[] = [
     {
       id: 'handshake.wrong-role',
       title:
-        'Replies sent to the responder (InitRcv, InitCryptoRcv under its connection id) are dropped, though they authenticate',
+        'Replies sent to the responder (InitRcv, InitCryptoRcv under its connection id) are dropped, though ' +
+        'they authenticate',
       clauses: ['handshake.role-messages', 'crypto.receive.no-crash'],
     },
     async (ctx: CaseContext, open: Open) => {
@@ -368,7 +383,9 @@ export const handshakeCases: CaseDefinition[] = [
       ctx.expect(
         'handshake.role-messages',
         reactions.length === 0,
-        `the endpoint accepted a forged reply: it ${reactions[0]?.decoded?.payload?.stream?.streamId === PROBE_STREAM ? 'echoed' : 'acknowledged'} its data on stream ${PROBE_STREAM}`,
+        `the endpoint accepted a forged reply: ` +
+          `it ${reactions[0]?.decoded?.payload?.stream?.streamId === PROBE_STREAM ? 'echoed' : 'acknowledged'} ` +
+          `its data on stream ${PROBE_STREAM}`,
       );
       const unreadable = open.peer
         .incoming(since)
@@ -376,7 +393,8 @@ export const handshakeCases: CaseDefinition[] = [
       ctx.expect(
         'handshake.role-messages',
         unreadable.length === 0,
-        `after the forged replies ${unreadable.length} of the endpoint's packets no longer open with the connection's secret (first: ${unreadable[0]?.error}): it took the forger's`,
+        `after the forged replies ${unreadable.length} of the endpoint's packets no longer open with the ` +
+          `connection's secret (first: ${unreadable[0]?.error}): it took the forger's`,
       );
       await expectAlive(ctx, open, 'handshake.role-messages', 'replies sent to the responder');
     },
@@ -402,7 +420,8 @@ export const handshakeCases: CaseDefinition[] = [
       ctx.expect(
         'connection.any-source',
         cameBack !== null,
-        'data sent from a second address on the same connection id was neither acknowledged nor echoed to either address',
+        'data sent from a second address on the same connection id was neither acknowledged nor echoed to ' +
+          'either address',
       );
       ctx.note(`the endpoint answered at ${cameBack.to}`);
     },

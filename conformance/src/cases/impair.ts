@@ -47,7 +47,10 @@ function relayNote(relay: Relay): string {
   const fates = Object.entries(relay.stats())
     .map(([fate, n]) => `${n} ${fate}`)
     .join(', ');
-  return `relay seed ${relay.seed} (drawn from the run's seed: --seed with the run's seed replays it): ${relay.description}; datagrams: ${fates || 'none'}`;
+  return (
+    `relay seed ${relay.seed} (drawn from the run's seed: --seed with the run's seed replays ` +
+    `it): ${relay.description}; datagrams: ${fates || 'none'}`
+  );
 }
 
 /** What a scenario's case declares, in either role. */
@@ -99,7 +102,8 @@ async function repeated(ctx: CaseContext, once: (seed: number, label: string) =>
   if (ctx.runs > 1) {
     const intact = ends.filter((e) => e === 'intact').length;
     ctx.note(
-      `${ctx.runs} runs: ${intact} intact (${Math.round((100 * intact) / ctx.runs)} %), ${ctx.runs - intact} ended in a give-up the spec allows, none failed`,
+      `${ctx.runs} runs: ${intact} intact (${Math.round((100 * intact) / ctx.runs)} %), ${ctx.runs - intact} ` +
+        `ended in a give-up the spec allows, none failed`,
     );
   }
 }
@@ -140,7 +144,8 @@ function giveUpOrFail(
   // A server that nothing reached had no part in the run: no verdict either way.
   if (endpoint === 'server' && record.deliveredTo.server === 0) {
     ctx.note(
-      `inconclusive: the relay lost every datagram towards the endpoint (${relay.captured.length} in the record), so it never took part: ${failure.message}`,
+      `inconclusive: the relay lost every datagram towards the endpoint (${relay.captured.length} in the ` +
+        `record), so it never took part: ${failure.message}`,
     );
     return 'inconclusive';
   }
@@ -153,7 +158,8 @@ function giveUpOrFail(
     return 'allowed give-up';
   }
   ctx.note(
-    `the datagrams around the endpoint's last one, as the relay received them (before its impairment), decoded with the reference side's key log:\n${quietTimeline(relay, keys, endpoint)}`,
+    `the datagrams around the endpoint's last one, as the relay received them (before its impairment), decoded ` +
+      `with the reference side's key log:\n${quietTimeline(relay, keys, endpoint)}`,
   );
   const why =
     gaveUp === null
@@ -196,7 +202,8 @@ async function serverRun(ctx: CaseContext, s: Scenario, seed: number, label: str
     if (intact) {
       const ms = echo.completeMs as number;
       ctx.note(
-        `${label}echo of ${data.length} bytes complete after ${ms.toFixed(0)} ms: ${((data.length * 2 * 8) / (ms * 1000)).toFixed(2)} Mbit/s of goodput both ways`,
+        `${label}echo of ${data.length} bytes complete after ${ms.toFixed(0)} ` +
+          `ms: ${((data.length * 2 * 8) / (ms * 1000)).toFixed(2)} Mbit/s of goodput both ways`,
       );
       ctx.endpointTookPart(relay.captured.filter((r) => !r.fromClient).length);
       return 'intact';
@@ -278,7 +285,8 @@ async function clientRun(ctx: CaseContext, s: Scenario, seed: number, label: str
       ctx.expect(
         s.clauses[0] as string,
         same,
-        `${label}the client exited 0, but the reference server received ${sent.length} of its ${input.length} bytes${sent.length === input.length ? ' (different ones)' : ''}`,
+        `${label}the client exited 0, but the reference server received ${sent.length} of its ${input.length} ` +
+          `bytes${sent.length === input.length ? ' (different ones)' : ''}`,
         { expected: `${input.length} bytes on stream 0`, observed: `${sent.length} bytes` },
       );
       // Its close is the client contract's, and the relay may still hold the CLOSE: said, not judged.

@@ -45,7 +45,8 @@ function checkPacketSizes(ctx: CaseContext, open: Open): void {
   ctx.expect(
     'payload.max-data',
     over.length === 0,
-    `${over.length} of the endpoint's datagrams are longer than its MTU of ${mtu} bytes (the first: a ${over[0]?.decoded?.type} of ${over[0]?.bytes.length} bytes)`,
+    `${over.length} of the endpoint's datagrams are longer than its MTU of ${mtu} bytes (the first: ` +
+      `a ${over[0]?.decoded?.type} of ${over[0]?.bytes.length} bytes)`,
   );
   const largest = new Map<MessageName, number>();
   for (const d of all) {
@@ -55,9 +56,8 @@ function checkPacketSizes(ctx: CaseContext, open: Open): void {
       Math.max(largest.get(d.decoded.type) ?? 0, d.decoded.payload?.stream?.data.length ?? 0),
     );
   }
-  ctx.note(
-    `largest user data the endpoint sent per packet: ${[...largest].map(([type, n]) => `${type} ${n} bytes (at most ${maxUserData(mtu, type, 0, null)} fit)`).join(', ')}`,
-  );
+  const sizes = [...largest].map(([type, n]) => `${type} ${n} bytes (at most ${maxUserData(mtu, type, 0, null)} fit)`);
+  ctx.note(`largest user data the endpoint sent per packet: ${sizes.join(', ')}`);
 }
 
 export const payloadCases: CaseDefinition[] = [
@@ -99,7 +99,8 @@ export const payloadCases: CaseDefinition[] = [
       ctx.expect(
         'payload.max-data',
         equal(got, data),
-        `of two MTU-sized segments (${first} and ${second} bytes of data, the second with an ACK section) ${got.length} of ${data.length} bytes came back intact`,
+        `of two MTU-sized segments (${first} and ${second} bytes of data, the second with an ACK ` +
+          `section) ${got.length} of ${data.length} bytes came back intact`,
       );
       await expectAcknowledged(
         ctx,
@@ -173,7 +174,8 @@ export const payloadCases: CaseDefinition[] = [
         ctx.expect(
           'payload.types',
           ackOf(open, id, 0, 6) !== undefined,
-          `the ${what} segment on stream ${id} was not acknowledged (expected an ACK of stream ${id}, offset 0, length 6; ${acksSeen(open, id)})`,
+          `the ${what} segment on stream ${id} was not acknowledged (expected an ACK of stream ${id}, offset ` +
+            `0, length 6; ${acksSeen(open, id)})`,
           { expected: `ACK stream ${id} offset 0 length 6`, observed: acksSeen(open, id) },
         );
     },

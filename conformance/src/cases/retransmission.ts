@@ -150,15 +150,18 @@ function checkRto(
     clause,
     ok,
     measured === null
-      ? `the unacknowledged echo was not resent within ${(high + 500).toFixed(0)} ms (expected after ${expectedMs.toFixed(0)} ms: ${why})`
-      : `the first resend came ${measured.toFixed(1)} ms after the echo, expected ${expectedMs.toFixed(0)} ms: ${why} (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms)`,
+      ? `the unacknowledged echo was not resent within ${(high + 500).toFixed(0)} ms (expected ` +
+          `after ${expectedMs.toFixed(0)} ms: ${why})`
+      : `the first resend came ${measured.toFixed(1)} ms after the echo, expected ${expectedMs.toFixed(0)} ` +
+          `ms: ${why} (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms)`,
     measured === null ? undefined : { expected: `${expectedMs.toFixed(0)} ms`, observed: `${measured.toFixed(1)} ms` },
   );
 }
 
 const ms = (ns: number) => ns / 1e6;
 const rttText = (r: RttState) =>
-  `SRTT ${ms(r.srtt).toFixed(0)} ms, RTTVAR ${ms(r.rttvar).toFixed(0)} ms, SRTT + 4*RTTVAR ${ms(r.srtt + 4 * r.rttvar).toFixed(0)} ms`;
+  `SRTT ${ms(r.srtt).toFixed(0)} ms, RTTVAR ${ms(r.rttvar).toFixed(0)} ms, SRTT + ` +
+  `4*RTTVAR ${ms(r.srtt + 4 * r.rttvar).toFixed(0)} ms`;
 
 /**
  * A server-role timing case (MUST unless the header says otherwise), run in isolation so that other cases do not load
@@ -175,7 +178,9 @@ export const retransmissionCases: CaseDefinition[] = [
   timed(
     {
       id: 'retransmission.rto-min',
-      title: `After RTT samples of about a millisecond the RTO is its ${RTO_MIN_MS} ms floor: unacknowledged data is resent ${RTO_MIN_MS} ms later`,
+      title:
+        `After RTT samples of about a millisecond the RTO is its ${RTO_MIN_MS} ms floor: unacknowledged data is ` +
+        `resent ${RTO_MIN_MS} ms later`,
       clauses: ['retransmission.rto-formula'],
       timeoutMs: 15_000,
     },
@@ -201,7 +206,9 @@ export const retransmissionCases: CaseDefinition[] = [
     {
       id: 'retransmission.rto-max',
       slow: 'RTT samples that push the RTO to its 2 s ceiling, then the resend after it',
-      title: `After RTT samples that put SRTT + 4*RTTVAR far above ${RTO_MAX_MS} ms the RTO is its ${RTO_MAX_MS} ms ceiling`,
+      title:
+        `After RTT samples that put SRTT + 4*RTTVAR far above ${RTO_MAX_MS} ms the RTO is its ${RTO_MAX_MS} ms ` +
+        `ceiling`,
       clauses: ['retransmission.rto-formula'],
       timeoutMs: 30_000,
     },
@@ -249,7 +256,8 @@ export const retransmissionCases: CaseDefinition[] = [
       ctx.expect('retransmission.rtt-sample', got !== null, 'the endpoint did not resend its unacknowledged echo');
       const rtt = updateRtt(initialRtt, Math.round(got.sampleMs * 1e6));
       ctx.note(
-        `the ACK left ${got.sampleMs.toFixed(0)} ms after the endpoint's last copy${got.resentBeforeAck ? ' (a third copy came before it)' : ''}: ${rttText(rtt)}`,
+        `the ACK left ${got.sampleMs.toFixed(0)} ms after the endpoint's last ` +
+          `copy${got.resentBeforeAck ? ' (a third copy came before it)' : ''}: ${rttText(rtt)}`,
       );
       const gap = await firstResendGap(open, 1, RTO_MAX_MS + 1500);
       // A first sample R gives an RTO of 3R: the gap tells what the endpoint measured.
@@ -335,10 +343,12 @@ export const retransmissionCases: CaseDefinition[] = [
       ctx.expect(
         'retransmission.give-up-wait',
         pingAck !== undefined,
-        `a PING sent ${GIVE_UP_PING_MS} ms after the sixth transmission was not acknowledged: the connection closed without giving that transmission time to be acknowledged`,
+        `a PING sent ${GIVE_UP_PING_MS} ms after the sixth transmission was not acknowledged: the connection ` +
+          `closed without giving that transmission time to be acknowledged`,
       );
       ctx.note(
-        `the PING ${GIVE_UP_PING_MS} ms after the sixth transmission was acknowledged ${(pingAck.t - (sent as Datagram).t).toFixed(0)} ms after it was sent`,
+        `the PING ${GIVE_UP_PING_MS} ms after the sixth transmission was ` +
+          `acknowledged ${(pingAck.t - (sent as Datagram).t).toFixed(0)} ms after it was sent`,
       );
       const since = open.peer.send(
         open.conn.data(dataPayload(4, 0, new Uint8Array(0))),
@@ -383,7 +393,8 @@ export const retransmissionCases: CaseDefinition[] = [
       }
       const oldest = Math.min(...seen);
       ctx.note(
-        `${seen.size} segments of the echo at offsets ${[...seen].sort((a, b) => a - b).join(', ')}; resent in ${OLDEST_FIRST_LISTEN_MS} ms without an ACK: ${resent.join(', ') || 'none'}`,
+        `${seen.size} segments of the echo at offsets ${[...seen].sort((a, b) => a - b).join(', ')}; resent ` +
+          `in ${OLDEST_FIRST_LISTEN_MS} ms without an ACK: ${resent.join(', ') || 'none'}`,
       );
       ctx.expect(
         'retransmission.oldest-first',
@@ -399,7 +410,8 @@ export const retransmissionCases: CaseDefinition[] = [
       ctx.expect(
         'retransmission.oldest-first',
         later.length === 0,
-        `while the oldest segment (offset ${oldest}) went unacknowledged, the endpoint also resent the later segment(s) at ${later.join(', ')} of the same stream`,
+        `while the oldest segment (offset ${oldest}) went unacknowledged, the endpoint also resent the later ` +
+          `segment(s) at ${later.join(', ')} of the same stream`,
         { expected: `resends of offset ${oldest} only`, observed: `resends of ${[...new Set(resent)].join(', ')}` },
       );
       for (const offset of seen) {
@@ -444,7 +456,8 @@ export const retransmissionCases: CaseDefinition[] = [
       ctx.expect(
         'retransmission.ping-not-resent',
         copies.length === 0,
-        `the unacknowledged PING was sent again ${copies.length} time(s), first after ${copies[0] ? (copies[0].t - open.reply.t).toFixed(0) : '?'} ms`,
+        `the unacknowledged PING was sent again ${copies.length} time(s), first ` +
+          `after ${copies[0] ? (copies[0].t - open.reply.t).toFixed(0) : '?'} ms`,
       );
       await expectAlive(
         ctx,

@@ -85,7 +85,8 @@ function deliveryCase(id: string, title: string, order: (n: number) => [number, 
       ctx.expect(
         'stream.ordered-delivery',
         equal(got, data),
-        `the echo differs from what was sent: ${got.length} of ${data.length} bytes, first difference at ${firstDifference(got, data)}`,
+        `the echo differs from what was sent: ${got.length} of ${data.length} bytes, first difference ` +
+          `at ${firstDifference(got, data)}`,
         {
           expected: `${data.length} bytes echoed as sent`,
           observed: `${got.length} bytes, first difference at ${firstDifference(got, data)}`,
@@ -147,7 +148,9 @@ export const streamCases: CaseDefinition[] = [
       ctx.expect(
         'flow.round-robin',
         new Set(order).size >= 2,
-        `with 12000 bytes queued on each of streams ${TURN_STREAMS.join(', ')}, the first ${TURN_SEGMENTS} data segments after the window opened were all on stream ${order[0]}: the endpoint serves one stream until it is done`,
+        `with 12000 bytes queued on each of streams ${TURN_STREAMS.join(', ')}, the first ${TURN_SEGMENTS} ` +
+          `data segments after the window opened were all on stream ${order[0]}: the endpoint serves one stream ` +
+          `until it is done`,
         {
           expected: `segments of at least 2 of streams ${TURN_STREAMS.join(', ')}`,
           observed: `streams ${order.join(', ')}`,
@@ -178,7 +181,8 @@ export const streamCases: CaseDefinition[] = [
     {
       id: 'streams.any-id',
       title:
-        'Streams opened by the initiator with ids of any value and parity, the highest included, are echoed on their ids',
+        'Streams opened by the initiator with ids of any value and parity, the highest included, are echoed on ' +
+        'their ids',
       clauses: ['stream.ids', 'payload.stream.layout'],
     },
     async (ctx: CaseContext, open: Open) => {
@@ -195,7 +199,8 @@ export const streamCases: CaseDefinition[] = [
       ctx.expect(
         'stream.ids',
         missing.length === 0,
-        `no intact echo on stream(s) ${missing.map((id) => `0x${id.toString(16)}`).join(', ')} of ${ids.map((id) => `0x${id.toString(16)}`).join(', ')}`,
+        `no intact echo on stream(s) ${missing.map((id) => `0x${id.toString(16)}`).join(', ')} ` +
+          `of ${ids.map((id) => `0x${id.toString(16)}`).join(', ')}`,
       );
     },
   ),
@@ -441,11 +446,15 @@ export const streamCases: CaseDefinition[] = [
       const pending = segments.filter((seg) => !isAcked(seg));
       const taken = segments.filter(isAcked);
       const held = taken.reduce((n, [, length]) => n + length, 0);
-      const progress = `of ${segments.length} segments (${end - FULL_GAP} bytes, ${FULL_SPARE} short of the ${CAPACITY}-byte receive buffer) the endpoint acknowledged ${taken.length} (${held} bytes) in ${elapsed()} s, ${sent} sent`;
+      const progress =
+        `of ${segments.length} segments (${end - FULL_GAP} bytes, ${FULL_SPARE} short of the ${CAPACITY}-byte ` +
+        `receive buffer) the endpoint acknowledged ${taken.length} (${held} bytes) in ${elapsed()} s, ${sent} ` +
+        `sent`;
       ctx.expect(
         'stream.buffer-full',
         pending.length === 0 || !stalled(),
-        `${progress}, and no ACK at all for ${FULL_STALL_MS / 1000} s while the tester resent the rest: it stopped taking segments that fit`,
+        `${progress}, and no ACK at all for ${FULL_STALL_MS / 1000} s while the tester resent the rest: it ` +
+          `stopped taking segments that fit`,
         {
           expected: `${end - FULL_GAP} bytes held`,
           observed: `${held} bytes acknowledged`,
@@ -455,7 +464,8 @@ export const streamCases: CaseDefinition[] = [
         // Still acknowledging, only slowly (the spec sets no ACK rate): the bound is out of reach.
         const recent = ackTimes.filter((t) => t >= open.peer.now() - FULL_RATE_MS).length / (FULL_RATE_MS / 1000);
         ctx.inconclusive(
-          `${progress}; at the last ${recent.toFixed(0)} ACKs per second the buffer would take about ${recent > 0 ? Math.round(pending.length / recent) : '?'} s more to fill`,
+          `${progress}; at the last ${recent.toFixed(0)} ACKs per second the buffer would take ` +
+            `about ${recent > 0 ? Math.round(pending.length / recent) : '?'} s more to fill`,
         );
       }
       ctx.note(
@@ -473,17 +483,17 @@ export const streamCases: CaseDefinition[] = [
       ctx.expect(
         'stream.buffer-full',
         !isAcked([end, FULL_SPARE + 1]),
-        `the endpoint acknowledged ${FULL_SPARE + 1} bytes at offset ${end} with ${CAPACITY - FULL_SPARE} bytes held: a segment that does not fit the ${CAPACITY}-byte buffer was acknowledged, so its bytes are lost for good`,
+        `the endpoint acknowledged ${FULL_SPARE + 1} bytes at offset ${end} with ${CAPACITY - FULL_SPARE} ` +
+          `bytes held: a segment that does not fit the ${CAPACITY}-byte buffer was acknowledged, so its bytes ` +
+          `are lost for good`,
       );
+      const acksThere = acksOf(open, FULL_STREAM).filter((a) => a.offset === end);
       ctx.expect(
         'stream.buffer-full',
         fits,
-        `the endpoint did not acknowledge the ${FULL_SPARE} bytes at offset ${end} that fill its receive buffer exactly within ${REPLY_MS} ms (ACKs at that offset: ${
-          acksOf(open, FULL_STREAM)
-            .filter((a) => a.offset === end)
-            .map((a) => `length ${a.length}`)
-            .join(', ') || 'none'
-        })`,
+        `the endpoint did not acknowledge the ${FULL_SPARE} bytes at offset ${end} that fill its receive buffer ` +
+          `exactly within ${REPLY_MS} ms (ACKs at that offset: ` +
+          `${acksThere.map((a) => `length ${a.length}`).join(', ') || 'none'})`,
       );
     },
   },

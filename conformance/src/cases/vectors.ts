@@ -146,7 +146,8 @@ async function sendAll(ctx: CaseContext, peer: TesterPeer, live: PeerConnection,
     await new Promise((resolve) => setImmediate(resolve));
   }
   ctx.note(
-    `${sent.length} of ${tests.length} vectors replayed${skipped.length ? `; not applicable here: ${skipped.join(', ')}` : ''}`,
+    `${sent.length} of ${tests.length} vectors ` +
+      `replayed${skipped.length ? `; not applicable here: ${skipped.join(', ')}` : ''}`,
   );
   return sent;
 }
@@ -174,7 +175,8 @@ function expectNoReactions(
   ctx.expect(
     'crypto.receive.no-crash',
     stray.length === 0,
-    `while the invalid packets came, the endpoint sent ${stray.length} datagram(s) under a connection id none of them or the live connection has, first: ${stray[0] ? describe(stray[0]) : ''}`,
+    `while the invalid packets came, the endpoint sent ${stray.length} datagram(s) under a connection id none ` +
+      `of them or the live connection has, first: ${stray[0] ? describe(stray[0]) : ''}`,
   );
 }
 
@@ -226,7 +228,8 @@ function clientCase(message: MessageName, id: string, zeroRtt: boolean): CaseDef
       ctx.expect(
         'crypto.receive.no-crash',
         result !== null && result.code === 0,
-        `after the invalid ${message} vectors the client did not complete its echo: ${result === null ? 'still running' : `exit ${result.code}: ${result.stdout.trim()}`}`,
+        `after the invalid ${message} vectors the client did not complete its ` +
+          `echo: ${result === null ? 'still running' : `exit ${result.code}: ${result.stdout.trim()}`}`,
       );
     },
   };

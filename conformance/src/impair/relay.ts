@@ -111,7 +111,9 @@ export async function startRelay(settings: RelaySettings): Promise<Relay> {
   return {
     address: v6 ? `[::1]:${udp.address().port}` : `127.0.0.1:${udp.address().port}`,
     seed,
-    description: `client -> server: ${describeImpairment(settings.toServer ?? {})}; server -> client: ${describeImpairment(settings.toClient ?? {})}`,
+    description:
+      `client -> server: ${describeImpairment(settings.toServer ?? {})}; server -> ` +
+      `client: ${describeImpairment(settings.toClient ?? {})}`,
     captured,
     now: () => performance.now() - started,
     pcap: () => {

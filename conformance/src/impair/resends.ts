@@ -205,7 +205,10 @@ export function stoppedFirst(record: ResendRecord): Side | null {
 /** "stream 0 at 12345: 6 copies, 4 lost on the way, no acknowledgement reached the sender". */
 export function describeResent(s: Resent): string {
   const answers = s.answersLost === 0 ? '' : `, ${s.answersLost} answer${s.answersLost === 1 ? '' : 's'} to it lost`;
-  return `${s.segment}: ${s.copies} cop${s.copies === 1 ? 'y' : 'ies'}, ${s.copiesLost} lost on the way${answers}, no acknowledgement reached the sender`;
+  return (
+    `${s.segment}: ${s.copies} cop${s.copies === 1 ? 'y' : 'ies'}, ${s.copiesLost} lost on the way${answers}, no ` +
+    `acknowledgement reached the sender`
+  );
 }
 
 /**
@@ -246,10 +249,16 @@ export function noCause(record: ResendRecord, side: Side, endpoint?: Side): stri
         : bad > 0
           ? `sent ${bad} datagram(s), none of which authenticated and decoded`
           : 'sent nothing that authenticated';
-    return `the ${endpoint} (the endpoint under test) ${what}, although ${record.deliveredTo[endpoint]} datagram(s) reached it: no impairment explains that, so nothing allowed a give-up`;
+    return (
+      `the ${endpoint} (the endpoint under test) ${what}, although ${record.deliveredTo[endpoint]} datagram(s) ` +
+      `reached it: no impairment explains that, so nothing allowed a give-up`
+    );
   }
   if (s !== null && s.copies >= MAX_COPIES && unexplained(s) > 0) {
-    return `the ${side}'s ${describeResent(s)}: ${unexplained(s)} of its copies reached the ${other}, which answered none of them (no answer was lost on the way), so the impairment did not cause the give-up`;
+    return (
+      `the ${side}'s ${describeResent(s)}: ${unexplained(s)} of its copies reached the ${other}, which answered ` +
+      `none of them (no answer was lost on the way), so the impairment did not cause the give-up`
+    );
   }
   const most =
     s === null
@@ -260,6 +269,11 @@ export function noCause(record: ResendRecord, side: Side, endpoint?: Side): stri
   const resend =
     last === null
       ? ''
-      : `; its last resend was copy ${last.copy} of ${last.segment.segment}, ${answered === null ? 'never acknowledged' : answered >= last.atMs ? `acknowledged ${(answered - last.atMs).toFixed(1)} ms later` : 'already acknowledged'}`;
+      : `; its last resend was copy ${last.copy} of ${last.segment.segment}, ` +
+        (answered === null
+          ? 'never acknowledged'
+          : answered >= last.atMs
+            ? `acknowledged ${(answered - last.atMs).toFixed(1)} ms later`
+            : 'already acknowledged');
   return `${most}${resend}, so nothing allowed it to give up`;
 }

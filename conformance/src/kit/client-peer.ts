@@ -40,7 +40,10 @@ export async function acceptClient(
     ctx.expect(
       'harness.client-start',
       false,
-      `the client exited with status ${first.code} before it sent anything${first.stdout.trim() ? `; its last output: ${first.stdout.trim().split('\n').slice(-5).join(' | ')}` : ' (it printed nothing)'}`,
+      `the client exited with status ${first.code} before it sent anything` +
+        (first.stdout.trim()
+          ? `; its last output: ${first.stdout.trim().split('\n').slice(-5).join(' | ')}`
+          : ' (it printed nothing)'),
     );
   }
   ctx.expect(
@@ -56,7 +59,8 @@ export async function acceptClient(
   ctx.expect(
     options.zeroRtt ? 'crypto.init-crypto-snd.filler' : 'crypto.init-snd.padding',
     !shortFirst,
-    `the client's first packet has ${first.bytes.length} bytes, less than the MTU of ${ctx.endpoint.mtu} it must be filled to: ${first.error}`,
+    `the client's first packet has ${first.bytes.length} bytes, less than the MTU of ${ctx.endpoint.mtu} it ` +
+      `must be filled to: ${first.error}`,
   );
   ctx.expect(
     options.zeroRtt ? 'crypto.init-crypto-snd.layout' : 'crypto.init-snd.layout',

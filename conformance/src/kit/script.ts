@@ -54,7 +54,9 @@ export async function handshake(
     const seen =
       other.length === 0
         ? 'nothing arrived from the endpoint'
-        : `${other.length} datagram(s) arrived but none for this connection id; the first: ${other[0]?.bytes.length} bytes, starting ${Buffer.from(other[0]?.bytes.subarray(0, 12) ?? []).toString('hex')}`;
+        : `${other.length} datagram(s) arrived but none for this connection id; the ` +
+          `first: ${other[0]?.bytes.length} bytes, ` +
+          `starting ${Buffer.from(other[0]?.bytes.subarray(0, 12) ?? []).toString('hex')}`;
     ctx.expect(
       options.unanswered ?? clause,
       false,

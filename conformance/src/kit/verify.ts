@@ -28,7 +28,8 @@ export async function expectAcknowledged(
   ctx.expect(
     clause,
     acked(),
-    `${what} (stream ${streamId}, offset ${offset}, ${data.length} bytes) was never acknowledged (sent 3 times); ${acksSeen(open, streamId)}`,
+    `${what} (stream ${streamId}, offset ${offset}, ${data.length} bytes) was never acknowledged (sent 3 ` +
+      `times); ${acksSeen(open, streamId)}`,
   );
 }
 
@@ -51,7 +52,8 @@ export async function expectAlive(ctx: CaseContext, open: Open, clause: string, 
   ctx.expect(
     clause,
     equal(got, probe),
-    `the connection no longer echoes after ${after} (${got.length} of ${probe.length} bytes came back on stream ${streamId}, probe sent ${tries} times, ${REPLY_MS} ms apart)`,
+    `the connection no longer echoes after ${after} (${got.length} of ${probe.length} bytes came back on ` +
+      `stream ${streamId}, probe sent ${tries} times, ${REPLY_MS} ms apart)`,
   );
 }
 
@@ -124,8 +126,11 @@ export function checkGaps(ctx: CaseContext, copies: Datagram[], count: number): 
       clause,
       ok,
       measured === null
-        ? `transmission ${n + 1} never came (expected ${expected} ms after transmission ${n}); ${copies.length} transmission(s) seen`
-        : `transmission ${n + 1} came ${measured.toFixed(1)} ms after transmission ${n}, expected ${expected} ms (accepted ${low.toFixed(0)}..${high.toFixed(0)} ms, the tester's own delay up to ${uncertaintyMs.toFixed(0)} ms included)`,
+        ? `transmission ${n + 1} never came (expected ${expected} ms after transmission ${n}); ${copies.length} ` +
+            `transmission(s) seen`
+        : `transmission ${n + 1} came ${measured.toFixed(1)} ms after transmission ${n}, expected ${expected} ms ` +
+            `(accepted ${low.toFixed(0)}..${high.toFixed(0)} ms, the tester's own delay up ` +
+            `to ${uncertaintyMs.toFixed(0)} ms included)`,
     );
   }
 }

@@ -171,7 +171,8 @@ export class PeerConnection {
     if (receiverOf(type) === (this.role === 'initiator' ? 'responder' : 'initiator')) {
       throw new QotpError(
         'wrong-role',
-        `${type} is the ${this.role}'s own message type; a ${this.role === 'initiator' ? 'responder' : 'initiator'} never sends it`,
+        `${type} is the ${this.role}'s own message type; ` +
+          `a ${this.role === 'initiator' ? 'responder' : 'initiator'} never sends it`,
       );
     }
     const base = (connId: bigint, sn: number | null, epoch: number | null, plaintext: Uint8Array | null): Decoded => ({

@@ -17,7 +17,8 @@ export function messagePattern(message: string): string {
   const pieces = head.split(/[0-9a-f]{8,}|\d+/);
   const gaps = head.match(/[0-9a-f]{8,}|\d+/g) ?? [];
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return `^${pieces.map((p, i) => `${escape(p)}${i < gaps.length ? (/^\d+$/.test(gaps[i] as string) ? '\\d+' : '[0-9a-f]+') : ''}`).join('')}`;
+  const gap = (g: string | undefined) => (g === undefined ? '' : /^\d+$/.test(g) ? '\\d+' : '[0-9a-f]+');
+  return `^${pieces.map((p, i) => `${escape(p)}${gap(gaps[i])}`).join('')}`;
 }
 
 export interface ExpectedFailuresFile {
@@ -40,13 +41,17 @@ export function baselineOf(
     if (c.outcome === 'pass' || c.outcome === 'unsupported') return [];
     const kept = c.expectedFailure === null ? undefined : listed.get(c.id);
     if (kept !== undefined) return [kept];
-    const reason = `${c.outcome}${c.failedClause === null ? '' : ` under ${c.failedClause}`} in the run this file was written from: ${(c.message ?? '').split('\n')[0]?.slice(0, 300)}`;
+    const reason =
+      `${c.outcome}${c.failedClause === null ? '' : ` under ${c.failedClause}`} in the run this file was written ` +
+      `from: ${(c.message ?? '').split('\n')[0]?.slice(0, 300)}`;
     if (c.outcome !== 'fail' || c.failedClause === null) return [{ case: c.id, reason }];
     return [{ case: c.id, reason, clause: c.failedClause, observed: messagePattern(c.message ?? '') }];
   });
   return {
     target: t.name,
-    obtained: `Written by qotp-conformance --write-expected: ${how}; implementation ${t.implementation.version ?? 'of unknown version'} (${t.implementation.versionSource}).`,
+    obtained:
+      `Written by qotp-conformance --write-expected: ${how}; ` +
+      `implementation ${t.implementation.version ?? 'of unknown version'} (${t.implementation.versionSource}).`,
     entries,
   };
 }

@@ -43,7 +43,8 @@ export function progress(
           ? ''
           : `  ${r.failedClause ? `[${r.failedClause}] ` : ''}${r.message.split('\n')[0]}`;
       write(
-        `[${String(done).padStart(String(total).length)}/${total}] ${targetName.padEnd(10)} ${label(r)} ${r.id} (${r.durationMs.toFixed(0)} ms)${why}\n`,
+        `[${String(done).padStart(String(total).length)}/${total}] ${targetName.padEnd(10)} ${label(r)} ${r.id} ` +
+          `(${r.durationMs.toFixed(0)} ms)${why}\n`,
       );
     },
   };
@@ -70,7 +71,8 @@ function matrix(report: Report): string[] {
       const text =
         c === undefined
           ? ''
-          : `${SHORT[c.outcome]}${c.outcome !== 'pass' && c.outcome !== 'unsupported' && c.expectedFailure !== null ? '*' : ''}`;
+          : SHORT[c.outcome] +
+            (c.outcome !== 'pass' && c.outcome !== 'unsupported' && c.expectedFailure !== null ? '*' : '');
       return text.padEnd(columns[i] as number);
     });
     lines.push(`${id.padEnd(width)}  ${cells.join('  ')}`.trimEnd());
@@ -93,9 +95,8 @@ export function summaryTable(report: Report): string {
         c.expectedFailure !== null && c.outcome !== 'unsupported'
           ? `expected: ${c.expectedFailure}`
           : (c.message ?? '').split('\n')[0];
-      lines.push(
-        `  ${c.outcome.padEnd(13)} ${c.level.padEnd(6)} ${c.id.padEnd(38)} ${c.failedClause ?? ''}${c.failedClause ? ' ' : ''}${reason}`,
-      );
+      const clause = c.failedClause ? `${c.failedClause} ` : '';
+      lines.push(`  ${c.outcome.padEnd(13)} ${c.level.padEnd(6)} ${c.id.padEnd(38)} ${clause}${reason}`);
       if (c.expectedFailure !== null || c.outcome === 'unsupported') continue;
       // An unexpected failure: the rest of the cause and what the endpoint said last.
       // A harness error is the runner's own trouble: all of its cause, so nobody needs the JSON.

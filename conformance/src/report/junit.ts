@@ -16,16 +16,27 @@ export function junitXml(report: Report): string {
     const cases = t.cases.map((c) => {
       const name = `${c.id} [${c.level}]`;
       const time = (c.durationMs / 1000).toFixed(3);
-      const head = `    <testcase classname="qotp.${escape(t.name)}.${escape(c.id.split('.')[0] as string)}" name="${escape(name)}" time="${time}">`;
+      const head =
+        `    <testcase classname="qotp.${escape(t.name)}.${escape(c.id.split('.')[0] as string)}" ` +
+        `name="${escape(name)}" time="${time}">`;
       let body = '';
       if (c.outcome === 'unsupported')
         body = `\n      <skipped message="${escape(`unsupported: ${c.message ?? ''}`)}"/>`;
       else if (c.outcome !== 'pass' && c.expectedFailure !== null)
-        body = `\n      <skipped message="${escape(`expected failure: ${c.expectedFailure} (observed: ${c.message ?? c.outcome})`)}"/>`;
+        body =
+          `\n      <skipped ` +
+          `message="${escape(`expected failure: ${c.expectedFailure} (observed: ${c.message ?? c.outcome})`)}"/>`;
       else if (c.outcome !== 'pass' && !counts(c, report.strict))
-        body = `\n      <skipped message="${escape(`${levelOf(c)} not met, counted only with --strict: ${c.failedClause ?? c.outcome}: ${c.message ?? ''}`)}"/>`;
+        body =
+          `\n      <skipped message="` +
+          escape(
+            `${levelOf(c)} not met, counted only with --strict: ${c.failedClause ?? c.outcome}: ${c.message ?? ''}`,
+          ) +
+          '"/>';
       else if (c.outcome === 'fail')
-        body = `\n      <failure message="${escape(`${c.failedClause}: ${c.message ?? ''}`)}" type="${escape(c.failedClause ?? 'fail')}"/>`;
+        body =
+          `\n      <failure message="${escape(`${c.failedClause}: ${c.message ?? ''}`)}" ` +
+          `type="${escape(c.failedClause ?? 'fail')}"/>`;
       else if (c.outcome !== 'pass')
         body = `\n      <error message="${escape(`${c.outcome}: ${c.message ?? ''}`)}" type="${c.outcome}"/>`;
       const notes = c.notes.length > 0 ? `\n      <system-out>${escape(c.notes.join('\n'))}</system-out>` : '';
@@ -53,7 +64,14 @@ export function junitXml(report: Report): string {
     const props = properties.map(
       ([name, value]) => `      <property name="${escape(name)}" value="${escape(value)}"/>`,
     );
-    return `  <testsuite name="qotp-conformance ${escape(t.name)}" tests="${t.cases.length}" failures="${failures}" errors="${errors}" skipped="${skipped}" time="${time}">\n    <properties>\n${props.join('\n')}\n    </properties>\n${cases.join('\n')}\n  </testsuite>`;
+    return (
+      `  <testsuite name="qotp-conformance ${escape(t.name)}" tests="${t.cases.length}" failures="${failures}" ` +
+      `errors="${errors}" skipped="${skipped}" time="${time}">\n    <properties>\n${props.join('\n')}\n    ` +
+      `</properties>\n${cases.join('\n')}\n  </testsuite>`
+    );
   });
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="qotp-conformance">\n${suites.join('\n')}\n</testsuites>\n`;
+  return (
+    `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ` +
+    `name="qotp-conformance">\n${suites.join('\n')}\n</testsuites>\n`
+  );
 }

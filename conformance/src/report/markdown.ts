@@ -10,13 +10,15 @@ const cell = (s: string): string => s.split('\n')[0]?.replaceAll('|', '\\|').sli
 export function markdownSummary(report: Report, htmlLink: string | null): string {
   const out = [`## QOTP conformance (${report.protocol} ${report.protocolVersion})`, ''];
   out.push(
-    `Seed ${report.seed ?? '-'}${report.strict ? ', --strict' : ''}; ${(report.durationMs / 1000).toFixed(0)} s.${htmlLink === null ? '' : ` Full report: [${htmlLink}](${htmlLink}).`}`,
+    `Seed ${report.seed ?? '-'}${report.strict ? ', --strict' : ''}; ${(report.durationMs / 1000).toFixed(0)} ` +
+      `s.${htmlLink === null ? '' : ` Full report: [${htmlLink}](${htmlLink}).`}`,
     '',
   );
   out.push('| target | verdict | summary |', '|---|---|---|');
   for (const t of report.targets)
     out.push(
-      `| ${cell(t.name)} | ${t.summary.verdict === 'pass' ? 'pass' : '**fail**'} | ${cell(summaryLine(t.name, t.summary).slice(t.name.length + 2))} |`,
+      `| ${cell(t.name)} | ${t.summary.verdict === 'pass' ? 'pass' : '**fail**'} ` +
+        `| ${cell(summaryLine(t.name, t.summary).slice(t.name.length + 2))} |`,
     );
   for (const t of report.targets) {
     const failing = t.cases.filter(
@@ -33,7 +35,8 @@ export function markdownSummary(report: Report, htmlLink: string | null): string
     for (const c of failing) {
       const outcome = counts(c, report.strict) ? c.outcome : `${c.outcome} (not counted)`;
       out.push(
-        `| \`${c.id}\` | ${c.level} | ${outcome} | ${c.failedClause === null ? '-' : `\`${c.failedClause}\``} | ${cell(c.message ?? '')} | ${c.replay === undefined ? '-' : `\`${cell(c.replay)}\``} |`,
+        `| \`${c.id}\` | ${c.level} | ${outcome} | ${c.failedClause === null ? '-' : `\`${c.failedClause}\``} ` +
+          `| ${cell(c.message ?? '')} | ${c.replay === undefined ? '-' : `\`${cell(c.replay)}\``} |`,
       );
     }
   }
@@ -41,7 +44,8 @@ export function markdownSummary(report: Report, htmlLink: string | null): string
   for (const t of unexpected)
     out.push(
       '',
-      `${cell(t.name)}: listed as expected failures but passed: ${t.summary.unexpectedPasses.map((id) => `\`${id}\``).join(', ')}`,
+      `${cell(t.name)}: listed as expected failures but ` +
+        `passed: ${t.summary.unexpectedPasses.map((id) => `\`${id}\``).join(', ')}`,
     );
   return `${out.join('\n')}\n`;
 }

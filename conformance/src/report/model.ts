@@ -104,7 +104,10 @@ const entry = (d: CaseResult['timeline'][number]): TimelineEntry => ({
 export function replayOf(target: Pick<Target, 'replay'>, r: Pick<CaseResult, 'id' | 'message'>): string | undefined {
   if (target.replay === undefined) return undefined;
   const run = /^run (\d+) of \d+/.exec(r.message ?? '')?.[1];
-  return `${target.replay} --grep '^${r.id.replaceAll('.', '\\.')}$'${run === undefined || run === '1' ? '' : ` --repeat ${run}`}`;
+  return (
+    `${target.replay} --grep ` +
+    `'^${r.id.replaceAll('.', '\\.')}$'${run === undefined || run === '1' ? '' : ` --repeat ${run}`}`
+  );
 }
 
 const unexpected = (r: CaseResult): boolean =>
@@ -163,5 +166,8 @@ export function implementationLine(i: Implementation): string {
   const version =
     i.version === null ? `version unknown (${i.versionSource})` : `version ${i.version} (${i.versionSource})`;
   const file = i.expectedFailuresFile === null ? 'none' : i.expectedFailuresFile;
-  return `${version}; expected failures: ${file}${i.expectedFailuresNote === null ? '' : ` (${i.expectedFailuresNote})`}`;
+  return (
+    `${version}; expected ` +
+    `failures: ${file}${i.expectedFailuresNote === null ? '' : ` (${i.expectedFailuresNote})`}`
+  );
 }

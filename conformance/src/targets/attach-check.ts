@@ -19,14 +19,20 @@ export async function attachProblem(address: string, publicKey: Uint8Array, mtu:
       const reply = await peer.waitFor((d) => conn.owns(d.bytes), WAIT_MS, sent.index + 1);
       if (reply === null) continue;
       if (reply.decoded === null)
-        return `${address} answers, but its reply to an InitSnd does not decode (${reply.error}); is it a QOTP server with MTU ${mtu}?`;
+        return (
+          `${address} answers, but its reply to an InitSnd does not decode (${reply.error}); is it a QOTP server ` +
+          `with MTU ${mtu}?`
+        );
       const key = conn.peerIdentityPublicKey;
       if (key !== null && hex(key) !== hex(publicKey))
         return `the server at ${address} answers with identity key ${hex(key)}, not the --pubkey ${hex(publicKey)}`;
       return null;
     }
     const strays = peer.incoming(0).length;
-    return `nothing answers at ${address}: no reply to ${ATTEMPTS} InitSnd sent ${WAIT_MS} ms apart${strays > 0 ? ` (${strays} datagram(s) came, none for this connection)` : ''}`;
+    return (
+      `nothing answers at ${address}: no reply to ${ATTEMPTS} InitSnd sent ${WAIT_MS} ms ` +
+      `apart${strays > 0 ? ` (${strays} datagram(s) came, none for this connection)` : ''}`
+    );
   } finally {
     peer.close();
   }

@@ -27,7 +27,9 @@ export function chooseExpectedFailures(
   const why = key === null ? `the version is unknown (${found.versionSource})` : `there is none for ${key}`;
   return {
     expectedFailuresFile: null,
-    expectedFailuresNote: `no expected failures: ${why}; there are files for ${known} (--expected-failures-for VERSION picks one); every failure counts`,
+    expectedFailuresNote:
+      `no expected failures: ${why}; there are files for ${known} (--expected-failures-for VERSION picks one); ` +
+      `every failure counts`,
   };
 }
 

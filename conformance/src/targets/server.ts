@@ -66,10 +66,12 @@ export async function startServer(
   if (m === null) {
     if (code === 'late')
       fail(
-        `the server printed no line matching /${ready.source}/ within ${Math.round(limit)} ms${proc.output().trim() ? `; it printed: ${lastLines(proc.output())}` : ' and nothing else'}`,
+        `the server printed no line matching /${ready.source}/ within ${Math.round(limit)} ` +
+          `ms${proc.output().trim() ? `; it printed: ${lastLines(proc.output())}` : ' and nothing else'}`,
       );
     fail(
-      `the server exited with status ${code} before it printed its ready line${proc.output().trim() ? `: ${lastLines(proc.output())}` : ' (it printed nothing)'}`,
+      `the server exited with status ${code} before it printed its ready ` +
+        `line${proc.output().trim() ? `: ${lastLines(proc.output())}` : ' (it printed nothing)'}`,
     );
   }
   const { address, publicKey } = (m as RegExpExecArray).groups ?? {};
@@ -84,7 +86,8 @@ export async function startServer(
   }
   if (typeof code === 'number' || proc.child.exitCode !== null)
     fail(
-      `the server exited with status ${proc.child.exitCode ?? code} right after its ready line: ${lastLines(proc.output())}`,
+      `the server exited with status ${proc.child.exitCode ?? code} right after its ready ` +
+        `line: ${lastLines(proc.output())}`,
     );
   return { ...proc, address, publicKey: new Uint8Array(Buffer.from(publicKey, 'hex')) };
 }

@@ -18,7 +18,8 @@ export function probeVersion(target: TargetConfig, dir: string): Pick<Implementa
   if (run.status !== 0)
     return {
       version: null,
-      versionSource: `${shown} exited with ${run.status ?? run.signal}: ${(run.stderr || run.stdout).trim().slice(0, 200)}`,
+      versionSource:
+        `${shown} exited ` + `with ${run.status ?? run.signal}: ${(run.stderr || run.stdout).trim().slice(0, 200)}`,
     };
   const version = new RegExp(probe.pattern, 'm').exec(run.stdout)?.groups?.version;
   if (version === undefined)

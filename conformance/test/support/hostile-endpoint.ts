@@ -98,11 +98,11 @@ async function main(mode: Mode, token: string, peer: string): Promise<void> {
     case 'silent':
       process.stdout.write(`qotp listening ${await udpServer(() => {})} ${key()}\n`);
       return;
-    case 'garbage':
-      process.stdout.write(
-        `qotp listening ${await udpServer((reply) => reply(randomBytes(1 + Math.floor(Math.random() * 1400))))} ${key()}\n`,
-      );
+    case 'garbage': {
+      const port = await udpServer((reply) => reply(randomBytes(1 + Math.floor(Math.random() * 1400))));
+      process.stdout.write(`qotp listening ${port} ${key()}\n`);
       return;
+    }
     case 'amplifier':
       process.stdout.write(
         `qotp listening ${await udpServer((reply) => {

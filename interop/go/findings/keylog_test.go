@@ -77,11 +77,16 @@ func TestInitiatorWithKeyLogWriter(t *testing.T) {
 		recovered, logged := dialPanics(t, dial)
 		switch {
 		case release == "v0.2.19" && recovered == nil:
-			t.Errorf("%s with a key log writer did not panic on %s: finding G17 no longer holds (key log: %q)", name, release, logged)
+			t.Errorf("%s with a key log writer did not panic on %s: finding G17 no longer holds (key log: %q)",
+				name, release, logged)
 		case release == "v0.2.18" && recovered != nil:
 			t.Errorf("%s with a key log writer panicked on %s: %v", name, release, recovered)
 		default:
-			t.Logf("%s, %s: %s", name, release, map[bool]string{true: fmt.Sprintf("panics (%v)", recovered), false: "no panic"}[recovered != nil])
+			outcome := "no panic"
+			if recovered != nil {
+				outcome = fmt.Sprintf("panics (%v)", recovered)
+			}
+			t.Logf("%s, %s: %s", name, release, outcome)
 		}
 	}
 }

@@ -43,7 +43,13 @@ function cell(runs: MatrixRun[]): string {
     const title = `${r.seconds} s, seed ${r.seed}; ${Object.entries(r.fates)
       .map(([f, n]) => `${n} ${f}`)
       .join(', ')}${r.why ? `; ${r.why}` : ''}${r.expected ? `; not failed: ${r.expected}` : ''}`;
-    return `<li class="${r.passed ? 'ok' : r.expected !== null ? 'expected' : 'bad'}" title="${esc(title)}">${mark} ${esc(r.handshake)} ${esc(r.scenario)} <span class="muted">${r.seconds} s &middot; <a href="${esc(r.artifacts.pcap)}">pcap</a> ${r.artifacts.keyLogs.map((k, i) => `<a href="${esc(k)}">key log ${i + 1}</a>`).join(' ')}</span>${r.why && !r.passed ? `<br><small>${esc(r.why)}</small>` : ''}</li>`;
+    const keyLogs = r.artifacts.keyLogs.map((k, i) => `<a href="${esc(k)}">key log ${i + 1}</a>`);
+    return (
+      `<li class="${r.passed ? 'ok' : r.expected !== null ? 'expected' : 'bad'}" ` +
+      `title="${esc(title)}">${mark} ${esc(r.handshake)} ${esc(r.scenario)} <span class="muted">${r.seconds} s ` +
+      `&middot; <a href="${esc(r.artifacts.pcap)}">pcap</a> ${keyLogs.join(' ')}</span>` +
+      `${r.why && !r.passed ? `<br><small>${esc(r.why)}</small>` : ''}</li>`
+    );
   });
   return `<td class="${cls}"><b>${passed}/${runs.length}</b><ul>${lines.join('')}</ul></td>`;
 }
@@ -51,18 +57,26 @@ function cell(runs: MatrixRun[]): string {
 export function renderMatrix(m: Matrix): string {
   const clients = [...new Set(m.runs.map((r) => r.client))];
   const servers = [...new Set(m.runs.map((r) => r.server))];
-  const rows = clients.map(
-    (c) =>
-      `<tr><th>${esc(c)} client</th>${servers.map((s) => cell(m.runs.filter((r) => r.client === c && r.server === s))).join('')}</tr>`,
-  );
+  const rows = clients.map((c) => {
+    const cells = servers.map((s) => cell(m.runs.filter((r) => r.client === c && r.server === s)));
+    return `<tr><th>${esc(c)} client</th>${cells.join('')}</tr>`;
+  });
+  const legend =
+    `${esc(m.startedAt)} &middot; Go original ${esc(m.goRelease)} &middot; ${m.bytes} bytes echoed per run ` +
+    '&middot; &#10003; passed, &#10007; failed, * a listed finding of the Go original or a give-up the spec allows ' +
+    "(hover for why) &middot; each run's pcap is what the relay received, before its impairment; its key logs " +
+    'open it in Wireshark';
+  const head = servers.map((s) => `<th>${esc(s)} server</th>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>QOTP interop under impairment</title><style>
-body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px 10px;vertical-align:top;text-align:left}
-td.ok{background:#eafaf1}td.bad{background:#fdecea}td.expected{background:#fef5e7}td.none{color:#999}ul{margin:.3em 0;padding-left:1.1em}li.bad{color:#c0392b}li.expected{color:#b9770e}.muted{color:#777}
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:6px 10px;vertical-align:top;text-align:left}
+td.ok{background:#eafaf1}td.bad{background:#fdecea}td.expected{background:#fef5e7}td.none{color:#999}
+ul{margin:.3em 0;padding-left:1.1em}li.bad{color:#c0392b}li.expected{color:#b9770e}.muted{color:#777}
 </style></head><body>
 <h1>QOTP interop under impairment</h1>
-<p class="muted">${esc(m.startedAt)} &middot; Go original ${esc(m.goRelease)} &middot; ${m.bytes} bytes echoed per run &middot; &#10003; passed, &#10007; failed, * a listed finding of the Go original or a give-up the spec allows (hover for why) &middot; each run's pcap is what the relay received, before its impairment; its key logs open it in Wireshark</p>
-<table><thead><tr><th>client \\ server</th>${servers.map((s) => `<th>${esc(s)} server</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>
+<p class="muted">${legend}</p>
+<table><thead><tr><th>client \\ server</th>${head}</tr></thead><tbody>${rows.join('')}</tbody></table>
 </body></html>
 `;
 }

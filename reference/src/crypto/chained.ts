@@ -74,6 +74,7 @@ export function openPacket(packet: Uint8Array, headerSize: number, p: OpenParams
   }
   throw new QotpError(
     'authentication-failed',
-    `no epoch of ${epochsToTry(p.epoch).join(', ')} authenticates sn ${sn} as sealed by the ${p.sealedByInitiator ? 'initiator' : 'responder'}`,
+    `no epoch of ${epochsToTry(p.epoch).join(', ')} authenticates sn ${sn} as sealed by ` +
+      `the ${p.sealedByInitiator ? 'initiator' : 'responder'}`,
   );
 }

@@ -142,7 +142,8 @@ export class Endpoint {
     if (conn !== undefined && conn.role !== role)
       throw new QotpError(
         'wrong-role',
-        `a ${type} for connection 0x${id.toString(16)}, which is this side's ${conn.role === 'initiator' ? 'own dial' : 'accepted connection'}`,
+        `a ${type} for connection 0x${id.toString(16)}, which is this ` +
+          `side's ${conn.role === 'initiator' ? 'own dial' : 'accepted connection'}`,
       );
     if (!first && conn === undefined)
       throw new QotpError('unknown-connection', `no connection with id 0x${id.toString(16)}`);

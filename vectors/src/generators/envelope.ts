@@ -24,7 +24,8 @@ export function vectorFile<G extends { tests: VectorTest[] }>(
       generator: '@qotp/vectors (npm run vectors:generate), computed by @qotp/reference',
       protocolVersion: `QOTP ${spec.protocolVersion}`,
       // Every release the spec knows: the vector checker agrees with all of them (interop/go).
-      checkedAgainst: `${spec.provenance.code.module} ${spec.releases.map((r) => r.version).join(' and ')} (interop/go)`,
+      checkedAgainst:
+        `${spec.provenance.code.module} ${spec.releases.map((r) => r.version).join(' and ')} ` + `(interop/go)`,
     },
     numberOfTests: tests.length,
     header,

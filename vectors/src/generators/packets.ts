@@ -282,7 +282,8 @@ function messageTests(group: string): TestSpec[] {
     {
       id: id('init-crypto-snd-downgraded'),
       comment:
-        'An InitCryptoSnd whose header byte was changed to 0x00 is a well-formed InitSnd: the header is not protected against this, the receiver answers with InitRcv and the 0-RTT payload is lost.',
+        'An InitCryptoSnd whose header byte was changed to 0x00 is a well-formed InitSnd: the header is not ' +
+        'protected against this, the receiver answers with InitRcv and the 0-RTT payload is lost.',
       clauses: ['crypto.init-snd.layout', 'crypto.header.layout'],
       flags: ['Downgrade'],
       sealing: initCryptoSnd(),
@@ -369,7 +370,8 @@ function messageTests(group: string): TestSpec[] {
       {
         id: id(`data-${who}-epoch-128-collides`),
         comment:
-          'Sealed in epoch 128 yet accepted by a receiver in epoch 0 as epoch 0: the direction bit overwrites epoch bit 7, so both give the same nonce.',
+          'Sealed in epoch 128 yet accepted by a receiver in epoch 0 as epoch 0: the direction bit overwrites ' +
+          'epoch bit 7, so both give the same nonce.',
         clauses: ['crypto.epoch.direction-overlap'],
         flags: ['EpochCollision'],
         sealing: data(42, 128, byInitiator),
@@ -391,7 +393,9 @@ function messageTests(group: string): TestSpec[] {
       },
       {
         id: id(`data-${who}-wrong-direction`),
-        comment: `Sealed with the ${who}'s direction bit but delivered to the ${who} itself, which expects the peer's bit.`,
+        comment:
+          `Sealed with the ${who}'s direction bit but delivered to the ${who} itself, which expects the peer's ` +
+          `bit.`,
         clauses: ['crypto.nonce.direction-bit'],
         flags: ['WrongDirection'],
         sealing: data(3, 0, byInitiator),
@@ -654,11 +658,13 @@ const ACCEPTABLE = new Set(['CutToMtu', 'EpochCollision']);
 
 const NOTES = {
   CutToMtu:
-    'The datagram is longer than the receiver MTU; the Go original decodes only the first MTU bytes. Acceptable: a receiver may also drop it.',
+    'The datagram is longer than the receiver MTU; the Go original decodes only the first MTU bytes. ' +
+    'Acceptable: a receiver may also drop it.',
   Downgrade:
     'A 0-RTT InitCryptoSnd turned into an InitSnd by changing one cleartext header bit; it is accepted as an InitSnd.',
   EpochCollision:
-    'Epochs that differ only in bit 7 share nonces (erratum E10); the Go original accepts the packet and reports the epoch it tried first. Acceptable: a receiver that keeps the epochs apart drops it.',
+    'Epochs that differ only in bit 7 share nonces (erratum E10); the Go original accepts the packet and ' +
+    'reports the epoch it tried first. Acceptable: a receiver that keeps the epochs apart drops it.',
   WrongDirection: 'The nonce direction bit does not match the peer the receiver expects.',
   ReceiverMtuLarger: 'The receiver MTU is larger than the sender MTU the InitSnd/InitCryptoSnd was padded to.',
   LowOrderKey: 'A public key of small order; X25519 with it gives the all-zero secret, which is refused.',
@@ -668,9 +674,12 @@ const NOTES = {
 
 const HEADER = [
   "Each group fixes one connection's keys (private keys are SHA-256 of a label, as WithSeedStr derives them).",
-  "A test states how the packet was sealed (message, sn, epoch, sealedByInitiator, mtu, payload) and the receiver's state.",
-  "The receiver holds its role's identity and ephemeral private keys of the group and, when knowsConnection, the connection (connId, ephemeralSecret, epoch).",
-  'valid: the receiver decodes `packet` to `decoded`; invalid: it drops `packet` with `error`; acceptable: it may do either, and if it decodes, to `decoded`.',
+  'A test states how the packet was sealed (message, sn, epoch, sealedByInitiator, mtu, payload) and the ' +
+    "receiver's state.",
+  "The receiver holds its role's identity and ephemeral private keys of the group and, when knowsConnection, " +
+    'the connection (connId, ephemeralSecret, epoch).',
+  'valid: the receiver decodes `packet` to `decoded`; invalid: it drops `packet` with `error`; acceptable: it ' +
+    'may do either, and if it decodes, to `decoded`.',
 ];
 
 export function generateCryptoMessages(): PacketFile {

@@ -59,7 +59,8 @@ export function generateRcvBuffer(): RcvBufferFile {
   const tests = [
     run(
       'held-behind-gap',
-      'Two segments behind a gap are held and count against the window; the gap arrives, the application reads all three, the window is whole again.',
+      'Two segments behind a gap are held and count against the window; the gap arrives, the application reads ' +
+        'all three, the window is whole again.',
       capacity,
       [
         ['insert', 1, 1000, 1000],
@@ -81,7 +82,8 @@ export function generateRcvBuffer(): RcvBufferFile {
     ),
     run(
       'two-streams',
-      "The budget is the connection's: bytes held on one stream narrow the window for both; reading one stream frees only its bytes.",
+      "The budget is the connection's: bytes held on one stream narrow the window for both; reading one stream " +
+        'frees only its bytes.',
       capacity,
       [
         ['insert', 1, 100, 400],
@@ -94,7 +96,8 @@ export function generateRcvBuffer(): RcvBufferFile {
     ),
     run(
       'full',
-      'A small buffer (3000 bytes) filled exactly behind a gap: one more byte does not fit and is dropped unacknowledged, and neither does the gap itself (a sender that kept to the window never sends it).',
+      'A small buffer (3000 bytes) filled exactly behind a gap: one more byte does not fit and is dropped ' +
+        'unacknowledged, and neither does the gap itself (a sender that kept to the window never sends it).',
       3000,
       [
         ['insert', 1, 1, 1000],
@@ -121,9 +124,14 @@ export function generateRcvBuffer(): RcvBufferFile {
     'rcv-buffer',
     'QOTP receive buffer: the bytes held and the advertised window as segments arrive and the application reads',
     [
-      'Feed `steps` in order into a fresh receive buffer of `capacity` bytes (one budget for the whole connection): `insert` a segment of `length` bytes at `offset` of stream `streamId` (its bytes do not matter), or `read` everything stream `streamId` has in order.',
-      'An insert is `kept` (new bytes held), a `duplicate` (nothing new; acknowledged all the same) or `full` (the segment would take the bytes held past the capacity, duplicate bytes counted: dropped and not acknowledged).',
-      'After each step `buffered` bytes are held and an ACK carries the window `window`: the window code of capacity - buffered, decoded (flow.window-advertised).',
+      'Feed `steps` in order into a fresh receive buffer of `capacity` bytes (one budget for the whole ' +
+        'connection): `insert` a segment of `length` bytes at `offset` of stream `streamId` (its bytes do not ' +
+        'matter), or `read` everything stream `streamId` has in order.',
+      'An insert is `kept` (new bytes held), a `duplicate` (nothing new; acknowledged all the same) or `full` ' +
+        '(the segment would take the bytes held past the capacity, duplicate bytes counted: dropped and not ' +
+        'acknowledged).',
+      'After each step `buffered` bytes are held and an ACK carries the window `window`: the window code of ' +
+        'capacity - buffered, decoded (flow.window-advertised).',
     ],
     {},
     [{ tests }],

@@ -180,10 +180,13 @@ export function generateRto(): RtoFile {
     'rto',
     'QOTP RTT estimation, RTO and retransmission backoff',
     [
-      'rtt-samples: feed `samples[i].rtt` (ns) in order into a fresh estimator; after each, SRTT, RTTVAR and RTO (ns) are as given.',
-      'backoff: with RTO `rto`, a segment sent `transmission` times is resent after `wait` ns; `wait` null means the connection gives up.',
+      'rtt-samples: feed `samples[i].rtt` (ns) in order into a fresh estimator; after each, SRTT, RTTVAR and ' +
+        'RTO (ns) are as given.',
+      'backoff: with RTO `rto`, a segment sent `transmission` times is resent after `wait` ns; `wait` null ' +
+        'means the connection gives up.',
       '`sentAt` is when each transmission happens if no ACK ever arrives.',
-      'bbr: events fed 50 ms apart into a fresh estimator (an ack also updates SRTT first); after each, the bandwidth estimate, gain, startup flag and the pacing interval of a 1400-byte packet.',
+      'bbr: events fed 50 ms apart into a fresh estimator (an ack also updates SRTT first); after each, the ' +
+        'bandwidth estimate, gain, startup flag and the pacing interval of a 1400-byte packet.',
     ],
     { IgnoredSample: 'The sequence contains a sample the estimator must ignore (0 or above MaxRttSample).' },
     [

@@ -72,7 +72,9 @@ export function generateSnMask(): SnMaskFile {
     'QOTP sequence-number mask: HChaCha20 subkey and XChaCha20 keystream at block counter 1',
     [
       'hchacha20: HChaCha20(key, nonce) is `subkey` (key 32 bytes, nonce the 16-byte input).',
-      'sn-mask: `nonce` is the first 24 bytes of the sealed payload; `subkey` = HChaCha20(key, nonce[0..16]); ChaCha20 (RFC 8439) under `subkey` with the 12-byte nonce 00000000 || nonce[16..24], block counter 1, XORed over the 6 little-endian bytes of `sn`, gives `masked`.',
+      'sn-mask: `nonce` is the first 24 bytes of the sealed payload; `subkey` = HChaCha20(key, nonce[0..16]); ' +
+        'ChaCha20 (RFC 8439) under `subkey` with the 12-byte nonce 00000000 || nonce[16..24], block counter 1, ' +
+        'XORed over the 6 little-endian bytes of `sn`, gives `masked`.',
     ],
     {},
     [

@@ -51,7 +51,8 @@ export function generateUint(): UintFile {
     'uint-codec',
     'QOTP little-endian unsigned integers',
     [
-      'Each test: the unsigned integer `value` (decimal) written with `bits` bits is `encoded`; reading `encoded` gives `value`.',
+      'Each test: the unsigned integer `value` (decimal) written with `bits` bits is `encoded`; reading ' +
+        '`encoded` gives `value`.',
     ],
     {},
     groups,

@@ -195,7 +195,9 @@ export const VECTOR_MUTANTS = {
     impl: { decodePayload: (b) => (b.length < MIN_PAYLOAD ? nothing : reference.decodePayload(b)) },
   },
   'wide-ack-gap-accepted': {
-    what: `takes a payload with an ACK and wide offsets of ${ACK_AND_STREAM_NARROW} to 23 bytes as ACK-only instead of rejecting it`,
+    what:
+      `takes a payload with an ACK and wide offsets of ${ACK_AND_STREAM_NARROW} to 23 bytes as ACK-only instead ` +
+      `of rejecting it`,
     clauses: ['payload.decode.wide-ack-gap'],
     files: ['payloads'],
     impl: {
@@ -207,7 +209,9 @@ export const VECTOR_MUTANTS = {
     },
   },
   'short-close-ack-rejected': {
-    what: `rejects a CLOSE payload with an ACK under ${ACK_AND_STREAM_NARROW} bytes, which the original decodes as a CLOSE without a stream section`,
+    what:
+      `rejects a CLOSE payload with an ACK under ${ACK_AND_STREAM_NARROW} bytes, which the original decodes as a ` +
+      `CLOSE without a stream section`,
     clauses: ['payload.decode.short-close-ack'],
     files: ['payloads'],
     impl: {
@@ -253,7 +257,9 @@ export const VECTOR_MUTANTS = {
     },
   },
   'sn-mask-chacha20': {
-    what: "masks the sequence number with RFC 8439's ChaCha20 (the sealed payload's first 12 bytes as nonce) instead of XChaCha20",
+    what:
+      "masks the sequence number with RFC 8439's ChaCha20 (the sealed payload's first 12 bytes as nonce) instead " +
+      'of XChaCha20',
     clauses: ['crypto.sn.xchacha20'],
     files: ['sn-mask'],
     impl: {
@@ -262,7 +268,9 @@ export const VECTOR_MUTANTS = {
     },
   },
   'sealed-payload-9-bytes': {
-    what: 'rejects a packet whose payload has 8 bytes, the fewest the mask nonce allows, as a receiver that wants one more would',
+    what:
+      'rejects a packet whose payload has 8 bytes, the fewest the mask nonce allows, as a receiver that wants ' +
+      'one more would',
     clauses: ['crypto.sn.min-payload', 'crypto.init-rcv.min-size'],
     files: ['crypto-messages'],
     impl: receivedAs((got) => {
@@ -298,13 +306,17 @@ export const VECTOR_MUTANTS = {
     impl: { receivePacket: (datagram, ctx) => reference.receivePacket(withHeader(datagram, headerReadBackwards), ctx) },
   },
   'init-rcv-keys-swapped': {
-    what: 'sends the identity key of its InitRcv where the ephemeral key goes, and the ephemeral where the identity goes',
+    what:
+      'sends the identity key of its InitRcv where the ephemeral key goes, and the ephemeral where the identity ' +
+      'goes',
     clauses: ['crypto.init-rcv.layout'],
     files: ['crypto-messages'],
     impl: keysSwapped('InitRcv', 'pubKeyEpRcv', 'pubKeyIdRcv'),
   },
   'init-crypto-snd-keys-swapped': {
-    what: 'sends the identity key of its InitCryptoSnd where the ephemeral key goes, and the ephemeral where the identity goes',
+    what:
+      'sends the identity key of its InitCryptoSnd where the ephemeral key goes, and the ephemeral where the ' +
+      'identity goes',
     clauses: ['crypto.init-crypto-snd.layout'],
     files: ['crypto-messages'],
     impl: keysSwapped('InitCryptoSnd', 'pubKeyEpSnd', 'pubKeyIdSnd'),

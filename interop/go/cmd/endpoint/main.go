@@ -344,19 +344,23 @@ func connect(o options) {
 		switch {
 		case !cs.closing && o.mode == "sink":
 			ok = false
-			fmt.Fprintf(out, "qotp stream %d failed: timeout after %d s (qotp took %d of %d bytes to send)\n", cs.s.StreamID(), o.timeout, len(input)-len(cs.out), len(input))
+			fmt.Fprintf(out, "qotp stream %d failed: timeout after %d s (qotp took %d of %d bytes to send)\n",
+				cs.s.StreamID(), o.timeout, len(input)-len(cs.out), len(input))
 		case !cs.closing:
 			ok = false
-			fmt.Fprintf(out, "qotp stream %d failed: timeout after %d s (%d of %d bytes back)\n", cs.s.StreamID(), o.timeout, len(cs.received), len(input))
+			fmt.Fprintf(out, "qotp stream %d failed: timeout after %d s (%d of %d bytes back)\n",
+				cs.s.StreamID(), o.timeout, len(cs.received), len(input))
 		case o.mode == "sink":
 			ok = ok && cs.confirmed
-			fmt.Fprintf(out, "qotp stream %d sent %d bytes sha256 %x %s\n", cs.s.StreamID(), len(input), sha256.Sum256(input), closeState)
+			fmt.Fprintf(out, "qotp stream %d sent %d bytes sha256 %x %s\n",
+				cs.s.StreamID(), len(input), sha256.Sum256(input), closeState)
 		default:
 			verdict := "ok"
 			if !bytes.Equal(cs.received, input) {
 				verdict, ok = "MISMATCH", false
 			}
-			fmt.Fprintf(out, "qotp stream %d echoed %d bytes sha256 %x %s %s\n", cs.s.StreamID(), len(cs.received), sha256.Sum256(cs.received), verdict, closeState)
+			fmt.Fprintf(out, "qotp stream %d echoed %d bytes sha256 %x %s %s\n",
+				cs.s.StreamID(), len(cs.received), sha256.Sum256(cs.received), verdict, closeState)
 		}
 	}
 	if rejected > 0 {

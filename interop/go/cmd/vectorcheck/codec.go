@@ -134,13 +134,16 @@ func comparePayload(want *payloadJSON, p *qotp.PayloadHeader, userData []byte) e
 	if want.Stream == nil {
 		// No stream section: Go reports stream 0, offset 0 and nil user data.
 		if userData != nil || p.StreamID != 0 || p.StreamOffset != 0 {
-			return fmt.Errorf("expected no stream section, got stream %d offset %d data %x", p.StreamID, p.StreamOffset, userData)
+			return fmt.Errorf("expected no stream section, got stream %d offset %d data %x",
+				p.StreamID, p.StreamOffset, userData)
 		}
 		return nil
 	}
 	data, _ := hex.DecodeString(want.Stream.Data)
-	if userData == nil || p.StreamID != want.Stream.StreamID || p.StreamOffset != want.Stream.Offset || !bytes.Equal(userData, data) {
-		return fmt.Errorf("stream %d offset %d data %x (nil=%v), vector says %+v", p.StreamID, p.StreamOffset, userData, userData == nil, *want.Stream)
+	if userData == nil || p.StreamID != want.Stream.StreamID || p.StreamOffset != want.Stream.Offset ||
+		!bytes.Equal(userData, data) {
+		return fmt.Errorf("stream %d offset %d data %x (nil=%v), vector says %+v",
+			p.StreamID, p.StreamOffset, userData, userData == nil, *want.Stream)
 	}
 	return nil
 }

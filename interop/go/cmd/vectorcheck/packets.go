@@ -88,7 +88,8 @@ func quietly(what string, f func()) {
 		os.Stdout = saved
 		w.Close()
 		if <-printed > 0 {
-			finding(fmt.Sprintf("qotp's %s writes to stdout (v0.2.18 prints the packet and the 0-RTT identity secret: finding G2)", what))
+			finding(fmt.Sprintf(
+				"qotp's %s writes to stdout (v0.2.18 prints the packet and the 0-RTT identity secret: finding G2)", what))
 		}
 		r.Close()
 	}()
@@ -105,13 +106,16 @@ func encrypt(k *keys, v *packetTest) (packet []byte, err error) {
 	case "InitSnd":
 		_, packet = qotpx.EncryptInitSnd(k.initiatorIdentity.PublicKey(), k.initiatorEphemeral.PublicKey(), v.MTU)
 	case "InitRcv":
-		packet, err = qotpx.EncryptInitRcv(k.connID, k.responderIdentity.PublicKey(), k.initiatorEphemeral.PublicKey(), k.responderEphemeral, v.Sn, payload)
+		packet, err = qotpx.EncryptInitRcv(k.connID, k.responderIdentity.PublicKey(), k.initiatorEphemeral.PublicKey(),
+			k.responderEphemeral, v.Sn, payload)
 	case "InitCryptoSnd":
 		quietly("encryptInitCryptoSnd", func() {
-			_, packet, err = qotpx.EncryptInitCryptoSnd(k.responderIdentity.PublicKey(), k.initiatorIdentity.PublicKey(), k.initiatorEphemeral, v.Sn, v.MTU, payload)
+			_, packet, err = qotpx.EncryptInitCryptoSnd(k.responderIdentity.PublicKey(), k.initiatorIdentity.PublicKey(),
+				k.initiatorEphemeral, v.Sn, v.MTU, payload)
 		})
 	case "InitCryptoRcv":
-		packet, err = qotpx.EncryptInitCryptoRcv(k.connID, k.initiatorEphemeral.PublicKey(), k.responderEphemeral, v.Sn, payload)
+		packet, err = qotpx.EncryptInitCryptoRcv(k.connID, k.initiatorEphemeral.PublicKey(), k.responderEphemeral,
+			v.Sn, payload)
 	case "Data":
 		packet, err = qotpx.EncryptData(k.connID, v.SealedByInitiator, k.ephemeralSecret, v.Sn, v.Epoch, payload)
 	default:
@@ -268,7 +272,8 @@ func checkPacket(k *keys, v *packetTest) error {
 	}
 	var pcap []byte
 	quietly("DecryptPcap", func() {
-		pcap, err = qotp.DecryptPcap(packet, v.Receiver.Role == "initiator", v.Receiver.Epoch, k.ephemeralSecret, k.identitySecret)
+		pcap, err = qotp.DecryptPcap(packet, v.Receiver.Role == "initiator", v.Receiver.Epoch,
+			k.ephemeralSecret, k.identitySecret)
 	})
 	if err != nil {
 		return fmt.Errorf("DecryptPcap: %v", err)

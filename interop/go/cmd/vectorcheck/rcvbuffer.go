@@ -54,7 +54,8 @@ func checkRcvBuffer(path string, t *tally) error {
 							data[j] = byte(s.Offset + uint64(j))
 						}
 						if got := insertResults[rb.Insert(s.StreamID, s.Offset, uint64(i+1), data)]; got != s.Result {
-							return fmt.Errorf("step %d: insert of %d bytes at %d is %q, vector says %q", i, s.Length, s.Offset, got, s.Result)
+							return fmt.Errorf("step %d: insert of %d bytes at %d is %q, vector says %q",
+								i, s.Length, s.Offset, got, s.Result)
 						}
 					case "read":
 						if got := readAll(rb, s.StreamID); got != s.Bytes {
@@ -65,7 +66,8 @@ func checkRcvBuffer(path string, t *tally) error {
 					}
 					window := qotp.DecodeRcvWindow(qotp.EncodeRcvWindow(uint64(v.Capacity - rb.Size())))
 					if rb.Size() != s.Buffered || window != s.Window {
-						return fmt.Errorf("step %d (%s): %d bytes held, window %d; vector says %d and %d", i, s.Op, rb.Size(), window, s.Buffered, s.Window)
+						return fmt.Errorf("step %d (%s): %d bytes held, window %d; vector says %d and %d",
+							i, s.Op, rb.Size(), window, s.Buffered, s.Window)
 					}
 				}
 				return nil
