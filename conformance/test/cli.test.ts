@@ -36,6 +36,9 @@ function startByHand(argv: string[]): Promise<{ address: string; publicKey: stri
 }
 
 let server: Awaited<ReturnType<typeof startByHand>>;
+
+/** The arguments that attach the runner to a server started by hand. */
+const attach = (s: { address: string; publicKey: string }) => ['--target', s.address, '--pubkey', s.publicKey];
 beforeAll(async () => {
   server = await startByHand([referenceCli, 'serve', '--seed', 'conformance-cli-test']);
 });
@@ -88,20 +91,7 @@ describe('qotp-conformance', () => {
   it('--repeat runs a chance-dependent case with successive relay seeds and counts how the runs ended', () => {
     const json = join(dir, 'repeat.json');
     const r = run(
-      [
-        '--target',
-        server.address,
-        '--pubkey',
-        server.publicKey,
-        '--grep',
-        '^impair.handshake-loss$',
-        '--seed',
-        '7',
-        '--repeat',
-        '3',
-        '--json',
-        json,
-      ],
+      [...attach(server), '--grep', '^impair.handshake-loss$', '--seed', '7', '--repeat', '3', '--json', json],
       120_000,
     );
     expect(r.status, r.out + r.err).toBe(0);
@@ -247,10 +237,7 @@ describe('qotp-conformance', () => {
   it('attaches to a server started by hand (--target, --pubkey) and writes a valid JSON report', () => {
     const json = join(dir, 'attached.json');
     const r = run([
-      '--target',
-      server.address,
-      '--pubkey',
-      server.publicKey,
+      ...attach(server),
       '--grep',
       '^(handshake\\.in-band|streams\\.in-order|client\\.data)$',
       '--json',
@@ -266,16 +253,7 @@ describe('qotp-conformance', () => {
     const v6 = await startByHand([referenceCli, 'serve', '--listen', '[::1]:0']);
     try {
       const json = join(dir, 'v6.json');
-      const r = run([
-        '--target',
-        v6.address,
-        '--pubkey',
-        v6.publicKey,
-        '--grep',
-        '^handshake\\.in-band$',
-        '--json',
-        json,
-      ]);
+      const r = run([...attach(v6), '--grep', '^handshake\\.in-band$', '--json', json]);
       expect(r.status, r.out + r.err).toBe(0);
       const report = JSON.parse(readFileSync(json, 'utf8')) as {
         targets: { cases: { timeline: { from: string }[]; artifacts: { pcap: string } }[] }[];
@@ -291,7 +269,7 @@ describe('qotp-conformance', () => {
   it('exits 1 when a MUST case fails, and names the clause', async () => {
     const bad = await startByHand([builtOf('defective-endpoint'), '--defect', 'wrong-direction-bit']);
     try {
-      const r = run(['--target', bad.address, '--pubkey', bad.publicKey, '--grep', '^encryption\\.direction-bit$']);
+      const r = run([...attach(bad), '--grep', '^encryption\\.direction-bit$']);
       expect(r.status).toBe(1);
       expect(r.out).toMatch(
         /fail\s+MUST\s+encryption\.direction-bit\s+crypto\.nonce\.direction-bit .*initiator's direction bit/,
@@ -316,10 +294,7 @@ describe('qotp-conformance', () => {
       // --until-fail stops a case at its first failing run and says which run it was.
       const json = join(dir, 'until-fail.json');
       const u = run([
-        '--target',
-        bad.address,
-        '--pubkey',
-        bad.publicKey,
+        ...attach(bad),
         '--grep',
         '^encryption\\.direction-bit$',
         '--seed',
@@ -341,10 +316,7 @@ describe('qotp-conformance', () => {
       const markdown = join(dir, 'summary.md');
       const grep = ['--grep', '^(encryption\\.direction-bit|streams\\.in-order)$'];
       const first = run([
-        '--target',
-        bad.address,
-        '--pubkey',
-        bad.publicKey,
+        ...attach(bad),
         ...grep,
         '--write-expected',
         baseline,
@@ -372,16 +344,7 @@ describe('qotp-conformance', () => {
         ),
       );
       expect(md).toContain('Full report: [summary.html](summary.html)');
-      const second = run([
-        '--target',
-        bad.address,
-        '--pubkey',
-        bad.publicKey,
-        ...grep,
-        '--expected-failures',
-        baseline,
-        '--fail-on-unexpected-pass',
-      ]);
+      const second = run([...attach(bad), ...grep, '--expected-failures', baseline, '--fail-on-unexpected-pass']);
       expect(second.status, second.out).toBe(0);
       expect(second.out).toMatch(/^attached: 0 passed, 2 failed \(2 expected\)$/m);
     } finally {
@@ -392,10 +355,7 @@ describe('qotp-conformance', () => {
   it('--repeat runs any case again under the next seed and counts how the runs ended', () => {
     const json = join(dir, 'repeat-any.json');
     const r = run([
-      '--target',
-      server.address,
-      '--pubkey',
-      server.publicKey,
+      ...attach(server),
       '--grep',
       '^streams\\.in-order$',
       '--seed',
@@ -416,16 +376,7 @@ describe('qotp-conformance', () => {
 
   it('stops at the global deadline: a case that would take 9 s is reported as a timeout', () => {
     const started = Date.now();
-    const r = run([
-      '--target',
-      server.address,
-      '--pubkey',
-      server.publicKey,
-      '--grep',
-      '^retransmission\\.give-up$',
-      '--deadline',
-      '2',
-    ]);
+    const r = run([...attach(server), '--grep', '^retransmission\\.give-up$', '--deadline', '2']);
     expect(Date.now() - started).toBeLessThan(8000);
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/timeout\s+MUST\s+retransmission\.give-up .*no verdict within/);

@@ -5,8 +5,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { progress } from '../src/report/console.js';
 import { runCases, type CaseResult } from '../src/runner.js';
-import { type Target, unprobed } from '../src/targets/config.js';
+import type { Target } from '../src/targets/config.js';
 import { endpointCommand } from './support/endpoints.js';
+import { testTarget } from './support/test-target.js';
 import { isClientDefect, plantedFailures, type ClientDefect, type Defect } from './support/planted-defects.js';
 
 const planted = plantedFailures();
@@ -38,19 +39,11 @@ function defectiveTarget(
             sinkArgs: ['--mode', 'sink'],
           },
         };
-  return {
-    config: {
-      name: `defect-${defect}`,
-      description: `reference behind a relay that injects ${defect}`,
-      mtu: 1400,
-      capabilities: { zeroRtt: true, pingInHandshakeReply: true },
-      ...endpoint,
-    },
-    dir: process.cwd(),
+  return testTarget(
+    `defect-${defect}`,
+    { description: `reference behind a relay that injects ${defect}`, ...endpoint },
     expectedFailures,
-    implementation: unprobed('a test target'),
-    attached: null,
-  };
+  );
 }
 
 async function run(

@@ -11,8 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { runCases, type CaseResult } from '../src/runner.js';
-import { type Target, type TargetConfig, unprobed } from '../src/targets/config.js';
+import type { Target, TargetConfig } from '../src/targets/config.js';
 import { endpointCommand } from './support/endpoints.js';
+import { testTarget } from './support/test-target.js';
 import type { Mode } from './support/hostile-endpoint.js';
 
 const cli = fileURLToPath(new URL('../bin/qotp-conformance.js', import.meta.url));
@@ -37,20 +38,18 @@ async function leftOver(token: string): Promise<string[]> {
   return r.stdout.split('\n').filter((l) => l.trim() !== '' && !l.includes('pgrep'));
 }
 
-function target(name: string, config: Partial<TargetConfig>): Target {
-  return {
-    config: {
-      name,
-      description: name,
-      mtu: 1400,
-      capabilities: { zeroRtt: true, pingInHandshakeReply: false },
-      ...config,
-    },
-    dir: process.cwd(),
-    expectedFailures: new Map(),
-    implementation: unprobed('a test target'),
-    attached: null,
-  };
+/** Hostile endpoints put no PING in their replies (they send none that opens). */
+const target = (name: string, config: Partial<TargetConfig>): Target =>
+  testTarget(name, { capabilities: { zeroRtt: true, pingInHandshakeReply: false }, ...config });
+
+/** The one case failed under `clause` saying `says`, and the endpoint left no process behind. */
+async function expectFailedAndGone(results: CaseResult[], clause: string, says: string, token: string) {
+  expect(view(results[0] as CaseResult)).toMatchObject({
+    outcome: 'fail',
+    clause,
+    message: expect.stringContaining(says),
+  });
+  expect(await leftOver(token)).toEqual([]);
 }
 
 async function run(t: Target, ids: string[], caseTimeoutMs = 5000): Promise<{ results: CaseResult[]; ms: number }> {
@@ -119,12 +118,7 @@ describe('hostile servers', () => {
       target('malformed-key', { server: { command: hostile('malformed-key', token), ready } }),
       ['handshake.in-band'],
     );
-    expect(view(results[0] as CaseResult)).toMatchObject({
-      outcome: 'fail',
-      clause: 'harness.server-ready',
-      message: expect.stringContaining("'not-a-key', expected 64 hex digits"),
-    });
-    expect(await leftOver(token)).toEqual([]);
+    await expectFailedAndGone(results, 'harness.server-ready', "'not-a-key', expected 64 hex digits", token);
   }, 20_000);
 
   it.each([
@@ -136,12 +130,7 @@ describe('hostile servers', () => {
     async (mode, says) => {
       const token = newToken();
       const { results } = await run(target(mode, { server: { command: hostile(mode, token) } }), ['handshake.in-band']);
-      expect(view(results[0] as CaseResult)).toMatchObject({
-        outcome: 'fail',
-        clause: 'crypto.init-rcv.layout',
-        message: expect.stringContaining(says),
-      });
-      expect(await leftOver(token)).toEqual([]);
+      await expectFailedAndGone(results, 'crypto.init-rcv.layout', says, token);
     },
     20_000,
   );
@@ -197,12 +186,7 @@ describe('hostile clients', () => {
         ['client.init-snd'],
         15_000,
       );
-      expect(view(results[0] as CaseResult)).toMatchObject({
-        outcome: 'fail',
-        clause: 'harness.client-start',
-        message: expect.stringContaining(says),
-      });
-      expect(await leftOver(token)).toEqual([]);
+      await expectFailedAndGone(results, 'harness.client-start', says, token);
     },
     30_000,
   );

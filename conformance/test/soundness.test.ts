@@ -7,8 +7,9 @@ import { spec } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
 import { runCases, type CaseResult } from '../src/runner.js';
-import { type Target, type TargetConfig, unprobed } from '../src/targets/config.js';
+import type { TargetConfig } from '../src/targets/config.js';
 import { endpointCommand } from './support/endpoints.js';
+import { testTarget } from './support/test-target.js';
 import type { Defect } from './support/planted-defects.js';
 import type { Mode } from './support/hostile-endpoint.js';
 
@@ -34,22 +35,6 @@ const broken: [string, Partial<TargetConfig>][] = [
   ['client that crashes after its first packet', client('client-crash-after-first')],
   ['client that sends garbage', client('client-garbage')],
 ];
-
-function target(name: string, config: Partial<TargetConfig>): Target {
-  return {
-    config: {
-      name,
-      description: name,
-      mtu: 1400,
-      capabilities: { zeroRtt: true, pingInHandshakeReply: true },
-      ...config,
-    },
-    dir: process.cwd(),
-    expectedFailures: new Map(),
-    implementation: unprobed('a broken test endpoint'),
-    attached: null,
-  };
-}
 
 /**
  * Cases a broken endpoint may pass, with why: what they check was done. A server silent after
@@ -78,7 +63,7 @@ describe('soundness: broken endpoints pass no case', () => {
         const role = config.server === undefined ? 'client' : 'server';
         const cases = allCases.filter((c) => c.role === role);
         // A failure by time-out is as much a failure as any: short limits keep the matrix quick.
-        const r = await runCases(cases, target(name, config), {
+        const r = await runCases(cases, testTarget(name, config), {
           caseTimeoutMs: 12_000,
           deadline: performance.now() + 150_000,
           concurrency: name.includes('after the handshake') ? 6 : 4,

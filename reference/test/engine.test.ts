@@ -3,7 +3,6 @@
 import { constant } from '@qotp/spec';
 import { describe, expect, it } from 'vitest';
 import {
-  encodeData,
   encodeInitCryptoRcv,
   encodePayload,
   Endpoint,
@@ -13,7 +12,7 @@ import {
   type Outgoing,
 } from '../src/index.js';
 import { prng } from './helpers.js';
-import { simulatedPair } from './sim/simnet.js';
+import { segmentsFrom, simulatedPair, warmSender } from './sim/simnet.js';
 
 describe('StreamSender', () => {
   // An ACK names stream, offset and length: it cannot tell a PING from an empty CLOSE at the
@@ -120,16 +119,7 @@ describe('StreamReceiver', () => {
  * flight, all lost. `t` is where a's clock stands.
  */
 function threeLostSegments(seed: number) {
-  const { a, b, net } = simulatedPair(seed);
-  const conn = a.connect('b');
-  const sender = conn.stream(0).sender;
-  sender.write(new Uint8Array(100).fill(1));
-  net.run(
-    () => sender.inFlight.size === 0 && sender.sentOffset === 100,
-    () => {},
-    5e9,
-  );
-  (conn as unknown as { peerWindow: number }).peerWindow = 3 * 1400;
+  const { a, b, net, conn, sender } = warmSender(seed, 3 * 1400);
   sender.write(new Uint8Array(6000).fill(2));
   let t = net.now;
   for (const end = t + 50_000_000; t < end; t += 1_000_000) a.poll(t);
@@ -336,20 +326,8 @@ describe('receiver limits (clauses stream.buffer-full, stream.limit, stream.held
       5e9,
     );
     const server = [...b.connections.values()][0] as Connection;
-    let sn = 100;
-    const send = (streamId: number, offset: number, data: Uint8Array) =>
-      b.receive(
-        encodeData({
-          connId: conn.id,
-          secret: conn.secret as Uint8Array,
-          sn: sn++,
-          epoch: 0,
-          sealedByInitiator: true,
-          payload: encodePayload({ isClose: false, ack: null, stream: { streamId, offset, data } }),
-        }),
-        'a',
-        net.now,
-      );
+    const segment = segmentsFrom(conn, b, 100, () => net.now);
+    const send = (streamId: number, offset: number, data: Uint8Array) => segment(streamId, offset, data);
     return { b, server, send, now: () => net.now };
   }
 

@@ -6,7 +6,6 @@
 import { constant, spec } from '@qotp/spec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  encodeData,
   encodeInitRcv,
   encodeInitSnd,
   encodePayload,
@@ -17,7 +16,7 @@ import {
   type Outgoing,
 } from '../src/index.js';
 import { prng } from './helpers.js';
-import { CLEAN, SimNet, simulatedPair } from './sim/simnet.js';
+import { CLEAN, segmentsFrom, SimNet, simulatedPair, warmSender } from './sim/simnet.js';
 
 const FOLLOWED: MachineId[] = [
   'initiator-handshake',
@@ -287,24 +286,9 @@ describe('the engine against the transition tables', () => {
       const conn = a.connect('b');
       expect(echo(net, conn, b, 1_000)).toBe(1_000);
       const server = [...b.connections.values()][0] as Connection;
-      let sn = 1_000_000; // above a's own numbers
+      const segment = segmentsFrom(conn, b, 1_000_000, () => net.now); // above a's own numbers
       const from = (streamId: number, offset: number, length: number, isClose = false) =>
-        b.receive(
-          encodeData({
-            connId: conn.id,
-            secret: conn.secret as Uint8Array,
-            sn: sn++,
-            epoch: 0,
-            sealedByInitiator: true,
-            payload: encodePayload({
-              isClose,
-              ack: null,
-              stream: { streamId, offset, data: new Uint8Array(length).fill(offset & 255) },
-            }),
-          }),
-          'a',
-          net.now,
-        );
+        segment(streamId, offset, new Uint8Array(length).fill(offset & 255), isClose);
       from(5, 0, 10); // segment
       from(5, 20, 10, true); // close, its end 30 behind the gap at 10..20
       from(5, 10, 10); // below-end
@@ -326,16 +310,7 @@ describe('the engine against the transition tables', () => {
   );
 
   it('a window too small for one more packet, with data waiting and nothing in flight: a window probe', () => {
-    const { a, net } = simulatedPair(56);
-    const conn = a.connect('b');
-    const sender = conn.stream(0).sender;
-    sender.write(new Uint8Array(100).fill(1));
-    net.run(
-      () => sender.inFlight.size === 0 && sender.sentOffset === 100,
-      () => {},
-      5e9,
-    );
-    (conn as unknown as { peerWindow: number }).peerWindow = 100; // as if the peer's last ACK said so
+    const { a, net, sender } = warmSender(56, 100);
     sender.write(new Uint8Array(100).fill(2));
     let probes = 0;
     for (let t = net.now; t < net.now + 1e9; t += 10e6) probes += a.poll(t).length;

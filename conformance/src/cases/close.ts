@@ -119,6 +119,16 @@ function closeThenData(open: Open, data: Uint8Array, secondCloseAt: number | nul
   return BEYOND_END;
 }
 
+/** Echoes `data` on `streamId` in full, so that the endpoint's write position is known when a CLOSE comes. */
+async function echoBeforeClose(ctx: CaseContext, open: Open, streamId: number, data: Uint8Array): Promise<void> {
+  const got = await echo(open, streamId, data);
+  ctx.expect(
+    'close.answer',
+    equal(got, data),
+    `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`,
+  );
+}
+
 export const closeCases: CaseDefinition[] = [
   onConnection(
     {
@@ -128,12 +138,7 @@ export const closeCases: CaseDefinition[] = [
     },
     async (ctx: CaseContext, open: Open) => {
       const data = pattern(4000, 5);
-      const got = await echo(open, 0, data);
-      ctx.expect(
-        'close.answer',
-        equal(got, data),
-        `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`,
-      );
+      await echoBeforeClose(ctx, open, 0, data);
       open.peer.send(
         open.conn.data(dataPayload(0, data.length, new Uint8Array(0), true)),
         `empty CLOSE of stream 0 at ${data.length}`,
@@ -198,12 +203,7 @@ export const closeCases: CaseDefinition[] = [
       // known when the CLOSE arrives; what the CLOSE carries reaches the application only
       // after the CLOSE was answered, and what it writes then is not sent.
       const data = pattern(3000, 14);
-      const got = await echo(open, 6, data);
-      ctx.expect(
-        'close.answer',
-        equal(got, data),
-        `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`,
-      );
+      await echoBeforeClose(ctx, open, 6, data);
       const last = pattern(500, 15);
       open.peer.send(
         open.conn.data(dataPayload(6, data.length, last, true)),
@@ -244,12 +244,7 @@ export const closeCases: CaseDefinition[] = [
         d.decoded?.payload?.isClose === true && d.decoded.payload.stream?.streamId === 5;
       autoAck(open, WINDOW, (d) => holding && isCloseOf(d));
       const data = pattern(3000, 12);
-      const got = await echo(open, 5, data);
-      ctx.expect(
-        'close.answer',
-        equal(got, data),
-        `the echo before the CLOSE is incomplete: ${got.length} of ${data.length} bytes`,
-      );
+      await echoBeforeClose(ctx, open, 5, data);
       const since = open.peer.send(
         open.conn.data(dataPayload(5, data.length, new Uint8Array(0), true)),
         `empty CLOSE of stream 5 at ${data.length}`,

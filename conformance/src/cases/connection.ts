@@ -17,6 +17,7 @@ import {
   onConnection,
   type Open,
   pattern,
+  received,
   REPLY_MS,
   RTO_WAIT_MS,
   sendStream,
@@ -223,8 +224,7 @@ export const connectionCases: CaseDefinition[] = [
       );
       autoAck(open);
       open.peer.send(open.conn.data(ackOnly(0, 0, 0)), `ACK-only opening the window to ${WINDOW} bytes`);
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
-      const got = streamState(open.peer, open.conn, 0).bytes;
+      const got = await received(open, 0, data.length, REPLY_MS);
       ctx.expect(
         'flow.window-respected',
         equal(got, data),
@@ -286,8 +286,7 @@ export const connectionCases: CaseDefinition[] = [
       );
       const seen = probes.map((p) => `on stream ${p.decoded?.payload?.stream?.streamId} at ${sinceClosed(p)} ms`);
       ctx.note(`probes ${seen.join(', ')} after the window closed`);
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS);
-      const got = streamState(open.peer, open.conn, 0).bytes;
+      const got = await received(open, 0, data.length, REPLY_MS);
       ctx.expect(
         'flow.window-probe',
         equal(got, data),
@@ -349,8 +348,7 @@ export const connectionCases: CaseDefinition[] = [
       acknowledge(open.reply);
       const data = pattern(SMALL_WINDOW_BYTES, 23);
       sendStream(open, 0, data);
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, 10_000);
-      const got = streamState(open.peer, open.conn, 0).bytes;
+      const got = await received(open, 0, data.length, 10_000);
       ctx.note(`at most ${most} bytes unacknowledged at once, window ${SMALL_WINDOW}`);
       // Nothing sent at all: the small code read as 0. Some sent, then nothing although all of
       // it was acknowledged: the count of bytes in flight does not come down as it should.
@@ -423,8 +421,7 @@ export const connectionCases: CaseDefinition[] = [
           `endpoint holds a due retransmission back because the window looks full`,
       );
       ctx.note(`resent ${(copy.t - first.t).toFixed(0)} ms after its first transmission, with the window full of it`);
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS * 3);
-      const got = streamState(open.peer, open.conn, 0).bytes;
+      const got = await received(open, 0, data.length, REPLY_MS * 3);
       ctx.expect(
         'flow.retransmit-past-window',
         equal(got, data),
@@ -455,8 +452,7 @@ export const connectionCases: CaseDefinition[] = [
         sendStream(open, 1, data.subarray(at, at + 20_000), { segment: 1200, from: at });
         await open.peer.collect(20);
       }
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 1).bytes.length >= data.length, IN_FLIGHT_MS);
-      const got = streamState(open.peer, open.conn, 1).bytes;
+      const got = await received(open, 1, data.length, IN_FLIGHT_MS);
       ctx.expect(
         'flow.in-flight',
         equal(got, data),

@@ -20,12 +20,11 @@ import {
   PROBE_STREAM,
   probePayload,
   probeReactions,
+  received,
   REPLY_MS,
   RTO_WAIT_MS,
   SILENCE_MS,
-  streamState,
   text,
-  waitUntil,
 } from '../kit/index.js';
 import type { Datagram } from '../capture/datagram.js';
 
@@ -138,8 +137,7 @@ export const handshakeCases: CaseDefinition[] = [
       // packet during the handshake), so the tester sends one right away, as a client would.
       const later = text('after the handshake');
       const laterEcho = await echo(open, 1, later);
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= first.length, REPLY_MS);
-      const got = streamState(open.peer, open.conn, 0).bytes;
+      const got = await received(open, 0, first.length, REPLY_MS);
       ctx.expect(
         'crypto.init-crypto-snd.secret',
         equal(got, first),
@@ -165,8 +163,7 @@ export const handshakeCases: CaseDefinition[] = [
       // its InitCryptoSnd, so the responder never sees a Data packet.
       const first = text('echoed without any Data packet from the initiator');
       const open = await handshake(ctx, { zeroRtt: first });
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= first.length, REPLY_MS);
-      const got = streamState(open.peer, open.conn, 0).bytes;
+      const got = await received(open, 0, first.length, REPLY_MS);
       const carriers = fromEndpoint(open.peer, open.conn).filter(
         (d) => (d.decoded?.payload?.stream?.data.length ?? 0) > 0,
       );

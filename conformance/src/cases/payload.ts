@@ -18,8 +18,8 @@ import {
   type Open,
   pattern,
   probePayload,
+  received,
   REPLY_MS,
-  streamState,
   text,
   waitUntil,
   WINDOW,
@@ -94,8 +94,7 @@ export const payloadCases: CaseDefinition[] = [
       for (const d of sent)
         if (d.bytes.length !== mtu)
           throw new Error(`the tester built a ${d.bytes.length}-byte datagram where the MTU of ${mtu} was meant`);
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 21).bytes.length >= data.length, REPLY_MS * 2);
-      const got = streamState(open.peer, open.conn, 21).bytes;
+      const got = await received(open, 21, data.length, REPLY_MS * 2);
       ctx.expect(
         'payload.max-data',
         equal(got, data),
@@ -135,8 +134,7 @@ export const payloadCases: CaseDefinition[] = [
         open.conn.data(dataPayload(1, 0, new Uint8Array(0))),
         'PING in a Data packet: the handshake completed',
       );
-      await waitUntil(open.peer, () => streamState(open.peer, open.conn, 0).bytes.length >= data.length, REPLY_MS * 2);
-      const got = streamState(open.peer, open.conn, 0).bytes;
+      const got = await received(open, 0, data.length, REPLY_MS * 2);
       ctx.expect(
         'payload.max-data',
         equal(got, data),

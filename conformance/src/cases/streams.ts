@@ -19,6 +19,7 @@ import {
   onConnection,
   type Open,
   pattern,
+  received,
   REPLY_MS,
   sendStream,
   SILENCE_MS,
@@ -60,11 +61,7 @@ async function deliverySegments(
       `DATA stream ${streamId} bytes ${start}..${end}`,
     );
   }
-  await waitUntil(
-    open.peer,
-    () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length,
-    REPLY_MS * 2,
-  );
+  await received(open, streamId, data.length, REPLY_MS * 2);
   await open.peer.collect(SILENCE_MS / 2);
   return streamState(open.peer, open.conn, streamId).bytes;
 }

@@ -85,6 +85,12 @@ export function probeReactions(peer: TesterPeer, conn: PeerConnection, since: nu
   );
 }
 
+/** What came back on `streamId`, once it is `length` bytes or `ms` passed. */
+export async function received(open: Open, streamId: number, length: number, ms: number): Promise<Uint8Array> {
+  await waitUntil(open.peer, () => streamState(open.peer, open.conn, streamId).bytes.length >= length, ms);
+  return streamState(open.peer, open.conn, streamId).bytes;
+}
+
 /** Waits until `done()` holds, re-checked at each datagram; false when `ms` passed first. */
 export async function waitUntil(peer: TesterPeer, done: () => boolean, ms: number): Promise<boolean> {
   if (done()) return true;

@@ -6,7 +6,7 @@ import type { Datagram } from '../capture/datagram.js';
 import { PeerConnection } from '../peer/peer-connection.js';
 import type { TesterPeer } from '../peer/tester-peer.js';
 import type { CaseContext } from './case.js';
-import { streamState, waitUntil, type Open } from './observe.js';
+import { type Open, received } from './observe.js';
 import { ackOnly, dataPayload, WINDOW } from './payloads.js';
 import { REPLY_MS } from './timing.js';
 
@@ -125,10 +125,5 @@ export async function echo(
   options: { segment?: number; close?: boolean; waitMs?: number } = {},
 ): Promise<Uint8Array> {
   sendStream(open, streamId, data, options);
-  await waitUntil(
-    open.peer,
-    () => streamState(open.peer, open.conn, streamId).bytes.length >= data.length,
-    options.waitMs ?? REPLY_MS * 2,
-  );
-  return streamState(open.peer, open.conn, streamId).bytes;
+  return received(open, streamId, data.length, options.waitMs ?? REPLY_MS * 2);
 }

@@ -63,6 +63,16 @@ function openData(
   }
 }
 
+/** A Data packet of the endpoint's with a stream section: the packet opened and the section; null for anything else. */
+function endpointSegment(
+  bytes: Uint8Array,
+  secrets: Map<bigint, Uint8Array>,
+): { o: NonNullable<ReturnType<typeof openData>>; s: StreamSection } | null {
+  const o = openData(bytes, secrets, false);
+  const s = o?.payload.stream;
+  return o === null || s === null || s === undefined ? null : { o, s };
+}
+
 /**
  * A data segment the endpoint sent in a Data packet: the packet opened, the segment and its key
  * "connection/stream/offset"; null for anything else.
@@ -71,13 +81,25 @@ function endpointData(
   bytes: Uint8Array,
   secrets: Map<bigint, Uint8Array>,
 ): { opened: NonNullable<ReturnType<typeof openData>>; segment: StreamSection; key: string } | null {
-  const opened = openData(bytes, secrets, false);
-  const segment = opened?.payload.stream;
-  if (opened === null || segment === null || segment === undefined || segment.data.length === 0) return null;
-  return { opened, segment, key: `${readUint64(bytes, 1)}/${segment.streamId}/${segment.offset}` };
+  const seg = endpointSegment(bytes, secrets);
+  if (seg === null || seg.s.data.length === 0) return null;
+  return { opened: seg.o, segment: seg.s, key: `${readUint64(bytes, 1)}/${seg.s.streamId}/${seg.s.offset}` };
 }
 
 const isInitSnd = (bytes: Uint8Array): boolean => isType(bytes, 'InitSnd');
+
+/** Transmissions counted by segment key: add() counts one more and returns the count. */
+function tally(): { add: (key: string) => number; get: (key: string) => number | undefined } {
+  const counts = new Map<string, number>();
+  return {
+    add: (key) => {
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      return n;
+    },
+    get: (key) => counts.get(key),
+  };
+}
 
 /** Opens any encrypted packet the endpoint sent (a reply or Data), or null. */
 function openFromEndpoint(
@@ -97,6 +119,24 @@ function openFromEndpoint(
   }
 }
 
+/**
+ * Seals `plaintext` under `header` as a packet that opened as `o` was sealed (its secret, sequence
+ * number and epoch, by the responder), but for what `change` says.
+ */
+function sealLike(
+  header: Uint8Array,
+  plaintext: Uint8Array,
+  o: { secret: Uint8Array; sn: number; epoch: number },
+  change: { secret?: Uint8Array; sn?: number; sealedByInitiator?: boolean } = {},
+): Uint8Array {
+  return sealPacket(header, plaintext, {
+    secret: change.secret ?? o.secret,
+    sn: change.sn ?? o.sn,
+    epoch: o.epoch,
+    sealedByInitiator: change.sealedByInitiator ?? false,
+  });
+}
+
 /** Reseals what the endpoint sent with other keys or another plaintext. */
 function resealed(
   bytes: Uint8Array,
@@ -110,12 +150,7 @@ function resealed(
   const o = openFromEndpoint(bytes, secrets);
   if (o === null) return bytes;
   const c = change(o);
-  return sealPacket(bytes.slice(0, o.header), c.plaintext ?? o.plaintext, {
-    secret: c.secret ?? o.secret,
-    sn: o.sn,
-    epoch: o.epoch,
-    sealedByInitiator: c.sealedByInitiator ?? false,
-  });
+  return sealLike(bytes.slice(0, o.header), c.plaintext ?? o.plaintext, o, c);
 }
 
 /**
@@ -188,13 +223,7 @@ const reseal = (
   o: { secret: Uint8Array; sn: number; epoch: number },
   payload: Payload,
   sealedByInitiator: boolean,
-): Uint8Array =>
-  sealPacket(bytes.slice(0, DATA_HEADER), encodePayload(payload), {
-    secret: o.secret,
-    sn: o.sn,
-    epoch: o.epoch,
-    sealedByInitiator,
-  });
+): Uint8Array => sealLike(bytes.slice(0, DATA_HEADER), encodePayload(payload), o, { sealedByInitiator });
 
 /**
  * Seals new Data packets of a connection (the one `connOf` names) under sequence numbers counted
@@ -259,6 +288,28 @@ function answeredWithAck(
       back(mint(b, { isClose: false, ack: { ...ack, window: CAPACITY }, stream: null }, o.secret, false));
     },
     toTester: (b, send) => send(b),
+  };
+}
+
+/**
+ * Passes everything and, after each of the endpoint's Data packets with a stream section that
+ * `extra` answers, sends the tester that packet's stream section `extra` makes, in a Data packet
+ * of the endpoint's own (fresh sequence numbers far above the endpoint's).
+ */
+function segmentAdded(
+  secrets: Map<bigint, Uint8Array>,
+  extra: (o: NonNullable<ReturnType<typeof openData>>, s: StreamSection) => StreamSection | null,
+): { toEndpoint: Rewrite; toTester: Rewrite } {
+  const mint = minter(2 ** 32);
+  return {
+    toEndpoint: (b, send) => send(b),
+    toTester: (b, send) => {
+      send(b);
+      const seg = endpointSegment(b, secrets);
+      const added = seg === null ? null : extra(seg.o, seg.s);
+      if (seg === null || added === null) return;
+      send(mint(b, { isClose: false, ack: null, stream: added }, seg.o.secret, false, seg.o.epoch));
+    },
   };
 }
 
@@ -372,14 +423,7 @@ function rewrites(
               const opened = openPacket(b, DATA_HEADER, { secret, epoch: 0, sealedByInitiator: true });
               const header = b.slice(0, DATA_HEADER);
               writeUint64(header, 1, connId);
-              return send(
-                sealPacket(header, opened.payload, {
-                  secret,
-                  sn: opened.sn,
-                  epoch: opened.epoch,
-                  sealedByInitiator: true,
-                }),
-              );
+              return send(sealLike(header, opened.payload, { ...opened, secret }, { sealedByInitiator: true }));
             } catch {
               // not this connection's keys
             }
@@ -466,14 +510,13 @@ function rewrites(
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || s.data.length > 0 || o.payload.isClose) send(b);
+          const { o, s } = endpointSegment(b, secrets) ?? {};
+          if (o === undefined || s === undefined || s.data.length > 0 || o.payload.isClose) send(b);
         },
       };
     case 'no-give-up-wait': {
       // From a segment's sixth transmission on, the connection is gone both ways.
-      const copies = new Map<string, number>();
+      const copies = tally();
       const closed = new Set<bigint>();
       const open = (b: Uint8Array) => b.length < 9 || !closed.has(readUint64(b, 1));
       return {
@@ -483,8 +526,7 @@ function rewrites(
           const s = openData(b, secrets, false)?.payload.stream;
           if (s !== null && s !== undefined && s.data.length > 0) {
             const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset}`;
-            const n = (copies.get(key) ?? 0) + 1;
-            copies.set(key, n);
+            const n = copies.add(key);
             if (n === constant('MaxTransmissions')) closed.add(readUint64(b, 1));
           }
           send(b);
@@ -615,14 +657,7 @@ function rewrites(
             const plaintext = opened.payload.slice();
             if (((plaintext[0] as number) & PAYLOAD_VERSION_MASK) === 0) return send(b);
             plaintext[0] = (plaintext[0] as number) & ~PAYLOAD_VERSION_MASK;
-            send(
-              sealPacket(b.slice(0, DATA_HEADER), plaintext, {
-                secret,
-                sn: opened.sn,
-                epoch: opened.epoch,
-                sealedByInitiator: true,
-              }),
-            );
+            send(sealLike(b.slice(0, DATA_HEADER), plaintext, { ...opened, secret }, { sealedByInitiator: true }));
           } catch {
             send(b);
           }
@@ -644,12 +679,7 @@ function rewrites(
           send(
             previous === undefined || odd
               ? b
-              : sealPacket(b.slice(0, DATA_HEADER), encodePayload(o.payload), {
-                  secret: o.secret,
-                  sn: previous,
-                  epoch: o.epoch,
-                  sealedByInitiator: false,
-                }),
+              : sealLike(b.slice(0, DATA_HEADER), encodePayload(o.payload), o, { sn: previous }),
           );
         },
       };
@@ -661,14 +691,7 @@ function rewrites(
           const o = openData(b, secrets, false);
           // Only where the six more bytes still fit the MTU, so the datagram breaks no other rule.
           if (o === null || b.length + 2 * (wideBytes - narrowBytes) > MTU) return send(b);
-          send(
-            sealPacket(b.slice(0, DATA_HEADER), widened(o.payload), {
-              secret: o.secret,
-              sn: o.sn,
-              epoch: o.epoch,
-              sealedByInitiator: false,
-            }),
-          );
+          send(sealLike(b.slice(0, DATA_HEADER), widened(o.payload), o));
         },
       };
     case 'reply-type-per-stream': {
@@ -697,14 +720,7 @@ function rewrites(
           streams.set(connId, seen);
           if (seen.has(s.streamId)) return send(b);
           seen.add(s.streamId);
-          send(
-            sealPacket(header, encodePayload(o.payload), {
-              secret: o.secret,
-              sn: o.sn,
-              epoch: o.epoch,
-              sealedByInitiator: false,
-            }),
-          );
+          send(sealLike(header, encodePayload(o.payload), o));
         },
       };
     }
@@ -717,14 +733,7 @@ function rewrites(
         toTester: (b, send) => {
           const o = openFromEndpoint(b, secrets);
           if (o === null) return send(b);
-          send(
-            sealPacket(b.slice(0, o.header), o.plaintext, {
-              secret: o.secret,
-              sn: next++,
-              epoch: o.epoch,
-              sealedByInitiator: false,
-            }),
-          );
+          send(sealLike(b.slice(0, o.header), o.plaintext, o, { sn: next++ }));
         },
       };
     }
@@ -754,7 +763,7 @@ function rewrites(
           seen.set(connId, fake);
           const header = b.slice(0, o.header);
           if (isType(b, 'InitRcv', 'InitCryptoRcv')) header.set(fixedPublic, epAt); // the same offset in both
-          send(sealPacket(header, o.plaintext, { secret: fake, sn: o.sn, epoch: o.epoch, sealedByInitiator: false }));
+          send(sealLike(header, o.plaintext, o, { secret: fake }));
         },
       };
     }
@@ -767,14 +776,7 @@ function rewrites(
           if (o === null || ++n % 5 !== 0) return send(b);
           const header = b.slice(0, DATA_HEADER);
           writeUint64(header, 1, readUint64(b, 1) + 1n);
-          send(
-            sealPacket(header, encodePayload(o.payload), {
-              secret: o.secret,
-              sn: o.sn,
-              epoch: o.epoch,
-              sealedByInitiator: false,
-            }),
-          );
+          send(sealLike(header, encodePayload(o.payload), o));
         },
       };
     }
@@ -870,7 +872,7 @@ function rewrites(
       };
     case 'never-gives-up': {
       const mint = minter(2 ** 32);
-      const copies = new Map<string, number>();
+      const copies = tally();
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
@@ -878,8 +880,7 @@ function rewrites(
           const d = endpointData(b, secrets);
           if (d === null) return;
           const { opened: o, segment: s, key } = d;
-          const n = (copies.get(key) ?? 0) + 1;
-          copies.set(key, n);
+          const n = copies.add(key);
           // A seventh transmission, one RTO after the sixth, where the spec allows six.
           if (n === constant('MaxTransmissions'))
             setTimeout(() => send(mint(b, { isClose: false, ack: null, stream: s }, o.secret, false, o.epoch)), RTO_MS);
@@ -897,9 +898,8 @@ function rewrites(
         },
         toTester: (b, send) => {
           send(b);
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || !o.payload.isClose) return;
+          const { o, s } = endpointSegment(b, secrets) ?? {};
+          if (o === undefined || s === undefined || !o.payload.isClose) return;
           const key = `${readUint64(b, 1)}/${s.streamId}/${s.offset + s.data.length}`;
           // Ten more copies 50 ms apart while unacknowledged: a CLOSE sent on every flush.
           let extra = 0;
@@ -915,9 +915,8 @@ function rewrites(
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || s.data.length < 2) return send(b);
+          const { o, s } = endpointSegment(b, secrets) ?? {};
+          if (o === undefined || s === undefined || s.data.length < 2) return send(b);
           // The first segment of each stream delivered back to front, its copies alike.
           const key = `${readUint64(b, 1)}/${s.streamId}`;
           if (s.offset === 0) reversed.add(key);
@@ -930,9 +929,8 @@ function rewrites(
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || (s.streamId !== 1 && s.streamId !== 2)) return send(b);
+          const { o, s } = endpointSegment(b, secrets) ?? {};
+          if (o === undefined || s === undefined || (s.streamId !== 1 && s.streamId !== 2)) return send(b);
           // What the endpoint echoes of stream 1 goes out on stream 2 and the other way round.
           send(reseal(b, o, { ...o.payload, stream: { ...s, streamId: 3 - s.streamId } }, false));
         },
@@ -992,25 +990,13 @@ function rewrites(
         toEndpoint: pass,
         toTester: rewriteAcks(secrets, (ack) => ({ ...ack, window: decodeRcvWindow(encodeRcvWindow(CAPACITY * 4)) })),
       };
-    case 'data-after-close': {
-      const mint = minter(2 ** 32);
-      return {
-        toEndpoint: pass,
-        toTester: (b, send) => {
-          send(b);
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || !o.payload.isClose) return;
-          // Ten bytes past the end the CLOSE just fixed, as a sender that keeps writing would.
-          const late = {
-            streamId: s.streamId,
-            offset: s.offset + s.data.length,
-            data: new TextEncoder().encode('after end!'),
-          };
-          send(mint(b, { isClose: false, ack: null, stream: late }, o.secret, false, o.epoch));
-        },
-      };
-    }
+    case 'data-after-close':
+      // Ten bytes past the end a CLOSE just fixed, as a sender that keeps writing would.
+      return segmentAdded(secrets, (o, s) =>
+        o.payload.isClose
+          ? { streamId: s.streamId, offset: s.offset + s.data.length, data: new TextEncoder().encode('after end!') }
+          : null,
+      );
     case 'no-next-epoch':
       return {
         toEndpoint: (b, send) => {
@@ -1176,9 +1162,8 @@ function rewrites(
       return {
         toEndpoint: pass,
         toTester: (b, send) => {
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || s.streamId !== 5) return send(b);
+          const { o, s } = endpointSegment(b, secrets) ?? {};
+          if (o === undefined || s === undefined || s.streamId !== 5) return send(b);
           owner ??= { packet: b.slice(0, DATA_HEADER), secret: o.secret };
           if (readUint64(owner.packet, 1) === readUint64(b, 1)) return send(b);
           if (o.payload.ack !== null) send(reseal(b, o, { ...o.payload, isClose: false, stream: null }, false));
@@ -1186,19 +1171,9 @@ function rewrites(
         },
       };
     }
-    case 'ping-doubled': {
-      const mint = minter(2 ** 32);
-      return {
-        toEndpoint: pass,
-        toTester: (b, send) => {
-          send(b);
-          const o = openData(b, secrets, false);
-          const s = o?.payload.stream;
-          if (o === null || s === null || s === undefined || s.data.length > 0 || o.payload.isClose) return;
-          send(mint(b, { isClose: false, ack: null, stream: s }, o.secret, false, o.epoch));
-        },
-      };
-    }
+    case 'ping-doubled':
+      // Every PING twice, the copy right behind it.
+      return segmentAdded(secrets, (o, s) => (s.data.length === 0 && !o.payload.isClose ? s : null));
     case 'responder-waits-for-data': {
       // Connections whose first reply went out, and those the tester has sent a Data packet on.
       const replied = new Set<bigint>();
@@ -1224,7 +1199,7 @@ function rewrites(
     case 'karn-rule': {
       // After an ACK of a segment sent more than once, until an ACK of one sent once: every new
       // segment goes again at the default RTO if still unacknowledged, as with no RTT sample.
-      const copies = new Map<string, number>();
+      const copies = tally();
       const acked = new Set<string>();
       const noSample = new Set<bigint>();
       const mint = minter(2 ** 32);
@@ -1245,12 +1220,11 @@ function rewrites(
           const d = endpointData(b, secrets);
           if (d === null) return;
           const { opened: o, segment: s, key } = d;
-          const n = (copies.get(key) ?? 0) + 1;
-          copies.set(key, n);
+          const n = copies.add(key);
           if (n > 1 || !noSample.has(readUint64(b, 1))) return;
           setTimeout(() => {
             if (acked.has(key)) return;
-            copies.set(key, (copies.get(key) ?? 0) + 1);
+            copies.add(key);
             send(mint(b, { isClose: o.payload.isClose, ack: null, stream: s }, o.secret, false, o.epoch));
           }, RTO_MS);
         },

@@ -1,7 +1,7 @@
 // A simulated network and clock for two endpoints, in the manner of swp's SimNet:
 // every datagram is delayed, and by the seed's dice lost, duplicated or reordered.
 // Nothing here reads a real clock or Math.random, so a seed replays exactly.
-import { Endpoint, type EngineEvent } from '../../src/index.js';
+import { type Connection, encodeData, encodePayload, Endpoint, type EngineEvent } from '../../src/index.js';
 import { prng } from '../helpers.js';
 
 export interface NetConditions {
@@ -141,4 +141,44 @@ export function simulatedPair(
   const a = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
   const b = new Endpoint({ identityPrivateKey: keys(32), randomBytes: (n) => keys(n) });
   return { a, b, net: new SimNet(a, b, conditions, seed) };
+}
+
+/**
+ * `a` connected to `b` with the first 100 bytes of stream 0 sent and acknowledged, then the
+ * window `a` was told set to `window` bytes, as if `b`'s last ACK had said so.
+ */
+export function warmSender(seed: number, window: number) {
+  const { a, b, net } = simulatedPair(seed);
+  const conn = a.connect('b');
+  const sender = conn.stream(0).sender;
+  sender.write(new Uint8Array(100).fill(1));
+  net.run(
+    () => sender.inFlight.size === 0 && sender.sentOffset === 100,
+    () => {},
+    5e9,
+  );
+  (conn as unknown as { peerWindow: number }).peerWindow = window;
+  return { a, b, net, conn, sender };
+}
+
+/**
+ * Hands `to` a Data packet of `conn`'s (the initiator's connection to it) carrying one stream
+ * segment, sealed under sequence numbers counted from `firstSn`, at `now()`: packets as the
+ * initiator would send them, made by the test.
+ */
+export function segmentsFrom(conn: Connection, to: Endpoint, firstSn: number, now: () => number) {
+  let sn = firstSn;
+  return (streamId: number, offset: number, data: Uint8Array, isClose = false) =>
+    to.receive(
+      encodeData({
+        connId: conn.id,
+        secret: conn.secret as Uint8Array,
+        sn: sn++,
+        epoch: 0,
+        sealedByInitiator: true,
+        payload: encodePayload({ isClose, ack: null, stream: { streamId, offset, data } }),
+      }),
+      'a',
+      now(),
+    );
 }

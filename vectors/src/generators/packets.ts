@@ -588,40 +588,22 @@ function mutationTests(k: Keys): TestSpec[] {
       bytes: point,
       what: `replace the ${message} ephemeral key with the low-order point ${pointName}`,
     });
-    tests.push(
-      {
-        id: `invalid.init-snd.low-order-${pointName}`,
-        comment: `InitSnd whose ephemeral key is the low-order point '${pointName}'.`,
+    // Each message that carries an ephemeral key: the initiator's at offset 1, the responder's at 9.
+    const carriers: [string, string, Sealing, 'initiator' | 'responder', number][] = [
+      ['init-snd', 'InitSnd', snd, 'initiator', 1],
+      ['init-rcv', 'InitRcv', initRcv(), 'responder', 9],
+      ['init-crypto-snd', 'InitCryptoSnd', initCryptoSnd(), 'initiator', 1],
+      ['init-crypto-rcv', 'InitCryptoRcv', initCryptoRcv(), 'responder', 9],
+    ];
+    for (const [slug, type, sealing, side, offset] of carriers)
+      tests.push({
+        id: `invalid.${slug}.low-order-${pointName}`,
+        comment: `${type} whose ephemeral key is the low-order point '${pointName}'.`,
         clauses: ['crypto.keys.low-order'],
         flags: ['LowOrderKey'],
-        sealing: snd,
-        damage: lowOrder('initiator', 1),
-      },
-      {
-        id: `invalid.init-rcv.low-order-${pointName}`,
-        comment: `InitRcv whose ephemeral key is the low-order point '${pointName}'.`,
-        clauses: ['crypto.keys.low-order'],
-        flags: ['LowOrderKey'],
-        sealing: initRcv(),
-        damage: lowOrder('responder', 9),
-      },
-      {
-        id: `invalid.init-crypto-snd.low-order-${pointName}`,
-        comment: `InitCryptoSnd whose ephemeral key is the low-order point '${pointName}'.`,
-        clauses: ['crypto.keys.low-order'],
-        flags: ['LowOrderKey'],
-        sealing: initCryptoSnd(),
-        damage: lowOrder('initiator', 1),
-      },
-      {
-        id: `invalid.init-crypto-rcv.low-order-${pointName}`,
-        comment: `InitCryptoRcv whose ephemeral key is the low-order point '${pointName}'.`,
-        clauses: ['crypto.keys.low-order'],
-        flags: ['LowOrderKey'],
-        sealing: initCryptoRcv(),
-        damage: lowOrder('responder', 9),
-      },
-    );
+        sealing,
+        damage: lowOrder(side, offset),
+      });
   }
   return tests;
 }
