@@ -90,6 +90,11 @@ local function word(b, i) -- little-endian uint32 at b[i..i+3]
   return b[i] + b[i + 1] * 0x100 + b[i + 2] * 0x10000 + b[i + 3] * 0x1000000
 end
 
+local function put_word(out, n, v) -- little-endian uint32 v as word n (1-based) of out
+  out[4 * n - 3], out[4 * n - 2], out[4 * n - 1], out[4 * n] =
+    v % 256, math.floor(v / 0x100) % 256, math.floor(v / 0x10000) % 256, math.floor(v / 0x1000000)
+end
+
 local function quarter(x, a, b, c, d)
   x[a] = band(x[a] + x[b], 0xffffffff); x[d] = lrotate(bxor(x[d], x[a]), 16)
   x[c] = band(x[c] + x[d], 0xffffffff); x[b] = lrotate(bxor(x[b], x[c]), 12)
@@ -119,11 +124,7 @@ local function block(key, counter, nonce)
   for i = 1, 16 do x[i] = s[i] end
   rounds(x)
   local out = {}
-  for i = 1, 16 do
-    local v = band(x[i] + s[i], 0xffffffff)
-    out[4 * i - 3], out[4 * i - 2], out[4 * i - 1], out[4 * i] = v % 256, math.floor(v / 0x100) % 256,
-        math.floor(v / 0x10000) % 256, math.floor(v / 0x1000000)
-  end
+  for i = 1, 16 do put_word(out, i, band(x[i] + s[i], 0xffffffff)) end
   return out
 end
 
@@ -142,11 +143,7 @@ local function hchacha20(key, input)
   local x = state(key, word(input, 1), word(input, 5), word(input, 9), word(input, 13))
   rounds(x)
   local out = {}
-  for n, i in ipairs({ 1, 2, 3, 4, 13, 14, 15, 16 }) do
-    local v = x[i]
-    out[4 * n - 3], out[4 * n - 2], out[4 * n - 1], out[4 * n] = v % 256, math.floor(v / 0x100) % 256,
-        math.floor(v / 0x10000) % 256, math.floor(v / 0x1000000)
-  end
+  for n, i in ipairs({ 1, 2, 3, 4, 13, 14, 15, 16 }) do put_word(out, n, x[i]) end
   return out
 end
 
@@ -271,6 +268,8 @@ local f = {
       SPEC.header.version.description),
   type = ProtoField.uint8("qotp.type", "Message type", base.DEC, TYPE_NAMES, bits_of(SPEC.header.type),
       SPEC.header.type.description),
+  connection = ProtoField.uint32("qotp.connection", "Connection index", base.DEC, nil, nil,
+      "the capture's connections numbered from 0 as they first appear; qotp.connection == N shows one"),
   conn_id = ProtoField.uint64("qotp.conn_id", "Connection id", base.HEX, nil, nil,
       "uint64le; of a first packet, the first 8 bytes of the initiator's ephemeral key"),
   sn_masked = ProtoField.bytes("qotp.sn_masked", "Masked sequence number", base.NONE,
@@ -350,7 +349,17 @@ local function load_keylog()
   file:close()
 end
 function qotp.prefs_changed() loaded_from = nil end
-function qotp.init() loaded_from = nil end
+
+-- What the capture has shown of each connection (by connection id): who sealed its packets (the
+-- address that sent its first packet is the initiator), and its index in the order connections
+-- first appear, which filters one conversation as tcp.stream does (Wireshark 4.0's Lua has no
+-- conversation table to register with).
+local initiators, indices, connection_count = {}, {}, 0
+local function connection_index(conn)
+  if indices[conn] == nil then indices[conn], connection_count = connection_count, connection_count + 1 end
+  return indices[conn]
+end
+function qotp.init() loaded_from, initiators, indices, connection_count = nil, {}, {}, 0 end
 
 local function bytes_of(tvb, offset, length)
   local t = {}
@@ -379,8 +388,6 @@ local function nonce_of(epoch, sn, by_initiator)
   return n
 end
 
--- Who sealed each connection's packets: the address that sent its first packet is the initiator.
-local initiators = {}
 local function endpoint_of(pinfo) return tostring(pinfo.src) .. ":" .. tostring(pinfo.src_port) end
 
 local function window_bytes(code)
@@ -524,6 +531,11 @@ local function dissect_sealed(tvb, pinfo, tree, m)
         if m.filler then
           tree:add_le(f.filler_length, ptvb(0, SPEC.fillerLengthSize))
           local filler = ptvb(0, SPEC.fillerLengthSize):le_uint()
+          if SPEC.fillerLengthSize + filler >= ptvb:len() then
+            tree:add_proto_expert_info(e_payload, "the filler length " .. filler .. " leaves nothing of the "
+                .. ptvb:len() .. "-byte plaintext for a payload (clause crypto.init-crypto-snd.filler)")
+            return
+          end
           ptvb = ptvb(SPEC.fillerLengthSize + filler):tvb()
         end
         dissect_payload(ptvb, tree, pinfo)
@@ -555,7 +567,9 @@ function qotp.dissector(tvb, pinfo, tree)
     t:add_le(f.conn_id, tvb(1, 8)):append_text(" (from the ephemeral key)")
     initiators[conn_key(tvb, 1)] = initiators[conn_key(tvb, 1)] or endpoint_of(pinfo)
   end
-  pinfo.cols.info:append(" conn " .. conn_key(tvb, 1))
+  local conn = conn_key(tvb, 1)
+  t:add(f.connection, tvb(1, 8), connection_index(conn)):set_generated()
+  pinfo.cols.info:append(" conn " .. conn)
   if m.encrypted then dissect_sealed(tvb, pinfo, t, m) end
   return tvb:len()
 end

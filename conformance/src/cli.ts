@@ -5,7 +5,7 @@
 //   qotp-conformance --target HOST:PORT --pubkey HEX  a server started by hand
 //   qotp-conformance --config my-impl.json            a target file (launch commands, capabilities)
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import runnerPackage from '../package.json' with { type: 'json' };
@@ -14,6 +14,7 @@ import { cryptoBackend, QotpError } from '@qotp/reference';
 import { pinnedRelease, spec } from '@qotp/spec';
 import type { CaseDefinition } from './kit/case.js';
 import { allCases } from './cases/index.js';
+import { shellWord } from './capture/wireshark.js';
 import { htmlReport } from './report/html.js';
 import { junitXml } from './report/junit.js';
 import { markdownSummary } from './report/markdown.js';
@@ -113,7 +114,12 @@ function parsePubkey(hex: string): Uint8Array {
 const QUICK_CONCURRENCY = 8;
 
 /** A word as a POSIX shell reads it back: quoted unless it is plain. */
-const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`);
+
+/** Beside a target's captures (--out): for each case, the tshark command that shows its capture decrypted. */
+function tsharkLines(t: TargetReport): string {
+  const lines = t.cases.flatMap((c) => (c.artifacts === null ? [] : [`# ${c.id}: ${c.outcome}`, c.artifacts.tshark]));
+  return `# Each case's capture, decoded and decrypted by the suite's dissector: paste a line.\n${lines.join('\n')}\n`;
+}
 
 /**
  * The command that runs `t` again as this run did: how it was chosen (bundled by name, a target
@@ -371,6 +377,8 @@ async function main(): Promise<number> {
     process.stdout.write(`wrote ${path}\n`);
   };
   const writeReports = (report: Report) => {
+    if (artifactsDir !== null)
+      for (const t of report.targets) write(join(artifactsDir, t.name, 'tshark.txt'), () => tsharkLines(t));
     write(values.json, () => `${JSON.stringify(report, null, 1)}\n`);
     write(values.junit, () => junitXml(report));
     write(values.html, () => htmlReport(report, dirname(resolve(values.html as string))));

@@ -22,6 +22,7 @@ import { explainViolation, monitor } from './monitor.js';
 import { formatHostPort, parseHostPort } from '@qotp/reference/node';
 import { firstContact } from './peer/first-contact.js';
 import { writePcap } from './capture/pcap.js';
+import { tsharkCommand } from './capture/wireshark.js';
 import { keyLogOf } from './peer/tester-peer.js';
 import { fill } from './targets/commands.js';
 import { type Target } from './targets/config.js';
@@ -58,7 +59,8 @@ export interface CaseResult extends CaseRecord {
   durationMs: number;
   /** The tail of what the launched endpoint printed. */
   endpointOutput: string;
-  artifacts: { pcap: string; keylog: string } | null;
+  /** The case's capture, its key log and the tshark command that opens the one with the other. */
+  artifacts: { pcap: string; keylog: string; tshark: string } | null;
 }
 
 export interface RunOptions {
@@ -465,7 +467,7 @@ function writeArtifacts(c: CaseDefinition, result: CaseResult, dir: string, keyL
   const relayed = result.timeline.length === 0 ? result.relayCapture : null;
   writeFileSync(pcap, relayed?.pcap ?? writePcap(result.timeline));
   writeFileSync(keylog, relayed?.keyLog ?? keyLog);
-  result.artifacts = { pcap, keylog };
+  result.artifacts = { pcap, keylog, tshark: tsharkCommand(pcap, keylog) };
 }
 
 /**

@@ -136,6 +136,11 @@ it("the packed packages install into an empty folder and check a third-party tar
     'pcaps under --out',
   ).toBe(true);
   expect(existsSync(join(consumer, 'qotp-results/report.html'))).toBe(true);
+  // Beside the captures, the lines that open them in tshark, with the dissector the package ships.
+  const tshark = readFileSync(join(consumer, 'qotp-results/their/tshark.txt'), 'utf8');
+  const dissector = /-X lua_script:(\S+) /.exec(tshark)?.[1] ?? '';
+  expect(dissector.startsWith(join(consumer, 'node_modules')), tshark.slice(0, 500)).toBe(true);
+  expect(readFileSync(dissector, 'utf8')).toContain('register_heuristic("udp"');
 
   // The default targets of an installed runner: the reference runs, the Go target (built
   // only in a clone) is left out with one line saying why, and the run passes.

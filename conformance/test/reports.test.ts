@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allCases } from '../src/cases/index.js';
+import { DISSECTOR } from '../src/capture/wireshark.js';
 import { htmlReport } from '../src/report/html.js';
 import { junitXml } from '../src/report/junit.js';
 import { buildReport, replayOf, targetReport, type Report } from '../src/report/model.js';
@@ -143,6 +144,11 @@ describe('reports', () => {
     expect(readFileSync(c?.artifacts?.keylog as string, 'utf8')).toMatch(
       /^QOTP_SHARED_SECRET [0-9a-f]+ [0-9a-f]{64}$/m,
     );
+    // The command that opens it: the dissector built into the package, this key log, this pcap.
+    expect(c?.artifacts?.tshark).toBe(
+      `tshark -X lua_script:${DISSECTOR} -o qotp.keylog:${c?.artifacts?.keylog} -r ${c?.artifacts?.pcap}`,
+    );
+    expect(existsSync(DISSECTOR), 'the build copies wireshark/qotp.lua into dist').toBe(true);
   });
 
   it('the HTML report renders in headless Chromium and shows the packet timeline', async () => {

@@ -1,20 +1,25 @@
 // The dissector against what the suite itself decoded: four cases run against the reference
 // with --out (a pcap and key logs each), read back by tshark with qotp.lua and the tester's key
-// log, and every frame's fields compared with the case's timeline in the JSON report. The pure
-// Lua ciphers are checked on their own against RFC 8439 and @noble/ciphers.
+// log, and every frame's fields compared with the case's timeline in the JSON report; every
+// capture of a quick run of both bundled targets read without a malformed packet or a Lua error.
+// The pure Lua ciphers are checked on their own against RFC 8439 and @noble/ciphers.
 import { chacha20poly1305, xchacha20 } from '@noble/ciphers/chacha.js';
+import { writePcap } from '@qotp/conformance';
+import { decodePayload, readUint64 } from '@qotp/reference';
 import { spec } from '@qotp/spec';
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderDissector } from '../scripts/render.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const dissector = join(root, 'wireshark/qotp.lua');
+const cli = join(root, 'conformance/bin/qotp-conformance.js');
 const CASES = ['handshake.in-band', 'handshake.0rtt', 'encryption.tamper-tag', 'streams.ack-fields'];
 /** A case through an impaired relay: its capture is the relay's record, opened with the reference side's key log. */
 const RELAYED = 'impair.transfer-loss-5';
@@ -76,7 +81,7 @@ describe("tshark with qotp.lua reads the suite's captures as the suite does", ()
   beforeAll(() => {
     const grep = `^(${[...CASES, RELAYED].map((c) => c.replaceAll('.', '\\.')).join('|')})$`;
     const r = run('node', [
-      join(root, 'conformance/bin/qotp-conformance.js'),
+      cli,
       '--bundled',
       'reference',
       '--grep',
@@ -203,15 +208,7 @@ describe("tshark with qotp.lua reads the suite's captures as the suite does", ()
           },
         }),
       );
-      const r = run('node', [
-        join(root, 'conformance/bin/qotp-conformance.js'),
-        '--config',
-        target,
-        '--grep',
-        '^streams\\.in-order$',
-        '--out',
-        dir,
-      ]);
+      const r = run('node', [cli, '--config', target, '--grep', '^streams\\.in-order$', '--out', dir]);
       expect(r.out, r.all).toMatch(/^next: 0 passed, 1 failed$/m);
       const t = run('tshark', [
         '-X',
@@ -256,6 +253,184 @@ describe("tshark with qotp.lua reads the suite's captures as the suite does", ()
         timeline.map((d) => d.summary),
       );
       if (id === 'encryption.tamper-tag') expect(forged.length, 'the tampered datagram is marked').toBeGreaterThan(0);
+    },
+  );
+});
+
+describe('every capture of a quick run of both bundled targets', () => {
+  interface Datagram {
+    direction: 'in' | 'out';
+    summary: string;
+    problem: string | null;
+  }
+  interface QuickReport {
+    targets: {
+      name: string;
+      cases: {
+        id: string;
+        timeline: Datagram[];
+        timelineOmitted?: number;
+        artifacts: { pcap: string; keylog: string; tshark: string } | null;
+      }[];
+    }[];
+  }
+  const tshark = promisify(execFile);
+  const initSnd = String(spec.messageTypes.find((t) => t.name === 'InitSnd')?.code);
+
+  it(
+    'open in tshark with no malformed packet and no Lua error, a frame per datagram, and every datagram the ' +
+      'endpoint sent and the runner read is QOTP and authentic',
+    async () => {
+      const out = join(dir, 'quick');
+      // The Go original's expected failures do not matter here: what is read is the captures.
+      const r = run('node', [cli, '--quick', '--out', out, '--json', join(out, 'report.json')]);
+      const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as QuickReport;
+      expect(
+        report.targets.map((t) => t.name),
+        r.all,
+      ).toEqual(['reference', 'go']);
+      const captures = report.targets.flatMap((t) =>
+        t.cases.flatMap((c) => (c.artifacts === null ? [] : [{ target: t.name, ...c, ...c.artifacts }])),
+      );
+      expect(captures.length).toBeGreaterThan(100);
+      // The line --out writes beside the captures, pasted into a shell as a user would.
+      const lines = readFileSync(join(out, 'reference', 'tshark.txt'), 'utf8').split('\n');
+      const pasted = lines[lines.indexOf('# handshake.in-band: pass') + 1] ?? '';
+      expect(pasted).toBe(captures.find((c) => c.id === 'handshake.in-band')?.tshark);
+      const shown = run('sh', ['-c', pasted]);
+      expect(shown.status, shown.all).toBe(0);
+      expect(shown.out).toMatch(/QOTP.* InitSnd conn [0-9a-f]+/);
+      expect(shown.out).toMatch(/QOTP.* Data conn [0-9a-f]+ sn \d+/);
+      const problems: string[] = [];
+      const started = performance.now();
+      let frames = 0;
+      const read = async (c: (typeof captures)[number]) => {
+        const fields = ['qotp.type', 'qotp.authentic', '_ws.malformed', '_ws.expert.message'];
+        const { stdout } = await tshark(
+          'tshark',
+          [
+            ...['-X', `lua_script:${dissector}`, '-o', `qotp.keylog:${c.keylog}`, '-r', c.pcap],
+            ...['-T', 'fields', '-E', 'separator=|', ...fields.flatMap((x) => ['-e', x])],
+          ],
+          { maxBuffer: 64 << 20 },
+        );
+        const rows = stdout === '' ? [] : stdout.trimEnd().split('\n');
+        frames += rows.length;
+        const where = `${c.target} ${c.id}`;
+        const datagrams = c.timeline.length + (c.timelineOmitted ?? 0);
+        if (rows.length !== datagrams) problems.push(`${where}: ${rows.length} frames for ${datagrams} datagrams`);
+        rows.forEach((row, i) => {
+          const [type = '', authentic = '', malformed = '', expert = ''] = row.split('|');
+          // An exception in the QOTP tree, or any Lua error. (Another heuristic dissector that
+          // takes a garbage datagram can find it malformed; that is not the dissector's.)
+          if (expert.includes('Lua Error') || (type !== '' && expert.includes('Exception occurred')))
+            problems.push(`${where} frame ${i + 1}: ${expert}`);
+          const d = c.timelineOmitted === undefined ? c.timeline[i] : undefined;
+          if (d?.direction !== 'in' || d.problem !== null) return;
+          if (type === '') problems.push(`${where} frame ${i + 1}: not read as QOTP (the runner read ${d.summary})`);
+          else if (malformed !== '') problems.push(`${where} frame ${i + 1}: ${expert} (the runner read ${d.summary})`);
+          else if (type !== initSnd && authentic !== '1' && authentic !== 'True')
+            problems.push(`${where} frame ${i + 1}: not authentic (the runner read ${d.summary})`);
+        });
+      };
+      // Two tshark processes at a time: each is mostly its start-up.
+      for (let i = 0; i < captures.length; i += 2) await Promise.all(captures.slice(i, i + 2).map(read));
+      console.log(
+        `wireshark: ${captures.length} captures of a quick run (${frames} frames) read in ` +
+          `${Math.round(performance.now() - started)} ms`,
+      );
+      expect(problems).toEqual([]);
+    },
+    300_000,
+  );
+});
+
+describe("the vectors' packets", () => {
+  interface Vector {
+    id: string;
+    message: string;
+    sn: number;
+    epoch: number;
+    sealedByInitiator: boolean;
+    packet: string;
+    result: string;
+    damage?: unknown;
+    decoded?: { payload: string; sn: number; epoch: number; fillerLength?: number };
+  }
+  interface Group {
+    keySet: { connId: string; ephemeralSecret: string; identitySecret: string };
+    tests: Vector[];
+  }
+
+  it(
+    'the valid, undamaged crypto-message vectors of epochs 0 and 1, written into a pcap with their ' +
+      "groups' secrets as the key log, decode to their type, sequence number, epoch, sealing side and payload",
+    () => {
+      const file = JSON.parse(readFileSync(join(root, 'vectors/data/crypto-messages.json'), 'utf8')) as {
+        testGroups: Group[];
+      };
+      // The dissector tries epochs 0 and 1 (a capture starts at 0), so later epochs are left out, and
+      // packets damaged after sealing (a downgraded header byte) are other messages than they name.
+      const vectors = file.testGroups.flatMap((g) =>
+        g.tests.filter((v) => v.result === 'valid' && v.epoch <= 1 && v.damage === undefined),
+      );
+      expect(vectors.length).toBeGreaterThan(60);
+      const bytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+      const keyLog = file.testGroups.flatMap((g) => {
+        const conn = readUint64(bytes(g.keySet.connId), 0).toString(16);
+        return [
+          `QOTP_SHARED_SECRET ${conn} ${g.keySet.ephemeralSecret}`,
+          `QOTP_SHARED_SECRET_ID ${conn} ${g.keySet.identitySecret}`,
+        ];
+      });
+      // Initiator and responder at addresses of their own, so that a Data packet's sealing side is found.
+      const [initiator, responder] = ['127.0.0.1:40001', '127.0.0.2:40002'];
+      const pcap = join(dir, 'vectors.pcap');
+      writeFileSync(
+        pcap,
+        writePcap(
+          vectors.map((v, i) => ({
+            t: i,
+            from: v.sealedByInitiator ? initiator : responder,
+            to: v.sealedByInitiator ? responder : initiator,
+            bytes: bytes(v.packet),
+          })),
+        ),
+      );
+      writeFileSync(join(dir, 'vectors.keylog'), `${keyLog.join('\n')}\n`);
+      const fields = ['qotp.type', 'qotp.sn', 'qotp.epoch', 'qotp.sealed_by', 'qotp.authentic'];
+      const more = ['qotp.filler_length', 'qotp.ack.stream', 'qotp.ack.offset', 'qotp.stream.id', 'qotp.data'];
+      const t = run('tshark', [
+        ...['-X', `lua_script:${dissector}`, '-o', `qotp.keylog:${join(dir, 'vectors.keylog')}`, '-r', pcap],
+        ...['-T', 'fields', '-E', 'separator=|', ...[...fields, ...more].flatMap((x) => ['-e', x])],
+      ]);
+      expect(t.status, t.all).toBe(0);
+      const got = t.out.trimEnd().split('\n');
+      const code = new Map<string, string>(spec.messageTypes.map((m) => [m.name, String(m.code)]));
+      const expected = vectors.map((v) => {
+        const payload = v.decoded?.payload ? decodePayload(bytes(v.decoded.payload)) : null;
+        const encrypted = v.message !== 'InitSnd';
+        return [
+          `${v.id}: ${code.get(v.message)}`,
+          encrypted ? String(v.sn) : '',
+          encrypted ? String(v.epoch) : '',
+          encrypted ? (v.sealedByInitiator ? 'initiator' : 'responder') : '',
+          encrypted ? 'True' : '',
+          v.decoded?.fillerLength === undefined ? '' : String(v.decoded.fillerLength),
+          payload?.ack ? String(payload.ack.streamId) : '',
+          payload?.ack ? String(payload.ack.offset) : '',
+          payload?.stream ? String(payload.stream.streamId) : '',
+          payload?.stream?.data.length ? Buffer.from(payload.stream.data).toString('hex') : '',
+        ].join('|');
+      });
+      // tshark prints a boolean as 1 or True, by version.
+      const rows = got.map((row) =>
+        row
+          .split('|')
+          .map((x, i) => (i === 4 && x === '1' ? 'True' : x))
+          .join('|'),
+      );
+      expect(rows.map((row, i) => `${vectors[i]?.id}: ${row}`)).toEqual(expected);
     },
   );
 });

@@ -105,6 +105,7 @@ export function summaryTable(report: Report): string {
       const said = c.endpointOutput.trim().split('\n').filter(Boolean).slice(-3);
       if (said.length > 0) lines.push(`${' '.repeat(16)}endpoint's last output: ${said.join(' | ').slice(0, 400)}`);
       if (c.replay !== undefined) lines.push(`${' '.repeat(16)}replay: ${c.replay}`);
+      if (c.artifacts !== null) lines.push(`${' '.repeat(16)}open the capture: ${c.artifacts.tshark}`);
     }
     if (t.summary.unexpectedPasses.length > 0)
       lines.push(`  listed as expected failures but passed: ${t.summary.unexpectedPasses.join(', ')}`);

@@ -134,7 +134,8 @@ function caseSection(t: TargetReport, c: CaseReport, reportDir: string): string 
     : '';
   const artifacts = c.artifacts
     ? `<p>Wireshark: <a href="${esc(relative(reportDir, c.artifacts.pcap))}">pcap</a>, <a ` +
-      `href="${esc(relative(reportDir, c.artifacts.keylog))}">key log</a></p>`
+      `href="${esc(relative(reportDir, c.artifacts.keylog))}">key log</a>; decoded in tshark: ` +
+      `<code class="tshark">${esc(c.artifacts.tshark)}</code></p>`
     : '';
   return `<details id="${anchor(t.name, c.id)}"${c.outcome === 'fail' && c.expectedFailure === null ? ' open' : ''}>
 <summary>${summary}</summary>

@@ -1,0 +1,17 @@
+// Opening a case's capture in Wireshark's tshark, decrypted: the command a user pastes. The
+// dissector is wireshark/qotp.lua, copied into this package when it is built (dist/qotp.lua), so
+// that it is there for a user of the packed package too.
+import { fileURLToPath } from 'node:url';
+
+/** Where the dissector is: the same path from src/capture (tests) and dist/capture (the package). */
+export const DISSECTOR = fileURLToPath(new URL('../../dist/qotp.lua', import.meta.url));
+
+/** A word of a shell command, quoted where the shell would read it otherwise. */
+export const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", "'\\''")}'`);
+
+/** The tshark command that shows `pcap` decoded, its payloads opened with the secrets of `keylog`. */
+export function tsharkCommand(pcap: string, keylog: string): string {
+  return ['tshark', '-X', `lua_script:${DISSECTOR}`, '-o', `qotp.keylog:${keylog}`, '-r', pcap]
+    .map(shellWord)
+    .join(' ');
+}
