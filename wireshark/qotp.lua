@@ -1,5 +1,5 @@
 -- QOTP dissector for Wireshark and tshark (Lua 5.2, Wireshark 4.0 and later).
---   tshark -X lua_script:qotp.lua -o qotp.keylog:CASE.keylog -r CASE.pcap
+--   tshark -X lua_script:qotp.lua -o qotp.keylog_file:CASE.keylog -r CASE.pcap
 -- Written by hand but for the SPEC table, which `npm run spec:generate` (wireshark/scripts/generate.ts)
 -- rewrites from spec/qotp.spec.json between the two marker lines; a test fails when it is stale.
 
@@ -324,7 +324,7 @@ local e_next = ProtoExpert.new("qotp.next_revision", "Payload of the next revisi
     expert.severity.NOTE)
 qotp.experts = { e_auth, e_nokey, e_payload, e_next }
 
-qotp.prefs.keylog = Pref.string("Key log file", "",
+qotp.prefs.keylog_file = Pref.string("Key log file", "",
     "A QOTP key log: lines 'QOTP_SHARED_SECRET <connId> <secret>' and 'QOTP_SHARED_SECRET_ID <connId> <secret>' " ..
     "(what the conformance suite writes beside each pcap, and the Go original with a key log writer)")
 
@@ -332,7 +332,7 @@ qotp.prefs.keylog = Pref.string("Key log file", "",
 local secrets, loaded_from = {}, nil
 local function hex_bytes(s) local t = {} for h in s:gmatch("%x%x") do t[#t + 1] = tonumber(h, 16) end return t end
 local function load_keylog()
-  local path = qotp.prefs.keylog
+  local path = qotp.prefs.keylog_file
   if path == loaded_from then return end
   secrets, loaded_from = {}, path
   if path == "" then return end

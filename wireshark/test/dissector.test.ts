@@ -114,7 +114,7 @@ describe("tshark with qotp.lua reads the suite's captures as the suite does", ()
         '-X',
         `lua_script:${dissector}`,
         '-o',
-        `qotp.keylog:${join(dir, 'reference', `${id}.keylog`)}`,
+        `qotp.keylog_file:${join(dir, 'reference', `${id}.keylog`)}`,
         '-r',
         join(dir, 'reference', `${id}.pcap`),
         '-T',
@@ -214,7 +214,7 @@ describe("tshark with qotp.lua reads the suite's captures as the suite does", ()
         '-X',
         `lua_script:${dissector}`,
         '-o',
-        `qotp.keylog:${join(dir, 'next', 'streams.in-order.keylog')}`,
+        `qotp.keylog_file:${join(dir, 'next', 'streams.in-order.keylog')}`,
         '-r',
         join(dir, 'next', 'streams.in-order.pcap'),
         '-T',
@@ -309,7 +309,7 @@ describe('every capture of a quick run of both bundled targets', () => {
         const { stdout } = await tshark(
           'tshark',
           [
-            ...['-X', `lua_script:${dissector}`, '-o', `qotp.keylog:${c.keylog}`, '-r', c.pcap],
+            ...['-X', `lua_script:${dissector}`, '-o', `qotp.keylog_file:${c.keylog}`, '-r', c.pcap],
             ...['-T', 'fields', '-E', 'separator=|', ...fields.flatMap((x) => ['-e', x])],
           ],
           { maxBuffer: 64 << 20 },
@@ -401,7 +401,7 @@ describe("the vectors' packets", () => {
       const fields = ['qotp.type', 'qotp.sn', 'qotp.epoch', 'qotp.sealed_by', 'qotp.authentic'];
       const more = ['qotp.filler_length', 'qotp.ack.stream', 'qotp.ack.offset', 'qotp.stream.id', 'qotp.data'];
       const t = run('tshark', [
-        ...['-X', `lua_script:${dissector}`, '-o', `qotp.keylog:${join(dir, 'vectors.keylog')}`, '-r', pcap],
+        ...['-X', `lua_script:${dissector}`, '-o', `qotp.keylog_file:${join(dir, 'vectors.keylog')}`, '-r', pcap],
         ...['-T', 'fields', '-E', 'separator=|', ...[...fields, ...more].flatMap((x) => ['-e', x])],
       ]);
       expect(t.status, t.all).toBe(0);

@@ -11,7 +11,7 @@ export const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w 
 
 /** The tshark command that shows `pcap` decoded, its payloads opened with the secrets of `keylog`. */
 export function tsharkCommand(pcap: string, keylog: string): string {
-  return ['tshark', '-X', `lua_script:${DISSECTOR}`, '-o', `qotp.keylog:${keylog}`, '-r', pcap]
+  return ['tshark', '-X', `lua_script:${DISSECTOR}`, '-o', `qotp.keylog_file:${keylog}`, '-r', pcap]
     .map(shellWord)
     .join(' ');
 }
