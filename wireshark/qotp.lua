@@ -1,5 +1,5 @@
 -- QOTP dissector for Wireshark and tshark (Lua 5.2, Wireshark 4.0 and later).
---   tshark -X lua_script:qotp.lua -o qotp.keylog_file:CASE.keylog -r CASE.pcap
+--   tshark -X lua_script:qotp.lua -o udp.try_heuristic_first:TRUE -o qotp.keylog_file:CASE.keylog -r CASE.pcap
 -- Written by hand but for the SPEC table, which `npm run spec:generate` (wireshark/scripts/generate.ts)
 -- rewrites from spec/qotp.spec.json between the two marker lines; a test fails when it is stale.
 

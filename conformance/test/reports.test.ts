@@ -146,7 +146,8 @@ describe('reports', () => {
     );
     // The command that opens it: the dissector built into the package, this key log, this pcap.
     expect(c?.artifacts?.tshark).toBe(
-      `tshark -X lua_script:${DISSECTOR} -o qotp.keylog_file:${c?.artifacts?.keylog} -r ${c?.artifacts?.pcap}`,
+      `tshark -X lua_script:${DISSECTOR} -o udp.try_heuristic_first:TRUE -o qotp.keylog_file:${c?.artifacts?.keylog} ` +
+        `-r ${c?.artifacts?.pcap}`,
     );
     expect(existsSync(DISSECTOR), 'the build copies wireshark/qotp.lua into dist').toBe(true);
   });
