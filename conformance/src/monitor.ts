@@ -314,11 +314,8 @@ export const MONITOR_RULES: MonitorRule[] = [
       const key = `${m.connId}/${segmentKey(seg.streamId, seg.offset, 0)}`;
       const earlier = s.pings.get(key);
       s.pings.set(key, { ping: d, ackedAt: null });
-      // The tester's stalls are not added here: a stall makes a PING's time late, so a conforming
-      // endpoint's PING right after hearing the ACK looked "too soon" on a loaded machine (a fresh-
-      // clone CI run failed the reference's window probe so, 12 ms after the ACK). Where a stall
-      // blurs the order, the rule cannot tell and does not judge; a PING before any ACK still fails.
-      if (earlier === undefined || (earlier.ackedAt !== null && d.t - earlier.ackedAt >= ACK_HEARD_MS)) return null;
+      if (earlier === undefined || (earlier.ackedAt !== null && d.t - earlier.ackedAt >= ACK_HEARD_MS + s.stallMs))
+        return null;
       const first = earlier.ping;
       if (d.t - first.t >= MIN_RTO_MS * (1 - RESEND_SLACK) - s.stallMs) return null;
       const acked =

@@ -263,15 +263,6 @@ describe('the protocol monitor', () => {
           'acknowledged by the tester only 0.3 ms before (too soon for the endpoint to have heard it), and whose RTO',
         ),
       });
-      // A PING 12 ms after the ACK of the one before came after the endpoint could hear it, however
-      // much the tester stalled (a stall only makes the PING's time later than it was).
-      const afterAck = clean();
-      afterAck.push(
-        datagram('in', { sn: 3, payload: data(4, 500, 0) }, 60, 100),
-        datagram('out', { sn: 3, payload: ack(4, 500, 0) }, 60, 108),
-        datagram('in', { sn: 4, payload: data(4, 500, 0) }, 60, 120),
-      );
-      expect(monitor(afterAck, 1400, 30)).toBeNull();
     },
   );
 
